@@ -1,0 +1,1 @@
+"""Hall device gateways (queue machines, window terminals, evaluation pads)."""

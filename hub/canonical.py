@@ -1,0 +1,179 @@
+"""Canonical values: turn a mapped record (lexical values) into typed values the
+libraries store, enforcing the dictionary's required fields, lengths, enumerations and
+ranges. Every path into the hub passes here, so CSV and JSON senders get the same
+checks the XSD gives XML senders.
+
+Scalars become Python types (str, int, Decimal, date, datetime, bool); entries of list
+fields stay JSON-ready (dates as ISO strings) because they are stored as JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from hub.dictionary import Field, Kind, kind as dictionary_kind
+
+CST = timezone(timedelta(hours=8))
+_TRUE = {"true", "1", "是", "y", "yes"}
+_FALSE = {"false", "0", "否", "n", "no"}
+
+
+class FieldDefect(ValueError):
+    """One field is wrong; ``reason`` is the quarantine reason code."""
+
+    def __init__(self, reason: str, field: str, message: str):
+        super().__init__(message)
+        self.reason, self.field, self.message = reason, field, message
+
+
+def parse_datetime(s) -> datetime:
+    if isinstance(s, datetime):
+        dt = s
+    else:
+        dt = datetime.fromisoformat(str(s).strip())
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(CST).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+def _converter(f: Field, as_json: bool):
+    name = f.name
+    t = f.type
+    mx = int(f.max) if f.max is not None else None
+
+    if t in ("string", "text", "code"):
+        limit = mx if t != "text" else 20000
+        mn = int(f.min) if (t == "code" and f.min is not None) else 0
+
+        def conv(v):
+            s = v.strip() if isinstance(v, str) else str(v)
+            if len(s) > limit:
+                raise FieldDefect("field_too_long", name, f"{name} is {len(s)} characters; at most {limit} allowed")
+            if len(s) < mn:
+                raise FieldDefect("field_format", name, f"{name} has {len(s)} characters; at least {mn} expected")
+            return s
+        return conv
+    if t == "enum":
+        allowed = frozenset(f.values or ())
+
+        def conv(v):
+            s = v.strip() if isinstance(v, str) else str(v)
+            if s not in allowed:
+                raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
+            return s
+        return conv
+    if t == "int":
+        lo, hi = f.min, f.max
+
+        def conv(v):
+            if isinstance(v, bool):
+                raise FieldDefect("field_type", name, f"{name} must be an integer")
+            try:
+                n = int(v) if isinstance(v, int) else int(str(v).strip())
+            except ValueError:
+                raise FieldDefect("field_type", name, f"{name} must be an integer") from None
+            if (lo is not None and n < lo) or (hi is not None and n > hi):
+                raise FieldDefect("field_range", name, f"{name} must be between {lo:g} and {hi:g}")
+            return n
+        return conv
+    if t == "decimal":
+        lo = f.min
+
+        def conv(v):
+            try:
+                d = Decimal(str(v).strip())
+            except InvalidOperation:
+                raise FieldDefect("field_type", name, f"{name} must be a decimal number") from None
+            if not d.is_finite() or abs(d) >= Decimal("1e16"):
+                raise FieldDefect("field_range", name, f"{name} is out of range")
+            if lo is not None and d < Decimal(str(lo)):
+                raise FieldDefect("field_range", name, f"{name} must be at least {lo:g}")
+            d = d.quantize(Decimal("0.01"))
+            return str(d) if as_json else d
+        return conv
+    if t == "date":
+        def conv(v):
+            try:
+                d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
+            except ValueError:
+                raise FieldDefect("field_format", name, f"{name} is not a real date in the form yyyy-MM-dd") from None
+            return d.isoformat() if as_json else d
+        return conv
+    if t == "datetime":
+        def conv(v):
+            try:
+                dt = parse_datetime(v)
+            except ValueError:
+                raise FieldDefect("field_format", name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
+            return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
+        return conv
+    if t == "bool":
+        def conv(v):
+            if isinstance(v, bool):
+                return v
+            s = str(v).strip().lower()
+            if s in _TRUE:
+                return True
+            if s in _FALSE:
+                return False
+            raise FieldDefect("field_type", name, f"{name} must be true or false")
+        return conv
+    if t == "list":
+        sub = _compile(f.fields or (), as_json=True)
+
+        def conv(v):
+            if not isinstance(v, list):
+                raise FieldDefect("field_type", name, f"{name} must be a list")
+            out = []
+            for i, e in enumerate(v):
+                if not isinstance(e, dict):
+                    raise FieldDefect("field_type", name, f"{name}[{i + 1}] must be an object")
+                try:
+                    out.append(_run(sub, e))
+                except FieldDefect as d:
+                    raise FieldDefect(d.reason, f"{name}[{i + 1}].{d.field}", f"{name}[{i + 1}].{d.message}") from None
+            return out
+        return conv
+    raise ValueError(t)
+
+
+def _compile(fields, as_json: bool):
+    return (tuple((f.name, _converter(f, as_json), f.required) for f in fields), frozenset(f.name for f in fields))
+
+
+def _run(compiled, record: dict) -> dict:
+    convs, known = compiled
+    out = {}
+    for name, conv, required in convs:
+        v = record.get(name)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            if required:
+                raise FieldDefect("field_required", name, f"{name} is required")
+            continue
+        out[name] = conv(v)
+    for extra in record.keys() - known:
+        raise FieldDefect("field_unknown", extra, f"{extra} is not a field of this message kind")
+    return out
+
+
+@lru_cache(maxsize=None)
+def _compiled_for(kind: str):
+    return _compile(dictionary_kind(kind).fields, as_json=False)
+
+
+def canonicalise(k: Kind, record: dict) -> dict:
+    """Mapped record → typed canonical record, or ``FieldDefect``."""
+    return _run(_compiled_for(k.kind), record)
+
+
+def json_ready(value):
+    """A canonical value as it goes into JSON (history, outbox, quarantine views)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

@@ -1,0 +1,47 @@
+"""Settings, read from the environment once.
+
+| variable | default | meaning |
+|---|---|---|
+| ``GOVHUB_HOME`` | ``./var`` | where the embedded database, bus and reports live |
+| ``GOVHUB_DB_URL`` | ``sqlite:///$GOVHUB_HOME/govhub.db`` | SQLAlchemy URL of the hub database (``postgresql+psycopg://...`` in production) |
+| ``GOVHUB_BROKER_URL`` | ``govhub-sqlite://$GOVHUB_HOME/bus.db`` | kombu URL of the bus (``amqp://...`` for RabbitMQ) |
+| ``GOVHUB_BATCH_SIZE`` | ``2000`` | records per database transaction in the pipeline |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_DIR = ROOT / "schemas"
+MAPPINGS_DIR = ROOT / "mappings"
+CATALOG_DIR = ROOT / "catalog"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_url: str
+    broker_url: str
+    batch_size: int
+
+    @property
+    def embedded_db(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url.startswith(("amqp", "pyamqp"))
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    home = Path(env.get("GOVHUB_HOME") or ROOT / "var").resolve()
+    return Settings(
+        home=home,
+        db_url=env.get("GOVHUB_DB_URL") or f"sqlite:///{home / 'govhub.db'}",
+        broker_url=env.get("GOVHUB_BROKER_URL") or f"govhub-sqlite://{home / 'bus.db'}",
+        batch_size=int(env.get("GOVHUB_BATCH_SIZE") or 2000),
+    )

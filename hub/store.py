@@ -1,0 +1,271 @@
+"""Idempotent storage of one batch of prepared records, in one transaction.
+
+For every record exactly one outcome is written to ``lineage``:
+
+- ``stored`` — new (``new``), changed (``updated``: the previous values go to
+  ``record_history`` first), or older than what the library holds (``stale``: kept in
+  ``record_history``, the library row is left alone);
+- ``duplicate`` — same natural key and same content (``same_content``), a message id
+  already processed (``same_message``), or a defective record already quarantined from
+  the same message (``already_quarantined``);
+- ``quarantined`` — with its reason, rule, field and original payload.
+
+Stored records get an outbox event in the same transaction, so the record and its event
+cannot diverge. ``ingest_counter`` keeps the running totals behind ``govhub stats``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.canonical import json_ready
+from hub.defects import Defect
+from hub.dictionary import Kind
+from hub.models import LIBRARY, ingest_counter, ingest_message, lineage, outbox, quarantine, record_history
+
+EVENTS_EXCHANGE = "govhub.events"
+_ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
+
+
+def content_hash(record: dict) -> str:
+    """Digest of the canonical content; ``source_time`` is left out so a re-send of
+    unchanged content with a new timestamp is recognised as a duplicate."""
+    body = {k: v for k, v in record.items() if k != "source_time"}
+    return hashlib.blake2b(_ENC.encode(body), digest_size=16).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class Prepared:
+    seq: int
+    record: dict | None
+    defect: Defect | None
+    key: tuple | None
+    hash: str
+    raw: object  # the RawRecord, for the original payload when quarantined
+    outcome: str = ""
+    detail: str = ""
+    version: int | None = None
+
+    @property
+    def key_text(self) -> str | None:
+        return None if self.key is None else "|".join(str(k) for k in self.key)
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    system: str
+    kind: Kind
+    message_id: str
+    mapping: str
+    schema_version: str
+    received_at: datetime
+
+
+def _dialect_insert(conn: Connection, table):
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _key_clause(table, k: Kind, system: str, keys: list[tuple]):
+    cols = [table.c[n] for n in k.key]
+    where = [table.c.source_system == system] if k.key_scoped_by_source else []
+    if len(cols) == 1:
+        where.append(cols[0].in_([key[0] for key in keys]))
+    else:
+        where.append(tuple_(*cols).in_(keys))
+    return and_(*where)
+
+
+def _existing(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
+    if not keys:
+        return {}
+    t = LIBRARY[ctx.kind.kind]
+    cols = [t.c[n] for n in ctx.kind.key]
+    rows = conn.execute(
+        select(t.c.id, t.c.version, t.c.payload_hash, t.c.source_time, *cols).where(_key_clause(t, ctx.kind, ctx.system, keys))
+    )
+    return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepared]) -> set[tuple[int, str]]:
+    if not items:
+        return set()
+    rows = conn.execute(
+        select(lineage.c.seq, lineage.c.payload_hash).where(
+            lineage.c.source_system == ctx.system,
+            lineage.c.message_id == ctx.message_id,
+            lineage.c.outcome == "quarantined",
+            lineage.c.seq.in_([p.seq for p in items]),
+        )
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> dict[tuple, tuple]:
+    if message_seen:
+        for p in batch:
+            p.outcome, p.detail = "duplicate", "same_message"
+        return {}
+    good = [p for p in batch if p.defect is None]
+    existing = _existing(conn, ctx, [p.key for p in good])
+    for p in good:
+        ex = existing.get(p.key)
+        if ex is None:
+            p.outcome, p.detail, p.version = "stored", "new", 1
+        elif ex[2] == p.hash:
+            p.outcome, p.detail, p.version = "duplicate", "same_content", ex[1]
+        elif p.record.get("source_time") and ex[3] and p.record["source_time"] < ex[3]:
+            p.outcome, p.detail, p.version = "stored", "stale", ex[1]
+        else:
+            p.outcome, p.detail, p.version = "stored", "updated", ex[1] + 1
+    bad = [p for p in batch if p.defect is not None]
+    seen = _already_quarantined(conn, ctx, bad)
+    for p in bad:
+        if (p.seq, p.hash) in seen:
+            p.outcome, p.detail = "duplicate", "already_quarantined"
+        else:
+            p.outcome, p.detail = "quarantined", p.defect.reason
+    return existing
+
+
+def _field_values(k: Kind, rec: dict) -> dict:
+    return {f.name: rec.get(f.name) for f in k.fields}
+
+
+def _json_values(rec: dict) -> dict:
+    return {k: json_ready(v) for k, v in rec.items() if v is not None}
+
+
+def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> Counter:
+    """Classify and write one batch; returns the outcome counts."""
+    k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
+    existing = classify(conn, ctx, batch, message_seen)
+
+    lineage_ids = conn.execute(
+        insert(lineage).returning(lineage.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
+                "record_key": p.key_text, "received_at": now, "payload_hash": p.hash, "mapping": ctx.mapping,
+                "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version,
+            }
+            for p in batch
+        ],
+    ).scalars().all()
+    by_detail: dict[str, list[tuple[Prepared, int]]] = {}
+    for p, lid in zip(batch, lineage_ids):
+        by_detail.setdefault(p.detail, []).append((p, lid))
+
+    new = by_detail.get("new", [])
+    if new:
+        conn.execute(insert(t), [
+            {**_field_values(k, p.record), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
+             "received_at": now, "updated_at": now, "lineage_id": lid}
+            for p, lid in new
+        ])
+
+    updated = by_detail.get("updated", [])
+    if updated:
+        ids = [existing[p.key][0] for p, _ in updated]
+        previous = {r._mapping["id"]: r._mapping for r in conn.execute(select(t).where(t.c.id.in_(ids)))}
+        history = []
+        for p, lid in updated:
+            rid = existing[p.key][0]
+            old = previous[rid]
+            old_values = {f.name: old[f.name] for f in k.fields}
+            changed = sorted(n for n, v in _field_values(k, p.record).items() if n != "source_time" and v != old_values[n])
+            history.append({
+                "kind": k.kind, "record_id": rid, "record_key": p.key_text, "version": old["version"],
+                "source_system": old["source_system"], "source_time": old["source_time"], "recorded_at": now,
+                "lineage_id": lid, "reason": "replaced", "changed_fields": changed, "values": _json_values(old_values),
+            })
+        conn.execute(insert(record_history), history)
+        stmt = (
+            t.update()
+            .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_old_version"))
+            .values({c: bindparam(c) for c in [f.name for f in k.fields] + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]})
+        )
+        res = conn.execute(stmt, [
+            {**_field_values(k, p.record), "source_system": ctx.system, "version": p.version, "payload_hash": p.hash,
+             "updated_at": now, "lineage_id": lid, "_id": existing[p.key][0], "_old_version": existing[p.key][1]}
+            for p, lid in updated
+        ])
+        if res.rowcount not in (-1, len(updated)):
+            raise ConcurrentUpdate(f"{len(updated) - res.rowcount} rows changed underneath this batch")
+
+    stale = by_detail.get("stale", [])
+    if stale:
+        conn.execute(insert(record_history), [
+            {"kind": k.kind, "record_id": existing[p.key][0], "record_key": p.key_text, "version": p.version,
+             "source_system": ctx.system, "source_time": p.record.get("source_time"), "recorded_at": now,
+             "lineage_id": lid, "reason": "stale", "changed_fields": [], "values": _json_values(p.record)}
+            for p, lid in stale
+        ])
+
+    quarantined = [(p, lid) for p, lid in zip(batch, lineage_ids) if p.outcome == "quarantined"]
+    if quarantined:
+        conn.execute(insert(quarantine), [
+            {"lineage_id": lid, "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
+             "received_at": now, "reason": p.defect.reason, "message": p.defect.message, "rule": p.defect.rule,
+             "field": p.defect.field, "schema_version": ctx.schema_version, "mapping": ctx.mapping,
+             "payload": p.raw.payload, "payload_encoding": p.raw.payload_encoding, "status": "open"}
+            for p, lid in quarantined
+        ])
+
+    events = new + updated
+    if events:
+        conn.execute(insert(outbox), [
+            {"exchange": EVENTS_EXCHANGE,
+             "routing_key": f"{k.kind}.{p.record.get('region_code') or 'unknown'}.{ctx.system}",
+             "kind": k.kind, "record_key": p.key_text, "event": "created" if p.detail == "new" else "updated",
+             "body": {"event": "created" if p.detail == "new" else "updated", "kind": k.kind, "key": p.key_text,
+                      "version": p.version, "source_system": ctx.system, "region_code": p.record.get("region_code"),
+                      "message_id": ctx.message_id, "lineage_id": lid},
+             "created_at": now}
+            for p, lid in events
+        ])
+
+    counts = Counter(p.outcome for p in batch)
+    add_counts(conn, ctx.system, k.kind, counts)
+    return counts
+
+
+def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> None:
+    rows = [{"source_system": system, "kind": kind, "outcome": o, "n": n} for o, n in counts.items() if n]
+    if not rows:
+        return
+    stmt = _dialect_insert(conn, ingest_counter)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source_system", "kind", "outcome"], set_={"n": ingest_counter.c.n + stmt.excluded.n}
+    )
+    conn.execute(stmt, rows)
+
+
+def message_seen(conn: Connection, system: str, message_id: str) -> bool:
+    return conn.execute(
+        select(ingest_message.c.id).where(ingest_message.c.source_system == system, ingest_message.c.message_id == message_id)
+    ).first() is not None
+
+
+def record_message(conn: Connection, system: str, message_id: str, kind: str, fmt: str, received_at: datetime,
+                   counts: Counter, payload_hash: str) -> None:
+    stmt = _dialect_insert(conn, ingest_message).values(
+        source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
+        records=sum(counts.values()), stored=counts["stored"], duplicate=counts["duplicate"],
+        quarantined=counts["quarantined"], payload_hash=payload_hash,
+    ).on_conflict_do_nothing(index_elements=["source_system", "message_id"])
+    conn.execute(stmt)
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Another writer changed a row of this batch; the batch is retried from scratch."""
