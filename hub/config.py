@@ -4,8 +4,9 @@
 |---|---|---|
 | ``GOVHUB_HOME`` | ``./var`` | where the embedded database, bus and reports live |
 | ``GOVHUB_DB_URL`` | ``sqlite:///$GOVHUB_HOME/govhub.db`` | SQLAlchemy URL of the hub database (``postgresql+psycopg://...`` in production) |
-| ``GOVHUB_BROKER_URL`` | ``govhub-sqlite://$GOVHUB_HOME/bus.db`` | kombu URL of the bus (``amqp://...`` for RabbitMQ) |
+| ``GOVHUB_BROKER_URL`` | ``govhub+sqlite:///$GOVHUB_HOME/bus.db`` | kombu URL of the bus (``amqp://...`` for RabbitMQ) |
 | ``GOVHUB_BATCH_SIZE`` | ``2000`` | records per database transaction in the pipeline |
+| ``GOVHUB_BUS_VISIBILITY_TIMEOUT`` | ``300`` | embedded bus: seconds before an unacknowledged message is delivered again |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Settings:
     db_url: str
     broker_url: str
     batch_size: int
+    bus_visibility_timeout: float = 300.0
 
     @property
     def embedded_db(self) -> bool:
@@ -42,6 +44,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         db_url=env.get("GOVHUB_DB_URL") or f"sqlite:///{home / 'govhub.db'}",
-        broker_url=env.get("GOVHUB_BROKER_URL") or f"govhub-sqlite://{home / 'bus.db'}",
+        broker_url=env.get("GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}",
         batch_size=int(env.get("GOVHUB_BATCH_SIZE") or 2000),
+        bus_visibility_timeout=float(env.get("GOVHUB_BUS_VISIBILITY_TIMEOUT") or 300),
     )

@@ -254,6 +254,7 @@ def read_csv(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]
                 yield RawRecord(1, None, Defect("csv_malformed", f"the CSV header row cannot be read as {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
                 return
             header = [h.strip() for h in header]
+            header_line = text.rstrip("\r\n") + "\n"  # kept with each row so a quarantined row reads on its own
             continue
         seq += 1
         if len(joined) > MAX_LINE:
@@ -273,7 +274,7 @@ def read_csv(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]
         if len(row) != len(header):
             yield RawRecord(seq, None, Defect("csv_malformed", f"row {seq} has {len(row)} columns; the header has {len(header)}", "decode:csv"), text.rstrip("\r\n"))
             continue
-        yield RawRecord(seq, dict(zip(header, row)), None, text.rstrip("\r\n"))
+        yield RawRecord(seq, dict(zip(header, row)), None, header_line + text.rstrip("\r\n"), payload_encoding="csv")
 
 
 READERS = {"xml": read_xml, "jsonl": read_jsonl, "json": read_json, "csv": read_csv}

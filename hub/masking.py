@@ -105,3 +105,92 @@ class MaskingFilter(logging.Filter):
         if masked != msg:
             record.msg, record.args = masked, None
         return True
+
+
+def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
+    """Field name → pii kind, for canonical names and the mapping's source names."""
+    names: dict[str, str] = {}
+
+    def walk(fields):
+        for f in fields:
+            if f.pii:
+                names[f.name] = f.pii
+            if f.fields:
+                walk(f.fields)
+    try:
+        walk(dictionary_kind(kind).fields)
+    except ValueError:
+        return names
+    if mapping_name and "@" in mapping_name:
+        from hub.mapping import MappingError, get_mapping
+
+        try:
+            m = get_mapping(mapping_name.split("@", 1)[0])
+        except MappingError:
+            return names
+
+        def walk_specs(specs):
+            for canon, spec in specs.items():
+                if spec.from_ and canon in names:
+                    names[spec.from_.rsplit(".", 1)[-1]] = names[canon]
+                if spec.fields:
+                    walk_specs(spec.fields)
+        walk_specs(m.spec.fields)
+    return names
+
+
+def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | None = None) -> str:
+    """An original payload (XML fragment, JSON object, CSV header+row) with its
+    personal data masked by field, and by pattern everywhere else."""
+    if encoding == "base64":
+        return "(binary payload, not shown)"
+    names = _pii_names(kind, mapping_name)
+
+    def masked(name: str, value: str) -> str:
+        return _MASKERS[names[name]](value) if name in names else mask_text(value)
+
+    if encoding == "csv":
+        import csv
+        import io
+
+        head, _, row = payload.partition("\n")
+        try:
+            cols = next(csv.reader([head]))
+            vals = next(csv.reader([row]))
+        except (StopIteration, csv.Error):
+            return mask_text(payload)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([cols, [masked(c.strip(), v) for c, v in zip(cols, vals)]])
+        return out.getvalue().rstrip("\n")
+    text = payload.lstrip()
+    if text.startswith("<"):
+        from lxml import etree
+
+        from hub.xmlsafe import SAFE_PARSER
+
+        try:
+            el = etree.fromstring(text.encode("utf-8"), SAFE_PARSER)
+        except etree.XMLSyntaxError:
+            return mask_text(payload)
+        for e in el.iter():
+            if isinstance(e.tag, str) and e.text and len(e) == 0:
+                e.text = masked(etree.QName(e).localname, e.text)
+        return etree.tostring(el, encoding="unicode")
+    if text.startswith("{") or text.startswith("["):
+        import json
+
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return mask_text(payload)
+
+        def walk(o, key=None):
+            if isinstance(o, dict):
+                return {k: walk(v, k) for k, v in o.items()}
+            if isinstance(o, list):
+                return [walk(v, key) for v in o]
+            if isinstance(o, str):
+                return masked(key, o) if key else mask_text(o)
+            return o
+        return json.dumps(walk(obj), ensure_ascii=False)
+    return mask_text(payload)

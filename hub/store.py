@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.canonical import json_ready
 from hub.defects import Defect
 from hub.dictionary import Kind
+from hub.faults import pause_point
 from hub.models import LIBRARY, ingest_counter, ingest_message, lineage, outbox, quarantine, record_history
 
 EVENTS_EXCHANGE = "govhub.events"
@@ -237,6 +238,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
 
     counts = Counter(p.outcome for p in batch)
     add_counts(conn, ctx.system, k.kind, counts)
+    pause_point("before_commit")
     return counts
 
 

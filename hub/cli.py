@@ -1,0 +1,304 @@
+"""The ``govhub`` command line.
+
+    govhub init                              create or upgrade the database
+    govhub ingest --system ID FILE...        ingest files (XML, JSON lines, JSON, CSV)
+    govhub publish --system ID FILE...       put files on the bus for `govhub worker`
+    govhub worker                            consume the bus, store, relay events
+    govhub stats [--json]                    received / stored / duplicate / quarantined
+    govhub quarantine list|show              read the quarantine (masked)
+    govhub generate KIND N FILE              synthetic records for tests and demos
+    govhub schemas build|check               regenerate the XSD / JSON Schema files
+    govhub demo                              the whole flow on the embedded default
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from hub import logs
+from hub.config import load_settings
+
+
+def _settings():
+    return load_settings()
+
+
+def _engine(migrate: bool = True):
+    from hub.db import engine_for, migrate as run_migrations
+
+    s = _settings()
+    if migrate:
+        run_migrations(s.db_url)
+    return engine_for(s.db_url)
+
+
+def _fail(message: str) -> None:
+    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default=os.environ.get("GOVHUB_LOG_LEVEL", "WARNING"), show_default=True)
+def main(log_level: str) -> None:
+    """govhub: integration hub for government-service data (政务服务数据交换)."""
+    logs.setup(log_level.upper())
+
+
+@main.command()
+def init() -> None:
+    """Create the database or bring it to the latest schema."""
+    from hub.db import current_revision
+
+    s = _settings()
+    _engine()
+    click.echo(f"database ready at revision {current_revision(s.db_url)}: {_safe_url(s.db_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return url.split("@")[-1]
+
+
+class _ByteProgress:
+    """Wraps a binary file so the progress bar advances with the bytes read."""
+
+    def __init__(self, f, bar):
+        self._f, self._bar = f, bar
+
+    def read(self, n=-1):
+        data = self._f.read(n)
+        self._bar.update(len(data))
+        return data
+
+    def readline(self, n=-1):
+        data = self._f.readline(n)
+        self._bar.update(len(data))
+        return data
+
+    def peek(self, n=0):
+        return self._f.peek(n)
+
+    def readinto(self, b):
+        n = self._f.readinto(b)
+        self._bar.update(n or 0)
+        return n
+
+    def readable(self):
+        return True
+
+
+@main.command()
+@click.option("--system", "system_id", required=True, help="connected system id (catalog/systems.yaml)")
+@click.option("--format", "fmt", type=click.Choice(["xml", "jsonl", "json", "csv"]), help="default: from the file")
+@click.option("--kind", help="message kind, when the format does not say (case, item, licence, ...)")
+@click.option("--message-id", help="the sender's message id (default: from the document, else the file digest)")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
+    """Ingest files; every record ends stored, duplicate or quarantined."""
+    from tqdm import tqdm
+
+    from hub.mapping import MappingError
+    from hub.pipeline import Pipeline, file_message_id
+    from hub.systems import CatalogError, get_system
+
+    try:
+        system = get_system(system_id)
+    except CatalogError as exc:
+        _fail(str(exc))
+    engine = _engine()
+    s = _settings()
+    pipeline = Pipeline(engine, batch_size=s.batch_size)
+    summaries = []
+    for path in files:
+        mid = message_id or file_message_id(path)
+        with open(path, "rb") as raw, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
+                                         disable=as_json or not sys.stderr.isatty(), leave=False) as bar:
+            import io
+
+            try:
+                summary = pipeline.ingest(io.BufferedReader(_ByteProgress(raw, bar)), system, fmt=fmt, kind=kind,
+                                          message_id=mid, filename=path.name)
+            except (CatalogError, MappingError) as exc:
+                _fail(f"{path}: {exc}")
+        summaries.append(summary)
+        if not as_json:
+            d = summary.as_dict()
+            click.echo(f"{path.name}: {d['received']:,} received → {d['stored']:,} stored, {d['duplicate']:,} duplicate, "
+                       f"{d['quarantined']:,} quarantined" + (f" ({_reasons(d['quarantined_by_reason'])})" if d['quarantined'] else ""))
+    _relay(engine)
+    if as_json:
+        click.echo(json.dumps([x.as_dict() for x in summaries], ensure_ascii=False, indent=2))
+
+
+def _reasons(reasons: dict) -> str:
+    return ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
+
+
+def _relay(engine) -> int:
+    """Publish the outbox events the ingest produced (the worker does this continuously)."""
+    from hub import bus
+
+    total = 0
+    with bus.connect(_settings()) as conn:
+        bus.declare(conn)
+        while n := bus.relay_outbox(engine, conn):
+            total += n
+    return total
+
+
+@main.command()
+@click.option("--system", "system_id", required=True)
+@click.option("--kind")
+@click.option("--format", "fmt", type=click.Choice(["xml", "jsonl", "json", "csv"]))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def publish(system_id, kind, fmt, files) -> None:
+    """Put files on the bus as inbound messages (what an adapter does)."""
+    from hub import bus
+    from hub.pipeline import file_message_id
+    from hub.systems import CatalogError, get_system
+
+    try:
+        get_system(system_id)
+    except CatalogError as exc:
+        _fail(str(exc))
+    with bus.connect(_settings()) as conn:
+        bus.declare(conn)
+        for path in files:
+            bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt, filename=path.name)
+            click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}")
+
+
+@main.command()
+@click.option("--idle-exit", type=float, help="stop after the queue has been idle this many seconds")
+def worker(idle_exit) -> None:
+    """Consume the inbound queue: ingest, commit, then acknowledge; relay events."""
+    from hub.worker import Worker
+
+    s = _settings()
+    engine = _engine()
+    click.echo(f"worker consuming govhub.inbound on {_safe_url(s.broker_url)}; database {_safe_url(s.db_url)}", err=True)
+    handled = Worker(s, engine).run(idle_exit=idle_exit)
+    click.echo(f"worker stopped: {dict(handled)}", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def stats(as_json) -> None:
+    """Records received, stored, duplicate and quarantined, per source system."""
+    from hub import stats as st
+
+    data = st.counts(_engine())
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else st.render(data))
+
+
+@main.group()
+def quarantine() -> None:
+    """Read quarantined records (personal data masked)."""
+
+
+@quarantine.command("list")
+@click.option("--system")
+@click.option("--reason")
+@click.option("--kind")
+@click.option("--status", default="open", show_default=True)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def quarantine_list(system, reason, kind, status, limit, as_json) -> None:
+    from hub.quarantine_view import list_records
+
+    rows = list_records(_engine(), system=system, reason=reason, kind=kind, status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("no quarantined records match")
+    for r in rows:
+        click.echo(f"#{r['id']:<6} {r['source_system']:<14} {r['kind']:<10} {r['reason']:<22} {r['field'] or '-':<20} {r['message'][:100]}")
+
+
+@quarantine.command("show")
+@click.argument("qid", type=int)
+def quarantine_show(qid) -> None:
+    from hub.quarantine_view import show
+
+    row = show(_engine(), qid)
+    if row is None:
+        _fail(f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+    for k in ("id", "source_system", "kind", "message_id", "seq", "received_at", "reason", "field", "rule",
+              "schema_version", "mapping", "status", "message"):
+        click.echo(f"{k:>15}: {row[k]}")
+    click.echo(f"{'payload':>15}:\n{row['payload']}")
+
+
+@main.command()
+@click.argument("kind")
+@click.argument("n", type=int)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["xml", "jsonl", "dept_b_csv", "dept_c_jsonl"]), default="xml", show_default=True)
+@click.option("--defect-rate", type=float, default=0.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True, help="for XML: utf-8, gbk or gb18030")
+def generate(kind, n, out, fmt, defect_rate, seed, encoding) -> None:
+    """Write N synthetic records of KIND (with a share of defective ones)."""
+    from hub import generator
+
+    g = generator.Generator(seed=seed)
+    records = (r for r, _d in g.records(kind, n, defect_rate=defect_rate))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        if fmt == "xml":
+            count = generator.write_xml(records, kind, f, encoding=encoding)
+        elif fmt == "jsonl":
+            count = generator.write_jsonl(records, f)
+        elif fmt == "dept_b_csv":
+            count = generator.write_dept_b_csv(records, f)
+        else:
+            count = generator.write_dept_c_jsonl(records, f)
+    click.echo(f"wrote {count:,} {kind} records to {out}")
+
+
+@main.group()
+def schemas() -> None:
+    """The XSD and JSON Schema files generated from schemas/dictionary/."""
+
+
+@schemas.command("build")
+def schemas_build() -> None:
+    from hub.schemagen import write_all
+
+    written = write_all()
+    click.echo("\n".join(f"wrote {p}" for p in written) or "schemas are up to date")
+
+
+@schemas.command("check")
+def schemas_check() -> None:
+    from hub.schemagen import generated
+
+    stale = [str(p) for p, c in generated().items() if not p.exists() or p.read_bytes() != c]
+    if stale:
+        _fail("out of date (run `govhub schemas build`): " + ", ".join(stale))
+    click.echo("schemas are up to date")
+
+
+@main.command()
+@click.option("--records", default=2000, show_default=True, help="case records per department")
+@click.option("--keep", is_flag=True, help="keep the previous demo database instead of starting fresh")
+def demo(records, keep) -> None:
+    """Run the main job end to end on the embedded default (SQLite + embedded bus)."""
+    from hub.demo import run
+
+    run(records=records, keep=keep)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Test hooks for faults that cannot be caused from outside at an exact moment.
+
+``GOVHUB_FAULT_PAUSE=<point>:<seconds>`` makes the process sleep at ``point`` so a test
+can SIGKILL it there. Points: ``before_commit`` (records written, transaction still
+open) and ``before_ack`` (committed, message not yet acknowledged). Unset in production.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def pause_point(name: str) -> None:
+    spec = os.environ.get("GOVHUB_FAULT_PAUSE")
+    if spec and spec.startswith(name + ":"):
+        time.sleep(float(spec.split(":", 1)[1]))

@@ -1,0 +1,174 @@
+"""``govhub worker``: consumes the inbound queue, runs the pipeline, relays the outbox.
+
+A message is acknowledged only after its records are committed (stored, duplicate or
+quarantined). What happens when it cannot be:
+
+- the database is unreachable (transient): the message is put back and retried after
+  a back-off; nothing is lost and nothing is acknowledged;
+- the message itself is unusable (unknown system, no message id, bad headers: terminal):
+  it is written to the quarantine with its reason and then acknowledged;
+- processing keeps failing for an unexpected reason: after ``DELIVERY_LIMIT``
+  deliveries it is quarantined as ``processing_failed`` with the last error, then
+  acknowledged, so one poison message cannot block the queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import signal
+import socket
+import time
+from collections import Counter
+from datetime import datetime
+
+from kombu import Consumer
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hub import bus
+from hub.config import Settings
+from hub.faults import pause_point
+from hub.dictionary import DictionaryError
+from hub.mapping import MappingError
+from hub.masking import mask_text
+from hub.models import lineage, quarantine
+from hub.pipeline import Pipeline
+from hub.store import add_counts, text_hash
+from hub.systems import CatalogError
+
+log = logging.getLogger("govhub.worker")
+
+
+class Terminal(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, body: bytes,
+                       reason: str, message: str, rule: str) -> None:
+    """Dead-letter a whole message into the hub's own store (works on every transport)."""
+    try:
+        payload, enc = body.decode("utf-8"), "text"
+    except UnicodeDecodeError:
+        payload, enc = base64.b64encode(body).decode("ascii"), "base64"
+    now = datetime.now().replace(microsecond=0)
+    with engine.begin() as conn:
+        lid = conn.execute(insert(lineage).returning(lineage.c.id), {
+            "source_system": system, "kind": kind, "message_id": message_id, "seq": 0, "record_key": None,
+            "received_at": now, "payload_hash": text_hash(payload), "mapping": "-", "schema_version": "-",
+            "outcome": "quarantined", "detail": reason, "record_version": None,
+        }).scalar_one()
+        conn.execute(insert(quarantine), {
+            "lineage_id": lid, "source_system": system, "kind": kind, "message_id": message_id, "seq": 0,
+            "received_at": now, "reason": reason, "message": mask_text(message), "rule": rule, "field": None,
+            "schema_version": "-", "mapping": "-", "payload": payload, "payload_encoding": enc, "status": "open",
+        })
+        add_counts(conn, system, kind, Counter({"quarantined": 1}))
+
+
+class Worker:
+    def __init__(self, settings: Settings, engine: Engine, pipeline: Pipeline | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.pipeline = pipeline or Pipeline(engine, batch_size=settings.batch_size)
+        self.handled = Counter()
+        self._stop = False
+        self._backoff = 0.5
+
+    def stop(self, *_):
+        self._stop = True
+
+    def handle(self, body: bytes, headers: dict) -> None:
+        """Process one inbound message; raises only for transient trouble."""
+        system = headers.get("system")
+        message_id = headers.get("message_id")
+        kind = headers.get("kind")
+        if not system or not message_id:
+            raise Terminal("message_invalid", "an inbound message needs the headers 'system' and 'message_id'")
+        try:
+            summary = self.pipeline.ingest(io.BytesIO(body), system, fmt=headers.get("format"), kind=kind,
+                                           message_id=message_id, filename=headers.get("filename"))
+        except (CatalogError, MappingError, DictionaryError) as exc:
+            raise Terminal("message_invalid", str(exc)) from None
+        self.handled.update(summary.counts)
+        pause_point("before_ack")
+
+    def on_message(self, body, message) -> None:
+        headers = dict(message.headers or {})
+        raw = message.body if isinstance(message.body, bytes) else bytes(message.body or b"", "utf-8")
+        deliveries = int(headers.get("x-delivery-count") or 0) + 1
+        try:
+            self.handle(raw, headers)
+            message.ack()
+            self._backoff = 0.5
+        except Terminal as exc:
+            quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
+                               headers.get("message_id") or f"body:{text_hash(raw.hex())}", raw,
+                               exc.reason, exc.message, "worker")
+            message.ack()
+        except (OperationalError, DBAPIError) as exc:
+            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
+                return self._poison_or_retry(raw, headers, deliveries, message, exc)
+            log.warning("database unavailable (%s); message put back, retrying in %.1fs", type(exc).__name__, self._backoff)
+            message.requeue()
+            time.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, 30)
+        except Exception as exc:  # noqa: BLE001 — anything else is judged by its delivery count
+            self._poison_or_retry(raw, headers, deliveries, message, exc)
+
+    def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
+        if deliveries >= bus.DELIVERY_LIMIT:
+            log.error("message %s failed %d times; quarantined: %s", headers.get("message_id"), deliveries, mask_text(str(exc)))
+            quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
+                               headers.get("message_id") or "?", raw, "processing_failed",
+                               f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}", "worker")
+            message.ack()
+        else:
+            log.warning("message %s failed (%s: %s); put back (delivery %d of %d)", headers.get("message_id"),
+                        type(exc).__name__, mask_text(str(exc))[:300], deliveries, bus.DELIVERY_LIMIT)
+            message.requeue()
+
+    def run(self, idle_exit: float | None = None, max_messages: int | None = None) -> Counter:
+        """Consume until stopped (SIGTERM/SIGINT), or until the queue has been idle for
+        ``idle_exit`` seconds, or ``max_messages`` were handled."""
+        if _in_main_thread():
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        handled = 0
+        idle_since = time.monotonic()
+        with bus.connect(self.settings) as conn:
+            bus.declare(conn)
+            channel = conn.channel()
+            consumer = Consumer(channel, queues=[bus.INBOUND_QUEUE], accept=["application/octet-stream"],
+                                on_message=lambda m: self._count(m), prefetch_count=1)
+            self._last = None
+            with consumer:
+                while not self._stop:
+                    try:
+                        conn.drain_events(timeout=0.5)
+                        handled += 1
+                        idle_since = time.monotonic()
+                    except (socket.timeout, TimeoutError):
+                        pass
+                    relayed = bus.relay_outbox(self.engine, conn)
+                    if relayed:
+                        idle_since = time.monotonic()
+                    if max_messages is not None and handled >= max_messages:
+                        break
+                    if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
+                        break
+            while bus.relay_outbox(self.engine, conn):
+                pass
+        return self.handled
+
+    def _count(self, message) -> None:
+        self.on_message(message.body, message)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -1,0 +1,130 @@
+"""Shared fixtures: a hub database per test (SQLite, and PostgreSQL when reachable) and
+a bus (the embedded transport, and RabbitMQ when reachable).
+
+Outside CI a missing PostgreSQL or RabbitMQ skips the tests that need it, with the
+reason. In CI (CI=true) it fails them: nothing skips for a missing service there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("GOVHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("GOVHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _reachable(url: str, default_port: int) -> str | None:
+    u = urlsplit(url)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or default_port), timeout=2):
+            return None
+    except OSError as exc:
+        return f"{u.hostname}:{u.port or default_port} unreachable ({exc})"
+
+
+def require_service(name: str, url: str, port: int) -> None:
+    problem = _reachable(url, port)
+    if problem is None:
+        return
+    if CI:
+        pytest.fail(f"{name} is required in CI but {problem}; start it (see README) — nothing skips in CI")
+    pytest.skip(f"{name} not available: {problem} (set GOVHUB_TEST_{'PG' if name == 'PostgreSQL' else 'AMQP'}_URL)")
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh, empty PostgreSQL database; dropped afterwards."""
+    require_service("PostgreSQL", PG_URL, 5432)
+    name = f"govhub_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    from hub.db import engine_for
+
+    for url in (f"{base}/{name}",):
+        try:
+            engine_for(url).dispose()
+        except Exception:  # noqa: BLE001
+            pass
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A migrated hub database: parametrised over SQLite and PostgreSQL."""
+    from hub.db import migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def engine(db_url):
+    from hub.db import engine_for
+
+    return engine_for(db_url)
+
+
+def _purge_rabbit() -> None:
+    from kombu import Connection
+
+    from hub import bus
+
+    with Connection(AMQP_URL, connect_timeout=5) as conn:
+        ch = conn.channel()
+        for q in (bus.INBOUND_QUEUE, bus.DEAD_QUEUE):
+            try:
+                q(ch).declare()
+                q(ch).purge()
+            except Exception:  # noqa: BLE001 — a queue left with other arguments: start clean
+                ch = conn.channel()
+                q(ch).delete()
+                ch = conn.channel()
+                q(ch).declare()
+
+
+@pytest.fixture(params=["embedded", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def broker_url(request, tmp_path):
+    """A bus: parametrised over the embedded SQLite transport and RabbitMQ."""
+    if request.param == "embedded":
+        return f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+    require_service("RabbitMQ", AMQP_URL, 5672)
+    _purge_rabbit()
+    yield AMQP_URL
+    _purge_rabbit()
+
+
+@pytest.fixture
+def settings_env(tmp_path, db_url, broker_url):
+    """Environment for a hub process (the CLI, a worker) on this test's database and bus."""
+    return {
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": db_url,
+        "GOVHUB_BROKER_URL": broker_url,
+        "GOVHUB_BUS_VISIBILITY_TIMEOUT": "2",
+    }
+
+
+@pytest.fixture
+def settings(settings_env):
+    from hub.config import load_settings
+
+    return load_settings(settings_env)
