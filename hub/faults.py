@@ -1,7 +1,8 @@
 """Test hooks for faults that cannot be caused from outside at an exact moment.
 
 ``GOVHUB_FAULT_PAUSE=<point>:<seconds>`` makes the process sleep at ``point`` so a test
-can SIGKILL it there. Points: ``before_commit`` (records written, transaction still
+can SIGKILL it there; ``GOVHUB_FAULT_MARKER=<path>`` is created on arrival so the test
+knows the moment has come. Points: ``before_commit`` (records written, transaction still
 open) and ``before_ack`` (committed, message not yet acknowledged). Unset in production.
 """
 
@@ -14,4 +15,8 @@ import time
 def pause_point(name: str) -> None:
     spec = os.environ.get("GOVHUB_FAULT_PAUSE")
     if spec and spec.startswith(name + ":"):
+        marker = os.environ.get("GOVHUB_FAULT_MARKER")
+        if marker:
+            with open(marker, "w") as f:
+                f.write(name)
         time.sleep(float(spec.split(":", 1)[1]))

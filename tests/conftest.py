@@ -105,7 +105,8 @@ def _purge_rabbit() -> None:
 def broker_url(request, tmp_path):
     """A bus: parametrised over the embedded SQLite transport and RabbitMQ."""
     if request.param == "embedded":
-        return f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+        yield f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+        return
     require_service("RabbitMQ", AMQP_URL, 5672)
     _purge_rabbit()
     yield AMQP_URL
