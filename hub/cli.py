@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -68,32 +69,19 @@ def _safe_url(url: str) -> str:
         return url.split("@")[-1]
 
 
-class _ByteProgress:
-    """Wraps a binary file so the progress bar advances with the bytes read."""
+class _ByteProgress(io.RawIOBase):
+    """A raw stream over a binary file that advances the progress bar with the bytes read."""
 
     def __init__(self, f, bar):
         self._f, self._bar = f, bar
 
-    def read(self, n=-1):
-        data = self._f.read(n)
-        self._bar.update(len(data))
-        return data
-
-    def readline(self, n=-1):
-        data = self._f.readline(n)
-        self._bar.update(len(data))
-        return data
-
-    def peek(self, n=0):
-        return self._f.peek(n)
-
-    def readinto(self, b):
-        n = self._f.readinto(b)
-        self._bar.update(n or 0)
-        return n
-
-    def readable(self):
+    def readable(self) -> bool:
         return True
+
+    def readinto(self, b) -> int:
+        n = self._f.readinto(b) or 0
+        self._bar.update(n)
+        return n
 
 
 @main.command()
@@ -123,8 +111,6 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
         mid = message_id or file_message_id(path)
         with open(path, "rb") as raw, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
                                          disable=as_json or not sys.stderr.isatty(), leave=False) as bar:
-            import io
-
             try:
                 summary = pipeline.ingest(io.BufferedReader(_ByteProgress(raw, bar)), system, fmt=fmt, kind=kind,
                                           message_id=mid, filename=path.name)

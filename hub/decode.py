@@ -88,18 +88,31 @@ def _xml_error_field(msg: str) -> str | None:
     return None
 
 
+_LOCAL: dict[str, str] = {}  # "{ns}name" → "name"; a handful of distinct tags per kind
+
+
+def _local(tag: str) -> str:
+    name = _LOCAL.get(tag)
+    if name is None:
+        name = _LOCAL[tag] = tag.rsplit("}", 1)[-1]
+    return name
+
+
 def _element_to_dict(el, list_fields: frozenset) -> dict:
     out = {}
     for child in el:
         tag = child.tag
-        if not isinstance(tag, str):
+        if tag.__class__ is not str:  # comments and processing instructions
             continue
-        name = tag.rsplit("}", 1)[-1] if tag[0] == "{" else tag
-        if len(child) or name in list_fields:
-            out[name] = [_element_to_dict(e, frozenset()) for e in child if isinstance(e.tag, str)]
+        name = _LOCAL.get(tag) or _local(tag)
+        if name in list_fields or len(child):
+            out[name] = [_element_to_dict(e, _NO_LISTS) for e in child if e.tag.__class__ is str]
         else:
             out[name] = child.text or ""
     return out
+
+
+_NO_LISTS: frozenset = frozenset()
 
 
 def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> Iterator[RawRecord]:

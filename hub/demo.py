@@ -88,8 +88,8 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     writers = (
         ("cs-approval", "常熟市行政审批局, canonical XML in GBK", "xml",
          lambda rows, f, mid: write_xml(rows, "case", f, encoding="gbk", message_id=mid)),
-        ("zjg-housing", "张家港市住建局, legacy CSV in GBK", "csv", lambda rows, f, mid: write_dept_b_csv(rows, f)),
-        ("tc-market", "太仓市市场监管局, nested JSON lines", "jsonl", lambda rows, f, mid: write_dept_c_jsonl(rows, f)),
+        ("zjg-housing", "张家港市住建局, legacy CSV in GBK", "csv", lambda rows, f, mid: write_dept_b_csv(rows, f, on_unmapped="keep")),
+        ("tc-market", "太仓市市场监管局, nested JSON lines", "jsonl", lambda rows, f, mid: write_dept_c_jsonl(rows, f, on_unmapped="keep")),
     )
     with bus.connect(settings) as conn:
         bus.declare(conn)

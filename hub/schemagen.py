@@ -132,7 +132,10 @@ def _json_field(f: Field) -> dict:
         s = {"type": "integer" if f.type == "int" else ["number", "string"], "description": f.label}
         if f.type == "decimal":
             # decimals may travel as strings to keep precision (e.g. "120.50")
-            s = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}], "description": f.label}
+            non_negative = f.min is not None and f.min >= 0
+            number = {"type": "number", **({"minimum": f.min} if f.min is not None else {})}
+            string = {"type": "string", "pattern": r"^\d+(\.\d+)?$" if non_negative else r"^-?\d+(\.\d+)?$"}
+            s = {"anyOf": [number, string], "description": f.label}
         if f.min is not None and f.type == "int":
             s["minimum"] = int(f.min)
         if f.max is not None and f.type == "int":

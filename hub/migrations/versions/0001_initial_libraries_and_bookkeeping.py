@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 23:32:08.154663
+Create Date: 2026-11-21 23:59:12.911384
 """
 from alembic import op
 import sqlalchemy as sa
@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('accept_time', sa.DateTime(), nullable=True, comment='受理时间'),
     sa.Column('accept_handler', sa.String(length=100), nullable=True, comment='受理人'),
     sa.Column('legal_days', sa.Integer(), nullable=True, comment='法定期限'),
+    sa.Column('legal_unit', sa.String(length=16), nullable=True, comment='法定期限单位'),
     sa.Column('promise_days', sa.Integer(), nullable=True, comment='承诺期限'),
     sa.Column('promise_unit', sa.String(length=16), nullable=True, comment='承诺期限单位'),
     sa.Column('status', sa.String(length=16), nullable=False, comment='办件状态'),
