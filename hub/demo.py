@@ -79,7 +79,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
             (write_xml(rows, kind, f, message_id=f"demo-{kind}") if fmt == "xml" else write_jsonl(rows, f))
         with open(path, "rb") as f:
             s = pipeline.ingest(f, system, fmt=fmt, kind=kind, message_id=f"demo-{kind}", filename=path.name)
-        click.echo(f"   {path.name:<16} {_line(s)}")
+        click.echo(f"   {path.name:<18} {_line(s)}")
 
     # 2. departments push cases over the bus, each in its own format
     _say("2.", f"three department systems push {records:,} case records each over the bus")
@@ -126,7 +126,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     _say("4.", "two hostile XML documents (entity expansion, external entity)")
     for name, doc in (("xml-bomb", BOMB), ("xxe", XXE)):
         s = pipeline.ingest(io.BytesIO(doc), "cs-approval", fmt="xml", message_id=f"demo-{name}")
-        click.echo(f"   {name:<9} refused: {_line(s)}")
+        click.echo(f"   {name:<18} refused: {_line(s)}")
 
     # 5. events
     with bus.connect(settings) as conn:

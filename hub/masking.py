@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from hub.dictionary import Field, kind as dictionary_kind
+from hub.dictionary import kind as dictionary_kind
 
 # 15/18-char ID numbers and mainland mobile numbers inside any text; digit runs are
 # bounded so that longer numbers (case numbers, timestamps) are left alone.
@@ -70,30 +70,10 @@ _MASKERS = {
 }
 
 
-def mask_value(f: Field, value):
-    if value is None or f.pii is None:
-        return value
-    return _MASKERS[f.pii](value)
-
-
-def _mask_fields(fields, record: dict) -> dict:
-    out = {}
-    for f in fields:
-        if f.name not in record:
-            continue
-        v = record[f.name]
-        if f.type == "list" and isinstance(v, list):
-            out[f.name] = [_mask_fields(f.fields or (), e) if isinstance(e, dict) else e for e in v]
-        else:
-            out[f.name] = mask_value(f, v)
-    for k, v in record.items():  # fields the dictionary does not know: scrub by pattern
-        if k not in out:
-            out[k] = mask_text(v) if isinstance(v, str) else v
-    return out
-
-
 def mask_record(kind: str, record: dict) -> dict:
-    return _mask_fields(dictionary_kind(kind).fields, record)
+    import json
+
+    return json.loads(mask_payload(kind, json.dumps(record, ensure_ascii=False, default=str), "text"))
 
 
 class MaskingFilter(logging.Filter):
@@ -139,15 +119,31 @@ def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
     return names
 
 
+def _scrub_known(text: str, known: dict[str, str]) -> str:
+    """Replace personal values found elsewhere in the record (a name inside a case
+    title, an ID number inside an opinion) by their masked forms."""
+    for value, masked_value in known.items():
+        if value in text:
+            text = text.replace(value, masked_value)
+    return mask_text(text)
+
+
 def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | None = None) -> str:
     """An original payload (XML fragment, JSON object, CSV header+row) with its
-    personal data masked by field, and by pattern everywhere else."""
+    personal data masked by field, by known value and by pattern everywhere else."""
     if encoding == "base64":
         return "(binary payload, not shown)"
     names = _pii_names(kind, mapping_name)
+    known: dict[str, str] = {}
 
-    def masked(name: str, value: str) -> str:
-        return _MASKERS[names[name]](value) if name in names else mask_text(value)
+    def remember(name: str | None, value: str) -> None:
+        if name in names and isinstance(value, str) and len(value.strip()) >= 2 and names[name] != "free_text":
+            known[value.strip()] = _MASKERS[names[name]](value.strip())
+
+    def masked(name: str | None, value: str) -> str:
+        if name in names:
+            return _MASKERS[names[name]](value)
+        return _scrub_known(value, known)
 
     if encoding == "csv":
         import csv
@@ -155,12 +151,14 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
 
         head, _, row = payload.partition("\n")
         try:
-            cols = next(csv.reader([head]))
+            cols = [c.strip() for c in next(csv.reader([head]))]
             vals = next(csv.reader([row]))
         except (StopIteration, csv.Error):
             return mask_text(payload)
+        for c, v in zip(cols, vals):
+            remember(c, v)
         out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows([cols, [masked(c.strip(), v) for c, v in zip(cols, vals)]])
+        csv.writer(out, lineterminator="\n").writerows([cols, [masked(c, v) for c, v in zip(cols, vals)]])
         return out.getvalue().rstrip("\n")
     text = payload.lstrip()
     if text.startswith("<"):
@@ -172,9 +170,11 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
             el = etree.fromstring(text.encode("utf-8"), SAFE_PARSER)
         except etree.XMLSyntaxError:
             return mask_text(payload)
-        for e in el.iter():
-            if isinstance(e.tag, str) and e.text and len(e) == 0:
-                e.text = masked(etree.QName(e).localname, e.text)
+        leaves = [e for e in el.iter() if isinstance(e.tag, str) and e.text and len(e) == 0]
+        for e in leaves:
+            remember(etree.QName(e).localname, e.text)
+        for e in leaves:
+            e.text = masked(etree.QName(e).localname, e.text)
         return etree.tostring(el, encoding="unicode")
     if text.startswith("{") or text.startswith("["):
         import json
@@ -184,13 +184,24 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
         except ValueError:
             return mask_text(payload)
 
+        def collect(o, key=None):
+            if isinstance(o, dict):
+                for k, v in o.items():
+                    collect(v, k)
+            elif isinstance(o, list):
+                for v in o:
+                    collect(v, key)
+            elif isinstance(o, str):
+                remember(key, o)
+
         def walk(o, key=None):
             if isinstance(o, dict):
                 return {k: walk(v, k) for k, v in o.items()}
             if isinstance(o, list):
                 return [walk(v, key) for v in o]
             if isinstance(o, str):
-                return masked(key, o) if key else mask_text(o)
+                return masked(key, o)
             return o
+        collect(obj)
         return json.dumps(walk(obj), ensure_ascii=False)
     return mask_text(payload)

@@ -3,6 +3,7 @@ source system and message kind, from the running totals the pipeline keeps."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 
 from sqlalchemy import Engine, func, select
@@ -37,17 +38,38 @@ def counts(engine: Engine) -> dict:
     }
 
 
+def _w(text: str) -> int:
+    """Display width: CJK characters take two terminal columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _l(text: str, width: int) -> str:
+    return text + " " * max(width - _w(text), 0)
+
+
+def _r(text: str, width: int) -> str:
+    return " " * max(width - _w(text), 0) + text
+
+
+COLUMNS = (("来源系统 system", 22), ("类型 kind", 12), ("接收 received", 15), ("入库 stored", 13),
+           ("重复 duplicate", 16), ("隔离 quarantined", 18))
+
+
+def _row(cells) -> str:
+    (a, wa), (b, wb), *rest = zip(cells, (w for _, w in COLUMNS))
+    return _l(a, wa) + _l(b, wb) + "".join(_r(c, w) for c, w in rest)
+
+
 def render(data: dict) -> str:
-    head = f"{'来源系统 system':<22} {'类型 kind':<12} {'接收 received':>14} {'入库 stored':>12} {'重复 duplicate':>15} {'隔离 quarantined':>17}"
-    lines = [head, "-" * len(head)]
+    head = _row([c for c, _ in COLUMNS])
+    rule = "-" * _w(head)
+    lines = [head, rule]
     for s in data["sources"]:
-        lines.append(f"{s['system']:<22} {s['kind']:<12} {s['received']:>14,} {s['stored']:>12,} {s['duplicate']:>15,} {s['quarantined']:>17,}")
+        lines.append(_row([s["system"], s["kind"], *(f"{s[k]:,}" for k in ("received", *OUTCOMES))]))
     t = data["total"]
-    lines.append("-" * len(head))
-    lines.append(f"{'合计 total':<22} {'':<12} {t['received']:>14,} {t['stored']:>12,} {t['duplicate']:>15,} {t['quarantined']:>17,}")
+    lines += [rule, _row(["合计 total", "", *(f"{t[k]:,}" for k in ("received", *OUTCOMES))])]
     if data["quarantined_by_reason"]:
-        lines.append("")
-        lines.append("隔离原因 quarantined by reason:")
+        lines += ["", "隔离原因 quarantined by reason:"]
         for system, reasons in data["quarantined_by_reason"].items():
             lines.append(f"  {system}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))
     return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""The command line as a user runs it: a real process, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from hub.codes import idcard
+from hub.config import ROOT
+from hub.generator import Generator, write_dept_b_csv, write_xml
+
+ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def govhub(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"govhub {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def env(tmp_path, db_url):
+    return {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}", "PYTHONPATH": str(ROOT)}
+
+
+def test_ingest_stats_and_quarantine(env, tmp_path):
+    g = Generator(seed=21)
+    xml = tmp_path / "cases.xml"
+    with open(xml, "wb") as f:
+        write_xml((r for r, _ in g.records("case", 300, defect_rate=0.1)), "case", f, encoding="gbk", message_id="cli-1")
+    csv_path = tmp_path / "dept_b.csv"
+    with open(csv_path, "wb") as f:
+        write_dept_b_csv((r for r, _ in g.records("case", 200, defect_rate=0.1)), f, on_unmapped="keep")
+    out = govhub(env, "ingest", "--system", "cs-approval", str(xml)).stdout
+    assert "300 received → 270 stored, 0 duplicate, 30 quarantined" in out
+    again = govhub(env, "ingest", "--system", "cs-approval", str(xml)).stdout
+    assert "300 received → 0 stored, 300 duplicate, 0 quarantined" in again
+    govhub(env, "ingest", "--system", "zjg-housing", str(csv_path))
+    stats = json.loads(govhub(env, "stats", "--json").stdout)
+    t = stats["total"]
+    assert t == {"received": 800, "stored": 450, "duplicate": 300, "quarantined": 50}
+    by = {(s["system"], s["kind"]): s for s in stats["sources"]}
+    assert by[("zjg-housing", "case")]["received"] == 200
+    table = govhub(env, "stats").stdout
+    assert "合计 total" in table and "800" in table
+    listing = json.loads(govhub(env, "quarantine", "list", "--json", "--limit", "100").stdout)
+    assert len(listing) == 50
+    shown = govhub(env, "quarantine", "show", str(listing[0]["id"])).stdout
+    assert "reason:" in shown and "payload:" in shown
+    for text in (out, again, table, shown, json.dumps(listing, ensure_ascii=False)):
+        assert not [m for m in ID18.findall(text) if idcard.is_valid(m)], "an unmasked ID number escaped"
+
+
+def test_clear_errors(env, tmp_path):
+    f = tmp_path / "x.xml"
+    f.write_text("<cases/>")
+    bad = govhub(env, "ingest", "--system", "nope", str(f), check=False)
+    assert bad.returncode == 2 and "unknown system 'nope'" in bad.stderr and "catalog/systems.yaml" in bad.stderr
+    missing = govhub(env, "quarantine", "show", "999999", check=False)
+    assert missing.returncode == 2 and "govhub quarantine list" in missing.stderr
+
+
+@pytest.mark.slow
+def test_demo_runs_and_leaks_no_personal_data(tmp_path):
+    env = {"GOVHUB_HOME": str(tmp_path / "demo"), "GOVHUB_LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in {**os.environ, **env}.items() if k not in ("GOVHUB_DB_URL", "GOVHUB_BROKER_URL")}
+    proc = subprocess.run([sys.executable, "-m", "hub.cli", "demo", "--records", "300"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    m = re.search(r"every record accounted for: received ([\d,]+) = stored ([\d,]+) \+ duplicate ([\d,]+) \+ quarantined ([\d,]+)", out)
+    assert m, out[-2000:]
+    received, stored, dup, quar = (int(x.replace(",", "")) for x in m.groups())
+    assert received == stored + dup + quar and dup > 0 and quar > 0
+    stats = json.loads(subprocess.run([sys.executable, "-m", "hub.cli", "stats", "--json"], cwd=ROOT, env=env,
+                                      capture_output=True, text=True, check=True).stdout)
+    assert stats["total"] == {"received": received, "stored": stored, "duplicate": dup, "quarantined": quar}
+    leaked = [x for x in ID18.findall(out + proc.stderr) if idcard.is_valid(x)]
+    assert not leaked, f"unmasked ID numbers in the demo output: {len(leaked)}"
+    assert "xml_forbidden" in out
