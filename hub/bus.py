@@ -95,6 +95,24 @@ def publish_inbound(conn: Connection, body: bytes, system: str, message_id: str,
     )
 
 
+def publish_dead(conn: Connection, body: bytes, headers: dict, reason: str, message: str) -> None:
+    """Copy a message the hub gave up on to the dead-letter exchange, with the reason in
+    its headers (the record of it is already in the quarantine; this is for operators
+    and tools watching ``govhub.dead``)."""
+    Producer(conn.default_channel).publish(
+        body,
+        exchange=DLX,
+        routing_key=f"dead.{headers.get('system') or 'unknown'}",
+        declare=[DEAD_QUEUE],
+        content_type="application/octet-stream",
+        content_encoding="binary",
+        headers={**{k: v for k, v in headers.items() if isinstance(v, (str, int))},
+                 "x-govhub-reason": reason, "x-govhub-error": message[:1000]},
+        delivery_mode=2,
+        retry=True,
+    )
+
+
 def relay_outbox(engine: Engine, conn: Connection, limit: int = 1000) -> int:
     """Publish pending outbox events, oldest first; mark them published.
 

@@ -22,6 +22,7 @@ from kombu import Consumer
 from hub import bus, stats
 from hub.config import load_settings
 from hub.db import engine_for, migrate
+from hub.dictionary import kind as dictionary_kind
 from hub.generator import Generator, write_dept_b_csv, write_dept_c_jsonl, write_jsonl, write_xml
 from hub.pipeline import Pipeline
 from hub.worker import Worker
@@ -73,7 +74,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     for kind, system, fmt, n in (("item", "js-province", "xml", 40), ("licence", "js-province", "xml", 200),
                                  ("person", "sz-sharing", "jsonl", 300), ("enterprise", "sz-sharing", "jsonl", 150),
                                  ("project", "sz-sharing", "xml", 60)):
-        path = inbox / f"{kind}s.{fmt}"
+        path = inbox / f"{dictionary_kind(kind).batch}.{fmt}"
         rows = (r for r, _ in g.records(kind, n, defect_rate=0.03))
         with open(path, "wb") as f:
             (write_xml(rows, kind, f, message_id=f"demo-{kind}") if fmt == "xml" else write_jsonl(rows, f))

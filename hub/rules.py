@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field as dc_field
 from datetime import datetime, timedelta
 
-from hub.codes import divisions as division_codes, idcard, licence_id, uscc
+from hub.codes import divisions as division_codes, idcard, licence_id, orgcode, uscc
 from hub.codes.errors import CodeError
 
 CLOCK_SKEW = timedelta(days=1)  # senders' clocks drift; a day ahead is not "in the future"
@@ -192,6 +192,11 @@ def _person_identity(rec, ctx):
 @rule("enterprise", "codes")
 def _enterprise_codes(rec, ctx):
     _uscc(rec, "uscc", ctx)
+    if rec.get("org_code") is not None:
+        # pre-2015 records carry the GB 11714 code; in a credit code it is positions 9–17
+        rec["org_code"] = _code("org_code", orgcode.validate, rec["org_code"])
+        if rec["org_code"] != rec["uscc"][8:17] and rec["uscc"] not in ctx.uscc_allow:
+            raise RuleDefect("org_code_inconsistent", "org_code", "org_code does not match positions 9–17 of uscc")
     _division(rec, "region_code", ctx)
     if rec.get("legal_rep_id_no") is not None and len(str(rec["legal_rep_id_no"])) in (15, 18):
         rec["legal_rep_id_no"] = _code("legal_rep_id_no", idcard.validate, rec["legal_rep_id_no"], divisions=ctx.divisions, today=ctx._now.date())

@@ -77,6 +77,7 @@ class Worker:
         self.handled = Counter()
         self._stop = False
         self._backoff = 0.5
+        self._conn = None
 
     def stop(self, *_):
         self._stop = True
@@ -105,10 +106,7 @@ class Worker:
             message.ack()
             self._backoff = 0.5
         except Terminal as exc:
-            quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
-                               headers.get("message_id") or f"body:{text_hash(raw.hex())}", raw,
-                               exc.reason, exc.message, "worker")
-            message.ack()
+            self._give_up(raw, headers, exc.reason, exc.message, message)
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
                 return self._poison_or_retry(raw, headers, deliveries, message, exc)
@@ -122,14 +120,20 @@ class Worker:
     def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
         if deliveries >= bus.DELIVERY_LIMIT:
             log.error("message %s failed %d times; quarantined: %s", headers.get("message_id"), deliveries, mask_text(str(exc)))
-            quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
-                               headers.get("message_id") or "?", raw, "processing_failed",
-                               f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}", "worker")
-            message.ack()
+            self._give_up(raw, headers, "processing_failed",
+                          f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}", message)
         else:
             log.warning("message %s failed (%s: %s); put back (delivery %d of %d)", headers.get("message_id"),
                         type(exc).__name__, mask_text(str(exc))[:300], deliveries, bus.DELIVERY_LIMIT)
             message.requeue()
+
+    def _give_up(self, raw: bytes, headers: dict, reason: str, text: str, message) -> None:
+        """Quarantine (the hub's own dead-letter store), copy to govhub.dlx, then ack."""
+        quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
+                           headers.get("message_id") or f"body:{text_hash(raw.hex())}", raw, reason, text, "worker")
+        if self._conn is not None:
+            bus.publish_dead(self._conn, raw, headers, reason, mask_text(text))
+        message.ack()
 
     def run(self, idle_exit: float | None = None, max_messages: int | None = None) -> Counter:
         """Consume until stopped (SIGTERM/SIGINT), or until the queue has been idle for
@@ -141,6 +145,7 @@ class Worker:
         idle_since = time.monotonic()
         with bus.connect(self.settings) as conn:
             bus.declare(conn)
+            self._conn = conn
             channel = conn.channel()
             consumer = Consumer(channel, queues=[bus.INBOUND_QUEUE], accept=["application/octet-stream"],
                                 on_message=lambda m: self._count(m), prefetch_count=1)

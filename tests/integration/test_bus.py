@@ -74,6 +74,9 @@ def test_unusable_message_is_dead_lettered_into_quarantine(settings, engine):
     assert outcomes(engine) == {"quarantined": 1}
     with bus.connect(settings) as conn:
         assert bus.INBOUND_QUEUE(conn.default_channel).queue_declare(passive=True).message_count == 0
+        dead = bus.DEAD_QUEUE(conn.channel()).get(no_ack=True)
+    assert dead is not None and dead.headers["x-govhub-reason"] == "message_invalid"
+    assert dead.body == b"<cases/>" and "no-such-system" in dead.headers["x-govhub-error"]
 
 
 def _worker_process(settings_env: dict, pause: str, marker: Path) -> subprocess.Popen:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 23:59:12.911384
+Create Date: 2026-11-22 00:05:31.165393
 """
 from alembic import op
 import sqlalchemy as sa
@@ -100,6 +100,7 @@ def upgrade() -> None:
     sa.Column('source_system', sa.String(length=64), nullable=False, comment='来源系统'),
     sa.Column('uscc', sa.String(length=18), nullable=False, comment='统一社会信用代码'),
     sa.Column('name', sa.String(length=200), nullable=False, comment='企业名称'),
+    sa.Column('org_code', sa.String(length=10), nullable=True, comment='组织机构代码'),
     sa.Column('reg_authority', sa.String(length=200), nullable=True, comment='登记机关'),
     sa.Column('enterprise_type', sa.String(length=100), nullable=True, comment='企业类型'),
     sa.Column('registered_capital', sa.Numeric(precision=18, scale=2), nullable=True, comment='注册资本(万元)'),
