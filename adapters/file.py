@@ -1,0 +1,81 @@
+"""``file://`` — a local folder as a drop: the reference adapter, and the shape the SFTP
+adapter follows.
+
+    file:///srv/drop/in?pattern=*.xml&done=done
+
+- read: files matching ``pattern`` (default ``*``) in name order; the message id is
+  derived from the name, size and SHA-256, so a file read twice is the same message;
+- ack: moves the file into ``done`` (a sub-folder, default ``done``);
+- write: writes ``envelope.filename`` atomically (temporary name, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from adapters.base import Adapter, Capabilities, Envelope, Receipt
+from adapters.errors import RejectedError, TransientError
+
+
+def file_message_id(name: str, data: bytes) -> str:
+    return f"file:{name}:{len(data)}:{hashlib.sha256(data).hexdigest()[:24]}"
+
+
+def safe_name(name: str) -> str:
+    """A plain file name: no folders, no traversal, no hidden or control characters."""
+    base = os.path.basename(name.replace("\\", "/"))
+    if not base or base in (".", "..") or base.startswith(".") or any(ord(c) < 32 for c in base) or base != name.replace("\\", "/").rsplit("/", 1)[-1]:
+        raise RejectedError(f"file name {name!r} is not a plain file name")
+    return base
+
+
+class FileAdapter(Adapter):
+    scheme = "file"
+    capabilities = Capabilities(read=True, write=True, ack=True, ordered=True)
+
+    def __init__(self, url: str, **options):
+        super().__init__(url, **options)
+        self.root = Path(self.parts.path)
+        self.done = self.root / self.option("done", "done")
+
+    def read(self, limit: int | None = None) -> Iterator[Envelope]:
+        pattern = self.option("pattern", "*")
+        try:
+            names = sorted(e.name for e in os.scandir(self.root) if e.is_file() and fnmatch.fnmatch(e.name, pattern)
+                           and not e.name.startswith("."))
+        except OSError as exc:
+            raise TransientError(f"cannot list {self.root}: {exc.strerror}", peer=self.peer) from None
+        for i, name in enumerate(names):
+            if limit is not None and i >= limit:
+                return
+            data = (self.root / name).read_bytes()
+            yield Envelope(data, file_message_id(name, data), filename=name, handle=name)
+
+    def ack(self, envelope: Envelope) -> None:
+        self.done.mkdir(parents=True, exist_ok=True)
+        src = self.root / envelope.handle
+        if src.exists():
+            os.replace(src, self.done / envelope.handle)
+
+    def write(self, envelope: Envelope) -> Receipt:
+        name = safe_name(envelope.filename or f"{envelope.message_id}.dat")
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{name}.part"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(envelope.body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.root / name)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise TransientError(f"cannot write {name}: {exc.strerror}", peer=self.peer) from None
+        return Receipt("acknowledged", name)
+
+    def ping(self) -> None:
+        if not self.root.is_dir():
+            raise TransientError(f"{self.root} is not a folder", peer=self.peer)
