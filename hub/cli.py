@@ -178,6 +178,101 @@ def worker(idle_exit) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="server processes")
+def serve(host, port, workers) -> None:
+    """Serve the REST and SOAP ingress on one port (OpenAPI at /openapi.json, WSDL at /soap/push?wsdl)."""
+    import uvicorn
+
+    _engine()  # migrate once, before the server processes start
+    click.echo(f"govhub listening on http://{host}:{port} — REST /api/v1, SOAP /soap/push?wsdl, /openapi.json", err=True)
+    uvicorn.run("hub.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", proxy_headers=True)
+
+
+@main.command()
+@click.option("--peer")
+@click.option("--status", type=click.Choice(["pending", "acknowledged", "sent", "dead"]))
+@click.option("--limit", default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def deliveries(peer, status, limit, as_json) -> None:
+    """Outbound deliveries: totals per peer and status, and the latest records."""
+    from hub import delivery
+
+    engine = _engine()
+    totals = delivery.summary(engine)
+    rows = delivery.listing(engine, peer=peer, status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps({"totals": totals, "deliveries": rows}, ensure_ascii=False, indent=2, default=str))
+        return
+    if not totals:
+        click.echo("no deliveries")
+        return
+    click.echo("对端 peer            状态 status        数量 count  最早 oldest")
+    for t in totals:
+        click.echo(f"{t['peer']:<20} {t['status']:<16} {t['count']:>10,}  {t['oldest']}")
+    click.echo("")
+    for r in rows:
+        click.echo(f"#{r['id']:<7} {r['peer']:<16} {r['kind']:<8} {r['record_key'][:40]:<40} v{r['record_version']:<3} "
+                   f"{r['status']:<12} tries={r['attempts']} {r['peer_ref'] or ''} {(r['last_error'] or '')[:80]}")
+
+
+@main.command()
+@click.option("--peer")
+@click.option("--loop", is_flag=True, help="keep delivering until interrupted")
+def deliver(peer, loop) -> None:
+    """Send due outbound deliveries now (the worker does this continuously)."""
+    import time
+
+    from hub.delivery import Deliverer
+
+    d = Deliverer(_engine())
+    try:
+        while True:
+            done = d.run_once(peer)
+            if done:
+                click.echo(", ".join(f"{k} {v}" for k, v in sorted(done.items())))
+            if not loop:
+                break
+            time.sleep(1.0)
+    finally:
+        d.close()
+
+
+@main.command()
+@click.option("--peer")
+@click.option("--id", "ids", type=int, multiple=True)
+def replay(peer, ids) -> None:
+    """Send dead-letter deliveries again (after the peer or the data was fixed)."""
+    from hub.delivery import Deliverer, replay as do_replay
+
+    engine = _engine()
+    n = do_replay(engine, peer=peer, ids=list(ids) or None)
+    click.echo(f"{n} dead deliveries queued again")
+    if n:
+        d = Deliverer(engine)
+        try:
+            done = d.run_once(peer)
+        finally:
+            d.close()
+        click.echo(", ".join(f"{k} {v}" for k, v in sorted(done.items())) or "nothing due yet")
+
+
+@main.command("hash-secret")
+@click.option("--password", "kind", flag_value="password", default=True, help="a WS-Security password (pbkdf2)")
+@click.option("--api-key", "kind", flag_value="api_key", help="a REST API key (sha256)")
+def hash_secret(kind) -> None:
+    """Hash a secret read from standard input, for the credentials in the catalogue."""
+    from hub.access import hash_password, sha256_hex
+
+    secret = click.get_text_stream("stdin").read().strip()
+    if not secret:
+        _fail("send the secret on standard input, e.g.  printf %s \"$KEY\" | govhub hash-secret --api-key")
+    click.echo(hash_password(secret) if kind == "password" else sha256_hex(secret))
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True)
 def stats(as_json) -> None:
     """Records received, stored, duplicate and quarantined, per source system."""

@@ -199,3 +199,26 @@ ingest_counter = Table(
     Column("outcome", String(12), primary_key=True),
     Column("n", BigInteger(), nullable=False),
 )
+
+delivery = Table(
+    "delivery",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("peer", String(64), nullable=False, comment="receiving system id"),
+    Column("source_system", String(64), nullable=False, comment="whose record it is"),
+    Column("kind", String(32), nullable=False),
+    Column("record_key", String(200), nullable=False),
+    Column("record_version", Integer(), nullable=False),
+    Column("ordering_key", String(200), nullable=False, comment="records with the same key arrive in order"),
+    Column("status", String(16), nullable=False, comment="pending | acknowledged | sent | dead"),
+    Column("attempts", Integer(), nullable=False, default=0),
+    Column("next_attempt_at", DateTime(), nullable=False),
+    Column("last_error", Text(), nullable=True),
+    Column("message_id", String(200), nullable=True, comment="the message it went out in"),
+    Column("peer_ref", String(200), nullable=True, comment="the peer's receipt id"),
+    Column("created_at", DateTime(), nullable=False),
+    Column("updated_at", DateTime(), nullable=False),
+    Column("delivered_at", DateTime(), nullable=True),
+    UniqueConstraint("peer", "kind", "source_system", "record_key", "record_version", name="uq_delivery_record"),
+    Index("ix_delivery_due", "peer", "status", "id"),
+)

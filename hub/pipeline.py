@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import decode
 from hub.canonical import FieldDefect, canonicalise
 from hub.decode import MessageInfo, RawRecord
+from hub.access import AccessDenied
 from hub.defects import Defect
 from hub.mapping import Mapping, MappingApplyError
 from hub.masking import mask_text
@@ -60,7 +61,7 @@ class Summary:
         }
 
 
-def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext) -> Prepared:
+def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext, authorise=None) -> Prepared:
     """One raw record → a typed canonical record with its key and hash, or a defect."""
     k = mapping.kind
     defect = raw.defect
@@ -68,6 +69,8 @@ def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext) -> Prepared:
         try:
             rec = canonicalise(k, mapping.apply(raw.data))
             check(k.kind, rec, ctx)
+            if authorise is not None:
+                authorise(rec)
             return Prepared(raw.seq, rec, None, tuple(rec[n] for n in k.key), content_hash(rec), raw)
         except MappingApplyError as e:
             defect = Defect(e.reason, mask_text(e.message), f"mapping:{mapping.label}", e.field)
@@ -75,6 +78,8 @@ def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext) -> Prepared:
             defect = Defect(e.reason, mask_text(e.message), f"dictionary:{k.schema_version}", e.field)
         except RuleDefect as e:
             defect = Defect(e.reason, mask_text(e.message), e.rule, e.field)
+        except AccessDenied as e:
+            defect = Defect(e.reason, mask_text(e.message), "access", None)
     return Prepared(raw.seq, None, defect, None, text_hash(raw.payload), raw)
 
 
@@ -106,21 +111,10 @@ class Pipeline:
             return RuleContext(divisions=base.divisions, now=base.now, uscc_allow=frozenset(system.uscc_allow))
         return base
 
-    def ingest(
-        self,
-        stream,
-        system: System | str,
-        fmt: str | None = None,
-        kind: str | None = None,
-        message_id: str | None = None,
-        filename: str | None = None,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> Summary:
-        """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
-
-        ``message_id`` is the sender's id; without one, the document's own
-        ``message_id`` attribute is used, and failing that a digest of the content
-        (computed by the caller, see ``file_message_id``)."""
+    def open(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
+             message_id: str | None = None, filename: str | None = None) -> "OpenMessage":
+        """Start reading one message: resolve the mapping, read the document's own
+        message id, and learn whether this message was processed before."""
         system = get_system(system) if isinstance(system, str) else system
         if not hasattr(stream, "peek"):
             import io
@@ -129,43 +123,73 @@ class Pipeline:
         fmt = fmt or decode.sniff_format(stream.peek(512)[:512], filename)
         mapping = system.mapping_for(kind, fmt)
         k = mapping.kind
-        rules = self._rules_for(system)
         info = MessageInfo()
         raws = decode.read(stream, mapping, info)
         first = next(raws, None)
         msg_id = info.message_id or message_id
         if not msg_id:
             raise ValueError("a message id is needed (pass one, or use file_message_id for files)")
-        summary = Summary(system.id, k.kind, mapping.label, msg_id)
-        received_at = datetime.now().replace(microsecond=0)
-        ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, received_at)
+        ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, datetime.now().replace(microsecond=0),
+                           system.report_to)
         with self.engine.connect() as conn:
             seen = message_seen(conn, system.id, msg_id)
-        if first is None:
-            return summary
 
         def all_raws():
-            yield first
-            yield from raws
+            if first is not None:
+                yield first
+                yield from raws
 
-        if seen:
-            prepared = (Prepared(r.seq, None, None, None, "", r) for r in all_raws())
-        else:
-            prepared = (prepare(r, mapping, rules) for r in all_raws())
+        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws())
+
+    def prepared(self, m: "OpenMessage", authorise: Callable[[dict], None] | None = None) -> Iterator[Prepared]:
+        """Decode, validate, map and check each record (no database writes)."""
+        if m.seen:
+            return (Prepared(r.seq, None, None, None, "", r) for r in m.raws)
+        rules = self._rules_for(m.system)
+        return (prepare(r, m.mapping, rules, authorise) for r in m.raws)
+
+    def store(self, m: "OpenMessage", prepared: Iterable[Prepared], on_batch: Callable[[int], None] | None = None,
+              results: list | None = None) -> Summary:
+        """Write prepared records batch by batch; ``results`` receives one dict per record
+        (seq, key, outcome, detail, reason, message) — what a sender is told."""
+        ctx = m.ctx
+        summary = Summary(m.system.id, ctx.kind.kind, m.mapping.label, ctx.message_id)
         for batch in batches(prepared, self.batch_size):
-            counts = self._store(ctx, batch, seen)
+            counts = self._store(ctx, batch, m.seen)
             summary.counts.update(counts)
             summary.details.update(p.detail for p in batch)
             summary.reasons.update(p.defect.reason for p in batch if p.outcome == "quarantined")
+            if results is not None:
+                results.extend(
+                    {"seq": p.seq, "key": p.key_text, "outcome": p.outcome, "detail": p.detail,
+                     "reason": p.defect.reason if p.defect else None, "message": p.defect.message if p.defect else None}
+                    for p in batch
+                )
             if on_batch:
                 on_batch(len(batch))
-        if not seen:
+        if not m.seen and summary.received:
             with self.engine.begin() as conn:
-                record_message(conn, system.id, msg_id, k.kind, fmt, received_at, summary.counts, msg_id[:32])
+                record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at,
+                               summary.counts, ctx.message_id[:32])
         log.info("ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
-                 msg_id, system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
+                 ctx.message_id, m.system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
                  summary.counts["quarantined"])
         return summary
+
+    def ingest(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
+               message_id: str | None = None, filename: str | None = None,
+               on_batch: Callable[[int], None] | None = None, results: list | None = None,
+               authorise: Callable[[dict], None] | None = None) -> Summary:
+        """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
+
+        ``message_id`` is the sender's id; without one, the document's own
+        ``message_id`` attribute is used, and failing that a digest of the content
+        (computed by the caller, see ``file_message_id``). ``authorise``, when given, is
+        called with each canonical record and may raise ``AccessDenied``: the record is
+        then quarantined with that reason (for drops the hub pulls; the HTTP and SOAP
+        ingress refuse such a push whole, before storing anything)."""
+        m = self.open(stream, system, fmt, kind, message_id, filename)
+        return self.store(m, self.prepared(m, authorise), on_batch, results)
 
     def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
         for attempt in range(5):
@@ -180,6 +204,16 @@ class Pipeline:
                     p.outcome = p.detail = ""
                     p.version = None
         raise AssertionError("unreachable")
+
+
+@dataclass
+class OpenMessage:
+    system: System
+    mapping: Mapping
+    fmt: str
+    ctx: BatchContext
+    seen: bool  # processed before: every record is a duplicate
+    raws: Iterator[RawRecord]
 
 
 def file_message_id(path) -> str:

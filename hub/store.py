@@ -71,6 +71,7 @@ class BatchContext:
     mapping: str
     schema_version: str
     received_at: datetime
+    report_to: tuple[str, ...] = ()  # peers that get every stored record (hub.delivery)
 
 
 def _dialect_insert(conn: Connection, table):
@@ -235,6 +236,13 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
              "created_at": now}
             for p, lid in events
         ])
+
+    if events and ctx.report_to:
+        from hub.delivery import enqueue
+
+        items = [(ctx.system, p.key_text, p.version, p.key_text) for p, _ in events]
+        for peer in ctx.report_to:
+            enqueue(conn, peer, k.kind, items, now)
 
     counts = Counter(p.outcome for p in batch)
     add_counts(conn, ctx.system, k.kind, counts)

@@ -90,6 +90,7 @@ class System(BaseModel):
     may_push: tuple[str, ...] = ()
     push_regions: tuple[str, ...] = ()  # division-code prefixes; default: the system's own region
     may_pull: tuple[str, ...] = ()
+    report_to: tuple[str, ...] = ()  # peers that receive every record this system's pushes store
     mappings: dict[str, str] = {}
     uscc_allow: tuple[str, ...] = ()
 
@@ -172,6 +173,10 @@ def load_systems(path: Path | None = None) -> dict[str, System]:
         if s.id in out:
             raise CatalogError(f"{path}: systems: duplicate id {s.id!r}")
         out[s.id] = s
+    for s in out.values():
+        missing = [p for p in s.report_to if p not in out]
+        if missing:
+            raise CatalogError(f"{path}: systems.{s.id}.report_to: unknown systems {missing}")
     return out
 
 

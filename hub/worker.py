@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from hub import bus
 from hub.config import Settings
 from hub.faults import pause_point
+from hub.delivery import Deliverer
 from hub.dictionary import DictionaryError
 from hub.mapping import MappingError
 from hub.masking import mask_text
@@ -78,6 +79,7 @@ class Worker:
         self._stop = False
         self._backoff = 0.5
         self._conn = None
+        self.deliverer = Deliverer(engine)
 
     def stop(self, *_):
         self._stop = True
@@ -127,6 +129,13 @@ class Worker:
                         type(exc).__name__, mask_text(str(exc))[:300], deliveries, bus.DELIVERY_LIMIT)
             message.requeue()
 
+    def _deliver(self) -> Counter:
+        try:
+            return self.deliverer.run_once()
+        except (OperationalError, DBAPIError) as exc:  # the database is away: the next loop tries again
+            log.warning("delivery pass skipped: %s", type(exc).__name__)
+            return Counter()
+
     def _give_up(self, raw: bytes, headers: dict, reason: str, text: str, message) -> None:
         """Quarantine (the hub's own dead-letter store), copy to govhub.dlx, then ack."""
         quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
@@ -159,7 +168,8 @@ class Worker:
                     except (socket.timeout, TimeoutError):
                         pass
                     relayed = bus.relay_outbox(self.engine, conn)
-                    if relayed:
+                    delivered = self._deliver()
+                    if relayed or delivered:
                         idle_since = time.monotonic()
                     if max_messages is not None and handled >= max_messages:
                         break
@@ -167,6 +177,7 @@ class Worker:
                         break
             while bus.relay_outbox(self.engine, conn):
                 pass
+        self.deliverer.close()
         return self.handled
 
     def _count(self, message) -> None:

@@ -1,0 +1,1 @@
+"""The hub's HTTP face: REST (JSON) and SOAP on one port (``govhub serve``)."""

@@ -1,0 +1,121 @@
+"""``govhub serve``: REST and SOAP ingress on one port.
+
+| path | what |
+|---|---|
+| ``GET /health`` | liveness: the process answers |
+| ``GET /ready`` | readiness: database and bus reachable (503 otherwise) |
+| ``POST /api/v1/{kind}`` | push a batch (canonical JSON ``{"message_id", "records": [...]}`` or canonical XML) |
+| ``GET /api/v1/{kind}/changes`` | pull records changed since an opaque cursor (platforms, own region only) |
+| ``GET /api/v1/catalog/items`` | the current item catalogue (清单发布) |
+| ``GET /api/v1/whoami`` | which system the credentials belong to |
+| ``/soap/push`` | the SOAP service (``?wsdl``) |
+| ``GET /openapi.json`` | this API's OpenAPI document |
+
+Every error is JSON ``{"error": reason, "message": what to do}`` with a 4xx status for
+the caller's mistakes; messages never echo personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub.access import AccessDenied
+from hub.api import routes_pull, routes_push
+from hub.api.cursor import BadCursor
+from hub.config import Settings, load_settings
+from hub.db import engine_for, migrate
+from hub.masking import mask_text
+from hub.pipeline import Pipeline
+
+log = logging.getLogger("govhub.api")
+
+
+def _error(status: int, reason: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": reason, "message": mask_text(message)}, status_code=status)
+
+
+def create_app(settings: Settings | None = None, migrate_db: bool = True) -> FastAPI:
+    settings = settings or load_settings()
+    if migrate_db:
+        migrate(settings.db_url)
+    engine = engine_for(settings.db_url)
+    app = FastAPI(
+        title="govhub",
+        version="1",
+        description="Integration hub for government-service data (政务服务数据交换): push and pull case records, "
+                    "items, licences, evaluations and supervision data. Authenticate with X-Api-Key or an HMAC "
+                    "signature (X-Govhub-System, X-Govhub-Timestamp, X-Govhub-Signature).",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.pipeline = Pipeline(engine, batch_size=settings.batch_size)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(_req: Request, exc: AccessDenied):
+        return _error(exc.status, exc.reason, exc.message)
+
+    @app.exception_handler(BadCursor)
+    async def _cursor(_req: Request, exc: BadCursor):
+        return _error(400, "bad_cursor", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException):
+        reason = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "bad_request")
+        return _error(exc.status_code, reason, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception):
+        log.exception("unexpected error: %s", type(exc).__name__)
+        return _error(500, "internal_error", "the hub failed to handle this request; it has been logged — retry later")
+
+    @app.get("/health", tags=["operations"], summary="Liveness")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"], summary="Readiness: database and bus reachable")
+    def ready():
+        checks = {}
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            from hub import bus
+
+            with bus.connect(settings) as conn:
+                conn.ensure_connection(max_retries=1, timeout=3)
+            checks["bus"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["bus"] = f"unavailable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+
+    app.include_router(routes_push.router)
+    app.include_router(routes_pull.router)
+    _mount_soap(app)
+    return app
+
+
+def _mount_soap(app: FastAPI) -> None:
+    try:
+        from hub.soap.service import routes
+    except ImportError:  # the SOAP service is optional at import time (e.g. during its development)
+        return
+    for route in routes():
+        app.router.routes.append(route)

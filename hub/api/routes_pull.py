@@ -1,0 +1,75 @@
+"""Pull endpoints for provincial and city platforms: records changed since a cursor,
+in a stable order, resumable; and the published item catalogue.
+
+Changes are served in ``(updated_at, id)`` order. Rows younger than ``SETTLE`` seconds
+are held back so a transaction that committed late with an earlier timestamp is not
+skipped by a cursor that has already passed it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import and_, func, or_, select
+from starlette.exceptions import HTTPException
+
+from hub.access import authorise_pull
+from hub.api import cursor as cursors
+from hub.api.auth import caller
+from hub.canonical import json_ready
+from hub.dictionary import kinds
+from hub.models import LIBRARY
+from hub.systems import System
+
+router = APIRouter(prefix="/api/v1", tags=["pull"])
+SETTLE = timedelta(seconds=2)
+
+
+def _record(kind: str, row) -> dict:
+    k = kinds()[kind]
+    out = {f.name: json_ready(row[f.name]) for f in k.fields if row[f.name] is not None}
+    out["_meta"] = {"source_system": row["source_system"], "version": row["version"],
+                    "updated_at": json_ready(row["updated_at"])}
+    return out
+
+
+@router.get("/{kind}/changes", summary="Records changed since a cursor (own region only)")
+def changes(request: Request, kind: str, cursor: str | None = Query(None, max_length=400),
+            limit: int = Query(500, ge=1, le=5000), region: str | None = Query(None, pattern=r"^\d{2,6}$"),
+            system: System = Depends(caller)) -> dict:
+    if kind not in kinds():
+        raise HTTPException(404, f"unknown kind {kind!r}; known: {', '.join(sorted(kinds()))}")
+    prefix = authorise_pull(system, kind, region)
+    scope = f"{system.id}:{kind}:{prefix}"
+    t = LIBRARY[kind]
+    q = select(t).where(t.c.updated_at <= datetime.now() - SETTLE)
+    if "region_code" in t.c:
+        q = q.where(t.c.region_code.like(f"{prefix}%"))
+    if cursor:
+        at, row_id = cursors.decode(cursor, scope)
+        q = q.where(or_(t.c.updated_at > at, and_(t.c.updated_at == at, t.c.id > row_id)))
+    q = q.order_by(t.c.updated_at, t.c.id).limit(limit + 1)
+    with request.app.state.engine.connect() as conn:
+        rows = conn.execute(q).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = cursors.encode(rows[-1]["updated_at"], rows[-1]["id"], scope) if rows else cursor
+    return {"kind": kind, "region": prefix, "records": [_record(kind, r) for r in rows],
+            "next_cursor": next_cursor, "has_more": more}
+
+
+@router.get("/catalog/items", tags=["catalogue"], summary="The current item catalogue (清单发布)")
+def catalogue(request: Request, region: str | None = Query(None, pattern=r"^\d{2,6}$"),
+              status: str | None = Query("在用", max_length=10), system: System = Depends(caller)) -> dict:
+    t = LIBRARY["item"]
+    # one row per (item_code, item_version); the current version is the one received last
+    latest = select(func.max(t.c.id).label("id")).group_by(t.c.item_code).subquery()
+    q = select(t).join(latest, t.c.id == latest.c.id)
+    if region:
+        q = q.where(t.c.region_code.like(f"{region}%"))
+    if status:
+        q = q.where(t.c.status == status)
+    with request.app.state.engine.connect() as conn:
+        rows = conn.execute(q.order_by(t.c.item_code, t.c.item_version)).mappings().all()
+    return {"items": [_record("item", r) for r in rows], "count": len(rows)}

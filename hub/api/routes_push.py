@@ -1,0 +1,155 @@
+"""Push endpoints: a connected system sends a batch of records of one kind.
+
+The whole batch is checked before anything is written: a record of another department
+or region refuses the push (403) with nothing stored. Records that fail validation are
+not refused: they are quarantined and reported per record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from hub import xmlsafe
+from hub.access import AccessDenied, authorise_push, authorise_record
+from hub.api.auth import caller
+from hub.dictionary import kinds
+from hub.schemagen import json_schema_path
+from hub.systems import System
+
+router = APIRouter(prefix="/api/v1", tags=["push"])
+MAX_BODY = 20 * 1024 * 1024  # a larger batch goes by SFTP, or in several requests
+
+
+class RecordResult(BaseModel):
+    seq: int
+    key: str | None = None
+    outcome: str  # stored | duplicate | quarantined
+    detail: str
+    reason: str | None = None
+    message: str | None = None
+
+
+class PushResult(BaseModel):
+    message_id: str
+    system: str
+    kind: str
+    received: int
+    stored: int
+    duplicate: int
+    quarantined: int
+    records: list[RecordResult]
+
+
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    limit = limit or MAX_BODY
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is larger than {limit // (1024 * 1024)} MiB; split the batch")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the body is larger than {limit // (1024 * 1024)} MiB; split the batch")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _format(request: Request) -> str:
+    ctype = request.headers.get("content-type", "application/json").lower()
+    if "xml" in ctype:
+        return "xml"
+    if "json" in ctype:
+        return "json"
+    raise HTTPException(415, "send Content-Type: application/json (canonical JSON) or application/xml (canonical XML)")
+
+
+def _check_document(body: bytes, fmt: str) -> None:
+    """An unreadable body is the sender's mistake to fix now (400), not records to keep."""
+    if fmt == "json":
+        try:
+            doc = json.loads(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HTTPException(400, f"the body is not valid UTF-8 JSON ({type(exc).__name__}); send "
+                                     '{"message_id": "...", "records": [...]}') from None
+        if not (isinstance(doc, list) or (isinstance(doc, dict) and isinstance(doc.get("records"), list))):
+            raise HTTPException(400, 'a JSON batch is {"message_id": "...", "records": [...]} or an array of records')
+    else:
+        try:
+            xmlsafe.parse_document(body)
+        except xmlsafe.XmlRefused as exc:
+            raise HTTPException(400, exc.message) from None
+
+
+def _batch_schema(kind: str) -> dict:
+    record = json.loads(json_schema_path(kind).read_text(encoding="utf-8"))
+    record.pop("$schema", None)
+    return {
+        "type": "object",
+        "required": ["records"],
+        "properties": {"message_id": {"type": "string", "maxLength": 128}, "records": {"type": "array", "items": record}},
+    }
+
+
+def _push_route(kind: str):
+    async def push(request: Request, system: System = Depends(caller)) -> PushResult:
+        authorise_push(system, kind)
+        fmt = _format(request)
+        body = await read_body(request)
+        if not body.strip():
+            raise HTTPException(400, "the body is empty; send a batch of records")
+        _check_document(body, fmt)
+        pipeline = request.app.state.pipeline
+        message_id = request.headers.get("x-message-id") or f"sha256:{hashlib.sha256(body).hexdigest()[:40]}"
+        results: list[dict] = []
+
+        def run():
+            m = pipeline.open(io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id)
+            items = list(pipeline.prepared(m))
+            for p in items:  # the whole push is refused if one record is not the sender's to send
+                if p.record is not None:
+                    authorise_record(system, kind, p.record)
+            return pipeline.store(m, items, results=results)
+
+        summary = await run_in_threadpool(run)
+        d = summary.as_dict()
+        return PushResult(message_id=summary.message_id, system=system.id, kind=kind, received=d["received"],
+                          stored=d["stored"], duplicate=d["duplicate"], quarantined=d["quarantined"],
+                          records=[RecordResult(**r) for r in results])
+
+    return push
+
+
+for _kind, _k in kinds().items():
+    router.add_api_route(
+        f"/{_kind}",
+        _push_route(_kind),
+        methods=["POST"],
+        response_model=PushResult,
+        summary=f"Push {_k.label} ({_kind}) records",
+        description=f"A batch of {_k.label} records in the canonical contract: JSON (schemas/json/{_kind}.schema.json) "
+                    f"or XML (schemas/xsd/{_kind}.xsd). Idempotent by message id (X-Message-Id or the body's "
+                    "message_id) and by each record's natural key.",
+        operation_id=f"push_{_kind}",
+        responses={401: {"description": "not authenticated"}, 403: {"description": "not allowed for this system"},
+                   413: {"description": "body too large"}, 415: {"description": "unsupported content type"}},
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": _batch_schema(_kind)},
+            "application/xml": {"schema": {"type": "string", "description": f"canonical XML batch <{_k.batch}>"}},
+        }}},
+    )
+
+
+@router.get("/whoami", tags=["operations"], summary="Which system these credentials belong to")
+def whoami(system: System = Depends(caller)) -> dict:
+    return {"system": system.id, "name": system.name, "level": system.level, "region_code": system.region_code,
+            "may_push": list(system.may_push), "may_pull": list(system.may_pull)}
+
+
+__all__ = ["router", "AccessDenied"]
