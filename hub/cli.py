@@ -193,7 +193,7 @@ def serve(host, port, workers) -> None:
 
 @main.command()
 @click.option("--peer")
-@click.option("--status", type=click.Choice(["pending", "acknowledged", "sent", "dead"]))
+@click.option("--status", type=click.Choice(["pending", "acknowledged", "sent", "superseded", "dead"]))
 @click.option("--limit", default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def deliveries(peer, status, limit, as_json) -> None:

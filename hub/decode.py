@@ -16,6 +16,7 @@ import base64
 import csv
 import io
 import json
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -307,6 +308,15 @@ def sniff_format(head: bytes, filename: str | None = None) -> str:
         first = s.split(b"\n", 1)[0].rstrip()
         return "jsonl" if first.endswith(b"}") else "json"
     return "csv"
+
+
+_KIND_NS = re.compile(rb'xmlns(?::\w+)?=["\']urn:govhub:([a-z]+):\d+["\']')
+
+
+def sniff_kind(head: bytes) -> str | None:
+    """The message kind a canonical XML document declares by its namespace."""
+    m = _KIND_NS.search(head)
+    return m.group(1).decode("ascii") if m else None
 
 
 def read(stream, mapping: Mapping, info: MessageInfo, **kw) -> Iterator[RawRecord]:

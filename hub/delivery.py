@@ -12,6 +12,8 @@ department) wait in the ``delivery`` table and go out through the peer's adapter
   is left alone for ``breaker_cooldown`` seconds, then probed with one batch.
 - **Receipts**: each record's status (pending, acknowledged, sent, dead), attempts, the
   message it went out in, the peer's receipt id and times; ``govhub deliveries`` shows them.
+- **Current state, once**: a queued version superseded by a newer queued version of the
+  same record is marked ``superseded`` and not sent; the newer one carries the record.
 - **Idempotent**: a batch's message id is derived from its delivery ids, so a batch sent
   again after a crash is the same message to the peer.
 """
@@ -106,11 +108,34 @@ class Deliverer:
             if not rows or rows[0]["next_attempt_at"] > now:
                 break  # the oldest is backing off: everything behind it waits (order per case)
             rows = [r for r in rows if r["kind"] == rows[0]["kind"]]
+            rows = self._drop_superseded(peer_id, rows)
+            if not rows:
+                continue
             outcome = self._send(peer_id, rows)
             done.update(outcome)
             if outcome.get("retry"):
                 break
         return done
+
+    def _drop_superseded(self, peer_id: str, rows) -> list:
+        """A record version still waiting when a newer version of the same record is
+        queued behind it is not sent: what goes out is the current record, once."""
+        keys = {(r["source_system"], r["record_key"]) for r in rows}
+        with self.engine.begin() as conn:
+            latest: dict[tuple, int] = {}
+            for src, key, rid in conn.execute(
+                select(delivery.c.source_system, delivery.c.record_key, func.max(delivery.c.id))
+                .where(delivery.c.peer == peer_id, delivery.c.kind == rows[0]["kind"], delivery.c.status == "pending",
+                       delivery.c.record_key.in_([k for _, k in keys]))
+                .group_by(delivery.c.source_system, delivery.c.record_key)
+            ):
+                latest[(src, key)] = rid
+            stale = [r for r in rows if latest.get((r["source_system"], r["record_key"]), r["id"]) != r["id"]]
+            for r in stale:
+                conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
+                    status="superseded", peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
+                    updated_at=datetime.now()))
+        return [r for r in rows if r not in stale]
 
     def _send(self, peer_id: str, rows) -> Counter:
         peer = systems().get(peer_id)

@@ -210,7 +210,7 @@ delivery = Table(
     Column("record_key", String(200), nullable=False),
     Column("record_version", Integer(), nullable=False),
     Column("ordering_key", String(200), nullable=False, comment="records with the same key arrive in order"),
-    Column("status", String(16), nullable=False, comment="pending | acknowledged | sent | dead"),
+    Column("status", String(16), nullable=False, comment="pending | acknowledged | sent | superseded | dead"),
     Column("attempts", Integer(), nullable=False, default=0),
     Column("next_attempt_at", DateTime(), nullable=False),
     Column("last_error", Text(), nullable=True),

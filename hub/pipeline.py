@@ -120,7 +120,10 @@ class Pipeline:
             import io
 
             stream = io.BufferedReader(stream)
-        fmt = fmt or decode.sniff_format(stream.peek(512)[:512], filename)
+        head = stream.peek(4096)[:4096]
+        fmt = fmt or decode.sniff_format(head, filename)
+        if kind is None and fmt == "xml" and not any(k.endswith("/xml") for k in system.mappings):
+            kind = decode.sniff_kind(head)
         mapping = system.mapping_for(kind, fmt)
         k = mapping.kind
         info = MessageInfo()

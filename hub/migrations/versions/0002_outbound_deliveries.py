@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('record_key', sa.String(length=200), nullable=False),
     sa.Column('record_version', sa.Integer(), nullable=False),
     sa.Column('ordering_key', sa.String(length=200), nullable=False, comment='records with the same key arrive in order'),
-    sa.Column('status', sa.String(length=16), nullable=False, comment='pending | acknowledged | sent | dead'),
+    sa.Column('status', sa.String(length=16), nullable=False, comment='pending | acknowledged | sent | superseded | dead'),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
