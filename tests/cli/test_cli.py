@@ -86,3 +86,30 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     leaked = [x for x in ID18.findall(out + proc.stderr) if idcard.is_valid(x)]
     assert not leaked, f"unmasked ID numbers in the demo output: {len(leaked)}"
     assert "xml_forbidden" in out
+
+
+def test_serve_answers_health_and_openapi(env, tmp_path):
+    import time
+    import urllib.request
+
+    from tests.integration._servers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], cwd=ROOT,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    assert json.load(r) == {"status": "ok"}
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(proc.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as r:
+            assert "/api/v1/case" in json.load(r)["paths"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
