@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Engine
+from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
 from sqlalchemy.exc import IntegrityError
 
 from hub import decode
@@ -199,10 +200,11 @@ class Pipeline:
             try:
                 with self.engine.begin() as conn:
                     return store_batch(conn, ctx, batch, seen)
-            except (IntegrityError, ConcurrentUpdate):
+            except (IntegrityError, ConcurrentUpdate, UniqueViolation):
                 # another worker stored one of these keys first: classify again
                 if attempt == 4:
                     raise
+                log.info("a batch of %d raced another writer (attempt %d); classifying it again", len(batch), attempt + 1)
                 for p in batch:
                     p.outcome = p.detail = ""
                     p.version = None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_
+from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.canonical import json_ready
@@ -153,24 +153,21 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
     k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
     existing = classify(conn, ctx, batch, message_seen)
 
-    lineage_ids = conn.execute(
-        insert(lineage).returning(lineage.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
-                "record_key": p.key_text, "received_at": now, "payload_hash": p.hash, "mapping": ctx.mapping,
-                "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version,
-            }
-            for p in batch
-        ],
-    ).scalars().all()
+    lineage_ids = bulk_insert(conn, lineage, [
+        {
+            "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
+            "record_key": p.key_text, "received_at": now, "payload_hash": p.hash, "mapping": ctx.mapping,
+            "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version,
+        }
+        for p in batch
+    ], returning_ids=True)
     by_detail: dict[str, list[tuple[Prepared, int]]] = {}
     for p, lid in zip(batch, lineage_ids):
         by_detail.setdefault(p.detail, []).append((p, lid))
 
     new = by_detail.get("new", [])
     if new:
-        conn.execute(insert(t), [
+        bulk_insert(conn, t, [
             {**_field_values(k, p.record), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
              "received_at": now, "updated_at": now, "lineage_id": lid}
             for p, lid in new
@@ -226,7 +223,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
 
     events = new + updated
     if events:
-        conn.execute(insert(outbox), [
+        bulk_insert(conn, outbox, [
             {"exchange": EVENTS_EXCHANGE,
              "routing_key": f"{k.kind}.{p.record.get('region_code') or 'unknown'}.{ctx.system}",
              "kind": k.kind, "record_key": p.key_text, "event": "created" if p.detail == "new" else "updated",
@@ -248,6 +245,39 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
     add_counts(conn, ctx.system, k.kind, counts)
     pause_point("before_commit")
     return counts
+
+
+def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool = False) -> list[int]:
+    """Insert many rows; on PostgreSQL with COPY (an order of magnitude faster than
+    multi-row INSERT for thousands of rows), elsewhere with executemany. With
+    ``returning_ids`` the new primary keys come back in row order."""
+    if not rows:
+        return []
+    if conn.dialect.name != "postgresql":
+        if returning_ids:
+            return list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+        conn.execute(insert(table), rows)
+        return []
+    raw = conn.connection.driver_connection  # the same psycopg connection, inside the same transaction
+    ids: list[int] = []
+    cols = list(rows[0])
+    if returning_ids:
+        with raw.cursor() as cur:
+            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))
+            ids = [r[0] for r in cur.fetchall()]
+        cols = ["id", *cols]
+    json_cols = {c for c in cols if c != "id" and isinstance(table.c[c].type, JSON)}
+    encode = msgspec.json.Encoder(decimal_format="string").encode
+
+    def cell(col, value):
+        return encode(value).decode() if col in json_cols and value is not None else value
+
+    with raw.cursor() as cur:
+        with cur.copy(f'COPY {table.name} ({", ".join(cols)}) FROM STDIN') as copy:
+            for i, row in enumerate(rows):
+                values = [cell(c, row[c]) for c in cols if c != "id"]
+                copy.write_row([ids[i], *values] if returning_ids else values)
+    return ids
 
 
 def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> None:

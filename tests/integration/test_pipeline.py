@@ -214,3 +214,16 @@ def test_broken_lines_in_jsonl_are_quarantined_not_dropped(engine):
     _assert_adds_up(s, 8)
     assert s.counts["stored"] == 5 and s.counts["quarantined"] == 3
     assert s.reasons == Counter(json_malformed=2, encoding_invalid=1)
+
+
+def test_concurrent_writers_store_each_record_once(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    recs = [r for r, _ in Generator(seed=12).records("case", 300)]
+    docs = [xml_doc(recs, message_id=f"race-{i}") for i in range(3)]
+    pipe = Pipeline(engine, batch_size=100)
+    with ThreadPoolExecutor(3) as pool:
+        summaries = list(pool.map(lambda d: pipe.ingest(io.BytesIO(d), "cs-approval"), docs))
+    assert library_count(engine, "case") == 300
+    assert sum(s.counts["stored"] for s in summaries) == 300
+    assert outcomes(engine) == {"stored": 300, "duplicate": 600}
