@@ -16,12 +16,12 @@ before it is acknowledged, on every transport.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from kombu import Connection, Exchange, Producer, Queue
 from sqlalchemy import Engine, select, update
 
 import hub.bus_transport  # noqa: F401  (registers the govhub+sqlite transport)
+from hub import clock
 from hub.config import Settings
 from hub.models import outbox
 
@@ -137,6 +137,6 @@ def relay_outbox(engine: Engine, conn: Connection, limit: int = 1000) -> int:
                 delivery_mode=2,
                 retry=True,
             )
-        db.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows])).values(published_at=datetime.now()))
+        db.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows])).values(published_at=clock.now()))
     log.debug("relayed %d outbox events", len(rows))
     return len(rows)

@@ -9,6 +9,9 @@
     govhub generate KIND N FILE              synthetic records for tests and demos
     govhub schemas build|check               regenerate the XSD / JSON Schema files
     govhub demo                              the whole flow on the embedded default
+    govhub serve                             REST and SOAP ingress on one port
+    govhub deliveries | deliver | replay     outbound deliveries, their receipts, dead letters
+    govhub calendar add-workdays|is-workday|show   the official working-day calendar
 """
 
 from __future__ import annotations
@@ -380,6 +383,10 @@ def demo(records, keep) -> None:
 
     run(records=records, keep=keep)
 
+
+from hub.timelimit.cli import calendar  # noqa: E402  (a command group of its own module)
+
+main.add_command(calendar)
 
 if __name__ == "__main__":
     main()

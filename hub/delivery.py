@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.base import Envelope
 from adapters.errors import AdapterError, TerminalError
 from adapters.registry import open_adapter
+from hub import clock
 from hub.masking import mask_text
 from hub.models import delivery
 from hub.serialize import load_records, to_json, to_xml
@@ -99,7 +100,7 @@ class Deliverer:
         done: Counter = Counter()
         breaker = self.breakers.setdefault(peer_id, Breaker())
         while time.monotonic() >= breaker.open_until:
-            now = datetime.now()
+            now = clock.now()
             with self.engine.connect() as conn:
                 rows = conn.execute(
                     select(delivery).where(delivery.c.peer == peer_id, delivery.c.status == "pending")
@@ -134,7 +135,7 @@ class Deliverer:
             for r in stale:
                 conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
                     status="superseded", peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
-                    updated_at=datetime.now()))
+                    updated_at=clock.now()))
         return [r for r in rows if r not in stale]
 
     def _send(self, peer_id: str, rows) -> Counter:
@@ -186,7 +187,7 @@ class Deliverer:
                         headers={"operation": {"case": "ReportCases"}.get(kind, f"Report{kind.capitalize()}s")})
 
     def _backoff(self, rows, error: str, message_id: str) -> None:
-        now = datetime.now()
+        now = clock.now()
         with self.engine.begin() as conn:
             for r in rows:
                 attempts = r["attempts"] + 1
@@ -199,7 +200,7 @@ class Deliverer:
                     attempts=attempts, last_error=mask_text(error)[:2000], message_id=message_id, updated_at=now, **values))
 
     def _mark(self, rows, status: str, message_id: str, error: str | None = None, peer_ref: str | None = None) -> None:
-        now = datetime.now()
+        now = clock.now()
         with self.engine.begin() as conn:
             conn.execute(update(delivery).where(delivery.c.id.in_([r["id"] for r in rows])).values(
                 status=status, attempts=delivery.c.attempts + 1, message_id=message_id, peer_ref=peer_ref,
@@ -214,7 +215,7 @@ def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None
         cond.append(delivery.c.peer == peer)
     if ids:
         cond.append(delivery.c.id.in_(ids))
-    now = datetime.now()
+    now = clock.now()
     with engine.begin() as conn:
         return conn.execute(update(delivery).where(and_(*cond)).values(
             status="pending", attempts=0, next_attempt_at=now, updated_at=now)).rowcount

@@ -14,7 +14,6 @@ import io
 import os
 import shutil
 import time
-from collections import Counter
 
 import click
 from kombu import Consumer

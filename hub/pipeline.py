@@ -13,13 +13,13 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Engine
 from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
 from sqlalchemy.exc import IntegrityError
 
+from hub import clock
 from hub import decode
 from hub.canonical import FieldDefect, canonicalise
 from hub.decode import MessageInfo, RawRecord
@@ -133,7 +133,7 @@ class Pipeline:
         msg_id = info.message_id or message_id
         if not msg_id:
             raise ValueError("a message id is needed (pass one, or use file_message_id for files)")
-        ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, datetime.now().replace(microsecond=0),
+        ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, clock.now().replace(microsecond=0),
                            system.report_to)
         with self.engine.connect() as conn:
             seen = message_seen(conn, system.id, msg_id)

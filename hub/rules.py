@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field as dc_field
 from datetime import datetime, timedelta
 
+from hub import clock
 from hub.codes import divisions as division_codes, idcard, licence_id, orgcode, uscc
 from hub.codes.errors import CodeError
 
@@ -35,7 +36,8 @@ class RuleContext:
     def __post_init__(self):
         if self.divisions is None:
             self.divisions = division_codes.default_table()
-        self._now = self.now or datetime.now()
+        # stored times are naive China Standard Time; the server's own zone must not matter
+        self._now = self.now or clock.now()
 
     @property
     def latest_allowed(self) -> datetime:

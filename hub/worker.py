@@ -21,12 +21,12 @@ import signal
 import socket
 import time
 from collections import Counter
-from datetime import datetime
 
 from kombu import Consumer
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from hub import clock
 from hub import bus
 from hub.config import Settings
 from hub.faults import pause_point
@@ -55,7 +55,7 @@ def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, 
         payload, enc = body.decode("utf-8"), "text"
     except UnicodeDecodeError:
         payload, enc = base64.b64encode(body).decode("ascii"), "base64"
-    now = datetime.now().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     with engine.begin() as conn:
         lid = conn.execute(insert(lineage).returning(lineage.c.id), {
             "source_system": system, "kind": kind, "message_id": message_id, "seq": 0, "record_key": None,

@@ -8,12 +8,13 @@ skipped by a cursor that has already passed it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import and_, func, or_, select
 from starlette.exceptions import HTTPException
 
+from hub import clock
 from hub.access import authorise_pull
 from hub.api import cursor as cursors
 from hub.api.auth import caller
@@ -43,7 +44,7 @@ def changes(request: Request, kind: str, cursor: str | None = Query(None, max_le
     prefix = authorise_pull(system, kind, region)
     scope = f"{system.id}:{kind}:{prefix}"
     t = LIBRARY[kind]
-    q = select(t).where(t.c.updated_at <= datetime.now() - SETTLE)
+    q = select(t).where(t.c.updated_at <= clock.now() - SETTLE)
     if "region_code" in t.c:
         q = q.where(t.c.region_code.like(f"{prefix}%"))
     if cursor:

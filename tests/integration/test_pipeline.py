@@ -14,7 +14,7 @@ from hub import stats
 from hub.generator import DEFECT_KINDS, Generator, write_dept_b_csv, write_dept_c_jsonl
 from hub.models import LIBRARY, record_history
 from hub.pipeline import Pipeline
-from tests.helpers import count, jsonl_doc, library_count, outcomes, quarantine_rows, xml_doc
+from tests.helpers import jsonl_doc, library_count, outcomes, quarantine_rows, xml_doc
 from tests.unit.test_xmlsafe import BOMB, XXE
 
 # What each injected defect must be quarantined as, per path into the hub. The canonical

@@ -16,7 +16,6 @@ from hub.api.app import create_app
 from hub.config import load_settings
 from hub.generator import Generator
 from tests.helpers import count, library_count
-from tests.integration.conftest import department
 from hub.models import lineage
 
 
