@@ -15,23 +15,31 @@ import time
 from typing import Iterator
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
-from adapters.errors import RejectedError, TransientError
+from adapters.errors import ConfigError, RejectedError, TransientError
 
 
 class FaultAdapter(Adapter):
     scheme = "fault"
     capabilities = Capabilities(read=True, write=True, ack=True)
 
+    FAULT_OPTIONS = ("fail_writes", "fail_reads", "latency", "terminal", "down")
+
     def __init__(self, url: str, inner: Adapter | None = None, **options):
         super().__init__(url, **options)
+        from urllib.parse import urlencode
+
         from adapters.registry import open_adapter
 
-        inner_url = url.split("+", 1)[1]
-        clean = inner_url.split("?", 1)[0]
-        self.inner = inner or open_adapter(clean)
-        self.fail_writes = int(self.option("fail_writes", 0))
-        self.fail_reads = int(self.option("fail_reads", 0))
-        self.latency = float(self.option("latency", 0))
+        inner_url = url.split("+", 1)[1].split("?", 1)[0]
+        passed = {k: v for k, v in self.options.items() if k not in self.FAULT_OPTIONS}  # the inner adapter's own
+        self.inner = inner or open_adapter(inner_url + ("?" + urlencode(passed) if passed else ""))
+        self.capabilities = self.inner.capabilities
+        try:
+            self.fail_writes = int(self.option("fail_writes", 0))
+            self.fail_reads = int(self.option("fail_reads", 0))
+            self.latency = float(self.option("latency", 0))
+        except ValueError as exc:
+            raise ConfigError(f"fault adapter option is not a number: {exc}") from None
         self.terminal = str(self.option("terminal", "0")) == "1"
         self.down = str(self.option("down", "0")) == "1"
         self.calls = {"read": 0, "write": 0, "ping": 0}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
-from adapters.errors import RejectedError, TransientError
+from adapters.errors import ConfigError, RejectedError, TransientError
 
 
 def file_message_id(name: str, data: bytes) -> str:
@@ -26,11 +26,12 @@ def file_message_id(name: str, data: bytes) -> str:
 
 
 def safe_name(name: str) -> str:
-    """A plain file name: no folders, no traversal, no hidden or control characters."""
-    base = os.path.basename(name.replace("\\", "/"))
-    if not base or base in (".", "..") or base.startswith(".") or any(ord(c) < 32 for c in base) or base != name.replace("\\", "/").rsplit("/", 1)[-1]:
-        raise RejectedError(f"file name {name!r} is not a plain file name")
-    return base
+    """A plain file name: no folders, no traversal, no hidden or control characters.
+    Anything else is refused, not repaired: a sender asking for ``../x`` is an error."""
+    if (not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith(".")
+            or any(ord(c) < 32 for c in name) or len(name.encode("utf-8")) > 255):
+        raise RejectedError(f"file name {name[:80]!r} is not a plain file name (no folders, no leading dot)")
+    return name
 
 
 class FileAdapter(Adapter):
@@ -39,6 +40,8 @@ class FileAdapter(Adapter):
 
     def __init__(self, url: str, **options):
         super().__init__(url, **options)
+        if self.parts.hostname not in (None, "", "localhost"):
+            raise ConfigError(f"file:// URLs name a local folder (file:///path); got host {self.parts.hostname!r}")
         self.root = Path(self.parts.path)
         self.done = self.root / self.option("done", "done")
 
@@ -52,20 +55,28 @@ class FileAdapter(Adapter):
         for i, name in enumerate(names):
             if limit is not None and i >= limit:
                 return
-            data = (self.root / name).read_bytes()
+            try:
+                data = (self.root / name).read_bytes()
+            except FileNotFoundError:
+                continue  # another poller took it between listing and reading
+            except OSError as exc:
+                raise TransientError(f"cannot read {name}: {exc.strerror}", peer=self.peer) from None
             yield Envelope(data, file_message_id(name, data), filename=name, handle=name)
 
     def ack(self, envelope: Envelope) -> None:
-        self.done.mkdir(parents=True, exist_ok=True)
         src = self.root / envelope.handle
-        if src.exists():
-            os.replace(src, self.done / envelope.handle)
+        try:
+            self.done.mkdir(parents=True, exist_ok=True)
+            if src.exists():
+                os.replace(src, self.done / envelope.handle)
+        except OSError as exc:
+            raise TransientError(f"cannot move {envelope.handle} to {self.done}: {exc.strerror}", peer=self.peer) from None
 
     def write(self, envelope: Envelope) -> Receipt:
         name = safe_name(envelope.filename or f"{envelope.message_id}.dat")
-        self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".{name}.part"
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as f:
                 f.write(envelope.body)
                 f.flush()

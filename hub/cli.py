@@ -3,7 +3,8 @@
     govhub init                              create or upgrade the database
     govhub ingest --system ID FILE...        ingest files (XML, JSON lines, JSON, CSV)
     govhub publish --system ID FILE...       put files on the bus for `govhub worker`
-    govhub worker                            consume the bus, store, relay events
+    govhub worker                            consume the bus, store, relay events, deliver
+    govhub poll SYSTEM                       ingest a system's SFTP / folder / AMQP drop
     govhub stats [--json]                    received / stored / duplicate / quarantined
     govhub quarantine list|show              read the quarantine (masked)
     govhub generate KIND N FILE              synthetic records for tests and demos
@@ -165,6 +166,37 @@ def publish(system_id, kind, fmt, files) -> None:
         for path in files:
             bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt, filename=path.name)
             click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}")
+
+
+@main.command()
+@click.argument("system_id")
+@click.option("--url", help="adapter URL of the drop (default: the system's endpoint in the catalogue)")
+@click.option("--limit", type=int, help="at most this many files or messages")
+def poll(system_id, url, limit) -> None:
+    """Ingest what a system's drop holds now (SFTP folder, local folder, AMQP queue),
+    acknowledging each file only after it is committed."""
+    from adapters.drop import poll_drop
+    from adapters.errors import AdapterError
+    from adapters.registry import open_adapter
+    from hub.pipeline import Pipeline
+    from hub.systems import CatalogError, get_system
+
+    try:
+        system = get_system(system_id)
+    except CatalogError as exc:
+        _fail(str(exc))
+    url = url or system.endpoint
+    if not url:
+        _fail(f"system {system_id} has no endpoint in the catalogue; pass --url sftp://... or file:///...")
+    engine = _engine()
+    try:
+        with open_adapter(url) as drop:
+            counts = poll_drop(drop, system_id, Pipeline(engine, batch_size=_settings().batch_size), limit=limit)
+    except AdapterError as exc:
+        _fail(f"{exc.message} ({'will succeed later, retry' if exc.transient else 'fix the configuration'})")
+    _relay(engine)
+    click.echo(f"{counts['files']} files: {counts['stored']:,} stored, {counts['duplicate']:,} duplicate, "
+               f"{counts['quarantined']:,} quarantined")
 
 
 @main.command()

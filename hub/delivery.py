@@ -33,6 +33,7 @@ from adapters.base import Envelope
 from adapters.errors import AdapterError, TerminalError
 from adapters.registry import open_adapter
 from hub import clock
+from hub.dictionary import kind as dictionary_kind
 from hub.masking import mask_text
 from hub.models import delivery
 from hub.serialize import load_records, to_json, to_xml
@@ -41,17 +42,19 @@ from hub.systems import System, systems
 log = logging.getLogger("govhub.delivery")
 
 
-def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple[str, str, int, str]], now: datetime) -> None:
-    """Queue records for ``peer``: items are (source_system, record_key, version, ordering_key).
-    The same record version queued twice is queued once."""
+def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: datetime, reason: str = "route") -> None:
+    """Queue records for ``peer``: items are (source_system, record_key, version, ordering_key)
+    and optionally (…, record_id, record_updated_at). The same record version queued twice
+    for the same reason is queued once."""
     if not items:
         return
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(delivery)
     conn.execute(ins.on_conflict_do_nothing(), [
-        {"peer": peer, "source_system": src, "kind": kind, "record_key": key, "record_version": version,
-         "ordering_key": order, "status": "pending", "attempts": 0, "next_attempt_at": now,
-         "created_at": now, "updated_at": now}
-        for src, key, version, order in items
+        {"peer": peer, "source_system": it[0], "kind": kind, "record_key": it[1], "record_version": it[2],
+         "ordering_key": it[3], "record_id": it[4] if len(it) > 4 else None,
+         "record_updated_at": it[5] if len(it) > 5 else None, "reason": reason, "status": "pending",
+         "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+        for it in items
     ])
 
 
@@ -184,7 +187,7 @@ class Deliverer:
         body = to_json(kind, records, message_id) if fmt == "json" else to_xml(kind, records, message_id)
         name = f"{message_id.replace(':', '_')}.{fmt}"
         return Envelope(body, message_id, system="govhub", kind=kind, format=fmt, filename=name,
-                        headers={"operation": {"case": "ReportCases"}.get(kind, f"Report{kind.capitalize()}s")})
+                        headers={"operation": f"Report{dictionary_kind(kind).batch.capitalize()}"})
 
     def _backoff(self, rows, error: str, message_id: str) -> None:
         now = clock.now()

@@ -3,7 +3,8 @@
 ``GOVHUB_FAULT_PAUSE=<point>:<seconds>`` makes the process sleep at ``point`` so a test
 can SIGKILL it there; ``GOVHUB_FAULT_MARKER=<path>`` is created on arrival so the test
 knows the moment has come. Points: ``before_commit`` (records written, transaction still
-open) and ``before_ack`` (committed, message not yet acknowledged). Unset in production.
+open), ``before_ack`` (committed, bus message not yet acknowledged) and
+``drop_before_ack`` (a drop file committed, not yet moved to done). Unset in production.
 """
 
 from __future__ import annotations

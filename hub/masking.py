@@ -12,10 +12,11 @@ import re
 
 from hub.dictionary import kind as dictionary_kind
 
-# 15/18-char ID numbers and mainland mobile numbers inside any text; digit runs are
-# bounded so that longer numbers (case numbers, timestamps) are left alone.
-_ID18_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_ID15_RE = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
+# 15/18-char ID numbers and mainland mobile numbers inside any text. Digit runs are
+# bounded by digits only, so longer numbers (case numbers, timestamps) are left alone
+# while an ID glued to letters (parser messages quote names like "n1101…") is caught.
+_ID18_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+_ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
 _MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
 

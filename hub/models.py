@@ -209,7 +209,10 @@ delivery = Table(
     Column("kind", String(32), nullable=False),
     Column("record_key", String(200), nullable=False),
     Column("record_version", Integer(), nullable=False),
+    Column("record_id", BigInteger(), nullable=True, comment="library row, for report watermarks"),
+    Column("record_updated_at", DateTime(), nullable=True),
     Column("ordering_key", String(200), nullable=False, comment="records with the same key arrive in order"),
+    Column("reason", String(40), nullable=False, default="route", comment="route | report | backfill:<id>"),
     Column("status", String(16), nullable=False, comment="pending | acknowledged | sent | superseded | dead"),
     Column("attempts", Integer(), nullable=False, default=0),
     Column("next_attempt_at", DateTime(), nullable=False),
@@ -219,6 +222,18 @@ delivery = Table(
     Column("created_at", DateTime(), nullable=False),
     Column("updated_at", DateTime(), nullable=False),
     Column("delivered_at", DateTime(), nullable=True),
-    UniqueConstraint("peer", "kind", "source_system", "record_key", "record_version", name="uq_delivery_record"),
+    UniqueConstraint("peer", "kind", "source_system", "record_key", "record_version", "reason", name="uq_delivery_record"),
     Index("ix_delivery_due", "peer", "status", "id"),
+)
+
+report_watermark = Table(
+    "report_watermark",
+    metadata,
+    Column("peer", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("enqueued_at", DateTime(), nullable=True, comment="records changed up to here are queued for the peer"),
+    Column("enqueued_id", BigInteger(), nullable=True),
+    Column("acknowledged_at", DateTime(), nullable=True, comment="records changed up to here are acknowledged by the peer"),
+    Column("acknowledged_id", BigInteger(), nullable=True),
+    Column("updated_at", DateTime(), nullable=False),
 )

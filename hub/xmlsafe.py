@@ -147,6 +147,11 @@ def parse_document(data: bytes):
             raise XmlRefused("encoding_invalid", f"the bytes do not match the declared encoding {enc.upper()} ({exc.reason})") from None
         data = re.sub(r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z0-9_.\-]+", r"\1UTF-8", text, count=1).encode("utf-8")
     try:
-        return etree.fromstring(data, SAFE_PARSER)
+        root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise XmlRefused("xml_malformed", f"XML is not well-formed: {exc}") from None
+        from hub.masking import mask_text
+
+        raise XmlRefused("xml_malformed", f"XML is not well-formed: {mask_text(str(exc))}") from None
+    if root.getroottree().docinfo.doctype:  # a DOCTYPE pushed past the first 4 KiB by a comment
+        raise XmlRefused("xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
+    return root

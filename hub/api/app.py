@@ -32,6 +32,7 @@ from hub.config import Settings, load_settings
 from hub.db import engine_for, migrate
 from hub.masking import mask_text
 from hub.pipeline import Pipeline
+from hub.soap.service import routes as soap_routes
 
 log = logging.getLogger("govhub.api")
 
@@ -108,14 +109,6 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
 
     app.include_router(routes_push.router)
     app.include_router(routes_pull.router)
-    _mount_soap(app)
+    # SOAP routes join the same app (not a mounted sub-app) so they share app.state
+    app.router.routes.extend(soap_routes())
     return app
-
-
-def _mount_soap(app: FastAPI) -> None:
-    try:
-        from hub.soap.service import routes
-    except ImportError:  # the SOAP service is optional at import time (e.g. during its development)
-        return
-    for route in routes():
-        app.router.routes.append(route)

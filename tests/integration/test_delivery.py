@@ -16,7 +16,7 @@ from hub.generator import Generator
 from hub.models import delivery
 from hub.pipeline import Pipeline
 from tests.helpers import xml_doc
-from tests.integration._servers import run_in_thread
+from tests.peers.server import run_in_thread
 from tests.peers.dept_rest import DeptState, make_app
 
 DEPT = "常熟市行政审批局"

@@ -27,6 +27,10 @@ def test_mask_text_finds_ids_and_phones_in_prose():
     assert "1132058100000000012026110100011234567" in out  # long case numbers are not IDs
 
 
+def test_mask_text_id_glued_to_letters():
+    assert ID not in mask_text(f"Entity 'n{ID}' not defined")
+
+
 def test_mask_text_legacy_and_lowercase_x():
     assert "320581900101123" not in mask_text("old id 320581900101123 here")
     assert "32058119900101007x" not in mask_text("id 32058119900101007x")

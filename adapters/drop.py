@@ -1,0 +1,81 @@
+"""Poll a drop (``sftp://``, ``file://``; also an ``amqp://`` queue — any adapter that
+reads and acks) into the pipeline, exactly once in effect.
+
+    with open_adapter("sftp://hub@10.32.5.81/outbox?password_env=CS_SFTP_PASSWORD&known_hosts=...") as drop:
+        counts = poll_drop(drop, "cs-approval", Pipeline(engine))
+    # Counter({'files': 3, 'stored': 150})
+
+Each envelope is ingested (committed), and only then acknowledged (moved to ``done``).
+A hub killed between the two leaves the file in the drop; the next poll reads it again
+with the same message id and the pipeline turns its records into duplicates — nothing
+is lost and nothing is stored twice. A department's drop may hold only its own
+department's and regions' records: others are quarantined as forbidden. A file the hub can never ingest (its system, kind
+or mapping is unknown) is quarantined whole and acknowledged, so it cannot block the
+drop; anything else (the database is down) propagates and leaves the file for later.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections import Counter
+
+from sqlalchemy import select
+
+from adapters.base import Adapter, Envelope
+from hub.dictionary import DictionaryError
+from hub.faults import pause_point
+from hub.mapping import MappingError
+from hub.models import quarantine
+from hub.pipeline import Pipeline
+from hub.systems import CatalogError
+
+log = logging.getLogger("govhub.drop")
+
+
+def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int | None = None) -> Counter:
+    """Ingest what the drop holds now (at most ``limit`` files or messages); returns
+    ``files`` (envelopes handled) and the record outcomes (``stored``, ``duplicate``,
+    ``quarantined``) summed."""
+    counts: Counter = Counter()
+    authorise = _authoriser(system_id)
+    for envelope in adapter.read(limit):
+        try:
+            summary = pipeline.ingest(io.BytesIO(envelope.body), system_id, fmt=envelope.format, kind=envelope.kind,
+                                      filename=envelope.filename, message_id=envelope.message_id, authorise=authorise)
+            counts.update(summary.counts)
+        except (CatalogError, MappingError, DictionaryError) as exc:
+            log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, exc)
+            _quarantine_once(pipeline, system_id, envelope, str(exc))
+            counts["quarantined"] += 1
+        pause_point("drop_before_ack")  # test hook: committed, not yet acknowledged
+        adapter.ack(envelope)
+        counts["files"] += 1
+    return counts
+
+
+def _authoriser(system_id: str):
+    """A department's drop may hold only its own department's and regions' records; the
+    others are quarantined as forbidden (a drop cannot be refused whole like a push)."""
+    from hub.access import authorise_record
+    from hub.systems import get_system
+
+    try:
+        system = get_system(system_id)
+    except CatalogError:
+        return None  # reported per file below, as an unusable message
+    if system.level != "department":
+        return None
+    return lambda record: authorise_record(system, "", record)
+
+
+def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, message: str) -> None:
+    """Quarantine the whole file unless a poll killed before its ack already did."""
+    from hub.worker import quarantine_message  # imported here: it pulls in the bus (kombu)
+
+    with pipeline.engine.connect() as conn:
+        done = conn.execute(select(quarantine.c.id).where(quarantine.c.source_system == system_id,
+                                                          quarantine.c.message_id == envelope.message_id).limit(1)).first()
+    if done is None:
+        quarantine_message(pipeline.engine, system_id, envelope.kind or "unknown", envelope.message_id, envelope.body,
+                           "message_invalid", message, "drop")

@@ -1,0 +1,96 @@
+"""``govhub devices``: the hall-device gateway from the command line.
+
+    govhub devices serve [--port 8090] [--lines-port 7070]   POST /devices/{vendor}, and the line protocol
+    govhub devices check                                     load and check the vendor formats and the halls
+    govhub devices stats 2026-03-02 [--hall ID] [--json]     queue statistics by hour, per window and item
+
+Exit status 2 for a bad argument or a bad vendor / halls file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+
+from hub.config import load_settings
+
+
+def _engine():
+    from hub.db import engine_for, migrate
+
+    s = load_settings()
+    migrate(s.db_url)
+    return engine_for(s.db_url)
+
+
+def _fail(message: str) -> None:
+    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(2)
+
+
+@click.group("devices")
+def devices() -> None:
+    """Hall devices (大厅设备): queue machines, window terminals, evaluation pads."""
+
+
+@devices.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--lines-port", type=int, help="also accept the line protocol (qline) on this TCP port")
+@click.option("--lines-host", default="0.0.0.0", show_default=True)
+def serve(host, port, lines_port, lines_host) -> None:
+    """Accept device events over HTTP (and TCP lines), store them once, publish them."""
+    import uvicorn
+
+    from devices.http import create_app
+
+    engine = _engine()
+    app = create_app(load_settings(), engine, lines_port=lines_port, lines_host=lines_host)
+    extra = f", lines on {lines_host}:{lines_port}" if lines_port else ""
+    click.echo(f"govhub devices listening on http://{host}:{port}/devices/{{vendor}}{extra}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+@devices.command()
+def check() -> None:
+    """Load every vendor format and the halls file; fail with file, line and key."""
+    from devices.halls import HallsError, halls, halls_path
+    from devices.vendors import VendorError, vendors
+
+    try:
+        found = vendors()
+        hs = halls()
+    except (VendorError, HallsError) as exc:
+        _fail(str(exc))
+    for v in found.values():
+        click.echo(f"vendor {v.name:<12} {v.format:<6} {v.encoding:<8} {', '.join(sorted({t.kind for t in v.types.values()}))}")
+    keyed = sum(1 for h in hs.values() if h.api_key_sha256)
+    click.echo(f"halls  {len(hs)} in {halls_path()} ({keyed} with a key)")
+
+
+@devices.command()
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--hall")
+@click.option("--json", "as_json", is_flag=True)
+def stats(day, hall, as_json) -> None:
+    """Queue statistics of one day by hour: waiting, service, abandon rate."""
+    from devices.stats import queue_stats
+
+    result = queue_stats(_engine(), date(day.year, day.month, day.day), hall)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    if not result.rows:
+        click.echo("no queue events that day")
+    for r in result.rows:
+        click.echo(f"{r.hall:<12} {r.hour:02d}:00 {r.dimension:<6} {r.key:<10} tickets {r.tickets:>4}  served {r.served:>4}  "
+                   f"abandoned {r.abandon_rate:6.1%}  wait {_min(r.wait_avg_s)}  service {_min(r.service_avg_s)}")
+    for h, n in result.unmatched.items():
+        click.echo(f"{h}: {n} tickets seen without their issued event")
+
+
+def _min(seconds: int | None) -> str:
+    return "   -   " if seconds is None else f"{seconds / 60:5.1f}m"

@@ -1,0 +1,102 @@
+"""The line-protocol listener: devices that write one event per line over TCP (vendor
+formats with ``format: lines``, e.g. ``qline``), on a port of their own.
+
+A session::
+
+    → HELLO <hall> <api key>                 the hall's key, as for X-Api-Key
+    ← OK <hall>                              (else NAK 0 bad_credentials, and the connection closes)
+    → LX=QH;SB=QM01;XH=1001;SJ=…;PH=A012     one event per line, in the vendor's encoding
+    ← ACK <n> stored|duplicate <event_id>    n counts the event lines from 1
+    ← NAK <n> <reason>                       the line is quarantined: do not resend it
+
+Blank lines are ignored. A line longer than ``MAX_LINE`` bytes is quarantined as its first
+``MAX_LINE`` bytes (the rest is skipped) and NAKed; a connection idle for ``IDLE``
+seconds is closed. The protocol is plain TCP for the hall's own network; put TLS in
+front (``ssl=``) when it leaves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl as _ssl
+
+from devices.gateway import Gateway, Receipt
+from devices.halls import Hall, hall_by_key
+
+log = logging.getLogger("govhub.devices")
+MAX_LINE = 64 * 1024  # far above any vendor's max_line, so the vendor's own limit answers first
+IDLE = 300.0
+
+
+async def serve_lines(gateway: Gateway, host: str, port: int, vendor: str = "qline",
+                      ssl: _ssl.SSLContext | None = None) -> asyncio.Server:
+    """Start listening; the caller closes the returned server (port 0: any free port)."""
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await _session(gateway, vendor, reader, writer)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass  # the device went away or fell silent; what it sent is answered already
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(session, host, port, limit=MAX_LINE, ssl=ssl)
+    log.info("line listener (%s) on %s", vendor, ", ".join(str(s.getsockname()) for s in server.sockets))
+    return server
+
+
+async def _session(gateway: Gateway, vendor: str, reader, writer) -> None:
+    hall = _hello(await asyncio.wait_for(_readline(reader), IDLE))
+    if hall is None:
+        writer.write(b"NAK 0 bad_credentials send HELLO <hall> <api key> first\n")
+        await writer.drain()
+        return
+    writer.write(f"OK {hall.id}\n".encode("ascii"))
+    await writer.drain()
+    n = 0
+    while True:
+        line = await asyncio.wait_for(_readline(reader), IDLE)
+        if line is None:
+            return
+        if not line.strip():
+            continue
+        n += 1
+        receipt = await asyncio.to_thread(gateway.receive, hall.id, vendor, line)
+        writer.write(_answer(n, receipt))
+        await writer.drain()
+
+
+def _hello(line: bytes | None) -> Hall | None:
+    parts = (line or b"").decode("ascii", "replace").split()
+    if len(parts) != 3 or parts[0] != "HELLO":
+        return None
+    hall = hall_by_key(parts[2])
+    return hall if hall is not None and hall.id == parts[1] else None
+
+
+def _answer(n: int, receipt: Receipt) -> bytes:
+    if receipt.refused is not None:
+        return f"NAK {n} {receipt.refused.reason}\n".encode("ascii")
+    (r,) = receipt.results
+    if r.outcome == "quarantined":
+        return f"NAK {n} {r.reason}\n".encode("ascii")
+    return f"ACK {n} {r.outcome} {r.event_id}\n".encode("ascii")
+
+
+async def _readline(reader: asyncio.StreamReader) -> bytes | None:
+    """The next line (None at the end); an overlong one cut at ``MAX_LINE`` bytes."""
+    try:
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        return exc.partial or None  # a last line without its newline still counts
+    except asyncio.LimitOverrunError as exc:
+        head = await reader.readexactly(exc.consumed)
+        while True:  # skip the rest of the line
+            try:
+                await reader.readuntil(b"\n")
+                return head
+            except asyncio.IncompleteReadError:
+                return head
+            except asyncio.LimitOverrunError as more:
+                await reader.readexactly(more.consumed)
