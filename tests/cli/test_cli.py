@@ -92,7 +92,7 @@ def test_serve_answers_health_and_openapi(env, tmp_path):
     import time
     import urllib.request
 
-    from tests.peers.server import free_port
+    from adapters.sandbox.server import free_port
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], cwd=ROOT,

@@ -24,7 +24,7 @@ from hub.schemagen import xsd_path
 from hub.soap import service as soap_service
 from hub.soap.service import routes
 from tests.helpers import count, library_count, xml_doc
-from tests.peers.server import run_in_thread
+from adapters.sandbox.server import run_in_thread
 
 DEPT = "常熟市行政审批局"
 USER, PASSWORD = "cs-approval-soap", "dept-soap-password"

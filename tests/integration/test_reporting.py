@@ -15,8 +15,8 @@ from hub.generator import Generator
 from hub.models import report_watermark
 from hub.pipeline import Pipeline
 from tests.helpers import xml_doc
-from tests.peers.server import run_in_thread
-from tests.peers.dept_rest import DeptState, make_app
+from adapters.sandbox.server import run_in_thread
+from adapters.sandbox.dept_rest import DeptState, make_app
 
 DEPT = "常熟市行政审批局"
 

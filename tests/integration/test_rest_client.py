@@ -14,7 +14,7 @@ from adapters.registry import open_adapter
 from hub.api.app import create_app
 from hub.config import load_settings
 from hub.generator import Generator
-from tests.peers.server import free_port, run_in_thread
+from adapters.sandbox.server import free_port, run_in_thread
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A department's SFTP drop, served by a real SFTP server (tests/peers/sftp_server.py),
+"""A department's SFTP drop, served by a real SFTP server (adapters/sandbox/sftp_server.py),
 polled into the hub over SQLite and PostgreSQL: every file ingested exactly once, even
 when the hub is killed mid-file; files still uploading wait; outbound files appear
 whole or not at all; unsafe names and full disks fail cleanly."""
@@ -30,7 +30,7 @@ from hub.generator import Generator, write_xml
 from hub.pipeline import Pipeline
 from tests.helpers import library_count, outcomes, quarantine_rows
 from tests.peers.fixtures import SFTP_USER
-from tests.peers.sftp_server import start_sftp_server
+from adapters.sandbox.sftp_server import start_sftp_server
 
 SYSTEM = "cs-approval"
 
@@ -291,7 +291,7 @@ def test_key_login_and_known_hosts(tmp_path):
 
 
 def test_server_runs_from_the_command_line(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "tests.peers.sftp_server", "--root", str(tmp_path), "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "adapters.sandbox.sftp_server", "--root", str(tmp_path), "--port", "0",
                              "--user", "dept", "--password", "pw"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())

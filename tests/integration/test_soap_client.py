@@ -25,8 +25,8 @@ from hub.pipeline import Pipeline
 from hub.soap.service import routes
 from hub.systems import System
 from tests.helpers import library_count, xml_doc
-from tests.peers.province_soap import ProvinceState, make_app
-from tests.peers.server import run_in_thread
+from adapters.sandbox.province_soap import ProvinceState, make_app
+from adapters.sandbox.server import run_in_thread
 
 PROVINCE_USER, PROVINCE_PW = "govhub-suzhou", "Js-exchange-pw"
 PROVINCE = System(id="js-province", name="江苏省一体化政务服务平台", level="province", region_code="320000",

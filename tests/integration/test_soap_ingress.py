@@ -23,7 +23,7 @@ from hub.models import LIBRARY, ingest_message, lineage, quarantine
 from hub.pipeline import Pipeline
 from hub.soap.service import routes
 from tests.helpers import count, library_count
-from tests.peers.server import run_in_thread
+from adapters.sandbox.server import run_in_thread
 
 DEPT, OTHER_DEPT = "常熟市行政审批局", "常熟市市场监督管理局"
 SYSTEM, USER, PASSWORD = "cs-approval-soap", "cs-approval", "Cs-approval-2024"

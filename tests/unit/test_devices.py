@@ -313,13 +313,13 @@ def test_shipped_vendor_files_load():
 
 
 @pytest.mark.parametrize("change,where", [
-    (lambda t: t.replace("time_format: epoch_ms", "time_format: whenever"), ":8: time_format:"),
+    (lambda t: t.replace("time_format: epoch_ms", "time_format: whenever"), ":13: time_format: time_format is"),
     (lambda t: t.replace("  ticket_no: ticketNo\n", "  ticket_nr: ticketNo\n"), ": fields:"),
-    (lambda t: t.replace("  window_no: windowNo\n", ""), "(top): Value error, types.queue.call"),
-    (lambda t: t.replace("queue.call: {kind: queue, action: called}", "queue.call: {kind: queue}"), ":16: types.queue.call:"),
+    (lambda t: t.replace("  window_no: windowNo\n", ""), ":16: types.queue.take: a queue event needs fields.window_no"),
+    (lambda t: t.replace("queue.call: {kind: queue, action: called}", "queue.call: {kind: queue}"),  ":17: types.queue.call: action: queue types need"),
     (lambda t: t.replace("3: 暂停", "3: 休息"), ": code_tables:"),
-    (lambda t: t.replace("name: acme-json", "name: acme"), ":8: name:"),
-    (lambda t: t.replace("encoding: utf-8", "encoding: klingon"), ":11: encoding:"),
+    (lambda t: t.replace("name: acme-json", "name: acme"), ":9: name: 'acme' must match the file name"),
+    (lambda t: t.replace("encoding: utf-8", "encoding: klingon"), ":12: encoding: unknown encoding"),
 ])
 def test_a_bad_vendor_file_fails_with_file_line_and_key(tmp_path, change, where):
     text = (VENDORS_DIR / "acme-json.yaml").read_text(encoding="utf-8")

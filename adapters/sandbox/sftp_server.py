@@ -1,7 +1,7 @@
 """A real SSH/SFTP server (paramiko, pure Python) serving one folder, for the tests and
 the demo: the hub's SFTP adapter talks the actual protocol to it.
 
-    python -m tests.peers.sftp_server --root /tmp/drop --port 2222 --user dept --password secret
+    python -m adapters.sandbox.sftp_server --root /tmp/drop --port 2222 --user dept --password secret
     # prints one JSON line: {"host": "127.0.0.1", "port": 2222, "host_key": "SHA256:...", "root": ...}
 
     server = start_sftp_server(root, "dept", "secret")
@@ -275,7 +275,7 @@ def _load_public_key(path: str) -> paramiko.PKey:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m tests.peers.sftp_server", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m adapters.sandbox.sftp_server", description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", required=True, help="folder to serve (the client's /)")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
     ap.add_argument("--user", required=True)

@@ -19,7 +19,7 @@ answers every call with a ``soap:Server`` fault (HTTP 500), ``state.delay`` seco
 makes every call slow.
 
     state = ProvinceState(username="govhub", password="pw")
-    base_url, stop = run_in_thread(make_app(state))     # tests.peers.server
+    base_url, stop = run_in_thread(make_app(state))     # adapters.sandbox.server
 """
 
 from __future__ import annotations
