@@ -5,7 +5,10 @@ item catalogue and the sharing platform's people and enterprises from files, let
 department systems push cases over the bus in three different formats (canonical XML in
 GBK, a legacy GBK CSV, nested JSON lines), runs the worker, redelivers a message, sends
 corrections, tries two hostile XML documents, relays the events, and prints what
-happened. Every number it prints comes from the database.
+happened; then it starts the sandbox peers and shows every protocol end to end (REST and
+SOAP pushes, an SFTP drop, the province's SOAP catalogue, reporting upward, dispatch to
+a department that is down for a while). Every number it prints comes from the database
+or from the peers themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 import click
 from kombu import Consumer
 
-from hub import bus, stats
+from hub import bus, demo_protocols, stats
 from hub.config import load_settings
 from hub.db import engine_for, migrate
 from hub.dictionary import kind as dictionary_kind
@@ -143,6 +146,8 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     _say("5.", f"{len(seen):,} record events published on govhub.events (routing key kind.region.system), "
                f"e.g. {seen[0]['kind']}.{seen[0]['region_code']}.{seen[0]['source_system']}" if seen else "no events")
 
+    protocols = demo_protocols.run(settings, engine, pipeline, _say)
+
     data = stats.counts(engine)
     click.echo()
     click.echo(stats.render(data))
@@ -154,4 +159,4 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
                f"{t['duplicate']:,} + quarantined {t['quarantined']:,}   ({time.monotonic() - started:.1f}s)")
     home = settings.home
     click.echo(f"Look around: GOVHUB_HOME={home} govhub stats | govhub quarantine list | govhub quarantine show ID")
-    return {"stats": data, "events": len(seen)}
+    return {"stats": data, "events": len(seen), **protocols}
