@@ -8,7 +8,8 @@ that is not there is a ``TransientError``, never a raw driver exception; bad opt
 Each row of ``PEERS`` is a factory that starts (or finds) a peer and returns a ``Peer``:
 the adapter URL that reads back what it writes, a URL where no peer answers, and the
 configurations that must be refused. Adding an adapter to the contract is adding one
-factory and one row (the REST and SOAP rows go here too).
+factory and one row. REST and SOAP peers answer elsewhere than they are written to, so
+they write a canonical case (``envelope``) and stay out of the read-back tests.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Peer:
     unreachable: str  # the same adapter where no peer answers
     unreachable_ops: tuple[str, ...] = ("ping", "read", "write")
     bad: list[Bad] = field(default_factory=list)
+    envelope: object = None  # what this peer accepts on write (default: a small XML document)
 
 
 def file_peer(request) -> Peer:
@@ -125,8 +127,72 @@ def amqp_peer(request) -> Peer:
     )
 
 
+def _case_envelope(fmt: str):
+    def make(tag: str = "") -> Envelope:
+        from hub.generator import Generator, write_xml
+
+        token = uuid.uuid4().hex[:12]
+        case = next(Generator(seed=71, departments=["常熟市行政审批局"]).records("case", 1))[0]
+        case["case_no"] = f"CONTRACT{token}"
+        if fmt == "json":
+            import json
+
+            body = json.dumps({"records": [case]}, ensure_ascii=False).encode()
+        else:
+            import io
+
+            buf = io.BytesIO()
+            write_xml(iter([case]), "case", buf, message_id=f"contract-{token}")
+            body = buf.getvalue()
+        return Envelope(body, f"contract-{token}", kind="case", format=fmt)
+    return make
+
+
+def rest_peer(request) -> Peer:
+    from adapters.sandbox.dept_rest import DeptState, make_app
+    from adapters.sandbox.server import run_in_thread
+
+    base, stop = run_in_thread(make_app(DeptState(), api_key="contract-key"))
+    request.addfinalizer(stop)
+    mp = request.getfixturevalue("monkeypatch")
+    mp.setenv("GOVHUB_CONTRACT_REST_KEY", "contract-key")
+    mp.setenv("GOVHUB_CONTRACT_REST_WRONG", "wrong-key")
+    hostport = base.split("://")[1]
+    good = (f"rest://{hostport}/api?push_path=/case&pull_path=/case/results&ping_path=/case/results"
+            "&api_key_env=GOVHUB_CONTRACT_REST_KEY&retries=0")
+    return Peer(
+        good,
+        f"rest://127.0.0.1:{closed_port()}/api?push_path=/case&pull_path=/x&retries=0&timeout=3",
+        bad=[
+            Bad("API key variable not set", f"rest://{hostport}/api?api_key_env=GOVHUB_CONTRACT_UNSET"),
+            Bad("no pull path to read", f"rest://{hostport}/api?api_key_env=GOVHUB_CONTRACT_REST_KEY", "read"),
+            Bad("wrong API key", good.replace("GOVHUB_CONTRACT_REST_KEY", "GOVHUB_CONTRACT_REST_WRONG"), "write",
+                error=AuthError),
+        ],
+        envelope=_case_envelope("json"),
+    )
+
+
+def soap_peer(request) -> Peer:
+    from adapters.sandbox.province_soap import ProvinceState, make_app
+    from adapters.sandbox.server import run_in_thread
+
+    base, stop = run_in_thread(make_app(ProvinceState(username="govhub", password="contract-pw")))
+    request.addfinalizer(stop)
+    hostport = base.split("://")[1]
+    good = f"soap://{hostport}/exchange?username=govhub&password=contract-pw&pull=GetItemCatalogue&pull.region_code=3205&timeout=10"
+    return Peer(
+        good,
+        f"soap://127.0.0.1:{closed_port()}/exchange?username=govhub&password=x&pull=GetItemCatalogue&timeout=3",
+        bad=[Bad("wrong password", good.replace("contract-pw", "wrong"), "write", error=AuthError)],
+        envelope=_case_envelope("xml"),
+    )
+
+
 PEERS: list = [
     pytest.param(file_peer, id="file"),
+    pytest.param(rest_peer, id="rest"),
+    pytest.param(soap_peer, id="soap"),
     pytest.param(sftp_peer, id="sftp"),
     pytest.param(amqp_peer, id="amqp", marks=pytest.mark.rabbitmq),
     pytest.param(fault_file_peer, id="fault+file"),
@@ -153,13 +219,13 @@ def _envelope(tag: str = "") -> Envelope:
     return Envelope(body, f"contract-{token}", filename=f"contract-{token}.xml")
 
 
-def _call(adapter, op: str):
+def _call(adapter, op: str, envelope=None):
     if op == "ping":
         return adapter.ping()
     if op == "read":
         return list(adapter.read())
     if op == "write":
-        return adapter.write(_envelope())
+        return adapter.write((envelope or _envelope)())
     raise AssertionError(op)
 
 
@@ -211,10 +277,10 @@ def test_declared_capabilities_match_behaviour(peer):
         caps = adapter.capabilities
         for op, declared in (("write", caps.write), ("read", caps.read)):
             if declared:
-                _call(adapter, op)
+                _call(adapter, op, peer.envelope)
             else:
                 with pytest.raises(ConfigError):
-                    _call(adapter, op)
+                    _call(adapter, op, peer.envelope)
 
 
 def test_close_twice_is_harmless(peer):
@@ -230,7 +296,7 @@ def test_close_twice_is_harmless(peer):
 def test_unreachable_peer_is_a_transient_error(peer):
     for op in peer.unreachable_ops:
         with open_adapter(peer.unreachable) as adapter, pytest.raises(TransientError):
-            _call(adapter, op)
+            _call(adapter, op, peer.envelope)
 
 
 def test_bad_options_and_credentials_are_refused(peer):
@@ -240,7 +306,7 @@ def test_bad_options_and_credentials_are_refused(peer):
             adapter = open_adapter(bad.url, **bad.options)
             if bad.op != "open":
                 with adapter:
-                    _call(adapter, bad.op)
+                    _call(adapter, bad.op, peer.envelope)
         except bad.error:
             if bad.known_bug:
                 wrong.append(f"{bad.label}: refused now — remove its known_bug note")
