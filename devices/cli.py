@@ -85,12 +85,14 @@ def stats(day, hall, as_json) -> None:
         return
     if not result.rows:
         click.echo("no queue events that day")
-    for r in result.rows:
-        click.echo(f"{r.hall:<12} {r.hour:02d}:00 {r.dimension:<6} {r.key:<10} tickets {r.tickets:>4}  served {r.served:>4}  "
-                   f"abandoned {r.abandon_rate:6.1%}  wait {_min(r.wait_avg_s)}  service {_min(r.service_avg_s)}")
+    else:
+        click.echo(f"{'hall':<12} {'hour':<5} {'by':<6} {'tickets':>7} {'served':>6} {'abandon':>7} {'wait':>7} {'service':>7}  key")
+    for r in result.rows:  # the key (often Chinese) last, so the columns stay aligned
+        click.echo(f"{r.hall:<12} {r.hour:02d}:00 {r.dimension:<6} {r.tickets:>7} {r.served:>6} {r.abandon_rate:>7.1%} "
+                   f"{_min(r.wait_avg_s):>7} {_min(r.service_avg_s):>7}  {r.key}")
     for h, n in result.unmatched.items():
         click.echo(f"{h}: {n} tickets seen without their issued event")
 
 
 def _min(seconds: int | None) -> str:
-    return "   -   " if seconds is None else f"{seconds / 60:5.1f}m"
+    return "-" if seconds is None else f"{seconds / 60:.1f}m"

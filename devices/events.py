@@ -41,7 +41,6 @@ from pydantic import (
 from hub.codes import idcard
 from hub.masking import mask_id, mask_text
 
-KINDS = ("queue", "window", "evaluation")
 QUEUE_ACTIONS = ("issued", "called", "served", "abandoned", "id_read")
 WINDOW_STATUSES = ("未登录", "空闲", "正在办理", "暂停", "考勤异常")
 HALL_PAD_CHANNEL = "4"  # 好差评 评价渠道: 4 = 政务服务大厅评价器
@@ -103,7 +102,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: str
-    hall: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    hall: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,32}$")]
     device_id: Ident
     vendor: str
     seq: Ident
@@ -131,7 +130,7 @@ class QueueEvent(_Event):
     """取号 / 叫号 / 办结 / 弃号 / 刷身份证 for one ticket."""
 
     kind: Literal["queue"] = "queue"
-    action: Literal["issued", "called", "served", "abandoned", "id_read"]
+    action: Literal[QUEUE_ACTIONS]
     ticket_no: TicketNo
     item_code: _text(64) | None = None  # 事项编码 or the queue's name (业务类型)
     window_no: _text(16) | None = None
@@ -157,7 +156,7 @@ class WindowEvent(_Event):
     kind: Literal["window"] = "window"
     window_no: _text(16)
     staff_id: StaffId | None = None  # 工号; none while 未登录
-    status: Literal["未登录", "空闲", "正在办理", "暂停", "考勤异常"]
+    status: Literal[WINDOW_STATUSES]
 
 
 class EvaluationEvent(_Event):

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from kombu import Connection, Producer
 from kombu.exceptions import KombuError
@@ -28,11 +28,12 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from devices.events import MODELS, PersonRef, event_id, person_key
+from devices.events import MODELS, DeviceEvent, PersonRef, event_id, person_key
 from devices.framing import DeviceInputError, pieces
 from devices.store import insert_new, mark_published, take_unpublished
-from devices.vendors import Vendor, VendorError, get_vendor
+from devices.vendors import UnknownVendor, Vendor, get_vendor, vendors
 from hub import bus, clock
+from hub.clock import CST
 from hub.codes import CodeError
 from hub.config import Settings
 from hub.models import quarantine
@@ -41,8 +42,10 @@ from hub.worker import quarantine_message
 __all__ = ["DeviceInputError", "Gateway", "Item", "Receipt", "Result", "normalise", "publish", "read"]
 
 log = logging.getLogger("govhub.devices")
-CST = timezone(timedelta(hours=8), "CST")
-_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}  # a device is waiting for the answer
+# A device is waiting for the answer: when the bus is away, give up quickly; the events
+# are stored and go out with a later flush.
+_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+_CONNECT = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Item:
 
     position: int  # line number (lines) or index from 1 (json, xml)
     fragment: bytes  # the event as received (UTF-8 when it could be decoded), for the quarantine
-    event: object | None
+    event: DeviceEvent | None
     error: DeviceInputError | None
 
 
@@ -60,7 +63,7 @@ def read(vendor: str, payload: bytes, *, hall: str, person_key: bytes, received_
     ``DeviceInputError`` only when the payload as a whole is unreadable."""
     try:
         v = get_vendor(vendor)
-    except VendorError as exc:
+    except UnknownVendor as exc:
         raise DeviceInputError("vendor_unknown", str(exc)) from None
     received_at = (received_at or clock.now()).replace(microsecond=0)
     items = []
@@ -77,7 +80,7 @@ def read(vendor: str, payload: bytes, *, hall: str, person_key: bytes, received_
 
 
 def normalise(vendor: str, payload: bytes, *, hall: str, person_key: bytes,
-              received_at: datetime | None = None) -> list:
+              received_at: datetime | None = None) -> list[DeviceEvent]:
     """All canonical events of ``payload``; the first malformed one raises ``DeviceInputError``."""
     items = read(vendor, payload, hall=hall, person_key=person_key, received_at=received_at)
     for it in items:
@@ -214,12 +217,15 @@ class Gateway:
     """Normalise, dedupe, store, publish; quarantine what is malformed. Thread-safe."""
 
     def __init__(self, settings: Settings, engine: Engine, key: bytes | None = None):
+        vendors()  # a broken vendor file stops the service at start, not at the first event
         self.settings, self.engine = settings, engine
         self.person_key = key or person_key(settings.home)
         self._lock = threading.Lock()  # one kombu connection, used by one thread at a time
         self._conn: Connection | None = None
 
     def receive(self, hall: str, vendor: str, payload: bytes) -> Receipt:
+        """Raises only ``SQLAlchemyError`` (database away): then nothing is kept, the device
+        must send again."""
         try:
             items = read(vendor, payload, hall=hall, person_key=self.person_key)
         except DeviceInputError as exc:
@@ -263,9 +269,9 @@ class Gateway:
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            conn = bus.connect(self.settings)
-            bus.declare(conn)
-            self._conn = conn
+            # Only the events exchange is needed (declared on publish); the hub's own queues
+            # are the worker's business.
+            self._conn = bus.connect(self.settings, **_CONNECT)
         return self._conn
 
     def _close(self) -> None:
@@ -278,6 +284,7 @@ class Gateway:
     def _quarantine(self, hall: str, vendor: str, body: bytes, error: DeviceInputError) -> None:
         """Quarantine once: a device that resends the same malformed bytes adds no row."""
         system = f"hall:{hall}"
+        vendor = vendor if vendor in vendors() else "unknown"  # the URL's word, of any length
         message_id = f"{vendor}-{hashlib.blake2b(body, digest_size=12).hexdigest()}"
         with self.engine.connect() as db:
             seen = db.execute(select(quarantine.c.id).where(

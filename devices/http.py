@@ -7,6 +7,7 @@
 | 200 | ``{"hall", "vendor", "received", "stored", "duplicate", "quarantined", "events": [{"position", "outcome", "event_id", "kind" \\| "reason", "message"}]}`` — malformed events are quarantined and reported, the rest kept |
 | 400 | the body is unreadable as a whole (bad encoding or JSON, DTD in XML, no event): ``{"error", "message", "quarantined": true}`` |
 | 401 / 404 / 413 | no or unknown key / unknown vendor format (quarantined too) / body too large |
+| 503 | the database is away: nothing was kept, send again later |
 
 ``routes(gateway)`` plugs the endpoint into another app (the hub's ``govhub serve``);
 ``create_app(settings)`` is the standalone device service (``govhub devices serve``),
@@ -21,6 +22,7 @@ import logging
 from dataclasses import asdict
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -35,6 +37,7 @@ from hub.masking import mask_text
 
 log = logging.getLogger("govhub.devices")
 MAX_BODY = 1024 * 1024  # a device sends a few events at a time; more is a misbehaving device
+FLUSH_EVERY = 30.0  # seconds between retries of publishing events stored while the bus was away
 
 
 def _error(status: int, reason: str, message: str, **extra) -> JSONResponse:
@@ -72,7 +75,11 @@ def routes(gateway: Gateway) -> list[Route]:
         body = await _body(request)
         if body is None:
             return _error(413, "too_large", f"the body is larger than {MAX_BODY // 1024} KiB; send fewer events at a time")
-        receipt = await run_in_threadpool(gateway.receive, hall.id, request.path_params["vendor"], body)
+        try:
+            receipt = await run_in_threadpool(gateway.receive, hall.id, request.path_params["vendor"], body)
+        except SQLAlchemyError as exc:
+            log.warning("device events from hall %s not kept: database unavailable (%s)", hall.id, type(exc).__name__)
+            return _error(503, "unavailable", "the hub cannot store events right now; send them again later")
         return _answer(receipt)
 
     return [Route("/devices/{vendor}", post_events, methods=["POST"])]
@@ -84,9 +91,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, l
     settings = settings or load_settings()
     gateway = Gateway(settings, engine or engine_for(settings.db_url))
 
+    async def flush_every(seconds: float) -> None:
+        while True:  # events stored while the bus was away go out even if the hall falls quiet
+            await run_in_threadpool(gateway.flush)
+            await asyncio.sleep(seconds)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        await run_in_threadpool(gateway.flush)  # events stored while the bus was away
+        flusher = asyncio.create_task(flush_every(FLUSH_EVERY))
         server = None
         if lines_port is not None:
             from devices.linefeed import serve_lines
@@ -95,6 +107,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, l
         try:
             yield
         finally:
+            flusher.cancel()
             if server is not None:
                 server.close()
                 with contextlib.suppress(asyncio.TimeoutError):

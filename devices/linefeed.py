@@ -8,6 +8,8 @@ A session::
     → LX=QH;SB=QM01;XH=1001;SJ=…;PH=A012     one event per line, in the vendor's encoding
     ← ACK <n> stored|duplicate <event_id>    n counts the event lines from 1
     ← NAK <n> <reason>                       the line is quarantined: do not resend it
+    ← ERR <n> unavailable                    the hub cannot store now: nothing kept, the
+                                             connection closes; resend from line n later
 
 Blank lines are ignored. A line longer than ``MAX_LINE`` bytes is quarantined as its first
 ``MAX_LINE`` bytes (the rest is skipped) and NAKed; a connection idle for ``IDLE``
@@ -20,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl as _ssl
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from devices.gateway import Gateway, Receipt
 from devices.halls import Hall, hall_by_key
@@ -62,7 +66,13 @@ async def _session(gateway: Gateway, vendor: str, reader, writer) -> None:
         if not line.strip():
             continue
         n += 1
-        receipt = await asyncio.to_thread(gateway.receive, hall.id, vendor, line)
+        try:
+            receipt = await asyncio.to_thread(gateway.receive, hall.id, vendor, line)
+        except SQLAlchemyError as exc:
+            log.warning("line from hall %s not kept: database unavailable (%s)", hall.id, type(exc).__name__)
+            writer.write(f"ERR {n} unavailable\n".encode("ascii"))
+            await writer.drain()
+            return
         writer.write(_answer(n, receipt))
         await writer.drain()
 
@@ -91,7 +101,7 @@ async def _readline(reader: asyncio.StreamReader) -> bytes | None:
     except asyncio.IncompleteReadError as exc:
         return exc.partial or None  # a last line without its newline still counts
     except asyncio.LimitOverrunError as exc:
-        head = await reader.readexactly(exc.consumed)
+        head = (await reader.readexactly(exc.consumed))[:MAX_LINE]
         while True:  # skip the rest of the line
             try:
                 await reader.readuntil(b"\n")

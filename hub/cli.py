@@ -13,6 +13,7 @@
     govhub serve                             REST and SOAP ingress on one port
     govhub deliveries | deliver | replay     outbound deliveries, their receipts, dead letters
     govhub calendar add-workdays|is-workday|show   the official working-day calendar
+    govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
 """
 
 from __future__ import annotations
@@ -112,12 +113,13 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
     pipeline = Pipeline(engine, batch_size=s.batch_size)
     summaries = []
     for path in files:
-        mid = message_id or file_message_id(path)
+        digest = file_message_id(path)
+        mid = message_id or digest
         with open(path, "rb") as raw, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
                                          disable=as_json or not sys.stderr.isatty(), leave=False) as bar:
             try:
                 summary = pipeline.ingest(io.BufferedReader(_ByteProgress(raw, bar)), system, fmt=fmt, kind=kind,
-                                          message_id=mid, filename=path.name)
+                                          message_id=mid, filename=path.name, digest=digest.removeprefix("sha256:")[:32])
             except (CatalogError, MappingError) as exc:
                 _fail(f"{path}: {exc}")
         summaries.append(summary)
@@ -416,9 +418,11 @@ def demo(records, keep) -> None:
     run(records=records, keep=keep)
 
 
-from hub.timelimit.cli import calendar  # noqa: E402  (a command group of its own module)
+from devices.cli import devices  # noqa: E402  (command groups of their own modules)
+from hub.timelimit.cli import calendar  # noqa: E402
 
 main.add_command(calendar)
+main.add_command(devices)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ the same message turns what was already committed into duplicates.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -113,9 +114,11 @@ class Pipeline:
         return base
 
     def open(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
-             message_id: str | None = None, filename: str | None = None) -> "OpenMessage":
+             message_id: str | None = None, filename: str | None = None, digest: str | None = None) -> "OpenMessage":
         """Start reading one message: resolve the mapping, read the document's own
-        message id, and learn whether this message was processed before."""
+        message id, and learn whether this message was processed before. ``digest``
+        (of the whole body, when the caller has it) makes a reused message id with other
+        content count as a new message."""
         system = get_system(system) if isinstance(system, str) else system
         if not hasattr(stream, "peek"):
             import io
@@ -136,14 +139,16 @@ class Pipeline:
         ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, clock.now().replace(microsecond=0),
                            system.report_to)
         with self.engine.connect() as conn:
-            seen = message_seen(conn, system.id, msg_id)
+            seen = message_seen(conn, system.id, msg_id, digest)
+            if not seen and digest and message_seen(conn, system.id, msg_id):
+                log.warning("message id %s from %s was used before for other content; processing it again", msg_id, system.id)
 
         def all_raws():
             if first is not None:
                 yield first
                 yield from raws
 
-        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws())
+        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest)
 
     def prepared(self, m: "OpenMessage", authorise: Callable[[dict], None] | None = None) -> Iterator[Prepared]:
         """Decode, validate, map and check each record (no database writes)."""
@@ -174,7 +179,7 @@ class Pipeline:
         if not m.seen and summary.received:
             with self.engine.begin() as conn:
                 record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at,
-                               summary.counts, ctx.message_id[:32])
+                               summary.counts, m.digest or "")
         log.info("ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
                  ctx.message_id, m.system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
                  summary.counts["quarantined"])
@@ -183,7 +188,7 @@ class Pipeline:
     def ingest(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
                message_id: str | None = None, filename: str | None = None,
                on_batch: Callable[[int], None] | None = None, results: list | None = None,
-               authorise: Callable[[dict], None] | None = None) -> Summary:
+               authorise: Callable[[dict], None] | None = None, digest: str | None = None) -> Summary:
         """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
 
         ``message_id`` is the sender's id; without one, the document's own
@@ -192,7 +197,9 @@ class Pipeline:
         called with each canonical record and may raise ``AccessDenied``: the record is
         then quarantined with that reason (for drops the hub pulls; the HTTP and SOAP
         ingress refuse such a push whole, before storing anything)."""
-        m = self.open(stream, system, fmt, kind, message_id, filename)
+        if digest is None and isinstance(stream, io.BytesIO):
+            digest = body_digest(stream.getvalue())
+        m = self.open(stream, system, fmt, kind, message_id, filename, digest)
         return self.store(m, self.prepared(m, authorise), on_batch, results)
 
     def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
@@ -219,6 +226,11 @@ class OpenMessage:
     ctx: BatchContext
     seen: bool  # processed before: every record is a duplicate
     raws: Iterator[RawRecord]
+    digest: str | None = None
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def file_message_id(path) -> str:

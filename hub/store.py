@@ -291,10 +291,17 @@ def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> Non
     conn.execute(stmt, rows)
 
 
-def message_seen(conn: Connection, system: str, message_id: str) -> bool:
-    return conn.execute(
-        select(ingest_message.c.id).where(ingest_message.c.source_system == system, ingest_message.c.message_id == message_id)
-    ).first() is not None
+def message_seen(conn: Connection, system: str, message_id: str, digest: str | None = None) -> bool:
+    """Was this message processed before? A sender that reuses a message id for other
+    content (a catalogue republished under the same id) is not taken at its word: with
+    a digest on both sides they must match."""
+    row = conn.execute(
+        select(ingest_message.c.payload_hash).where(ingest_message.c.source_system == system,
+                                                    ingest_message.c.message_id == message_id)
+    ).first()
+    if row is None:
+        return False
+    return digest is None or not row[0] or row[0] == digest
 
 
 def record_message(conn: Connection, system: str, message_id: str, kind: str, fmt: str, received_at: datetime,
@@ -303,7 +310,10 @@ def record_message(conn: Connection, system: str, message_id: str, kind: str, fm
         source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
         records=sum(counts.values()), stored=counts["stored"], duplicate=counts["duplicate"],
         quarantined=counts["quarantined"], payload_hash=payload_hash,
-    ).on_conflict_do_nothing(index_elements=["source_system", "message_id"])
+    )
+    # a reused message id with other content: remember the latest content's digest
+    stmt = stmt.on_conflict_do_update(index_elements=["source_system", "message_id"],
+                                      set_={"payload_hash": stmt.excluded.payload_hash, "received_at": stmt.excluded.received_at})
     conn.execute(stmt)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
 
@@ -43,11 +43,15 @@ class VendorError(ValueError):
     """A vendor file is wrong; the message names the file, line and key."""
 
 
+class UnknownVendor(VendorError):
+    """No vendor format of that name."""
+
+
 class EventType(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["queue", "window", "evaluation"]
-    action: Literal["issued", "called", "served", "abandoned", "id_read"] | None = None
+    action: Literal[QUEUE_ACTIONS] | None = None
 
     @model_validator(mode="after")
     def _action(self):
@@ -67,7 +71,7 @@ class Vendor(BaseModel):
     encoding: str = "utf-8"
     separator: str | None = None
     assign: str = "="
-    max_line: int = 2048
+    max_line: int = Field(2048, ge=64, le=65536)  # the line listener cuts lines at 64 KiB
     root_element: str | None = None
     record_element: str | None = None
     time_format: str
@@ -127,17 +131,17 @@ class Vendor(BaseModel):
                 raise ValueError(f"{field}: {wrong} are not canonical values ({', '.join(map(str, CODED[field]))})")
         return v
 
-    @model_validator(mode="after")
-    def _coherent(self):
+    def problems(self) -> tuple[list[str], str] | None:
+        """The first cross-key problem, as (keys, message): pydantic checks each key alone."""
         if self.format == "lines" and not self.separator:
-            raise ValueError("format: lines needs a separator")
+            return ["format"], "format: lines needs a separator"
         if self.format == "xml" and not (self.root_element and self.record_element):
-            raise ValueError("format: xml needs root_element and record_element")
+            return ["format"], "format: xml needs root_element and record_element"
         for code, t in self.types.items():
             for need in NEEDS[t.kind] + (NEEDS["id_read"] if t.action == "id_read" else ()):
                 if need not in self.fields:
-                    raise ValueError(f"types.{code} is a {t.kind} event but fields has no {need!r}")
-        return self
+                    return ["types", code], f"a {t.kind} event needs fields.{need}"
+        return None
 
 
 def _line_of(text: str, keys: list[str]) -> int | None:
@@ -167,9 +171,12 @@ def load_vendor(path: Path) -> Vendor:
     try:
         spec = Vendor.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        keys = [str(p) for p in err["loc"]]
-        raise VendorError(f"{path}:{_line_of(text, keys) or '?'}: {'.'.join(keys) or '(top)'}: {err['msg']}") from None
+        err = exc.errors(include_input=False)[0]
+        keys, message = [str(p) for p in err["loc"]], err["msg"].removeprefix("Value error, ")
+    else:
+        keys, message = spec.problems() or ([], "")
+    if message:
+        raise VendorError(f"{path}:{_line_of(text, keys) or '?'}: {'.'.join(keys)}: {message}")
     if spec.name != path.stem:
         raise VendorError(f"{path}:{_line_of(text, ['name']) or '?'}: name: {spec.name!r} must match the file name")
     return spec
@@ -188,4 +195,4 @@ def get_vendor(name: str) -> Vendor:
     try:
         return vendors()[name]
     except KeyError:
-        raise VendorError(f"unknown vendor format {name!r}; known: {', '.join(sorted(vendors()))}") from None
+        raise UnknownVendor(f"unknown vendor format {name!r}; known: {', '.join(sorted(vendors()))}") from None

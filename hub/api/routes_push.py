@@ -21,6 +21,7 @@ from hub.access import AccessDenied, authorise_push, authorise_record
 from hub.api.auth import caller
 from hub.dictionary import kinds
 from hub.schemagen import json_schema_path
+from hub.pipeline import body_digest
 from hub.systems import System
 
 router = APIRouter(prefix="/api/v1", tags=["push"])
@@ -110,7 +111,7 @@ def _push_route(kind: str):
         results: list[dict] = []
 
         def run():
-            m = pipeline.open(io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id)
+            m = pipeline.open(io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id, digest=body_digest(body))
             items = list(pipeline.prepared(m))
             for p in items:  # the whole push is refused if one record is not the sender's to send
                 if p.record is not None:

@@ -227,3 +227,14 @@ def test_concurrent_writers_store_each_record_once(engine):
     assert library_count(engine, "case") == 300
     assert sum(s.counts["stored"] for s in summaries) == 300
     assert outcomes(engine) == {"stored": 300, "duplicate": 600}
+
+
+def test_a_reused_message_id_with_other_content_is_not_skipped(engine):
+    recs = [r for r, _ in Generator(seed=13).records("case", 5)]
+    pipe = Pipeline(engine)
+    pipe.ingest(io.BytesIO(xml_doc(recs, message_id="same-id")), "cs-approval")
+    changed = [dict(recs[0], case_name="改名后的办件")] + recs[1:]
+    s = pipe.ingest(io.BytesIO(xml_doc(changed, message_id="same-id")), "cs-approval")
+    assert s.details == Counter(updated=1, same_content=4)
+    again = pipe.ingest(io.BytesIO(xml_doc(changed, message_id="same-id")), "cs-approval")
+    assert again.details == Counter(same_message=5)

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from devices.events import SOURCE_FIELDS, PersonRef
+from devices.events import PERSON_KEY_ENV, SOURCE_FIELDS, PersonRef, person_key
 from devices.framing import REASONS
 from devices.gateway import DeviceInputError, normalise, read
 from devices.halls import HallsError, load_halls
@@ -183,6 +183,15 @@ def test_id_numbers_never_appear_unmasked_in_events():
             assert number not in wire and number[:-1] not in wire and number[6:14] not in wire
 
 
+def test_the_person_key_comes_from_the_environment_or_a_file_made_once(tmp_path, monkeypatch):
+    monkeypatch.delenv(PERSON_KEY_ENV, raising=False)
+    made = person_key(tmp_path / "home")
+    assert len(made) == 64 and person_key(tmp_path / "home") == made
+    assert (tmp_path / "home" / "person.key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv(PERSON_KEY_ENV, "from-the-environment")
+    assert person_key(tmp_path / "home") == b"from-the-environment"
+
+
 def test_free_text_is_masked():
     h = dict(HAPPENINGS[6], comment=f"请回电 13812345678，身份证 {ID_B}")
     for vendor in VENDORS:
@@ -316,7 +325,8 @@ def test_shipped_vendor_files_load():
     (lambda t: t.replace("time_format: epoch_ms", "time_format: whenever"), ":13: time_format: time_format is"),
     (lambda t: t.replace("  ticket_no: ticketNo\n", "  ticket_nr: ticketNo\n"), ": fields:"),
     (lambda t: t.replace("  window_no: windowNo\n", ""), ":16: types.queue.take: a queue event needs fields.window_no"),
-    (lambda t: t.replace("queue.call: {kind: queue, action: called}", "queue.call: {kind: queue}"),  ":17: types.queue.call: action: queue types need"),
+    (lambda t: t.replace("queue.call: {kind: queue, action: called}", "queue.call: {kind: queue}"),
+     ":17: types.queue.call: action: queue types need"),
     (lambda t: t.replace("3: 暂停", "3: 休息"), ": code_tables:"),
     (lambda t: t.replace("name: acme-json", "name: acme"), ":9: name: 'acme' must match the file name"),
     (lambda t: t.replace("encoding: utf-8", "encoding: klingon"), ":12: encoding: unknown encoding"),
