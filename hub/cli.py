@@ -5,6 +5,9 @@
     govhub publish --system ID FILE...       put files on the bus for `govhub worker`
     govhub worker                            consume the bus, store, relay events, deliver
     govhub poll SYSTEM                       ingest a system's SFTP / folder / AMQP drop
+    govhub sync items SYSTEM                 pull the item catalogue, version and diff it
+    govhub catalog versions|diff ITEM        an item's versions; field diff between two
+    govhub report run|backfill PEER          report upward by watermark; re-send a date range
     govhub stats [--json]                    received / stored / duplicate / quarantined
     govhub quarantine list|show              read the quarantine (masked)
     govhub generate KIND N FILE              synthetic records for tests and demos
@@ -294,6 +297,103 @@ def replay(peer, ids) -> None:
         finally:
             d.close()
         click.echo(", ".join(f"{k} {v}" for k, v in sorted(done.items())) or "nothing due yet")
+
+
+@main.group()
+def sync() -> None:
+    """Pull from the systems that publish to the hub (what the DAGs schedule)."""
+
+
+@sync.command("items")
+@click.argument("system_id")
+def sync_items(system_id) -> None:
+    """Pull the item catalogue from SYSTEM, store changed versions, publish the diff."""
+    from adapters.errors import AdapterError
+    from hub import catalogue
+
+    engine = _engine()
+    try:
+        counts = catalogue.sync_items(engine, system_id)
+    except AdapterError as exc:
+        _fail(f"{exc.message} ({'retry later' if exc.transient else 'fix the endpoint or credentials'})")
+    _relay(engine)
+    click.echo(f"{counts['pulled']} items pulled: {counts['new']} new, {counts['changed']} changed, "
+               f"{counts['withdrawn']} withdrawn; {counts['quarantined']} quarantined")
+
+
+@main.group()
+def catalog() -> None:
+    """The item catalogue's versions (事项版本)."""
+
+
+@catalog.command("versions")
+@click.argument("item_code")
+def catalog_versions(item_code) -> None:
+    from hub import catalogue
+
+    vs = catalogue.versions(_engine(), item_code)
+    if not vs:
+        _fail(f"no item {item_code} in the catalogue")
+    for v in vs:
+        click.echo(f"version {v['item_version']:<6} revision {v['revision']:<3} {v['status']:<4} updated {v['updated_at']}"
+                   f"  {len(v['revisions'])} earlier revision(s) in the history")
+
+
+@catalog.command("diff")
+@click.argument("item_code")
+@click.option("--from", "v_from", required=True, help="item version (as the province numbers them)")
+@click.option("--to", "v_to", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def catalog_diff(item_code, v_from, v_to, as_json) -> None:
+    """Field-level differences between two versions of an item (版本比对)."""
+    from hub import catalogue
+
+    try:
+        diff = catalogue.diff_versions(_engine(), item_code, v_from, v_to)
+    except LookupError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(diff, ensure_ascii=False, indent=2))
+        return
+    if not diff:
+        click.echo("no differences")
+    for field, d in diff.items():
+        click.echo(f"{d['label']} ({field}):\n  - {d['from']}\n  + {d['to']}")
+
+
+@main.group()
+def report() -> None:
+    """Report records upward (融通上报) by watermark; backfill a date range."""
+
+
+@report.command("run")
+@click.argument("peer")
+@click.option("--kind", default="case", show_default=True)
+def report_run(peer, kind) -> None:
+    from hub import reporting
+
+    r = reporting.run(_engine(), peer, kind)
+    click.echo(json.dumps(r.as_dict(), ensure_ascii=False))
+
+
+@report.command("backfill")
+@click.argument("peer")
+@click.option("--kind", default="case", show_default=True)
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="exclusive")
+def report_backfill(peer, kind, start, end) -> None:
+    """Queue every record changed in [FROM, TO) again for PEER, and deliver."""
+    from hub import reporting
+    from hub.delivery import Deliverer
+
+    engine = _engine()
+    n = reporting.backfill(engine, peer, kind, start, end)
+    d = Deliverer(engine)
+    try:
+        done = d.run_once(peer)
+    finally:
+        d.close()
+    click.echo(f"{n} records queued again for {peer}; delivered now: {dict(done)}")
 
 
 @main.command("hash-secret")

@@ -74,13 +74,15 @@ class Deliverer:
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
     adapters: dict = field(default_factory=dict)  # peer id → open adapter (reused between passes)
+    resolve: object = None  # peer id → adapter URL (default: the catalogue's endpoint)
     breakers: dict = field(default_factory=dict)
 
     def adapter_for(self, peer: System):
         if peer.id not in self.adapters:
-            if not peer.endpoint:
+            url = self.resolve(peer.id) if self.resolve else peer.endpoint
+            if not url:
                 raise TerminalError(f"system {peer.id} has no endpoint in the catalogue; add one to deliver to it")
-            self.adapters[peer.id] = open_adapter(peer.endpoint)
+            self.adapters[peer.id] = open_adapter(url)
         return self.adapters[peer.id]
 
     def close(self) -> None:

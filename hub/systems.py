@@ -91,10 +91,12 @@ class System(BaseModel):
     push_regions: tuple[str, ...] = ()  # division-code prefixes; default: the system's own region
     may_pull: tuple[str, ...] = ()
     report_to: tuple[str, ...] = ()  # peers that receive every record this system's pushes store
+    publishes: tuple[str, ...] = ()  # kinds the hub pulls from this system on schedule (item catalogue, libraries)
+    receives: tuple[str, ...] = ()  # kinds the hub reports to this system on schedule (融通上报)
     mappings: dict[str, str] = {}
     uscc_allow: tuple[str, ...] = ()
 
-    @field_validator("may_push", "may_pull")
+    @field_validator("may_push", "may_pull", "publishes", "receives")
     @classmethod
     def _kinds(cls, v):
         unknown = [k for k in v if k not in kinds()]

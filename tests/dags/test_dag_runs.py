@@ -1,0 +1,86 @@
+"""Each DAG runs to success with ``airflow dags test`` (SQLite metadata DB) against the
+sandbox peers and this test's hub database."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.sandbox import dept_rest, province_soap
+from adapters.sandbox.server import run_in_thread
+from hub import catalogue
+from hub.generator import Generator
+from hub.models import LIBRARY, delivery, outbox
+from hub.pipeline import Pipeline
+from tests.helpers import xml_doc
+
+pytestmark = pytest.mark.slow
+
+
+def _ok(proc):
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
+    assert "state=success" in proc.stdout + proc.stderr, (proc.stdout[-2000:], proc.stderr[-3000:])
+
+
+def _count(engine, table, *where):
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def test_item_catalog_sync_dag(run_dag, catalog, engine):
+    state = province_soap.ProvinceState(username="govhub", password="pw")
+    base, stop = run_in_thread(province_soap.make_app(state))
+    try:
+        catalog.update("prov", publishes=["item"],
+                       endpoint=f"soap://{base.split('://')[1]}/exchange?username=govhub&password=pw"
+                                "&pull=GetItemCatalogue&pull.region_code=3205")
+        _ok(run_dag("item_catalog_sync"))
+        items = _count(engine, LIBRARY["item"])
+        events = _count(engine, outbox)
+        assert items == len(state.items)
+        _ok(run_dag("item_catalog_sync"))  # a second run: no new version, no new event
+        assert _count(engine, LIBRARY["item"]) == items and _count(engine, outbox) == events
+        changed = copy.deepcopy(state.items)
+        target = next(i for i in changed if i["status"] == "在用")
+        target["item_version"] = str(int(target["item_version"]) + 1)
+        target["place"] = "太仓市政务服务中心一楼"
+        state.items = changed
+        _ok(run_dag("item_catalog_sync"))
+        diff = catalogue.diff_versions(engine, target["item_code"], str(int(target["item_version"]) - 1),
+                                       target["item_version"])
+        assert diff["place"]["to"] == "太仓市政务服务中心一楼"
+    finally:
+        stop()
+
+
+def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog, engine, monkeypatch):
+    import hub.reporting as reporting
+    from datetime import timedelta
+
+    monkeypatch.setattr(reporting, "SETTLE", timedelta(0))
+    state = dept_rest.DeptState()
+    base, stop = run_in_thread(dept_rest.make_app(state, api_key="prov-in"))
+    try:
+        catalog.update("prov", receives=["case"],
+                       endpoint=f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=GOVHUB_TEST_PROV_IN&retries=0")
+        cases = [r for r, _ in Generator(seed=81, departments=["常熟市行政审批局"]).records("case", 25)]
+        monkeypatch.setenv("GOVHUB_TEST_PROV_IN", "prov-in")
+        Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="dag-1")), "dept-a")
+        import time
+
+        time.sleep(2.1)  # the DAG process applies the normal settle time
+        state.mode = "down"
+        failed = run_dag("case_report_upward", GOVHUB_TEST_PROV_IN="prov-in")
+        assert "state=failed" in failed.stdout + failed.stderr
+        assert state.received == [] and _count(engine, delivery, delivery.c.status == "pending") == 25
+        state.mode = "up"
+        _ok(run_dag("case_report_upward", GOVHUB_TEST_PROV_IN="prov-in"))
+        got = state.case_numbers()
+        assert sorted(got) == sorted(c["case_no"] for c in cases) and len(got) == len(set(got))
+        _ok(run_dag("case_report_upward", GOVHUB_TEST_PROV_IN="prov-in"))  # a rerun sends nothing
+        assert len(state.received) == 25
+    finally:
+        stop()
