@@ -8,6 +8,10 @@
     govhub sync items SYSTEM                 pull the item catalogue, version and diff it
     govhub catalog versions|diff ITEM        an item's versions; field diff between two
     govhub report run|backfill PEER          report upward by watermark; re-send a date range
+    govhub libraries refresh SYSTEM          merge a sharing platform's changes by field precedence
+    govhub reconcile PEER [--day]            per item and day, what we sent vs what the peer holds
+    govhub bundles split|join|resume         bundle applications (套餐)
+    govhub licences catalogue|sync|remind    licence catalogue versions, sync, expiry reminders
     govhub stats [--json]                    received / stored / duplicate / quarantined
     govhub quarantine list|show              read the quarantine (masked)
     govhub generate KIND N FILE              synthetic records for tests and demos
@@ -394,6 +398,160 @@ def report_backfill(peer, kind, start, end) -> None:
     finally:
         d.close()
     click.echo(f"{n} records queued again for {peer}; delivered now: {dict(done)}")
+
+
+@main.group()
+def libraries() -> None:
+    """The people, enterprise and project libraries (人员库, 企业库, 投资项目库)."""
+
+
+@libraries.command("refresh")
+@click.argument("system_id")
+@click.option("--from-start", is_flag=True, help="forget the stored cursor and read the whole feed again")
+def libraries_refresh(system_id, from_start) -> None:
+    """Pull SYSTEM's change feed and merge it field by field by catalog/precedence.yaml."""
+    from sqlalchemy import delete
+
+    from adapters.errors import AdapterError
+    from hub.libraries.merge import refresh, refresh_cursor
+
+    engine = _engine()
+    if from_start:
+        with engine.begin() as conn:
+            conn.execute(delete(refresh_cursor).where(refresh_cursor.c.system == system_id))
+    try:
+        counts = refresh(engine, system_id)
+    except AdapterError as exc:
+        _fail(f"{exc.message} ({'retry later' if exc.transient else 'fix the endpoint or credentials'})")
+    _relay(engine)
+    click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@main.command()
+@click.argument("peer")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="default: yesterday (China Standard Time)")
+def reconcile(peer, day) -> None:
+    """Compare per item what was delivered to PEER for a day with what it holds (对账)."""
+    from datetime import timedelta
+
+    from adapters.errors import AdapterError
+    from hub import clock
+    from hub.reconcile import reconcile as run_reconcile
+
+    the_day = day.date() if day else (clock.now() - timedelta(days=1)).date()
+    try:
+        counts = run_reconcile(_engine(), peer, the_day)
+    except AdapterError as exc:
+        _fail(f"{exc.message} ({'retry later' if exc.transient else 'fix the endpoint or credentials'})")
+    click.echo(f"{the_day}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@main.group()
+def bundles() -> None:
+    """Bundle applications (套餐): split into department items, track, join."""
+
+
+@bundles.command("split")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def bundles_split(file) -> None:
+    """Store bundle applications from FILE (one JSON object or an array) and dispatch their parts."""
+    from collections import Counter
+
+    from hub.bundles import BundleError, split
+
+    try:
+        apps = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        _fail(f"{file}: not JSON ({exc})")
+    engine = _engine()
+    total: Counter = Counter()
+    for app in apps if isinstance(apps, list) else [apps]:
+        try:
+            total.update(split(engine, app))
+        except BundleError as exc:
+            _fail(str(exc))
+    _relay(engine)
+    click.echo(", ".join(f"{k} {v}" for k, v in sorted(total.items())))
+
+
+@bundles.command("join")
+def bundles_join() -> None:
+    """Derive each open bundle's status from its parts; publish the changes."""
+    from hub.bundles import join
+
+    engine = _engine()
+    counts = join(engine)
+    _relay(engine)
+    click.echo(json.dumps(counts, ensure_ascii=False))
+
+
+@bundles.command("resume")
+def bundles_resume() -> None:
+    """Finish bundle splits a crash interrupted."""
+    from hub.bundles import resume
+
+    engine = _engine()
+    counts = resume(engine)
+    _relay(engine)
+    click.echo(json.dumps(counts, ensure_ascii=False))
+
+
+@main.group()
+def licences() -> None:
+    """The licence catalogue (证照目录), sync to the province, expiry reminders."""
+
+
+@licences.group("catalogue")
+def licences_catalogue() -> None:
+    """Versions of the licence catalogue."""
+
+
+@licences_catalogue.command("load")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--operator", default="system", show_default=True)
+def licences_catalogue_load(path, operator) -> None:
+    from hub.licences import CatalogueError, load_catalogue
+
+    try:
+        counts = load_catalogue(_engine(), path, operator=operator)
+    except CatalogueError as exc:
+        _fail(str(exc))
+    click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@licences_catalogue.command("diff")
+@click.argument("code")
+@click.argument("v1", type=int)
+@click.argument("v2", type=int)
+def licences_catalogue_diff(code, v1, v2) -> None:
+    from hub.licences import catalogue_diff
+
+    try:
+        click.echo(json.dumps(catalogue_diff(_engine(), code, v1, v2), ensure_ascii=False, indent=2, default=str))
+    except LookupError as exc:
+        _fail(str(exc))
+
+
+@licences.command("sync")
+@click.argument("peer")
+def licences_sync(peer) -> None:
+    """Send locally issued licences to PEER (the province licence library)."""
+    from hub.licences import sync_to_province
+
+    click.echo(json.dumps(sync_to_province(_engine(), peer), ensure_ascii=False))
+
+
+@licences.command("remind")
+@click.option("--days", default="30,7", show_default=True)
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]))
+def licences_remind(days, today) -> None:
+    """Raise licence.expiring events before expiry (once per licence and threshold)."""
+    from hub.licences import expiry_reminders
+
+    engine = _engine()
+    counts = expiry_reminders(engine, [int(d) for d in days.split(",")], today.date() if today else None)
+    _relay(engine)
+    click.echo(json.dumps(counts, ensure_ascii=False))
 
 
 @main.command("hash-secret")

@@ -237,7 +237,3 @@ report_watermark = Table(
     Column("acknowledged_id", BigInteger(), nullable=True),
     Column("updated_at", DateTime(), nullable=False),
 )
-
-# Tables defined next to the code that owns them register here, so the migrations and
-# their check always see the whole schema whatever was imported first.
-import devices.store  # noqa: E402,F401  (device_event)

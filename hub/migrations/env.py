@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from hub.models import metadata
+from hub.schema import metadata
 
 config = context.config
 

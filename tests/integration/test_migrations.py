@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from hub.db import current_revision, migrate
-from hub.models import metadata
+from hub.schema import metadata
 
 
 def test_migrations_match_models(db_url, engine):

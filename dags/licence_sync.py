@@ -1,0 +1,60 @@
+"""licence_sync — hourly: keep the licence catalogue (证照目录) versioned from
+catalog/licence_catalogue.yaml, send locally issued licences to each system that
+receives them (the province licence library), and raise expiry reminders as events
+30 and 7 days before a licence expires (once per licence and threshold)."""
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, task, task_group
+
+from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_receiving, task_id
+
+with DAG(
+    dag_id="licence_sync",
+    description="电子证照同步: catalogue versions, sync to the province library, expiry reminders",
+    schedule=timedelta(hours=1),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["govhub", "licences"],
+) as dag:
+
+    @task(task_id="load_catalogue")
+    def load_catalogue() -> dict:
+        from hub.licences import load_catalogue
+
+        counts = load_catalogue(engine())
+        print(f"licence catalogue: {counts}")
+        return counts
+
+    @task(task_id="expiry_reminders")
+    def expiry_reminders() -> dict:
+        from hub.licences import expiry_reminders
+
+        counts = expiry_reminders(engine())
+        print(f"expiry reminders: {counts}")
+        return counts
+
+    catalogue = load_catalogue()
+    catalogue >> expiry_reminders()
+    for peer in systems_receiving("licence"):
+
+        @task_group(group_id=task_id(peer.id))
+        def sync_group(peer_id=peer.id):
+            @task(task_id="send_licences")
+            def send_licences(peer_id: str) -> dict:
+                from hub.delivery import Deliverer
+                from hub.licences import sync_to_province
+
+                d = Deliverer(engine(), resolve=endpoint)
+                try:
+                    result = sync_to_province(d.engine, peer_id, deliverer=d)
+                finally:
+                    d.close()
+                print(f"licences to {peer_id}: {result}")
+                return result
+
+            send_licences(peer_id)
+
+        catalogue >> sync_group()

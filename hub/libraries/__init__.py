@@ -1,0 +1,7 @@
+"""Resource libraries (资源库): keeping the people, enterprise and project libraries
+current from several sources by declared field precedence.
+
+- ``precedence`` — ``catalog/precedence.yaml``: which source wins for which field;
+- ``merge`` — ``refresh``: pull a sharing platform's change feed and merge it field by
+  field, with provenance, conflicts, history and events.
+"""

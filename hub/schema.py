@@ -1,0 +1,12 @@
+"""The whole database schema: ``hub.models`` plus the tables defined next to the code
+that owns them. Alembic and the migration check import this, so they always see every
+table whatever else was imported first."""
+
+import devices.store  # noqa: F401  (device_event)
+import hub.bundles  # noqa: F401  (bundle, bundle_part)
+import hub.libraries.merge  # noqa: F401  (field_provenance, merge_conflict, refresh_cursor)
+import hub.licences  # noqa: F401  (licence_catalogue, licence_catalogue_log, licence_reminder)
+import hub.reconcile  # noqa: F401  (reconcile_discrepancy)
+from hub.models import metadata
+
+__all__ = ["metadata"]
