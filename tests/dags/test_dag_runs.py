@@ -84,3 +84,46 @@ def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog,
         assert len(state.received) == 25
     finally:
         stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_library_refresh_reconcile_licence_and_bundle_dags(run_dag, catalog, engine, monkeypatch):
+    """The other four DAGs run to success against the sandbox sharing platform and a
+    sandbox province licence library, and move what they should."""
+    from adapters.sandbox import sharing_rest
+
+    sharing = sharing_rest.SharingState()
+    people = [r for r, _ in Generator(seed=91).records("person", 12)]
+    firms = [r for r, _ in Generator(seed=92).records("enterprise", 8)]
+    sharing.publish("person", people)
+    sharing.publish("enterprise", firms)
+    s_base, s_stop = run_in_thread(sharing_rest.make_app(sharing, api_key="sharing-key"))
+    licences = dept_rest.DeptState()
+    l_base, l_stop = run_in_thread(dept_rest.make_app(licences, api_key="lic-in"))
+    env = {"SHARING_KEY": "sharing-key", "LIC_IN": "lic-in"}
+    try:
+        catalog.add({"id": "sharing", "name": "苏州市政务数据共享平台", "level": "city", "region_code": "320500",
+                     "publishes": ["person", "enterprise"], "receives": ["case"],
+                     "endpoint": f"rest://{s_base.split('://')[1]}/api?pull_path=/updates&api_key_env=SHARING_KEY&retries=0"})
+        catalog.update("prov", receives=["licence"],
+                       endpoint=f"rest://{l_base.split('://')[1]}/api?push_path=/case&api_key_env=LIC_IN&retries=0")
+
+        _ok(run_dag("resource_library_refresh", **env))
+        assert _count(engine, LIBRARY["person"]) == 12 and _count(engine, LIBRARY["enterprise"]) == 8
+        _ok(run_dag("resource_library_refresh", **env))  # resumes at its cursor: nothing new
+        assert _count(engine, LIBRARY["person"]) == 12
+
+        _ok(run_dag("reconcile", **env))
+
+        issued = [r for r, _ in Generator(seed=93).records("licence", 6)]
+        Pipeline(engine).ingest(io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence")
+        import time
+
+        time.sleep(2.1)  # past the reporting settle time
+        _ok(run_dag("licence_sync", **env))
+        assert len(licences.received) == 6
+
+        _ok(run_dag("bundle_tracking", **env))
+    finally:
+        s_stop()
+        l_stop()
