@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from hub.config import MAPPINGS_DIR
 from hub.dictionary import Field, Kind, kind as dictionary_kind, kinds
 from hub.transforms import TRANSFORMS
+from hub.yamlsource import line_of
 
 Format = Literal["xml", "jsonl", "json", "csv"]
 
@@ -85,22 +86,7 @@ def _normalise_spec(raw):
 
 
 def _line_of(text: str, keys: list[str]) -> int | None:
-    """Line number (1-based) of the YAML node at ``keys``, for error messages."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in keys:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for k, v in node.value:
-            if k.value == key or (key == "from_" and k.value == "from"):
-                line, node = k.start_mark.line + 1, v
-                break
-        else:
-            break
-    return line
+    return line_of(text, keys, aliases={"from_": "from"})
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+
+from hub.yamlsource import line_of
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
@@ -145,19 +147,7 @@ class Vendor(BaseModel):
 
 
 def _line_of(text: str, keys: list[str]) -> int | None:
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in keys:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        match = next(((k, v) for k, v in node.value if str(k.value) == key), None)
-        if match is None:
-            break
-        line, node = match[0].start_mark.line + 1, match[1]
-    return line
+    return line_of(text, keys)
 
 
 def load_vendor(path: Path) -> Vendor:
