@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hub.yamlsource import line_of
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
 
