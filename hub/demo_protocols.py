@@ -136,9 +136,15 @@ def run(settings, engine, pipeline, say) -> dict:
                    f"{c['quarantined']} quarantined; moved to done/: {', '.join(done)}")
 
         # upward reporting to the province (SOAP ReportCases), by watermark
-        rep = reporting.run(engine, "js-province", "case")
-        click.echo(f"   report     {rep.queued} changed cases of 苏州 queued for the province, delivered: "
-                   f"{dict(rep.delivered or {})}; the province holds {len(set(province.case_numbers()))}")
+        queued, delivered = 0, Counter()
+        while True:  # one run queues at most 5,000; the DAG would pick up the rest on its next run
+            rep = reporting.run(engine, "js-province", "case")
+            queued += rep.queued
+            delivered.update(rep.delivered or {})
+            if not rep.queued:
+                break
+        click.echo(f"   report     {queued:,} changed cases of 苏州 queued for the province, delivered: "
+                   f"{dict(delivered)}; the province holds {len(set(province.case_numbers())):,}")
 
         # dispatch to a department that is down for a while
         dept.mode = "down"
