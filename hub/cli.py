@@ -12,6 +12,9 @@
     govhub reconcile PEER [--day]            per item and day, what we sent vs what the peer holds
     govhub bundles split|join|resume         bundle applications (套餐)
     govhub licences catalogue|sync|remind    licence catalogue versions, sync, expiry reminders
+    govhub supervision scan|list|assign|acknowledge|resolve|report   电子监察 and 督办
+    govhub evaluations follow-ups|close|overdue|show   好差评 follow-ups
+    govhub notify collect|send               milestone messages through the SMS gateway
     govhub stats [--json]                    received / stored / duplicate / quarantined
     govhub quarantine list|show              read the quarantine (masked)
     govhub generate KIND N FILE              synthetic records for tests and demos
@@ -552,6 +555,135 @@ def licences_remind(days, today) -> None:
     counts = expiry_reminders(engine, [int(d) for d in days.split(",")], today.date() if today else None)
     _relay(engine)
     click.echo(json.dumps(counts, ensure_ascii=False))
+
+
+@main.group()
+def supervision() -> None:
+    """Electronic supervision (电子监察): warnings, 督办 workflow, reporting upward."""
+
+
+@supervision.command("scan")
+@click.option("--now", type=click.DateTime(), help="evaluate as of this time (China Standard Time)")
+def supervision_scan(now) -> None:
+    """Evaluate open cases against catalog/monitoring_rules.yaml; raise each finding once."""
+    from hub.supervision.scan import scan
+
+    engine = _engine()
+    counts = scan(engine, now)
+    _relay(engine)
+    click.echo(json.dumps(counts, ensure_ascii=False, default=str))
+
+
+@supervision.command("list")
+@click.option("--status")
+@click.option("--case-no")
+@click.option("--limit", default=50, show_default=True)
+def supervision_list(status, case_no, limit) -> None:
+    from hub.supervision.scan import list_supervision
+
+    for r in list_supervision(_engine(), status=status, case_no=case_no, limit=limit):
+        click.echo(f"{r['supervision_no']:<40} {r['level']:<6} {r['rule_type']:<4} {r['status']:<4} {r['dept_name']:<20} {r['raised_time']}")
+
+
+def _workflow(action):
+    @click.argument("supervision_no")
+    @click.option("--actor", required=True)
+    @click.option("--note")
+    def command(supervision_no, actor, note) -> None:
+        from hub.supervision.scan import WorkflowError, workflow
+
+        try:
+            click.echo(json.dumps(workflow(_engine(), supervision_no, action, actor, note), ensure_ascii=False, default=str))
+        except WorkflowError as exc:
+            _fail(str(exc))
+    command.__doc__ = f"督办: {action} a supervision record."
+    return command
+
+
+for _action in ("assign", "acknowledge", "resolve"):
+    supervision.command(_action)(_workflow(_action))
+
+
+@supervision.command("report")
+@click.argument("peer")
+def supervision_report(peer) -> None:
+    """Report supervision records to PEER (the province) by watermark."""
+    from hub.supervision.scan import report as do_report
+
+    click.echo(json.dumps(do_report(_engine(), peer), ensure_ascii=False, default=str))
+
+
+@main.group()
+def evaluations() -> None:
+    """好差评: follow-ups of bad reviews."""
+
+
+@evaluations.command("follow-ups")
+@click.option("--days", default=5, show_default=True, help="working days to close a 差评 follow-up")
+def evaluations_follow_ups(days) -> None:
+    from hub.evaluations import open_follow_ups
+
+    click.echo(json.dumps(open_follow_ups(_engine(), days=days), ensure_ascii=False, default=str))
+
+
+@evaluations.command("close")
+@click.argument("eval_no")
+@click.option("--actor", required=True)
+@click.option("--note", required=True)
+@click.option("--source")
+def evaluations_close(eval_no, actor, note, source) -> None:
+    from hub.evaluations import close_follow_up
+
+    try:
+        click.echo(json.dumps(close_follow_up(_engine(), eval_no, actor, note, source_system=source), ensure_ascii=False, default=str))
+    except (LookupError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@evaluations.command("overdue")
+def evaluations_overdue() -> None:
+    """Follow-ups past due: flagged once, with an evaluation.follow_up_overdue event."""
+    from hub.evaluations import overdue
+
+    engine = _engine()
+    rows = overdue(engine)
+    _relay(engine)
+    click.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=2))
+
+
+@evaluations.command("show")
+@click.argument("eval_no")
+def evaluations_show(eval_no) -> None:
+    from hub.evaluations import linked
+
+    try:
+        click.echo(json.dumps(linked(_engine(), eval_no), ensure_ascii=False, default=str, indent=2))
+    except LookupError as exc:
+        _fail(str(exc))
+
+
+@main.group()
+def notify() -> None:
+    """Case milestone and supervision messages for the SMS gateway (短信网关)."""
+
+
+@notify.command("collect")
+@click.option("--since", type=click.DateTime(), help="only cases changed since (China Standard Time)")
+def notify_collect(since) -> None:
+    from hub.notifications import collect
+
+    click.echo(json.dumps(collect(_engine(), since=since), ensure_ascii=False, default=str))
+
+
+@notify.command("send")
+@click.option("--gateway", required=True, help="rest://host:port/?push_path=/sms&api_key_env=GOVHUB_SMS_KEY")
+@click.option("--per-phone-per-day", default=3, show_default=True)
+@click.option("--per-minute", default=60, show_default=True)
+def notify_send(gateway, per_phone_per_day, per_minute) -> None:
+    from hub.notifications import send
+
+    click.echo(json.dumps(send(_engine(), gateway, per_phone_per_day=per_phone_per_day, per_minute=per_minute),
+                          ensure_ascii=False, default=str))
 
 
 @main.command("hash-secret")

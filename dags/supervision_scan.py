@@ -1,0 +1,74 @@
+"""supervision_scan — every 5 minutes: re-evaluate open cases (and those concluded since
+the last scan) with the monitoring rules (catalog/monitoring_rules.yaml), raising each
+supervision record once (see hub/supervision/scan.py), then report new and changed
+supervision records to each platform that receives them, by a watermark that advances
+only past acknowledged records (see hub/reporting.py)."""
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, task, task_group
+
+from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
+
+with DAG(
+    dag_id="supervision_scan",
+    description="电子监察: monitoring-rule scan and supervision reporting upward",
+    schedule=timedelta(minutes=5),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    dagrun_timeout=timedelta(minutes=10),
+    on_failure_callback=run_failed,
+    tags=["govhub", "supervision", "reporting"],
+) as dag:
+
+    @task(task_id="scan")
+    def scan() -> dict:
+        from hub.supervision.scan import scan as run_scan
+
+        result = run_scan(engine())
+        print(f"supervision scan: {result['cases']} cases, {result['findings']} findings, {result['raised']} raised")
+        return {k: v for k, v in result.items() if k != "supervision_nos"}
+
+    scanned = scan()
+
+    for peer in systems_receiving("supervision"):
+
+        @task_group(group_id=task_id(peer.id))
+        def report_group(peer_id=peer.id):
+            @task(task_id="queue_changes")
+            def queue_changes(peer_id: str) -> int:
+                from hub import reporting
+
+                n = reporting.enqueue_changes(engine(), peer_id, "supervision")
+                print(f"queued {n} changed supervision records for {peer_id}")
+                return n
+
+            @task(task_id="deliver")
+            def deliver(peer_id: str, queued: int) -> dict:
+                from hub.delivery import Deliverer
+
+                d = Deliverer(engine(), resolve=endpoint)
+                try:
+                    done = dict(d.run_once(peer_id))
+                finally:
+                    d.close()
+                print(f"delivered to {peer_id}: {done}")
+                if done.get("retry"):
+                    raise RuntimeError(f"{peer_id} is not accepting deliveries ({done}); they stay queued")
+                return done
+
+            @task(task_id="advance_watermark", trigger_rule="all_done")
+            def advance(peer_id: str) -> str | None:
+                from hub import reporting
+
+                at = reporting.advance_acknowledged(engine(), peer_id, "supervision")
+                print(f"acknowledged through {at}")
+                return at.isoformat() if at else None
+
+            queued = queue_changes(peer_id)
+            delivered = deliver(peer_id, queued)
+            delivered >> advance(peer_id)
+
+        scanned >> report_group()
