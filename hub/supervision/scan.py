@@ -108,6 +108,30 @@ def _record(f: Finding, case: dict, now: datetime) -> dict:
     }
 
 
+def _overdue_follow_ups(conn, engine: Engine, now: datetime, existing: set[str]) -> dict[str, dict]:
+    """A 差评 whose follow-up was not closed in time is itself supervised (评价, 黄牌)."""
+    from hub.evaluations import overdue
+
+    c, s = LIBRARY["case"], LIBRARY["supervision"]
+    out = {}
+    for fu in overdue(engine, now):
+        no = supervision_no("evaluation-follow-up", "黄牌", f"{fu['source_system']}:{fu['eval_no']}")
+        if conn.execute(select(s.c.id).where(s.c.source_system == SYSTEM, s.c.supervision_no == no)).first():
+            existing.add(no)
+            continue
+        case = conn.execute(select(c.c.dept_name, c.c.item_code, c.c.item_name).where(c.c.case_no == fu["case_no"])).first() \
+            if fu.get("case_no") else None
+        out[no] = {k: v for k, v in {
+            "supervision_no": no, "case_no": fu.get("case_no"), "item_code": case.item_code if case else None,
+            "item_name": case.item_name if case else None, "dept_code": fu["dept_code"],
+            "dept_name": case.dept_name if case else fu["dept_code"], "region_code": fu["region_code"],
+            "supervisor_dept": SUPERVISOR_DEPT, "rule_type": "评价", "level": "黄牌",
+            "description": f"差评 {fu['eval_no']} 的整改回访未在期限内办结", "evidence": f"due {fu['due_at']}",
+            "raised_time": now, "status": "发起", "source_time": now,
+        }.items() if v is not None}  # the contract has no nulls: absent means unknown
+    return out
+
+
 def scan(engine: Engine, now: datetime | None = None, rules: list[MonitoringRule] | None = None) -> dict:
     """Evaluate the open cases (and those concluded since the last scan) at ``now``; raise
     each new finding once. Returns counts and the supervision numbers raised."""
@@ -133,6 +157,7 @@ def scan(engine: Engine, now: datetime | None = None, rules: list[MonitoringRule
         for i in range(0, len(nos), 500):
             existing |= set(conn.execute(select(s.c.supervision_no).where(
                 s.c.source_system == SYSTEM, s.c.supervision_no.in_(nos[i:i + 500]))).scalars())
+        found.update(_overdue_follow_ups(conn, engine, now, existing))
     new = [r for no, r in found.items() if no not in existing]
     if new:
         _ingest(engine, new, f"supervision-scan:{ran_at:%Y%m%dT%H%M%S}:{now:%Y%m%dT%H%M%S}:{len(new)}")

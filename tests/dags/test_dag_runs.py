@@ -87,8 +87,8 @@ def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog,
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_library_refresh_reconcile_licence_and_bundle_dags(run_dag, catalog, engine, monkeypatch):
-    """The other four DAGs run to success against the sandbox sharing platform and a
+def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, catalog, engine, monkeypatch):
+    """The other five DAGs run to success against the sandbox sharing platform and a
     sandbox province licence library, and move what they should."""
     from adapters.sandbox import sharing_rest
 
@@ -124,6 +124,11 @@ def test_library_refresh_reconcile_licence_and_bundle_dags(run_dag, catalog, eng
         assert len(licences.received) == 6
 
         _ok(run_dag("bundle_tracking", **env))
+
+        catalog.add({"id": "govhub-supervision", "name": "电子监察系统", "level": "city", "region_code": "320500",
+                     "may_push": ["supervision"]})
+        catalog.update("prov", receives=["licence", "supervision"])
+        _ok(run_dag("supervision_scan", **env))
     finally:
         s_stop()
         l_stop()

@@ -108,3 +108,28 @@ def test_linked_evaluation_with_case_and_window(engine, tables):
     assert got["follow_up"]["eval_no"] == evs[0]["eval_no"]
     assert evs[0]["evaluator_phone"] not in json.dumps(got, default=str, ensure_ascii=False)
     assert linked(engine, evs[0]["eval_no"], masked=False)["evaluation"]["evaluator_phone"] == evs[0]["evaluator_phone"]
+
+
+def test_an_overdue_follow_up_is_itself_supervised_once(engine, catalog):
+    """The supervision scan raises one 评价 record for a 差评 follow-up not closed in time."""
+    from datetime import timedelta
+
+    from hub import clock
+    from hub.models import LIBRARY
+    from hub.supervision.scan import scan, supervision_action, supervision_scan
+
+    catalog.add({"id": "govhub-supervision", "name": "电子监察系统", "level": "city", "region_code": "320500",
+                 "may_push": ["supervision"]})
+    evs = [r for r, _ in Generator(seed=95).records("evaluation", 20)]
+    for e in evs:
+        e["satisfaction"] = "1"
+    Pipeline(engine).ingest(io.BytesIO(json.dumps({"records": evs}, ensure_ascii=False).encode()), "prov",
+                            fmt="json", kind="evaluation", message_id="bad-reviews")
+    metadata.create_all(engine, tables=[evaluation_follow_up, supervision_action, supervision_scan])
+    open_follow_ups(engine, days=1)
+    later = clock.now() + timedelta(days=10)
+    first = scan(engine, now=later, rules=[])
+    again = scan(engine, now=later + timedelta(hours=1), rules=[])
+    with engine.connect() as conn:
+        rows = conn.execute(select(LIBRARY["supervision"].c.rule_type)).scalars().all()
+    assert first["raised"] == 20 and again["raised"] == 0 and rows == ["评价"] * 20
