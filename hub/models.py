@@ -128,6 +128,8 @@ lineage = Table(
     Column("outcome", String(12), nullable=False, comment="stored | duplicate | quarantined"),
     Column("detail", String(40), nullable=False),
     Column("record_version", Integer(), nullable=True),
+    Column("correction_of", BigInteger(), nullable=True, comment="the quarantine id this record was corrected from"),
+    Column("corrected_by", String(100), nullable=True, comment="the administrator who corrected and retried it"),
     Index("ix_lineage_key", "kind", "record_key"),
     Index("ix_lineage_message", "source_system", "message_id"),
 )

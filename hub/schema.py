@@ -8,6 +8,7 @@ import hub.evaluations  # noqa: F401  (evaluation_follow_up)
 import hub.libraries.merge  # noqa: F401  (field_provenance, merge_conflict, refresh_cursor)
 import hub.licences  # noqa: F401  (licence_catalogue, licence_catalogue_log, licence_reminder)
 import hub.notifications  # noqa: F401  (notification)
+import hub.quality.models  # noqa: F401  (quality_run)
 import hub.reconcile  # noqa: F401  (reconcile_discrepancy)
 import hub.supervision.scan  # noqa: F401  (supervision_action, supervision_scan)
 from hub.models import metadata

@@ -21,6 +21,42 @@ PG_URL = os.environ.get("GOVHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5
 AMQP_URL = os.environ.get("GOVHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+def _private_vhost(url: str) -> str:
+    """Give this test session a RabbitMQ virtual host of its own, so two suites run at
+    once (or a suite and a demo) never share ``govhub.inbound``. Needs ``rabbitmqctl`` on
+    this machine (the broker is local); otherwise the configured URL is used as it is."""
+    import shutil
+    import subprocess
+
+    u = urlsplit(url)
+    if u.hostname not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmqctl") or os.geteuid() != 0:
+        return url
+    vhost = f"govhub_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    user = u.username or "guest"
+    try:
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+                       check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return url
+    import atexit
+
+    atexit.register(lambda: subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60))
+    return f"{u.scheme}://{u.netloc}/{vhost}"
+
+
+_AMQP_BASE = AMQP_URL
+_vhost_url: str | None = None
+
+
+def amqp_url() -> str:
+    """The RabbitMQ URL of this session (its private vhost, made on first use)."""
+    global _vhost_url
+    if _vhost_url is None:
+        _vhost_url = _private_vhost(_AMQP_BASE) if _reachable(_AMQP_BASE, 5672) is None else _AMQP_BASE
+    return _vhost_url
+
+
 def _reachable(url: str, default_port: int) -> str | None:
     u = urlsplit(url)
     try:
@@ -90,7 +126,7 @@ def _purge_rabbit() -> None:
 
     from hub import bus
 
-    with Connection(AMQP_URL, connect_timeout=5) as conn:
+    with Connection(amqp_url(), connect_timeout=5) as conn:
         ch = conn.channel()
         for q in (bus.INBOUND_QUEUE, bus.DEAD_QUEUE):
             try:
@@ -111,7 +147,7 @@ def broker_url(request, tmp_path):
         return
     require_service("RabbitMQ", AMQP_URL, 5672)
     _purge_rabbit()
-    yield AMQP_URL
+    yield amqp_url()
     _purge_rabbit()
 
 

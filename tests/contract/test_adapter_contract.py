@@ -24,7 +24,7 @@ import pytest
 from adapters.base import Capabilities, Envelope
 from adapters.errors import AuthError, ConfigError, TransientError
 from adapters.registry import open_adapter
-from tests.conftest import AMQP_URL, require_service
+from tests.conftest import AMQP_URL, amqp_url, require_service
 
 
 def closed_port() -> int:
@@ -100,17 +100,17 @@ def amqp_peer(request) -> Peer:
     name = f"govhub.test.contract.{uuid.uuid4().hex[:12]}"
     exchange = Exchange(name, "direct", durable=False)
     queue = Queue(name, exchange, routing_key="contract", durable=False)
-    with Connection(AMQP_URL, connect_timeout=5) as conn:
+    with Connection(amqp_url(), connect_timeout=5) as conn:
         exchange(conn.default_channel).declare()
         queue(conn.default_channel).declare()
 
     def delete():
-        with Connection(AMQP_URL, connect_timeout=5) as conn:
+        with Connection(amqp_url(), connect_timeout=5) as conn:
             queue(conn.default_channel).delete()
             exchange(conn.default_channel).delete()
 
     request.addfinalizer(delete)
-    base = AMQP_URL.split("?")[0]
+    base = amqp_url().split("?")[0]
     good = f"{base}?queue={name}&exchange={name}&routing_key=contract"
     host = base.split("@")[-1].split("/")[0]
     return Peer(
