@@ -8,6 +8,7 @@
     govhub sync items SYSTEM                 pull the item catalogue, version and diff it
     govhub catalog versions|diff ITEM        an item's versions; field diff between two
     govhub report run|backfill PEER          report upward by watermark; re-send a date range
+    govhub report quality --html P --json P  the data-quality report (数据质量报告)
     govhub libraries refresh SYSTEM          merge a sharing platform's changes by field precedence
     govhub reconcile PEER [--day]            per item and day, what we sent vs what the peer holds
     govhub bundles split|join|resume         bundle applications (套餐)
@@ -370,7 +371,7 @@ def catalog_diff(item_code, v_from, v_to, as_json) -> None:
 
 @main.group()
 def report() -> None:
-    """Report records upward (融通上报) by watermark; backfill a date range."""
+    """Report records upward (融通上报) by watermark; backfill a date range; the data-quality report."""
 
 
 @report.command("run")
@@ -809,10 +810,12 @@ def demo(records, keep) -> None:
 
 
 from devices.cli import devices  # noqa: E402  (command groups of their own modules)
+from hub.quality.report_cli import quality as report_quality  # noqa: E402
 from hub.timelimit.cli import calendar  # noqa: E402
 
 main.add_command(calendar)
 main.add_command(devices)
+report.add_command(report_quality)
 
 if __name__ == "__main__":
     main()

@@ -21,12 +21,13 @@ import time
 import click
 from kombu import Consumer
 
-from hub import bus, demo_protocols, stats
+from hub import bus, clock, demo_protocols, stats
 from hub.config import load_settings
 from hub.db import engine_for, migrate
 from hub.dictionary import kind as dictionary_kind
 from hub.generator import Generator, write_dept_b_csv, write_dept_c_jsonl, write_jsonl, write_xml
 from hub.pipeline import Pipeline
+from hub.quality import report as quality_report
 from hub.worker import Worker
 
 BOMB = b"""<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
@@ -159,4 +160,6 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
                f"{t['duplicate']:,} + quarantined {t['quarantined']:,}   ({time.monotonic() - started:.1f}s)")
     home = settings.home
     click.echo(f"Look around: GOVHUB_HOME={home} govhub stats | govhub quarantine list | govhub quarantine show ID")
-    return {"stats": data, "events": len(seen), **protocols}
+    html, js = quality_report.write_daily(engine, quality_report.daily_dir(home), clock.now().date())
+    click.echo(click.style("数据质量报告 quality report: ", bold=True) + f"{html}  (JSON: {js.name} next to it)")
+    return {"stats": data, "events": len(seen), "quality_report": str(html), **protocols}

@@ -8,6 +8,7 @@
 | ``GET /api/v1/{kind}/changes`` | pull records changed since an opaque cursor (platforms, own region only) |
 | ``GET /api/v1/catalog/items`` | the current item catalogue (清单发布) |
 | ``GET /api/v1/whoami`` | which system the credentials belong to |
+| ``GET /reports/quality`` (``.html``) | the data-quality report, scoped to what the caller oversees |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
 | ``GET /openapi.json`` | this API's OpenAPI document |
 
@@ -26,7 +27,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access import AccessDenied
-from hub.api import routes_pull, routes_push
+from hub.api import routes_pull, routes_push, routes_reports
 from hub.api.cursor import BadCursor
 from hub.config import Settings, load_settings
 from hub.db import engine_for, migrate
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
 
     app.include_router(routes_push.router)
     app.include_router(routes_pull.router)
+    app.include_router(routes_reports.router)
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())
     return app

@@ -1,0 +1,65 @@
+"""Chinese labels for quarantine reason codes (隔离原因), read from
+``catalog/quality_reasons.yaml`` (or the file named by ``GOVHUB_QUALITY_REASONS``).
+
+The codes belong to the pipeline; this file only says how the report names them. A bad
+entry fails at load with the file and line; a code the file does not know is shown as
+it is, so a new check never breaks the report."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from hub.config import ROOT
+from hub.yamlsource import line_of
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+class ReasonsError(ValueError):
+    pass
+
+
+def reasons_path() -> Path:
+    return Path(os.environ.get("GOVHUB_QUALITY_REASONS") or ROOT / "catalog" / "quality_reasons.yaml")
+
+
+def load_labels(path: Path | None = None) -> dict[str, str]:
+    path = path or reasons_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = yaml.safe_load(text)
+    except OSError as exc:
+        raise ReasonsError(f"{path}: cannot read reason labels: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ReasonsError(f"{path}: not valid YAML: {exc}") from None
+
+    def bad(keys: list[str], problem: str) -> ReasonsError:
+        line = line_of(text, keys)
+        return ReasonsError(f"{path}:{line or 1}: {'.'.join(keys)}: {problem}")
+
+    if not isinstance(doc, dict) or set(doc) != {"version", "reasons"}:
+        raise ReasonsError(f"{path}: expected exactly the keys 'version' and 'reasons'")
+    if doc["version"] != 1:
+        raise bad(["version"], f"expected 1, not {doc['version']!r}")
+    if not isinstance(doc["reasons"], dict) or not doc["reasons"]:
+        raise bad(["reasons"], "expected a mapping of reason code to Chinese label")
+    for code, label in doc["reasons"].items():
+        if not isinstance(code, str) or not _CODE.match(code):
+            raise bad(["reasons", str(code)], "a reason code is snake_case ascii (e.g. id_check_char)")
+        if not isinstance(label, str) or not label.strip():
+            raise bad(["reasons", code], "the label must be a non-empty string")
+    return {code: label.strip() for code, label in doc["reasons"].items()}
+
+
+@lru_cache(maxsize=4)
+def _labels_at(path: str) -> dict[str, str]:
+    return load_labels(Path(path))
+
+
+def label(code: str) -> str:
+    return _labels_at(str(reasons_path())).get(code, code)
