@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-unit constraints schemas clean
+.PHONY: install demo test test-unit constraints schemas browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "govhub needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -26,6 +26,16 @@ test-unit: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/govhub schemas build
+
+# Debian's Chromium and a CJK font: the quality-report test renders the page headless.
+BROWSER_PKGS := chromium fonts-wqy-microhei
+browser:
+	@if dpkg -s $(BROWSER_PKGS) >/dev/null 2>&1; then echo "browser: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends $(BROWSER_PKGS) \
+	  || { apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PKGS); }; \
+	else echo "as root: apt-get install -y --no-install-recommends $(BROWSER_PKGS)" >&2; exit 1; fi
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -86,6 +86,12 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     leaked = [x for x in ID18.findall(out + proc.stderr) if idcard.is_valid(x)]
     assert not leaked, f"unmasked ID numbers in the demo output: {len(leaked)}"
     assert "xml_forbidden" in out
+    # it ends by writing the day's quality report and printing where
+    page = re.search(r"quality report: (\S+\.html)", out.strip().splitlines()[-1])
+    assert page and os.path.exists(page.group(1))
+    with open(page.group(1)[:-5] + ".json", encoding="utf-8") as f:
+        report = json.load(f)
+    assert {k: report["totals"][k] for k in stats["total"]} == stats["total"]
 
 
 def test_serve_answers_health_and_openapi(env, tmp_path):
