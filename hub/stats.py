@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from contextlib import nullcontext
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from hub.models import ingest_counter, quarantine
 
 OUTCOMES = ("stored", "duplicate", "quarantined")
 
 
-def counts(engine: Engine) -> dict:
+def counts(engine: Engine | Connection) -> dict:
+    """Given a Connection, reads inside its transaction (the quality report reads these
+    counters and the lineage from one snapshot)."""
     per: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
-    with engine.connect() as conn:
+    with nullcontext(engine) if isinstance(engine, Connection) else engine.connect() as conn:
         for system, kind, outcome, n in conn.execute(select(ingest_counter)):
             per[(system, kind)][outcome] += int(n)
         reasons = conn.execute(

@@ -27,6 +27,7 @@ import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Collection
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -103,14 +104,14 @@ def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
     sources = set(sources) if sources is not None else None
     names = _system_names()
 
-    counted = stats.counts(engine)
-    rows = [s for s in counted["sources"] if sources is None or s["system"] in sources]
-    with engine.connect() as conn:
+    with _snapshot(engine) as conn:
+        counted = stats.counts(conn)
         seen = _lineage_totals(conn, sources, start, end)
         trend = _trend(conn, sources, start, end, day_from, days)
         qagg = _quarantine_groups(conn, sources, start, end)
         examples = _examples(conn, sources)
         suites = _suites(conn, sources, day_from, day_to, start, end, names)
+    rows = [s for s in counted["sources"] if sources is None or s["system"] in sources]
 
     status_by_source: dict[tuple, Counter] = defaultdict(Counter)
     for g in qagg:
@@ -155,6 +156,21 @@ def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
         "consistency": _consistency(rows, seen["all"]),
     }
     return report
+
+
+@contextmanager
+def _snapshot(engine: Engine):
+    """One read snapshot for every query, so records committed while the report is
+    gathered cannot make the counters and the lineage disagree."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens no transaction for reads; without one each query sees the latest commit
+            conn.exec_driver_sql("BEGIN")
+        yield conn
 
 
 def _counts(c: Counter) -> dict:

@@ -242,3 +242,19 @@ def test_write_daily_keeps_one_pair_per_day(engine, tmp_path):
 def test_days_must_be_positive(engine):
     with pytest.raises(ValueError, match="at least 1"):
         quality_report.build(engine, days=0)
+
+
+def test_a_writer_that_bypasses_the_lineage_shows_up(engine):
+    from collections import Counter
+
+    from hub.store import add_counts
+
+    ingest_with_defects(engine)
+    before = next(s for s in stats.counts(engine)["sources"] if s["system"] == "cs-approval")["stored"]
+    with engine.begin() as conn:
+        add_counts(conn, "cs-approval", "case", Counter(stored=3))  # counted, but no lineage row
+    report = quality_report.build(engine)
+    assert report["consistency"] == {"ok": False, "mismatches": [
+        {"system": "cs-approval", "kind": "case", "outcome": "stored", "counter": before + 3, "lineage": before}]}
+    html = render_html(report)
+    assert 'class="banner warn"' in html and "计数与逐条血缘记录" in html
