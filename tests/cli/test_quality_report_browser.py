@@ -140,3 +140,16 @@ def test_report_renders_in_chromium_with_the_numbers_of_govhub_stats(tmp_path):
     for section in ("近30天趋势", "问题最多的来源", "按规则统计的缺陷", "数据质量规则检查", "合格率"):
         assert section in dom, section
     assert not [m for m in ID18.findall(dom) if idcard.is_valid(m)], "an unmasked ID number in the rendered page"
+
+
+def test_report_quality_without_paths_keeps_the_days_pair(tmp_path):
+    env = {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+           "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}", "PYTHONPATH": str(ROOT)}
+    out = govhub(env, "report", "quality", "--to", "2026-03-01", "--days", "7").stdout
+    kept = tmp_path / "home" / "reports" / "quality"
+    assert sorted(p.name for p in kept.iterdir()) == ["2026-03-01.html", "2026-03-01.json"]
+    assert f"wrote {kept / '2026-03-01.html'}" in out and "received 0" in out
+    data = json.loads((kept / "2026-03-01.json").read_text("utf-8"))
+    assert data["period"] == {"from": "2026-02-23", "to": "2026-03-01", "days": 7} and len(data["trend"]) == 7
+    bad = govhub(env, "report", "quality", "--days", "0", check=False)
+    assert bad.returncode == 2 and "--days" in bad.stderr
