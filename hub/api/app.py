@@ -10,6 +10,9 @@
 | ``GET /api/v1/whoami`` | which system the credentials belong to |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
 | ``GET /openapi.json`` | this API's OpenAPI document |
+| ``GET /metrics`` | Prometheus metrics, no credentials (``GOVHUB_METRICS=off`` removes it; see ``hub.metrics``) |
+
+Every request runs under a correlation id (``X-Correlation-ID``, see ``hub.correlation``).
 
 Every error is JSON ``{"error": reason, "message": what to do}`` with a 4xx status for
 the caller's mistakes; messages never echo personal data.
@@ -21,13 +24,15 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access import AccessDenied
 from hub.api import routes_pull, routes_push
 from hub.api.cursor import BadCursor
+from hub.api.middleware import CorrelationMiddleware
+from hub.metrics import metrics_enabled, metrics_endpoint
 from hub.config import Settings, load_settings
 from hub.db import engine_for, migrate
 from hub.masking import mask_text
@@ -109,6 +114,11 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
 
     app.include_router(routes_push.router)
     app.include_router(routes_pull.router)
+    app.add_middleware(CorrelationMiddleware)
+    if metrics_enabled(settings):
+        app.add_api_route("/metrics", metrics_endpoint(engine, settings), methods=["GET"], tags=["operations"],
+                          response_class=PlainTextResponse,
+                          summary="Prometheus metrics (records, queues, delivery lag, job freshness)")
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())
     return app
