@@ -31,6 +31,7 @@ from hub.generator import Generator
 from hub.metrics import HubCollector, registry, render
 from hub.models import delivery, outbox
 from tests.integration.test_rest_ingress import client  # noqa: F401  (the API test client fixture)
+from tests.integration.test_soap_ingress import wsdl  # noqa: F401  (a catalogue with a SOAP department)
 
 DEPT = "常熟市行政审批局"
 ID_NUMBER = re.compile(r"\b\d{17}[\dXx]\b")
@@ -234,3 +235,51 @@ def test_one_correlation_id_from_publish_through_the_worker(settings, engine, js
     assert handled["stored"] == 5
     mine = [ln for ln in json_log() if ln["correlation_id"] == cid]
     assert any(ln["logger"] == "govhub.pipeline" and "received=5" in ln["message"] for ln in mine), json_log()
+
+
+def test_each_sftp_file_gets_its_own_correlation_id(engine, sftp_server, json_log):
+    from adapters.drop import poll_drop
+    from adapters.registry import open_adapter
+    from hub.pipeline import Pipeline
+    from tests.integration.test_sftp_drop import SYSTEM, case_xml, drop_url
+
+    drop = sftp_server.state.root / "drop"
+    for i in range(2):
+        (drop / f"cs-corr-{i}.xml").write_bytes(case_xml(seed=30 + i, n=4, message_id=f"cs-corr-{i}"))
+    with correlation.bound("outer-poll"), open_adapter(drop_url(sftp_server)) as adapter:
+        assert poll_drop(adapter, SYSTEM, Pipeline(engine))["stored"] == 8
+    by_file = {}
+    for ln in json_log():
+        if ln["logger"] == "govhub.drop" and "ingesting" in ln["message"]:
+            by_file[ln["message"].split()[0]] = ln["correlation_id"]
+    assert set(by_file) == {"cs-corr-0.xml", "cs-corr-1.xml"}
+    assert len(set(by_file.values())) == 2 and "outer-poll" not in by_file.values()
+    for name, cid in by_file.items():
+        ingested = [ln for ln in json_log() if ln["logger"] == "govhub.pipeline" and ln["correlation_id"] == cid]
+        assert len(ingested) == 1 and name.removesuffix(".xml") in ingested[0]["message"]
+
+
+@pytest.fixture
+def full_soap_app(wsdl, db_url, tmp_path):
+    """The whole API (with its middleware) serving the SOAP catalogue the ``wsdl`` fixture wrote."""
+    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url})
+    base, stop = run_in_thread(create_app(settings))
+    yield f"{base}/soap/push?wsdl"
+    stop()
+
+
+def test_a_soap_push_runs_under_the_callers_correlation_id(full_soap_app, json_log):
+    import requests
+    import zeep
+    from zeep.transports import Transport
+    from zeep.wsse.username import UsernameToken
+
+    from tests.integration.test_soap_ingress import PASSWORD, USER, as_zeep
+    from tests.integration.test_soap_ingress import cases as soap_cases
+
+    session = requests.Session()
+    session.headers[correlation.HEADER] = "soap-push-51"
+    svc = zeep.Client(full_soap_app, wsse=UsernameToken(USER, PASSWORD), transport=Transport(session=session)).service
+    assert svc.PushCases(case=as_zeep(soap_cases(3)), message_id="soap-corr-1").stored == 3
+    mine = [ln for ln in json_log() if ln["correlation_id"] == "soap-push-51"]
+    assert any(ln["logger"] == "govhub.pipeline" and "soap-corr-1" in ln["message"] for ln in mine), json_log()
