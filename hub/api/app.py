@@ -21,6 +21,7 @@ the caller's mistakes; messages never echo personal data.
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub import logs
 from hub.access import AccessDenied
 from hub.api import routes_pull, routes_push
 from hub.api.cursor import BadCursor
@@ -48,6 +50,8 @@ def _error(status: int, reason: str, message: str) -> JSONResponse:
 
 def create_app(settings: Settings | None = None, migrate_db: bool = True) -> FastAPI:
     settings = settings or load_settings()
+    if not logging.getLogger("govhub").handlers:  # a server process uvicorn spawned: same logging as the CLI
+        logs.setup(os.environ.get("GOVHUB_LOG_LEVEL", "WARNING").upper())
     if migrate_db:
         migrate(settings.db_url)
     engine = engine_for(settings.db_url)

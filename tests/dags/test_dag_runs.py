@@ -54,8 +54,9 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
                                        target["item_version"])
         assert diff["place"]["to"] == "太仓市政务服务中心一楼"
         # each successful task recorded itself for the DAG-freshness metric (hub.jobs)
-        runs = {r["job"]: r for r in last_runs(engine)}
-        assert runs["item_catalog_sync.prov"]["successes"] == 3 and runs["item_catalog_sync.prov"]["last_success_at"]
+        runs = {r["job"]: r for r in last_runs(engine)}  # <dag_id>.<task_id> (group.task)
+        job = runs["item_catalog_sync.prov.pull_and_diff"]
+        assert job["successes"] == 3 and job["failures"] == 0 and job["last_success_at"]
     finally:
         stop()
 

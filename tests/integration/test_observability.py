@@ -167,12 +167,12 @@ def test_job_freshness_after_an_airflow_task_records_success(engine, db_url, mon
     monkeypatch.setenv("GOVHUB_DB_URL", db_url)
     assert airflow_support.DEFAULT_ARGS["on_success_callback"] is airflow_support.task_succeeded
     # the callback receives Airflow's context; only its task instance's ids are read
-    ti = SimpleNamespace(dag_id="item_catalog_sync", task_id="js_province")
+    ti = SimpleNamespace(dag_id="item_catalog_sync", task_id="js_province.pull_and_diff")
     assert not any(k[0] == "govhub_job_seconds_since_success" for k in collected(engine))
     airflow_support.task_succeeded({"task_instance": ti})
     airflow_support.task_failed({"task_instance": ti, "exception": RuntimeError("peer said 证件号 320581199001011234")})
     m = collected(engine)
-    job = (("job", "item_catalog_sync.js_province"),)
+    job = (("job", "item_catalog_sync.js_province.pull_and_diff"),)
     assert 0 <= m[("govhub_job_seconds_since_success", job)] < 120
     stamp = m[("govhub_job_last_success_timestamp_seconds", job)]
     assert abs(stamp - clock.now().replace(tzinfo=clock.CST).timestamp()) < 120

@@ -57,6 +57,18 @@ def test_each_rule_is_well_formed_and_parses(rule, exported):
     assert used <= exported, f"not exported by the hub: {used - exported}"
 
 
+def test_every_dag_has_a_staleness_rule():
+    """Each DAG's tasks fall under exactly one GovhubJobStale rule (a new DAG needs one)."""
+    dag_ids = {re.search(r'dag_id="([^"]+)"', p.read_text(encoding="utf-8")).group(1)
+               for p in (ROOT / "dags").glob("*.py") if 'dag_id="' in p.read_text(encoding="utf-8")}
+    patterns = [re.search(r'job=~"([^"]+)"', r["expr"]).group(1).replace("\\\\", "\\")
+                for r in rules() if r["alert"] == "GovhubJobStale"]
+    assert dag_ids
+    for dag_id in dag_ids:
+        job = f"{dag_id}.some_group.some_task"
+        assert sum(bool(re.fullmatch(p, job)) for p in patterns) == 1, dag_id
+
+
 def test_a_broken_expression_is_caught():
     with pytest.raises(ValueError):
         promql_parser.parse("sum by (peer (govhub_delivery_pending)")
