@@ -9,7 +9,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -24,7 +30,7 @@ from adapters.sandbox.server import run_in_thread
 from hub import bus, clock, correlation, logs
 from hub.api.app import create_app
 from hub.cli import main as cli
-from hub.config import load_settings
+from hub.config import ROOT, load_settings
 from hub.db import engine_for, migrate
 from hub.delivery import Deliverer, enqueue
 from hub.generator import Generator
@@ -283,3 +289,27 @@ def test_a_soap_push_runs_under_the_callers_correlation_id(full_soap_app, json_l
     assert svc.PushCases(case=as_zeep(soap_cases(3)), message_id="soap-corr-1").stored == 3
     mine = [ln for ln in json_log() if ln["correlation_id"] == "soap-push-51"]
     assert any(ln["logger"] == "govhub.pipeline" and "soap-corr-1" in ln["message"] for ln in mine), json_log()
+
+
+def test_worker_serves_metrics_on_its_port(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GOVHUB_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--idle-exit", "60", "--metrics-port", str(port)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline, text = time.monotonic() + 90, None
+        while time.monotonic() < deadline and text is None:
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                time.sleep(0.5)
+        assert text is not None, "the worker never served /metrics"
+        m = samples(text)
+        assert m[("govhub_collector_up", (("part", "database"),))] == 1
+        assert m[("govhub_queue_messages", (("queue", "govhub.inbound"),))] == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
