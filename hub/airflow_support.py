@@ -16,8 +16,30 @@ from datetime import datetime, timedelta
 
 log = logging.getLogger("govhub.airflow")
 
+def task_succeeded(context) -> None:
+    """Task callback: the job's last success, for the DAG-freshness metric (hub.jobs)."""
+    _record_job(context, ok=True)
+
+
+def task_failed(context) -> None:
+    _record_job(context, ok=False)
+
+
+def _record_job(context, ok: bool) -> None:
+    ti = context.get("task_instance") or context.get("ti")
+    job = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
+    try:
+        from hub.jobs import record
+
+        record(engine(), job, ok, None if ok else str(context.get("exception") or "failed"))
+    except Exception as exc:  # noqa: BLE001 — bookkeeping never fails a task; the metric goes stale and alerts
+        log.warning("could not record %s of %s: %s", "success" if ok else "failure", job, type(exc).__name__)
+
+
 DEFAULT_ARGS = {
     "owner": "govhub",
+    "on_success_callback": task_succeeded,
+    "on_failure_callback": task_failed,
     "retries": int(os.environ.get("GOVHUB_DAG_RETRIES", 2)),  # 0 in tests that provoke a failure
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,

@@ -21,7 +21,7 @@ from kombu import Connection, Exchange, Producer, Queue
 from sqlalchemy import Engine, select, update
 
 import hub.bus_transport  # noqa: F401  (registers the govhub+sqlite transport)
-from hub import clock
+from hub import clock, correlation
 from hub.config import Settings
 from hub.models import outbox
 
@@ -72,7 +72,7 @@ def subscriber_queue(name: str, binding_key: str) -> Queue:
 def publish_inbound(conn: Connection, body: bytes, system: str, message_id: str,
                     kind: str | None = None, fmt: str | None = None, filename: str | None = None) -> None:
     """Put a raw message from an adapter on the inbound queue (confirmed on RabbitMQ)."""
-    headers = {"system": system, "message_id": message_id}
+    headers = {"system": system, "message_id": message_id, correlation.BUS_HEADER: correlation.current() or correlation.new_id()}
     if kind:
         headers["kind"] = kind
     if fmt:
@@ -133,7 +133,8 @@ def relay_outbox(engine: Engine, conn: Connection, limit: int = 1000) -> int:
                 routing_key=r["routing_key"],
                 serializer="json",
                 message_id=f"outbox-{r['id']}",
-                headers={"kind": r["kind"], "event": r["event"]},
+                headers={"kind": r["kind"], "event": r["event"],
+                         correlation.BUS_HEADER: (r["body"] or {}).get(correlation.BUS_HEADER) or ""},
                 delivery_mode=2,
                 retry=True,
             )

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import click
 
-from hub import logs
+from hub import correlation, logs
 from hub.config import load_settings
 
 
@@ -177,8 +177,10 @@ def publish(system_id, kind, fmt, files) -> None:
     with bus.connect(_settings()) as conn:
         bus.declare(conn)
         for path in files:
-            bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt, filename=path.name)
-            click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}")
+            with correlation.bound(None) as cid:  # each file is an ingress
+                bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt,
+                                    filename=path.name)
+            click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}, correlation id {cid}")
 
 
 @main.command()
@@ -214,12 +216,17 @@ def poll(system_id, url, limit) -> None:
 
 @main.command()
 @click.option("--idle-exit", type=float, help="stop after the queue has been idle this many seconds")
-def worker(idle_exit) -> None:
+@click.option("--metrics-port", type=int, help="serve Prometheus metrics on this port (GET /metrics)")
+def worker(idle_exit, metrics_port) -> None:
     """Consume the inbound queue: ingest, commit, then acknowledge; relay events."""
     from hub.worker import Worker
 
     s = _settings()
     engine = _engine()
+    if metrics_port:
+        from hub import metrics
+
+        metrics.serve(metrics_port, engine, s)
     click.echo(f"worker consuming govhub.inbound on {_safe_url(s.broker_url)}; database {_safe_url(s.db_url)}", err=True)
     handled = Worker(s, engine).run(idle_exit=idle_exit)
     click.echo(f"worker stopped: {dict(handled)}", err=True)

@@ -7,6 +7,11 @@
 | ``GOVHUB_BROKER_URL`` | ``govhub+sqlite:///$GOVHUB_HOME/bus.db`` | kombu URL of the bus (``amqp://...`` for RabbitMQ) |
 | ``GOVHUB_BATCH_SIZE`` | ``2000`` | records per database transaction in the pipeline |
 | ``GOVHUB_BUS_VISIBILITY_TIMEOUT`` | ``300`` | embedded bus: seconds before an unacknowledged message is delivered again |
+| ``GOVHUB_LOG_FORMAT`` | ``text`` | ``json``: one JSON object per log line, with the correlation id (see ``hub.logs``) |
+
+The URLs carry credentials, so each may instead be read from a file (a Docker or
+Kubernetes secret): ``GOVHUB_DB_URL_FILE``, ``GOVHUB_BROKER_URL_FILE``. The variable
+itself wins when both are set.
 """
 
 from __future__ import annotations
@@ -38,13 +43,27 @@ class Settings:
         return not self.broker_url.startswith(("amqp", "pyamqp"))
 
 
+def secret(env, name: str) -> str | None:
+    """``name`` from the environment, or the content of the file ``name_FILE`` names
+    (surrounding whitespace dropped: secret files often end with a newline)."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise RuntimeError(f"{name}_FILE={path} cannot be read ({exc.strerror}); mount the secret or unset the variable") from None
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("GOVHUB_HOME") or ROOT / "var").resolve()
     return Settings(
         home=home,
-        db_url=env.get("GOVHUB_DB_URL") or f"sqlite:///{home / 'govhub.db'}",
-        broker_url=env.get("GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}",
+        db_url=secret(env, "GOVHUB_DB_URL") or f"sqlite:///{home / 'govhub.db'}",
+        broker_url=secret(env, "GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}",
         batch_size=int(env.get("GOVHUB_BATCH_SIZE") or 2000),
         bus_visibility_timeout=float(env.get("GOVHUB_BUS_VISIBILITY_TIMEOUT") or 300),
     )

@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.base import Envelope
 from adapters.errors import AdapterError, TerminalError
 from adapters.registry import open_adapter
-from hub import clock
+from hub import clock, correlation
 from hub.dictionary import kind as dictionary_kind
 from hub.masking import mask_text
 from hub.models import delivery
@@ -53,7 +53,8 @@ def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: dat
         {"peer": peer, "source_system": it[0], "kind": kind, "record_key": it[1], "record_version": it[2],
          "ordering_key": it[3], "record_id": it[4] if len(it) > 4 else None,
          "record_updated_at": it[5] if len(it) > 5 else None, "reason": reason, "status": "pending",
-         "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+         "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
+         "correlation_id": correlation.current()}
         for it in items
     ])
 
@@ -117,7 +118,10 @@ class Deliverer:
             rows = self._drop_superseded(peer_id, rows)
             if not rows:
                 continue
-            outcome = self._send(peer_id, rows)
+            with correlation.bound(_correlation_ids(rows)):
+                outcome = self._send(peer_id, rows)
+                log.info("delivery to %s of %d %s records (ids %d-%d): %s", peer_id, len(rows), rows[0]["kind"],
+                         rows[0]["id"], rows[-1]["id"], dict(outcome))
             done.update(outcome)
             if outcome.get("retry"):
                 break
@@ -211,6 +215,12 @@ class Deliverer:
                 status=status, attempts=delivery.c.attempts + 1, message_id=message_id, peer_ref=peer_ref,
                 last_error=mask_text(error)[:2000] if error else None, updated_at=now,
                 delivered_at=now if status in ("acknowledged", "sent") else None))
+
+
+def _correlation_ids(rows) -> str:
+    """The ingress ids of a batch, for its log lines (a batch may gather several pushes)."""
+    ids = sorted({r["correlation_id"] for r in rows if r.get("correlation_id")})
+    return ",".join(ids[:20]) + (f",+{len(ids) - 20}" if len(ids) > 20 else "") if ids else correlation.new_id()
 
 
 def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None) -> int:

@@ -224,6 +224,7 @@ delivery = Table(
     Column("created_at", DateTime(), nullable=False),
     Column("updated_at", DateTime(), nullable=False),
     Column("delivered_at", DateTime(), nullable=True),
+    Column("correlation_id", String(64), nullable=True, comment="the ingress the record came in by (hub.correlation)"),
     UniqueConstraint("peer", "kind", "source_system", "record_key", "record_version", "reason", name="uq_delivery_record"),
     Index("ix_delivery_due", "peer", "status", "id"),
 )

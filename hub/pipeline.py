@@ -28,6 +28,7 @@ from hub.access import AccessDenied
 from hub.defects import Defect
 from hub.mapping import Mapping, MappingApplyError
 from hub.masking import mask_text
+from hub.metrics import timed_batch
 from hub.rules import RuleContext, RuleDefect, check
 from hub.store import BatchContext, ConcurrentUpdate, Prepared, content_hash, message_seen, record_message, store_batch, text_hash
 from hub.systems import System, get_system
@@ -164,7 +165,8 @@ class Pipeline:
         ctx = m.ctx
         summary = Summary(m.system.id, ctx.kind.kind, m.mapping.label, ctx.message_id)
         for batch in batches(prepared, self.batch_size):
-            counts = self._store(ctx, batch, m.seen)
+            with timed_batch(ctx.kind.kind):
+                counts = self._store(ctx, batch, m.seen)
             summary.counts.update(counts)
             summary.details.update(p.detail for p in batch)
             summary.reasons.update(p.defect.reason for p in batch if p.outcome == "quarantined")

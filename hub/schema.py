@@ -5,6 +5,7 @@ table whatever else was imported first."""
 import devices.store  # noqa: F401  (device_event)
 import hub.bundles  # noqa: F401  (bundle, bundle_part)
 import hub.evaluations  # noqa: F401  (evaluation_follow_up)
+import hub.jobs  # noqa: F401  (job_run)
 import hub.libraries.merge  # noqa: F401  (field_provenance, merge_conflict, refresh_cursor)
 import hub.licences  # noqa: F401  (licence_catalogue, licence_catalogue_log, licence_reminder)
 import hub.notifications  # noqa: F401  (notification)

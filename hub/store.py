@@ -25,6 +25,7 @@ import msgspec
 from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub import correlation
 from hub.canonical import json_ready
 from hub.defects import Defect
 from hub.dictionary import Kind
@@ -229,7 +230,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
              "kind": k.kind, "record_key": p.key_text, "event": "created" if p.detail == "new" else "updated",
              "body": {"event": "created" if p.detail == "new" else "updated", "kind": k.kind, "key": p.key_text,
                       "version": p.version, "source_system": ctx.system, "region_code": p.record.get("region_code"),
-                      "message_id": ctx.message_id, "lineage_id": lid},
+                      "message_id": ctx.message_id, "lineage_id": lid, "correlation_id": correlation.current()},
              "created_at": now}
             for p, lid in events
         ])

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hub import clock
 from hub import bus
+from hub import correlation
 from hub.config import Settings
 from hub.faults import pause_point
 from hub.delivery import Deliverer
@@ -181,7 +182,8 @@ class Worker:
         return self.handled
 
     def _count(self, message) -> None:
-        self.on_message(message.body, message)
+        with correlation.bound(correlation.accept((message.headers or {}).get(correlation.BUS_HEADER))):
+            self.on_message(message.body, message)
 
 
 def _in_main_thread() -> bool:

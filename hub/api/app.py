@@ -11,6 +11,9 @@
 | ``GET /reports/quality`` (``.html``) | the data-quality report, scoped to what the caller oversees |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
 | ``GET /openapi.json`` | this API's OpenAPI document |
+| ``GET /metrics`` | Prometheus metrics, no credentials (``GOVHUB_METRICS=off`` removes it; see ``hub.metrics``) |
+
+Every request runs under a correlation id (``X-Correlation-ID``, see ``hub.correlation``).
 
 Every error is JSON ``{"error": reason, "message": what to do}`` with a 4xx status for
 the caller's mistakes; messages never echo personal data.
@@ -19,16 +22,20 @@ the caller's mistakes; messages never echo personal data.
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub import logs
 from hub.access import AccessDenied
 from hub.api import routes_pull, routes_push, routes_reports
 from hub.api.cursor import BadCursor
+from hub.api.middleware import CorrelationMiddleware
+from hub.metrics import metrics_enabled, metrics_endpoint
 from hub.config import Settings, load_settings
 from hub.db import engine_for, migrate
 from hub.masking import mask_text
@@ -44,6 +51,8 @@ def _error(status: int, reason: str, message: str) -> JSONResponse:
 
 def create_app(settings: Settings | None = None, migrate_db: bool = True) -> FastAPI:
     settings = settings or load_settings()
+    if not logging.getLogger("govhub").handlers:  # a server process uvicorn spawned: same logging as the CLI
+        logs.setup(os.environ.get("GOVHUB_LOG_LEVEL", "WARNING").upper())
     if migrate_db:
         migrate(settings.db_url)
     engine = engine_for(settings.db_url)
@@ -111,6 +120,11 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     app.include_router(routes_push.router)
     app.include_router(routes_pull.router)
     app.include_router(routes_reports.router)
+    app.add_middleware(CorrelationMiddleware)
+    if metrics_enabled(settings):
+        app.add_api_route("/metrics", metrics_endpoint(engine, settings), methods=["GET"], tags=["operations"],
+                          response_class=PlainTextResponse,
+                          summary="Prometheus metrics (records, queues, delivery lag, job freshness)")
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())
     return app

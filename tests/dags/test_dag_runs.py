@@ -13,6 +13,7 @@ from adapters.sandbox import dept_rest, province_soap
 from adapters.sandbox.server import run_in_thread
 from hub import catalogue
 from hub.generator import Generator
+from hub.jobs import last_runs
 from hub.models import LIBRARY, delivery, outbox
 from hub.pipeline import Pipeline
 from tests.helpers import xml_doc
@@ -52,6 +53,10 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
         diff = catalogue.diff_versions(engine, target["item_code"], str(int(target["item_version"]) - 1),
                                        target["item_version"])
         assert diff["place"]["to"] == "太仓市政务服务中心一楼"
+        # each successful task recorded itself for the DAG-freshness metric (hub.jobs)
+        runs = {r["job"]: r for r in last_runs(engine)}  # <dag_id>.<task_id> (group.task)
+        job = runs["item_catalog_sync.prov.pull_and_diff"]
+        assert job["successes"] == 3 and job["failures"] == 0 and job["last_success_at"]
     finally:
         stop()
 
