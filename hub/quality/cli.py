@@ -82,16 +82,16 @@ def _yesterday() -> date:
 @click.option("--strict", is_flag=True, help="exit 1 when anything failed")
 def check(day, systems, kinds, as_json, strict) -> None:
     """Day checks (每日检查): suites on the day's stored records and feed health per source."""
-    from hub.quality.daily import check_day, volumes
+    from hub.quality.daily import check_day, volumes, window_days
 
     the_day = day.date() if day else _yesterday()
     _suites()
     engine = _engine()
-    pairs = [p for p in volumes(engine, the_day - timedelta(days=30), the_day)
-             if (not systems or p[0] in systems) and (not kinds or p[1] in kinds)]
+    vols = volumes(engine, the_day - window_days(), the_day)
+    pairs = [p for p in vols if (not systems or p[0] in systems) and (not kinds or p[1] in kinds)]
     with click.progressbar(length=len(pairs), label=f"检查 {the_day}", file=sys.stderr) as bar:
         summaries = check_day(engine, the_day, systems=systems or None, kinds=kinds or None,
-                              on_pair=lambda s, k: bar.update(1))
+                              on_pair=lambda s, k: bar.update(1), vols=vols)
     if as_json:
         click.echo(json.dumps(summaries, ensure_ascii=False, indent=2))
     else:

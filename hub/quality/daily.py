@@ -168,13 +168,14 @@ def feed_health(suite: LoadedSuite, day: date, vols: dict[date, Counter],
 
 
 def check_day(engine: Engine, day: date, *, systems: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
-              on_pair: Callable[[str, str], None] | None = None) -> list[dict]:
+              on_pair: Callable[[str, str], None] | None = None, vols: dict | None = None) -> list[dict]:
     """Run the day's suites and feed-health checks for every (source, kind) with data in
-    the window; store ``quality_run`` rows; return one summary per pair."""
+    the window; store ``quality_run`` rows; return one summary per pair. ``vols``: the
+    window's :func:`volumes`, when the caller already read them."""
     wanted_systems = set(systems) if systems else None
     wanted_kinds = set(kinds) if kinds else None
-    longest = max(s.feed_health.baseline_days for s in _all_suites().values())
-    vols = volumes(engine, day - timedelta(days=longest), day)
+    if vols is None:
+        vols = volumes(engine, day - window_days(), day)
     is_workday = _workday_fn()
     env = env_for(engine)
     out = []
@@ -207,7 +208,8 @@ def check_day(engine: Engine, day: date, *, systems: Iterable[str] | None = None
     return out
 
 
-def _all_suites():
+def window_days() -> timedelta:
+    """How far back the longest baseline of any suite reaches."""
     from hub.quality.suites import suites
 
-    return suites()
+    return timedelta(days=max(s.feed_health.baseline_days for s in suites().values()))
