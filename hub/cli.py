@@ -25,6 +25,7 @@
     govhub deliveries | deliver | replay     outbound deliveries, their receipts, dead letters
     govhub calendar add-workdays|is-workday|show   the official working-day calendar
     govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
+    govhub quality suites|check|batch|docs   data-quality suites, day and batch checks, Data Docs
 """
 
 from __future__ import annotations
@@ -818,11 +819,13 @@ def demo(records, keep) -> None:
 
 from devices.cli import devices  # noqa: E402  (command groups of their own modules)
 from hub.quality.report_cli import quality as report_quality  # noqa: E402
+from hub.quality.cli import quality  # noqa: E402
 from hub.timelimit.cli import calendar  # noqa: E402
 
 main.add_command(calendar)
 main.add_command(devices)
 report.add_command(report_quality)
+main.add_command(quality)
 
 if __name__ == "__main__":
     main()

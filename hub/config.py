@@ -8,6 +8,7 @@
 | ``GOVHUB_BATCH_SIZE`` | ``2000`` | records per database transaction in the pipeline |
 | ``GOVHUB_BUS_VISIBILITY_TIMEOUT`` | ``300`` | embedded bus: seconds before an unacknowledged message is delivered again |
 | ``GOVHUB_LOG_FORMAT`` | ``text`` | ``json``: one JSON object per log line, with the correlation id (see ``hub.logs``) |
+| ``GOVHUB_QUALITY_BATCH`` | ``on`` | batch quality suite after each ingested message: ``on``, ``deferred`` (``govhub quality batch --pending``) or ``off`` |
 
 The URLs carry credentials, so each may instead be read from a file (a Docker or
 Kubernetes secret): ``GOVHUB_DB_URL_FILE``, ``GOVHUB_BROKER_URL_FILE``. The variable
@@ -33,6 +34,7 @@ class Settings:
     broker_url: str
     batch_size: int
     bus_visibility_timeout: float = 300.0
+    quality_batch: str = "on"
 
     @property
     def embedded_db(self) -> bool:
@@ -66,4 +68,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         broker_url=secret(env, "GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}",
         batch_size=int(env.get("GOVHUB_BATCH_SIZE") or 2000),
         bus_visibility_timeout=float(env.get("GOVHUB_BUS_VISIBILITY_TIMEOUT") or 300),
+        quality_batch=_choice(env, "GOVHUB_QUALITY_BATCH", ("on", "deferred", "off")),
     )
+
+
+def _choice(env, name: str, allowed: tuple[str, ...]) -> str:
+    value = (env.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}: use one of {', '.join(allowed)}")
+    return value

@@ -71,6 +71,11 @@ _MASKERS = {
 }
 
 
+def mask_value(pii: str | None, value) -> str:
+    """One value of a field: by its dictionary ``pii`` tag, else scrubbed by pattern."""
+    return _MASKERS[pii](str(value)) if pii else mask_text(str(value))
+
+
 def mask_record(kind: str, record: dict) -> dict:
     import json
 

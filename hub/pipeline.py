@@ -182,6 +182,9 @@ class Pipeline:
             with self.engine.begin() as conn:
                 record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at,
                                summary.counts, m.digest or "")
+            from hub.quality.hook import after_message
+
+            after_message(self.engine, m.system.id, ctx.kind.kind, ctx.message_id)
         log.info("ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
                  ctx.message_id, m.system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
                  summary.counts["quarantined"])

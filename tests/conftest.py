@@ -17,6 +17,9 @@ import pytest
 from tests.peers.fixtures import sftp_server  # noqa: F401  (the sandbox SFTP server fixture)
 
 CI = os.environ.get("CI", "").lower() == "true"
+# The batch quality suite costs ~1-4 s per message (Great Expectations); tests of other
+# features ingest hundreds of messages. The quality tests switch it on where they need it.
+os.environ.setdefault("GOVHUB_QUALITY_BATCH", "off")
 PG_URL = os.environ.get("GOVHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("GOVHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 

@@ -34,7 +34,7 @@ print("PROBE" + json.dumps({"io": seen, "elapsed": elapsed, "dags": dags}))
 
 
 def test_there_are_dags():
-    assert {p.stem for p in DAG_FILES} >= {"item_catalog_sync", "case_report_upward"}
+    assert {p.stem for p in DAG_FILES} >= {"item_catalog_sync", "case_report_upward", "data_quality_daily"}
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

@@ -137,3 +137,26 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
     finally:
         s_stop()
         l_stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_data_quality_daily_dag_checks_yesterday(run_dag, engine):
+    from datetime import datetime, time, timedelta
+
+    from hub import clock
+    from hub.quality.models import quality_run
+    from tests.integration.test_quality_daily import _lineage
+    from tests.integration.test_quality_batch import put_library
+
+    yesterday = (clock.now() - timedelta(days=1)).date()
+    g = Generator(seed=95, departments=["常熟市行政审批局"])
+    put_library(engine, "item", [g.item() for _ in range(len(g._dept_items))], source="prov")
+    cases = [g.case() for _ in range(15)]
+    put_library(engine, "case", cases, source="dept-a", at=datetime.combine(yesterday, time(10)))
+    _lineage(engine, yesterday, [c["case_no"] for c in cases])
+    proc = run_dag("data_quality_daily")
+    _ok(proc)
+    assert "1 source/kind pairs checked, 0 with findings" in proc.stdout + proc.stderr
+    with engine.connect() as conn:
+        rows = {r.suite: r for r in conn.execute(select(quality_run).where(quality_run.c.day == yesterday))}
+    assert set(rows) == {"case", "feed_health"} and rows["case"].success and rows["case"].rows == 15

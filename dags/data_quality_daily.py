@@ -1,0 +1,39 @@
+"""data_quality_daily — daily: for yesterday (China Standard Time), run each kind's
+expectation suite on the day's stored records per source system, and the feed-health
+checks (silent source, volume drop/jump, null-rate and quarantine-rate jumps) against the
+trailing 30 days; results go to ``quality_run`` (see hub/quality/daily.py, docs/quality.md).
+
+More tasks (the daily report) hang off ``checked``."""
+
+from airflow.sdk import DAG, task
+
+from hub.airflow_support import DEFAULT_ARGS, START, engine, run_failed
+
+with DAG(
+    dag_id="data_quality_daily",
+    description="数据质量: daily suites and feed health per source system",
+    schedule="@daily",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=run_failed,
+    tags=["govhub", "quality"],
+) as dag:
+
+    @task(task_id="check_yesterday")
+    def check_yesterday() -> dict:
+        from datetime import timedelta
+
+        from hub import clock
+        from hub.quality.daily import check_day
+
+        day = (clock.now() - timedelta(days=1)).date()
+        summaries = check_day(engine(), day)
+        failed = [s for s in summaries if s["suite_failed"] or s["feed_failed"]]
+        print(f"data quality for {day}: {len(summaries)} source/kind pairs checked, {len(failed)} with findings")
+        for s in failed:
+            print(f"  {s['source_system']}/{s['kind']}: suite {s['suite_failed']} feed {s['feed_failed']}")
+        return {"day": day.isoformat(), "pairs": len(summaries), "with_findings": len(failed)}
+
+    checked = check_yesterday()

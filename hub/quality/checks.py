@@ -1,0 +1,175 @@
+"""Run a kind's expectation suite on a set of records and keep the result (``quality_run``).
+
+``run_suite`` builds the DataFrame with its helper columns (``hub.quality.frame``, the
+division table and the libraries via ``hub.quality.derived``), validates with Great Expectations and turns GE's result into the compact
+``results`` list every reader of ``quality_run`` relies on (docs/quality.md)::
+
+    {"expectation": "expect_column_values_to_be_in_set", "rule": "uscc_valid",
+     "column": "dept_code", "success": false, "unexpected_count": 1, "element_count": 2000,
+     "examples": ["913*************2X (uscc_check_char)"], "label_zh": "办理部门统一社会信用代码校验位正确"}
+
+Examples are masked by the field's ``pii`` tag (``hub.masking``), cut to 60 characters and
+at most five; a helper column's failure shows the source field's value and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Sequence
+
+from sqlalchemy import Engine, delete, insert
+
+from hub import clock
+from hub.codes import divisions as division_codes
+from hub.dictionary import kind as dictionary_kind
+from hub.masking import mask_text, mask_value
+from hub.quality import frame, gx
+from hub.quality.derived import CheckEnv
+from hub.quality.models import quality_run
+from hub.quality.references import LibraryReferences
+from hub.quality.suites import LoadedSuite
+
+MAX_EXAMPLES = 5
+EXAMPLE_CHARS = 60
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20, "unexpected_index_column_names": [frame.ROW]}
+
+
+@dataclass
+class SuiteRun:
+    """One suite run's outcome, in the shape ``quality_run`` stores."""
+
+    suite: str
+    suite_version: str
+    kind: str
+    rows: int
+    results: list[dict] = field(default_factory=list)
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if not r["success"])
+
+    @property
+    def success(self) -> bool:
+        return self.failed == 0
+
+    def failed_rules(self) -> set[str]:
+        return {r["rule"] for r in self.results if not r["success"]}
+
+
+def env_for(engine: Engine | None, now: datetime | None = None) -> CheckEnv:
+    return CheckEnv(division_codes.default_table(), now or clock.now(),
+                    LibraryReferences(engine) if engine is not None else None)
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "exception")
+    for v in info.values():
+        msg = _exception_message(v)
+        if msg:
+            return msg
+    return None
+
+
+def _column_of(kwargs: dict, meta: dict) -> str | None:
+    if meta.get("field"):
+        return meta["field"]
+    if kwargs.get("column"):
+        return kwargs["column"]
+    cols = [kwargs[k] for k in ("column_A", "column_B") if kwargs.get(k)] or list(kwargs.get("column_list") or [])
+    return ",".join(cols) or None
+
+
+def _show(kind, name: str, value: Any) -> str:
+    try:
+        pii = kind.field(name).pii
+    except KeyError:  # the record's position, not a field
+        pii = None
+    text = mask_value(pii, frame.lexical(value))
+    return text if len(text) <= EXAMPLE_CHARS else f"{text[:EXAMPLE_CHARS]}…({len(text)}字)"
+
+
+def _examples(suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, records: Sequence[dict], df) -> list[str]:
+    k = dictionary_kind(suite.kind)
+    scalars = {f.name for f in k.scalars}
+    column = kwargs.get("column")
+    helper = column if column in suite.derived else None
+    fields = [meta["field"]] if meta.get("field") else [
+        c for c in [column, kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])]
+        if c and c not in suite.derived
+    ]
+    out: list[str] = []
+    for hit in result.get("partial_unexpected_index_list") or ():
+        row = int(hit[frame.ROW])
+        rec = records[row]
+        shown = [(f, rec.get(f)) for f in fields if f in scalars and rec.get(f) is not None]
+        if not shown:  # a missing value: say which record
+            shown = [(n, rec.get(n)) for n in k.key if rec.get(n) is not None] or [("第几条", row + 1)]
+        text = "; ".join(f"{f}={_show(k, f, v)}" if len(shown) > 1 or f not in fields else _show(k, f, v) for f, v in shown)
+        if helper is not None:
+            text = f"{text} ({df.at[row, helper]})"
+        if text not in out:
+            out.append(text)
+        if len(out) >= MAX_EXAMPLES:
+            break
+    return out
+
+
+def run_suite(suite: LoadedSuite, records: Sequence[dict], env: CheckEnv) -> SuiteRun:
+    """Validate ``records`` (canonical, typed or lexical) with ``suite``."""
+    df = frame.build(suite, records, env)
+    res = gx.validate(suite.gx_suite(), df, RESULT_FORMAT)
+    run = SuiteRun(suite.name, suite.version, suite.kind, len(records))
+    for r in res.results:
+        cfg = r.expectation_config
+        meta, kwargs, result = dict(cfg.meta or {}), dict(cfg.kwargs), dict(r.result or {})
+        entry = {
+            "expectation": cfg.type,
+            "rule": meta.get("rule", ""),
+            "column": _column_of(kwargs, meta),
+            "success": bool(r.success),
+            "unexpected_count": int(result.get("unexpected_count") or 0),
+            "element_count": int(result.get("element_count", len(records))),
+            "examples": [] if r.success else _examples(suite, kwargs, meta, result, records, df),
+            "label_zh": meta.get("label_zh", ""),
+        }
+        if "observed_value" in result:
+            entry["observed_value"] = _plain(result["observed_value"])
+        error = _exception_message(r.exception_info)
+        if error and not r.success:
+            entry["error"] = mask_text(error)[:300]
+        run.results.append(entry)
+    run.results.sort(key=lambda e: (e["success"], e["rule"]))  # failures first: what a reader wants
+    return run
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars → JSON-ready Python values."""
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def store_run(engine: Engine, run: SuiteRun, scope: str, source_system: str, *, message_id: str | None = None,
+              day: date | None = None, replace: bool = True) -> None:
+    """Write one ``quality_run`` row; a rerun for the same message or day replaces the earlier row."""
+    row = {
+        "scope": scope, "source_system": source_system, "kind": run.kind, "message_id": message_id, "day": day,
+        "suite": run.suite, "suite_version": run.suite_version, "evaluated": run.evaluated, "failed": run.failed,
+        "rows": run.rows, "success": run.success, "results": run.results, "run_at": clock.now().replace(microsecond=0),
+    }
+    t = quality_run
+    with engine.begin() as conn:
+        if replace:
+            same = [t.c.scope == scope, t.c.source_system == source_system, t.c.kind == run.kind, t.c.suite == run.suite]
+            same.append(t.c.message_id == message_id if message_id is not None else t.c.message_id.is_(None))
+            same.append(t.c.day == day if day is not None else t.c.day.is_(None))
+            conn.execute(delete(t).where(*same))
+        conn.execute(insert(t), [row])
