@@ -3,7 +3,8 @@ expectation suite on the day's stored records per source system, and the feed-he
 checks (silent source, volume drop/jump, null-rate and quarantine-rate jumps) against the
 trailing 30 days; results go to ``quality_run`` (see hub/quality/daily.py, docs/quality.md).
 
-More tasks (the daily report) hang off ``checked``."""
+Then the day's quality report (数据质量报告, HTML and JSON) is written and kept under
+``$GOVHUB_HOME/reports/quality/<day>.html`` (see hub/quality/report.py)."""
 
 from airflow.sdk import DAG, task
 
@@ -36,4 +37,16 @@ with DAG(
             print(f"  {s['source_system']}/{s['kind']}: suite {s['suite_failed']} feed {s['feed_failed']}")
         return {"day": day.isoformat(), "pairs": len(summaries), "with_findings": len(failed)}
 
+    @task(task_id="write_report")
+    def write_report(checked: dict) -> dict:
+        from datetime import date
+
+        from hub.config import load_settings
+        from hub.quality.report import daily_dir, write_daily
+
+        html_path, json_path = write_daily(engine(), daily_dir(load_settings().home), date.fromisoformat(checked["day"]))
+        print(f"quality report for {checked['day']}: {html_path}")
+        return {"html": str(html_path), "json": str(json_path)}
+
     checked = check_yesterday()
+    write_report(checked)

@@ -140,7 +140,7 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_data_quality_daily_dag_checks_yesterday(run_dag, engine):
+def test_data_quality_daily_dag_checks_yesterday(run_dag, engine, tmp_path):
     from datetime import datetime, time, timedelta
 
     from hub import clock
@@ -160,3 +160,6 @@ def test_data_quality_daily_dag_checks_yesterday(run_dag, engine):
     with engine.connect() as conn:
         rows = {r.suite: r for r in conn.execute(select(quality_run).where(quality_run.c.day == yesterday))}
     assert set(rows) == {"case", "feed_health"} and rows["case"].success and rows["case"].rows == 15
+    # the day's report is written and kept, and it shows the suite results just stored
+    html = (tmp_path / "home" / "reports" / "quality" / f"{yesterday.isoformat()}.html").read_text("utf-8")
+    assert "数据质量报告" in html and (tmp_path / "home" / "reports" / "quality" / f"{yesterday.isoformat()}.json").exists()
