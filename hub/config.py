@@ -7,6 +7,7 @@
 | ``GOVHUB_BROKER_URL`` | ``govhub+sqlite:///$GOVHUB_HOME/bus.db`` | kombu URL of the bus (``amqp://...`` for RabbitMQ) |
 | ``GOVHUB_BATCH_SIZE`` | ``2000`` | records per database transaction in the pipeline |
 | ``GOVHUB_BUS_VISIBILITY_TIMEOUT`` | ``300`` | embedded bus: seconds before an unacknowledged message is delivered again |
+| ``GOVHUB_BUS_PARTITIONS`` | ``4`` on RabbitMQ, ``1`` embedded | inbound partitions (queues ``govhub.inbound.<i>``), keyed by case; see docs/scaleout.md |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Settings:
     broker_url: str
     batch_size: int
     bus_visibility_timeout: float = 300.0
+    bus_partitions: int = 1
 
     @property
     def embedded_db(self) -> bool:
@@ -41,10 +43,26 @@ class Settings:
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("GOVHUB_HOME") or ROOT / "var").resolve()
+    broker_url = env.get("GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}"
+    embedded = not broker_url.startswith(("amqp", "pyamqp"))
     return Settings(
         home=home,
         db_url=env.get("GOVHUB_DB_URL") or f"sqlite:///{home / 'govhub.db'}",
-        broker_url=env.get("GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}",
+        broker_url=broker_url,
         batch_size=int(env.get("GOVHUB_BATCH_SIZE") or 2000),
         bus_visibility_timeout=float(env.get("GOVHUB_BUS_VISIBILITY_TIMEOUT") or 300),
+        bus_partitions=_partitions(env.get("GOVHUB_BUS_PARTITIONS"), embedded),
     )
+
+
+def _partitions(value: str | None, embedded: bool) -> int:
+    # The embedded transport has no single-active-consumer: one partition, one worker.
+    if embedded:
+        return 1
+    try:
+        n = int(value or 4)
+    except ValueError:
+        raise ValueError(f"GOVHUB_BUS_PARTITIONS must be a whole number, not {value!r}") from None
+    if not 1 <= n <= 64:
+        raise ValueError(f"GOVHUB_BUS_PARTITIONS must be between 1 and 64, not {n}")
+    return n

@@ -128,7 +128,8 @@ def _purge_rabbit() -> None:
 
     with Connection(amqp_url(), connect_timeout=5) as conn:
         ch = conn.channel()
-        for q in (bus.INBOUND_QUEUE, bus.DEAD_QUEUE):
+        conn.govhub_partitions, conn.govhub_embedded = 4, False  # the default on RabbitMQ
+        for q in (*bus.inbound_queues(conn), bus.DEAD_QUEUE):
             try:
                 q(ch).declare()
                 q(ch).purge()
