@@ -34,9 +34,12 @@ ACCEPT = ["application/octet-stream", "application/x-govhub-part+msgpack"]
 class PartitionConsumers:
     """Subscriptions of one worker; call :meth:`rebalance` between messages."""
 
-    def __init__(self, conn: Connection, on_message: Callable, busy_window: float = 10.0,
-                 check_every: float = 2.0):
+    def __init__(self, conn: Connection, on_message: Callable, control: Connection | None = None,
+                 busy_window: float = 10.0, check_every: float = 2.0):
         self.conn = conn
+        # questions to the broker go over another connection: a reply awaited on the
+        # consuming one would have deliveries handled inside the wait
+        self.control = control or conn
         self.on_message = on_message
         self.busy_window = busy_window
         self.check_every = check_every
@@ -65,6 +68,7 @@ class PartitionConsumers:
                             on_message=lambda m, name=queue.name: self._received(name, m))
         consumer.consume()
         self._subs[queue.name] = (channel, consumer, queue)
+        log.debug("subscribed to %s on channel %s", queue.name, channel.channel_id)
 
     def _received(self, name: str, message) -> None:
         self._last_message[name] = time.monotonic()
@@ -72,7 +76,7 @@ class PartitionConsumers:
 
     def workers(self) -> int:
         """Live workers: the consumers of ``govhub.workers`` (this one included)."""
-        ch = self.conn.channel()
+        ch = self.control.channel()
         try:
             return max(1, bus.WORKERS_QUEUE(ch).queue_declare(passive=True).consumer_count)
         finally:
@@ -87,14 +91,17 @@ class PartitionConsumers:
         if not self.shared or time.monotonic() - self._checked < self.check_every:
             return
         self._checked = time.monotonic()
-        fair = math.ceil(len(self.partitions) / self.workers())
+        workers = self.workers()
+        fair = math.ceil(len(self.partitions) / workers)
         busy = self.busy()
+        log.debug("fair share: %d workers, %d partitions each, busy on %s", workers, fair, busy)
         if len(busy) > fair:
             self.hand_off(busy[-1])
 
     def hand_off(self, name: str) -> None:
         """Give up being the active consumer of one partition (stay a stand-in)."""
         channel, _consumer, queue = self._subs.pop(name)
+        log.debug("closing channel %s of %s", channel.channel_id, name)
         channel.close()  # unacknowledged deliveries go back to the head of the queue
         self._last_message.pop(name, None)
         self._subscribe(queue)

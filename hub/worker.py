@@ -159,10 +159,13 @@ class Worker:
             signal.signal(signal.SIGINT, self.stop)
         handled = 0
         idle_since = time.monotonic()
-        with bus.connect(self.settings) as conn:
+        # Publishing gets a connection of its own: waiting for a publisher confirm reads the
+        # connection, and on the consuming one that would handle deliveries inside the relay
+        # instead of in this loop (which must come round to rebalance the partitions).
+        with bus.connect(self.settings) as conn, bus.connect(self.settings) as pub:
             bus.declare(conn)
-            self._conn = conn
-            self.consumers = PartitionConsumers(conn, self._count)
+            self._conn = pub
+            self.consumers = PartitionConsumers(conn, self._count, control=pub)
             self.consumers.start()
             try:
                 while not self._stop:
@@ -173,7 +176,7 @@ class Worker:
                     except (socket.timeout, TimeoutError):
                         pass
                     self.consumers.rebalance()
-                    relayed = bus.relay_outbox(self.engine, conn)
+                    relayed = bus.relay_outbox(self.engine, pub)
                     delivered = self._deliver()
                     if relayed or delivered:
                         idle_since = time.monotonic()
@@ -183,7 +186,7 @@ class Worker:
                         break
             finally:
                 self.consumers.close()
-            while bus.relay_outbox(self.engine, conn):
+            while bus.relay_outbox(self.engine, pub):
                 pass
         self.deliverer.close()
         return self.handled

@@ -144,8 +144,13 @@ def _purge_rabbit() -> None:
 def broker_url(request, tmp_path):
     """A bus: parametrised over the embedded SQLite transport and RabbitMQ."""
     if request.param == "embedded":
-        yield f"govhub+sqlite:///{tmp_path / 'bus.db'}"
-        return
+        return f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+    return request.getfixturevalue("rabbitmq_url")
+
+
+@pytest.fixture
+def rabbitmq_url():
+    """RabbitMQ (this session's vhost), its hub queues emptied before and after the test."""
     require_service("RabbitMQ", AMQP_URL, 5672)
     _purge_rabbit()
     yield amqp_url()
