@@ -23,15 +23,17 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import msgspec
 from sqlalchemy import Engine
 
 from hub import clock, decode
-from hub.canonical import FieldDefect, canonicalise
+from hub.canonical import FieldDefect, _compile, _run
 from hub.decode import MessageInfo, RawRecord
 from hub.defects import Defect
 from hub.dictionary import DictionaryError
+from hub.dictionary import kind as dictionary_kind
 from hub.mapping import MappingApplyError, MappingError
 from hub.pipeline import OpenMessage, Pipeline, Summary, body_digest
 from hub.store import BatchContext, message_seen
@@ -123,15 +125,25 @@ def split(body: bytes, system: str, message_id: str, partitions: int, kind: str 
     return parts
 
 
+@lru_cache(maxsize=None)
+def _key_converters(kind: str):
+    # only the key fields, converted exactly as canonicalise converts them (the whole
+    # record would cost the publisher as much again as decoding it)
+    k = dictionary_kind(kind)
+    return _compile(tuple(k.field(n) for n in k.key), as_json=False)
+
+
 def _key(raw: RawRecord, mapping) -> tuple | None:
     """The canonical key of a raw record, or None when it has none (it will be
     quarantined by the worker, so any partition keeps the accounting right)."""
     if raw.defect is not None or raw.data is None:
         return None
+    k = mapping.kind
     try:
-        rec = canonicalise(mapping.kind, mapping.apply(raw.data))
-        return tuple(rec[n] for n in mapping.kind.key)
-    except (MappingApplyError, FieldDefect, KeyError, TypeError, ValueError):
+        mapped = mapping.apply(raw.data)
+        rec = _run(_key_converters(k.kind), {n: mapped.get(n) for n in k.key})
+        return tuple(rec[n] for n in k.key)
+    except (MappingApplyError, FieldDefect):
         return None
 
 

@@ -164,6 +164,7 @@ class Worker:
         # instead of in this loop (which must come round to rebalance the partitions).
         with bus.connect(self.settings) as conn, bus.connect(self.settings) as pub:
             bus.declare(conn)
+            bus.declare(pub)  # the embedded transport keeps exchanges per connection
             self._conn = pub
             self.consumers = PartitionConsumers(conn, self._count, control=pub)
             self.consumers.start()
