@@ -51,3 +51,8 @@ constraints: $(STAMP)
 
 clean:
 	rm -rf var
+
+# Scale-out benchmark: 1 vs 2 worker processes on RabbitMQ + PostgreSQL (docs/scaleout.md)
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/scaleout.py

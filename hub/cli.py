@@ -228,7 +228,7 @@ def worker(idle_exit, metrics_port) -> None:
         from hub import metrics
 
         metrics.serve(metrics_port, engine, s)
-    click.echo(f"worker consuming govhub.inbound on {_safe_url(s.broker_url)}; database {_safe_url(s.db_url)}", err=True)
+    click.echo(f"worker consuming govhub.inbound.0-{s.bus_partitions - 1} on {_safe_url(s.broker_url)}; database {_safe_url(s.db_url)}", err=True)
     handled = Worker(s, engine).run(idle_exit=idle_exit)
     click.echo(f"worker stopped: {dict(handled)}", err=True)
 

@@ -132,20 +132,12 @@ class HubCollector:
         fam = GaugeMetricFamily("govhub_queue_messages", "Messages ready on a hub queue", labels=["queue"])
         with bus.connect(self.settings) as conn:
             conn.ensure_connection(max_retries=1, timeout=5)
-            for q in (bus.INBOUND_QUEUE, bus.DEAD_QUEUE):
-                channel = conn.channel()
-                try:
-                    _, n, _ = q(channel).queue_declare(passive=True)
-                except Exception as exc:  # noqa: BLE001 — not declared yet: nothing waits on it
-                    if "NOT_FOUND" not in str(exc) and "404" not in str(exc) and "no queue" not in str(exc).lower():
-                        raise
-                    n = 0
-                finally:
-                    try:
-                        channel.close()
-                    except Exception:  # noqa: BLE001 — a channel closed by the broker's 404
-                        pass
-                fam.add_metric([q.name], n)
+            # every inbound partition, the queue of a hub before partitions (while it drains), the dead letters
+            for q in (*bus.inbound_queues(conn), bus.LEGACY_INBOUND_QUEUE, bus.DEAD_QUEUE):
+                n = bus.queue_exists(conn, q)
+                if n is None and q is bus.LEGACY_INBOUND_QUEUE:
+                    continue  # not there: nothing to drain
+                fam.add_metric([q.name], n or 0)
         return fam
 
 

@@ -1,4 +1,7 @@
-"""``govhub worker``: consumes the inbound queue, runs the pipeline, relays the outbox.
+"""``govhub worker``: consumes the inbound partitions, runs the pipeline, relays the outbox.
+
+Several workers share the partitions (``hub.partition_consumers``); a message part
+(``hub.partitions``) is ingested with its records' sequence numbers in the parent.
 
 A message is acknowledged only after its records are committed (stored, duplicate or
 quarantined). What happens when it cannot be:
@@ -22,7 +25,6 @@ import socket
 import time
 from collections import Counter
 
-from kombu import Consumer
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -36,6 +38,8 @@ from hub.dictionary import DictionaryError
 from hub.mapping import MappingError
 from hub.masking import mask_text
 from hub.models import lineage, quarantine
+from hub.partition_consumers import PartitionConsumers
+from hub.partitions import PartUnreadable, ingest_part, is_part
 from hub.pipeline import Pipeline
 from hub.store import add_counts, text_hash
 from hub.systems import CatalogError
@@ -85,7 +89,7 @@ class Worker:
     def stop(self, *_):
         self._stop = True
 
-    def handle(self, body: bytes, headers: dict) -> None:
+    def handle(self, body: bytes, headers: dict, content_type: str | None = None) -> None:
         """Process one inbound message; raises only for transient trouble."""
         system = headers.get("system")
         message_id = headers.get("message_id")
@@ -93,9 +97,12 @@ class Worker:
         if not system or not message_id:
             raise Terminal("message_invalid", "an inbound message needs the headers 'system' and 'message_id'")
         try:
-            summary = self.pipeline.ingest(io.BytesIO(body), system, fmt=headers.get("format"), kind=kind,
-                                           message_id=message_id, filename=headers.get("filename"))
-        except (CatalogError, MappingError, DictionaryError) as exc:
+            if is_part(content_type):
+                summary = ingest_part(self.pipeline, self.engine, body)
+            else:
+                summary = self.pipeline.ingest(io.BytesIO(body), system, fmt=headers.get("format"), kind=kind,
+                                               message_id=message_id, filename=headers.get("filename"))
+        except (CatalogError, MappingError, DictionaryError, PartUnreadable) as exc:
             raise Terminal("message_invalid", str(exc)) from None
         self.handled.update(summary.counts)
         pause_point("before_ack")
@@ -105,7 +112,7 @@ class Worker:
         raw = message.body if isinstance(message.body, bytes) else bytes(message.body or b"", "utf-8")
         deliveries = int(headers.get("x-delivery-count") or 0) + 1
         try:
-            self.handle(raw, headers)
+            self.handle(raw, headers, message.content_type)
             message.ack()
             self._backoff = 0.5
         except Terminal as exc:
@@ -153,14 +160,16 @@ class Worker:
             signal.signal(signal.SIGINT, self.stop)
         handled = 0
         idle_since = time.monotonic()
-        with bus.connect(self.settings) as conn:
+        # Publishing gets a connection of its own: waiting for a publisher confirm reads the
+        # connection, and on the consuming one that would handle deliveries inside the relay
+        # instead of in this loop (which must come round to rebalance the partitions).
+        with bus.connect(self.settings) as conn, bus.connect(self.settings) as pub:
             bus.declare(conn)
-            self._conn = conn
-            channel = conn.channel()
-            consumer = Consumer(channel, queues=[bus.INBOUND_QUEUE], accept=["application/octet-stream"],
-                                on_message=lambda m: self._count(m), prefetch_count=1)
-            self._last = None
-            with consumer:
+            bus.declare(pub)  # the embedded transport keeps exchanges per connection
+            self._conn = pub
+            self.consumers = PartitionConsumers(conn, self._count, control=pub)
+            self.consumers.start()
+            try:
                 while not self._stop:
                     try:
                         conn.drain_events(timeout=0.5)
@@ -168,7 +177,8 @@ class Worker:
                         idle_since = time.monotonic()
                     except (socket.timeout, TimeoutError):
                         pass
-                    relayed = bus.relay_outbox(self.engine, conn)
+                    self.consumers.rebalance()
+                    relayed = bus.relay_outbox(self.engine, pub)
                     delivered = self._deliver()
                     if relayed or delivered:
                         idle_since = time.monotonic()
@@ -176,7 +186,9 @@ class Worker:
                         break
                     if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
                         break
-            while bus.relay_outbox(self.engine, conn):
+            finally:
+                self.consumers.close()
+            while bus.relay_outbox(self.engine, pub):
                 pass
         self.deliverer.close()
         return self.handled

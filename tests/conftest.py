@@ -131,7 +131,8 @@ def _purge_rabbit() -> None:
 
     with Connection(amqp_url(), connect_timeout=5) as conn:
         ch = conn.channel()
-        for q in (bus.INBOUND_QUEUE, bus.DEAD_QUEUE):
+        conn.govhub_partitions, conn.govhub_embedded = 4, False  # the default on RabbitMQ
+        for q in (*bus.inbound_queues(conn), bus.DEAD_QUEUE):
             try:
                 q(ch).declare()
                 q(ch).purge()
@@ -146,8 +147,13 @@ def _purge_rabbit() -> None:
 def broker_url(request, tmp_path):
     """A bus: parametrised over the embedded SQLite transport and RabbitMQ."""
     if request.param == "embedded":
-        yield f"govhub+sqlite:///{tmp_path / 'bus.db'}"
-        return
+        return f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+    return request.getfixturevalue("rabbitmq_url")
+
+
+@pytest.fixture
+def rabbitmq_url():
+    """RabbitMQ (this session's vhost), its hub queues emptied before and after the test."""
     require_service("RabbitMQ", AMQP_URL, 5672)
     _purge_rabbit()
     yield amqp_url()
