@@ -32,6 +32,7 @@ from hub.mapping import Mapping
 from hub.schemagen import json_schema_path, xsd_path
 
 MAX_LINE = 1 << 20  # one JSON line / CSV row larger than 1 MiB is refused, not buffered
+TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or objects); send flat records"
 
 
 @dataclass(slots=True)
@@ -212,6 +213,9 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
         except ValueError as exc:
             yield RawRecord(seq, None, Defect("json_malformed", f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}", "decode:jsonl"), text.rstrip("\n"))
             continue
+        except RecursionError:  # the C decoder recurses per level: 10,000 nested arrays exhaust the stack
+            yield RawRecord(seq, None, Defect("json_malformed", f"record {seq} {TOO_DEEP}", "decode:jsonl"), text.rstrip("\n"))
+            continue
         yield _json_record(seq, obj, mapping, text.rstrip("\n"))
 
 
@@ -219,9 +223,10 @@ def read_json(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord
     data = stream.read()
     try:
         doc = json.loads(data.decode(mapping.spec.encoding))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = TOO_DEEP if isinstance(exc, RecursionError) else f"is not valid JSON: {mask_text(str(exc))}"
         payload, penc = _raw_payload(data)
-        yield RawRecord(1, None, Defect("json_malformed", f"the body is not valid JSON: {mask_text(str(exc))}", "decode:json"), payload, payload_encoding=penc)
+        yield RawRecord(1, None, Defect("json_malformed", f"the body {why}", "decode:json"), payload, payload_encoding=penc)
         return
     if isinstance(doc, dict):
         info.message_id = doc.get("message_id") if isinstance(doc.get("message_id"), str) else None

@@ -76,6 +76,8 @@ def _check_document(body: bytes, fmt: str) -> None:
     if fmt == "json":
         try:
             doc = json.loads(body)
+        except RecursionError:  # 10,000 nested arrays: the decoder runs out of stack, not a server fault
+            raise HTTPException(400, "the body is nested too deeply to read; send flat records") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise HTTPException(400, f"the body is not valid UTF-8 JSON ({type(exc).__name__}); send "
                                      '{"message_id": "...", "records": [...]}') from None
