@@ -9,6 +9,7 @@ fields stay JSON-ready (dates as ISO strings) because they are stored as JSON.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -17,6 +18,9 @@ from hub.dictionary import Field, Kind, kind as dictionary_kind
 
 CST = timezone(timedelta(hours=8))
 _TRUE = {"true", "1", "是", "y", "yes"}
+# C0 controls other than tab and line breaks: never part of a name, an opinion or a code,
+# and PostgreSQL refuses NUL in text outright (a CSV cell with NUL used to fail the batch).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FALSE = {"false", "0", "否", "n", "no"}
 
 
@@ -49,6 +53,8 @@ def _converter(f: Field, as_json: bool):
 
         def conv(v):
             s = v.strip() if isinstance(v, str) else str(v)
+            if _CONTROL_RE.search(s):
+                raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
             if len(s) > limit:
                 raise FieldDefect("field_too_long", name, f"{name} is {len(s)} characters; at most {limit} allowed")
             if len(s) < mn:
