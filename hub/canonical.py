@@ -52,6 +52,8 @@ def _converter(f: Field, as_json: bool):
         mn = int(f.min) if (t == "code" and f.min is not None) else 0
 
         def conv(v):
+            if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
+                raise FieldDefect("field_type", name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
             s = v.strip() if isinstance(v, str) else str(v)
             if _CONTROL_RE.search(s):
                 raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
@@ -65,7 +67,7 @@ def _converter(f: Field, as_json: bool):
         allowed = frozenset(f.values or ())
 
         def conv(v):
-            s = v.strip() if isinstance(v, str) else str(v)
+            s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
             if s not in allowed:
                 raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
             return s
