@@ -1,0 +1,91 @@
+"""Write docs/corpus.md from the manifest: ``python -m tests.corpus.document``."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hub.config import ROOT
+from tests.corpus.manifest import CATEGORIES, load_manifest
+
+INTRO = """# The bad-input corpus
+
+`tests/corpus/` holds {n} hostile or broken inputs (issue #7 part 4): XML, JSON, CSV, SOAP
+envelopes, hall-device messages and SFTP file names. `tests/corpus/manifest.yaml` says,
+per input, the channel it goes through, the source system and what must become of it;
+`tests/corpus/test_corpus.py` sends every one through its real channel and checks it:
+
+```sh
+CI=true .venv/bin/python -m pytest -q tests/corpus
+```
+
+| channel | how the input travels |
+|---|---|
+| file | `govhub ingest --json` (in process, SQLite) |
+| bus | published on `govhub.inbound` (embedded bus), consumed by a running `govhub worker` process |
+| rest | `POST /api/v1/{{kind}}` with the system's API key |
+| soap | `POST /soap/push` with a WS-Security UsernameToken |
+| sftp | `poll_drop` over a real SFTP server (the sandbox one; `rogue_names` for names no disk can hold) |
+| device | `POST /devices/{{vendor}}` with the hall's key |
+
+For each input the test checks: the expected refusal (status, error code, message
+fragment) or quarantine (reason codes); that nothing is silently dropped — the channel's
+own report, the lineage and quarantine rows and `govhub stats` all move by the expected
+stored / duplicate / quarantined counts (`received = stored + duplicate + quarantined`;
+nothing stored on a refusal); that no answer, CLI output, quarantine message or worker
+log holds an ID number of the input unmasked; that nothing answers 500 without a clear
+code. Injection strings are valid text: they are stored verbatim, the tables are still
+there, and the province's pull API returns them verbatim as JSON (there is no HTML
+output on this branch; SOAP answers escape them). Entity text (`root:x:0:0`, `lollol…`)
+must reach the database nowhere. After the bus inputs the same worker process is alive,
+never gave up on a message as poison, and stores a good message.
+
+Huge inputs (10 MiB fields, 21 MiB bodies, 1,000,000-element arrays, 10,000 levels of
+nesting) are made at test time by `tests/corpus/generators.py`. At the end pytest prints
+the number of inputs per channel and outcome.
+
+Outcomes: **refused** — the sender is told no and nothing is stored (the device gateway
+also quarantines the unreadable payload); **quarantined** — every record kept with its
+reason; **stored** — valid data, kept verbatim; **mixed** — the good records stored,
+the bad ones quarantined. Status is the HTTP status, or `govhub ingest`'s exit code.
+
+By channel and outcome:
+
+{summary}
+"""
+
+
+def render() -> str:
+    entries = load_manifest()
+    counts = Counter((e.channel, e.expect.outcome) for e in entries)
+    summary = "| channel | outcome | inputs |\n|---|---|---|\n" + "\n".join(
+        f"| {c} | {o} | {n} |" for (c, o), n in sorted(counts.items()))
+    out = [INTRO.format(n=len(entries), summary=summary)]
+    for cat in CATEGORIES:
+        group = [e for e in entries if e.category == cat]
+        if not group:
+            continue
+        out.append(f"\n## {cat.replace('_', ' ')}\n")
+        out.append("| id | channel | system | input | expected |\n|---|---|---|---|---|")
+        for e in group:
+            x = e.expect
+            what = x.outcome
+            if x.status is not None:
+                what += f" (exit {x.status})" if e.channel == "file" else f" {x.status}"
+            if x.error:
+                what += f" `{x.error}`"
+            if x.reasons:
+                what += " — " + ", ".join(f"{r} {n}" for r, n in x.reasons.items())
+            if x.stored:
+                what += f"; stored {x.stored}"
+            source = e.input or f"generated: {e.generate.name}({', '.join(f'{k}={v}' for k, v in e.generate.args.items())})"
+            if e.remote_name is not None:
+                source += f" listed as `{ascii(e.remote_name)[1:-1][:60]}`"
+            desc = e.description.replace("|", "\\|")
+            out.append(f"| {e.id} | {e.channel} | {e.system} | {desc} ({source}) | {what} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    path = ROOT / "docs" / "corpus.md"
+    path.write_text(render(), encoding="utf-8")
+    print(f"wrote {path}")
