@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import yaml
 from hub.access import hash_password, sha256_hex
 from hub.config import ROOT
 
-RESULTS: list[tuple[str, str, str, str]] = []  # (id, channel, expected outcome, passed|failed)
+RESULTS: list[tuple[str, str, str, str, str]] = []  # (id, database, channel, expected outcome, passed|failed)
 SOAP_USER, SOAP_PASSWORD = "cs-approval", "corpus-soap-password"
 CS_DEPT = "11320581MBL65F0H1L"  # 常熟市行政审批局
 
@@ -27,13 +28,13 @@ CS_DEPT = "11320581MBL65F0H1L"  # 常熟市行政审批局
 class Hub:
     """Where everything lives; ``env`` is what a hub process needs."""
 
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
+    def __init__(self, tmp: Path, db_url: str):
+        self.tmp, self.db = tmp, db_url.split(":", 1)[0]
         self.keys = {"cs-approval": secrets.token_urlsafe(24), "js-province": secrets.token_urlsafe(24),
                      "cs-hall": secrets.token_urlsafe(24)}
         self.catalog = tmp / "systems.yaml"
         self.halls = tmp / "halls.yaml"
-        self.env = {"GOVHUB_HOME": str(tmp / "home"), "GOVHUB_DB_URL": f"sqlite:///{tmp / 'hub.db'}",
+        self.env = {"GOVHUB_HOME": str(tmp / "home"), "GOVHUB_DB_URL": db_url,
                     "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp / 'bus.db'}", "GOVHUB_CATALOG": str(self.catalog),
                     "GOVHUB_HALLS": str(self.halls), "GOVHUB_BUS_VISIBILITY_TIMEOUT": "5",
                     "GOVHUB_PERSON_KEY": "corpus-person-key"}
@@ -54,14 +55,36 @@ class Hub:
              "api_key_sha256": sha256_hex(self.keys["cs-hall"])}]}, allow_unicode=True), encoding="utf-8")
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path_factory):
+    """The module's database: SQLite, and a PostgreSQL database of its own (PostgreSQL
+    refuses what SQLite lets pass: NUL in text, over-long values)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('corpus-db') / 'hub.db'}"
+        return
+    from tests.conftest import PG_URL, _pg_admin, require_service
+
+    require_service("PostgreSQL", PG_URL, 5432)
+    name = f"govhub_test_corpus_{uuid.uuid4().hex[:10]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+    yield url
+    from hub.db import engine_for
+
+    engine_for(url).dispose()
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(tmp_path_factory, db_url):
     from devices.halls import _halls_at
     from hub.config import load_settings
     from hub.db import engine_for, migrate
     from hub.systems import _systems_at
 
-    h = Hub(tmp_path_factory.mktemp("corpus"))
+    h = Hub(tmp_path_factory.mktemp("corpus"), db_url)
     with pytest.MonkeyPatch.context() as mp:
         for k, v in h.env.items():
             mp.setenv(k, v)
@@ -152,12 +175,12 @@ def sftp(hub):
 def pytest_terminal_summary(terminalreporter):
     if not RESULTS:
         return
-    table = Counter((channel, outcome, verdict) for _id, channel, outcome, verdict in RESULTS)
+    table = Counter((db, channel, outcome, verdict) for _id, db, channel, outcome, verdict in RESULTS)
     tr = terminalreporter
     tr.section("bad-input corpus: inputs per channel and expected outcome")
-    tr.write_line(f"{'channel':<8} {'outcome':<12} {'passed':>6} {'failed':>6}")
-    for channel, outcome in sorted({(c, o) for c, o, _ in table}):
-        tr.write_line(f"{channel:<8} {outcome:<12} {table[(channel, outcome, 'passed')]:>6} "
-                      f"{table[(channel, outcome, 'failed')]:>6}")
-    passed = sum(1 for r in RESULTS if r[3] == "passed")
-    tr.write_line(f"total: {len(RESULTS)} inputs, {passed} as expected, {len(RESULTS) - passed} not")
+    tr.write_line(f"{'database':<11} {'channel':<8} {'outcome':<12} {'passed':>6} {'failed':>6}")
+    for db, channel, outcome in sorted({k[:3] for k in table}):
+        tr.write_line(f"{db:<11} {channel:<8} {outcome:<12} {table[(db, channel, outcome, 'passed')]:>6} "
+                      f"{table[(db, channel, outcome, 'failed')]:>6}")
+    passed = sum(1 for r in RESULTS if r[-1] == "passed")
+    tr.write_line(f"total: {len(RESULTS)} runs of an input, {passed} as expected, {len(RESULTS) - passed} not")

@@ -1,6 +1,7 @@
 """Every input of the bad-input corpus (``manifest.yaml``) through its real channel —
 ``govhub ingest``, the bus and a running ``govhub worker`` process, the REST and SOAP
-ingress, the SFTP drop poller, the hall-device gateway — on SQLite and the embedded bus.
+ingress, the SFTP drop poller, the hall-device gateway — on the embedded bus, with SQLite
+and with PostgreSQL as the database.
 
 Per input: the expected refusal or quarantine (status, error code, message fragment,
 reason codes); nothing silently dropped (what the channel reports and what the database
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 from kombu import Producer
 from sqlalchemy import func, inspect, select
 
+from hub.cli import main
 from hub.masking import mask_text
 from hub.models import LIBRARY, lineage, quarantine
 from tests.corpus.conftest import RESULTS, SOAP_USER
@@ -68,8 +70,6 @@ def new_quarantine(engine, after: int) -> list[dict]:
 # ------------------------------------------------------------------ channels
 
 def run_file(entry: Entry, hub, request, data: bytes) -> Seen:
-    from hub.cli import main
-
     path = hub.tmp / "files" / entry.id / (entry.input.rsplit("/", 1)[-1] if entry.input else f"{entry.id}.{entry.fmt}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -231,7 +231,7 @@ def test_corpus_input(entry: Entry, hub, request):
         check(entry, hub, request)
         verdict = "passed"
     finally:
-        RESULTS.append((entry.id, entry.channel, entry.expect.outcome, verdict))
+        RESULTS.append((entry.id, hub.db, entry.channel, entry.expect.outcome, verdict))
 
 
 def check(entry: Entry, hub, request) -> None:
@@ -274,6 +274,19 @@ def check(entry: Entry, hub, request) -> None:
     assert Counter(r["reason"] for r in rows) == Counter(exp.reasons), [(r["reason"], r["message"]) for r in rows]
     for r in rows:
         assert r["message"] and r["reason"], "a quarantined record needs a reason and a message"
+
+    # what an operator reads: govhub quarantine show (payload masked), list --json, stats --json
+    for r in rows:
+        shown = CliRunner().invoke(main, ["quarantine", "show", str(r["id"])], env=hub.env)
+        assert shown.exit_code == 0, f"quarantine show #{r['id']} failed: {shown.output[-500:]}"
+        assert "\x1b" not in shown.output, "an escape sequence reaches the operator's terminal"
+        seen.texts.append(shown.output)
+    if rows:
+        listed = CliRunner().invoke(main, ["quarantine", "list", "--json", "--limit", "500"], env=hub.env)
+        assert listed.exit_code == 0 and {r["id"] for r in rows} <= {x["id"] for x in json.loads(listed.output)}
+        seen.texts.append(listed.output)
+    stats_out = CliRunner().invoke(main, ["stats", "--json"], env=hub.env)
+    assert stats_out.exit_code == 0 and json.loads(stats_out.output)["total"] == after["stats"]
 
     # no unmasked ID number anywhere a person reads
     ids = set(ID_RE.findall(data.decode("utf-8", "replace"))) | set(ID_RE.findall(data.decode("gbk", "replace")))
