@@ -228,6 +228,8 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
             payload, penc = _raw_payload(line)
             yield RawRecord(seq, None, Defect("encoding_invalid", f"record {seq} is not valid {enc.upper()}", "decode:jsonl"), payload, payload_encoding=penc)
             continue
+        if seq == 1:
+            text = text.lstrip("\ufeff")  # a byte-order mark from a Windows export, as the CSV reader allows
         try:
             obj = json.loads(text)
         except ValueError as exc:
