@@ -51,6 +51,7 @@ and stores a good message.
 |---|---|---|
 | JSON nested 10,000 deep (file, bus, REST, device) | `RecursionError`: `govhub ingest` crashed, the worker retried it 10 times as poison, REST and the device gateway answered 500 | `json_malformed` / 400 "nested too deeply" |
 | the same payload in `govhub quarantine show` | `RecursionError` while masking it | masked by pattern |
+| a UTF-8 BOM before the first JSON line | the first record quarantined as `json_malformed` (the CSV reader already skipped a BOM) | read |
 | NUL in a CSV cell or a JSON string (PostgreSQL) | `DataError` failed the whole batch; the worker gave up after 10 deliveries | `field_format` (control characters in text); payloads with NUL kept as base64 |
 | billion laughs in UTF-16 | the DOCTYPE check searched raw bytes and missed it; libxml2 expanded entities until its amplification limit | `xml_forbidden` before parsing |
 | a batch in namespace `urn:govhub:case:2` | read as zero records: silently dropped | `schema_invalid`, one quarantined record |
