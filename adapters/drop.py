@@ -11,7 +11,9 @@ with the same message id and the pipeline turns its records into duplicates — 
 is lost and nothing is stored twice. A department's drop may hold only its own
 department's and regions' records: others are quarantined as forbidden. A file the hub can never ingest (its system, kind
 or mapping is unknown) is quarantined whole and acknowledged, so it cannot block the
-drop; anything else (the database is down) propagates and leaves the file for later.
+drop; a file whose name is unsafe (path traversal, control or invisible characters) is
+quarantined by name once and left untouched; anything else (the database is down)
+propagates and leaves the file for later.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int |
     for envelope in adapter.read(limit):
         # each file is an ingress: its lines (and its records' deliveries) carry one id
         correlation.set_current(correlation.accept((envelope.headers or {}).get(correlation.BUS_HEADER)))
+        if (envelope.headers or {}).get("refused"):
+            counts["quarantined"] += _refuse_name(pipeline, system_id, envelope)
+            continue
         log.info("%s from %s: ingesting (message %s)", envelope.filename, system_id, envelope.message_id)
         try:
             summary = pipeline.ingest(io.BytesIO(envelope.body), system_id, fmt=envelope.format, kind=envelope.kind,
@@ -73,7 +78,19 @@ def _authoriser(system_id: str):
     return lambda record: authorise_record(system, "", record)
 
 
-def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, message: str) -> None:
+def _refuse_name(pipeline: Pipeline, system_id: str, envelope: Envelope) -> int:
+    """A file whose name is unsafe (``../../etc/x.xml``, a NUL, a right-to-left override)
+    is neither fetched nor moved: its name is quarantined once as ``file_name_unsafe``
+    and it stays where it is for an operator. Returns 1 the first time, then 0."""
+    name = envelope.headers["listed_name"]
+    log.warning("%s: file %s refused, left in place: %s", system_id, ascii(name)[:300], envelope.headers["refused"])
+    note = f"file name {ascii(name)[:1000]} refused: {envelope.headers['refused']}; nothing was read or moved. " \
+           "Remove or rename the file on the server"
+    return int(_quarantine_once(pipeline, system_id, envelope, note, "file_name_unsafe", note.encode("ascii")))
+
+
+def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, message: str,
+                     reason: str = "message_invalid", body: bytes | None = None) -> bool:
     """Quarantine the whole file unless a poll killed before its ack already did."""
     from hub.worker import quarantine_message  # imported here: it pulls in the bus (kombu)
 
@@ -81,5 +98,6 @@ def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, mes
         done = conn.execute(select(quarantine.c.id).where(quarantine.c.source_system == system_id,
                                                           quarantine.c.message_id == envelope.message_id).limit(1)).first()
     if done is None:
-        quarantine_message(pipeline.engine, system_id, envelope.kind or "unknown", envelope.message_id, envelope.body,
-                           "message_invalid", message, "drop")
+        quarantine_message(pipeline.engine, system_id, envelope.kind or "unknown", envelope.message_id,
+                           envelope.body if body is None else body, reason, message, "drop")
+    return done is None

@@ -25,13 +25,40 @@ def file_message_id(name: str, data: bytes) -> str:
     return f"file:{name}:{len(data)}:{hashlib.sha256(data).hexdigest()[:24]}"
 
 
+# Characters that make a name climb folders on some system, or show as something else:
+# slashes and their look-alikes (∕ ⁄ ／ ⧸), controls, and format characters such as the
+# right-to-left override that makes "exe.xml" display as "lmx.exe".
+_SLASHES = frozenset("/\\\u2215\u2044\uff0f\u29f8\uff3c")
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why ``name`` is not a plain file name to read or write, or None if it is one."""
+    import unicodedata
+
+    if not name or name in (".", ".."):
+        return "the name is empty or a folder reference"
+    if any(c in _SLASHES for c in name):
+        return "the name has a folder part or a slash look-alike (path traversal)"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") for c in name):
+        return "the name holds control or invisible formatting characters (NUL, line breaks, right-to-left override...)"
+    if len(name.encode("utf-8", "surrogatepass")) > 255:
+        return "the name is longer than 255 bytes"
+    return None
+
+
 def safe_name(name: str) -> str:
     """A plain file name: no folders, no traversal, no hidden or control characters.
     Anything else is refused, not repaired: a sender asking for ``../x`` is an error."""
-    if (not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith(".")
-            or any(ord(c) < 32 for c in name) or len(name.encode("utf-8")) > 255):
+    if name.startswith(".") or unsafe_name(name):
         raise RejectedError(f"file name {name[:80]!r} is not a plain file name (no folders, no leading dot)")
     return name
+
+
+def refused_envelope(name: str, reason: str) -> Envelope:
+    """A listed file the hub will not touch (its name is unsafe): ``poll_drop``
+    quarantines it by name, reads nothing and moves nothing."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return Envelope(b"", f"unsafe-name:{digest}", headers={"refused": reason, "listed_name": name})
 
 
 class FileAdapter(Adapter):
@@ -55,6 +82,10 @@ class FileAdapter(Adapter):
         for i, name in enumerate(names):
             if limit is not None and i >= limit:
                 return
+            why = unsafe_name(name)
+            if why:
+                yield refused_envelope(name, why)
+                continue
             try:
                 data = (self.root / name).read_bytes()
             except FileNotFoundError:

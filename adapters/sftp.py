@@ -27,7 +27,10 @@ Behaviour
   checks the byte count against the listing and, when ``NAME.sha256`` exists, the
   SHA-256; a file failing either is skipped this round with a warning (it may still be
   uploading). The message id is ``file_message_id(name, bytes)`` — the same as
-  ``file://`` — so a file read again after a crash is the same message.
+  ``file://`` — so a file read again after a crash is the same message. A listed name
+  that is not a plain file name (``../x``, ``/etc/x``, NUL, control or invisible
+  characters, over 255 bytes) is never joined to a path: ``read`` yields it unread with
+  ``headers["refused"]`` and ``poll_drop`` quarantines it (``file_name_unsafe``).
 - ack: renames the file (and its sidecar) into ``done`` (created if missing) with
   ``posix-rename@openssh.com`` where the server has it; a name already in ``done`` gets
   the content digest appended rather than overwriting the earlier file. A file that
@@ -64,7 +67,7 @@ import paramiko
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import AdapterError, AuthError, ConfigError, RejectedError, TransientError
-from adapters.file import file_message_id, safe_name
+from adapters.file import file_message_id, refused_envelope, safe_name, unsafe_name
 
 log = logging.getLogger("govhub.adapters.sftp")
 
@@ -292,6 +295,11 @@ class SftpAdapter(Adapter):
         files, sidecars = {}, set()
         for a in sftp.listdir_attr(self.dir):
             name = a.filename
+            if name not in (".", "..") and unsafe_name(name) and fnmatch.fnmatchcase(name, self.pattern):
+                # a broken or hostile server listing "../../etc/x.xml" or "/etc/x.xml": never joined
+                # to a path, never fetched or moved; poll_drop quarantines the name
+                files[name] = (-1, -1)
+                continue
             if name.startswith(".") or (a.st_mode is not None and not stat.S_ISREG(a.st_mode)):
                 continue
             if name.endswith(SIDECAR):
@@ -315,6 +323,11 @@ class SftpAdapter(Adapter):
         for name in sorted(files):
             if limit is not None and taken >= limit:
                 return
+            why = unsafe_name(name)
+            if why:
+                taken += 1
+                yield refused_envelope(name, why)
+                continue
             if self.require_checksum and name not in sidecars:
                 log.info("%s: %s has no %s%s yet; left for the next round", self.peer, name, name, SIDECAR)
                 continue

@@ -59,6 +59,8 @@ def _json(vendor: Vendor, payload: bytes) -> Iterator[Piece]:
         raise DeviceInputError("encoding_invalid", f"the body is not {vendor.encoding} (byte {exc.start})") from None
     except ValueError as exc:
         raise DeviceInputError("json_malformed", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:  # nesting deep enough to exhaust the decoder's stack
+        raise DeviceInputError("json_malformed", "the body is nested too deeply to be an event; send flat objects") from None
     for i, obj in enumerate(doc if isinstance(doc, list) else [doc], 1):
         fragment = json.dumps(obj, ensure_ascii=False).encode("utf-8")
         if not isinstance(obj, dict):

@@ -9,6 +9,7 @@ fields stay JSON-ready (dates as ISO strings) because they are stored as JSON.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -17,6 +18,9 @@ from hub.dictionary import Field, Kind, kind as dictionary_kind
 
 CST = timezone(timedelta(hours=8))
 _TRUE = {"true", "1", "是", "y", "yes"}
+# C0 controls other than tab and line breaks: never part of a name, an opinion or a code,
+# and PostgreSQL refuses NUL in text outright (a CSV cell with NUL used to fail the batch).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FALSE = {"false", "0", "否", "n", "no"}
 
 
@@ -48,7 +52,11 @@ def _converter(f: Field, as_json: bool):
         mn = int(f.min) if (t == "code" and f.min is not None) else 0
 
         def conv(v):
+            if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
+                raise FieldDefect("field_type", name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
             s = v.strip() if isinstance(v, str) else str(v)
+            if _CONTROL_RE.search(s):
+                raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
             if len(s) > limit:
                 raise FieldDefect("field_too_long", name, f"{name} is {len(s)} characters; at most {limit} allowed")
             if len(s) < mn:
@@ -59,7 +67,7 @@ def _converter(f: Field, as_json: bool):
         allowed = frozenset(f.values or ())
 
         def conv(v):
-            s = v.strip() if isinstance(v, str) else str(v)
+            s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
             if s not in allowed:
                 raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
             return s

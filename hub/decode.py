@@ -32,6 +32,7 @@ from hub.mapping import Mapping
 from hub.schemagen import json_schema_path, xsd_path
 
 MAX_LINE = 1 << 20  # one JSON line / CSV row larger than 1 MiB is refused, not buffered
+TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or objects); send flat records"
 
 
 @dataclass(slots=True)
@@ -132,7 +133,8 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
     window: deque = deque()
     checked_prolog = False
     try:
-        for _event, el in xmlsafe.iterparse(safe, tag=tag):
+        events = xmlsafe.iterparse(safe, tag=tag)
+        for _event, el in events:
             seq += 1
             if not checked_prolog:
                 checked_prolog = True
@@ -161,12 +163,31 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
                 old.clear(keep_tail=False)
                 while old.getprevious() is not None:
                     del parent[0]
+        if seq == 0:
+            empty = _no_records(events.root, f"{{{k.namespace}}}{k.batch}" if canonical else None, tag)
+            if empty is not None:
+                yield RawRecord(1, None, Defect(*empty, rule), f"(document without records: {empty[1]})")
     except xmlsafe.XmlRefused as exc:
         yield RawRecord(seq + 1, None, Defect(exc.reason, exc.message, "decode:xml"), f"(document refused after record {seq})")
     except etree.XMLSyntaxError as exc:
         yield RawRecord(seq + 1, None, Defect("xml_malformed", f"XML is not well-formed after record {seq}: {mask_text(str(exc))}; "
                                                "the records before it were processed, send the rest again as a new message",
                                                "decode:xml"), f"(document broken off after record {seq}: {mask_text(str(exc))})")
+
+
+def _no_records(root, batch_tag: str | None, record_tag: str) -> tuple[str, str] | None:
+    """Why a document in which no record element matched is a defect (its records are in
+    another namespace, or it is another document), or None for an empty batch — without
+    this a batch in namespace ``urn:govhub:case:2`` read as zero records, silently."""
+    if root is None:
+        return None
+    if root.getroottree().docinfo.doctype:
+        return "xml_forbidden", "XML with a DOCTYPE is refused; send plain XML"
+    if (batch_tag is None or root.tag == batch_tag) and not any(isinstance(c.tag, str) for c in root):
+        return None  # an empty batch: nothing was sent, nothing is lost
+    name = root.tag if isinstance(root.tag, str) else "?"
+    return "schema_invalid", (f"the document (root <{_local(name)}> in namespace {name[1:].split('}')[0] if name.startswith('{') else 'none'}) "
+                              f"holds no {record_tag.replace('{*}', '')} records; check the namespace and the element names")
 
 
 # ---------------------------------------------------------------- JSON
@@ -207,10 +228,15 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
             payload, penc = _raw_payload(line)
             yield RawRecord(seq, None, Defect("encoding_invalid", f"record {seq} is not valid {enc.upper()}", "decode:jsonl"), payload, payload_encoding=penc)
             continue
+        if seq == 1:
+            text = text.lstrip("\ufeff")  # a byte-order mark from a Windows export, as the CSV reader allows
         try:
             obj = json.loads(text)
         except ValueError as exc:
             yield RawRecord(seq, None, Defect("json_malformed", f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}", "decode:jsonl"), text.rstrip("\n"))
+            continue
+        except RecursionError:  # the C decoder recurses per level: 10,000 nested arrays exhaust the stack
+            yield RawRecord(seq, None, Defect("json_malformed", f"record {seq} {TOO_DEEP}", "decode:jsonl"), text.rstrip("\n"))
             continue
         yield _json_record(seq, obj, mapping, text.rstrip("\n"))
 
@@ -219,9 +245,10 @@ def read_json(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord
     data = stream.read()
     try:
         doc = json.loads(data.decode(mapping.spec.encoding))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = TOO_DEEP if isinstance(exc, RecursionError) else f"is not valid JSON: {mask_text(str(exc))}"
         payload, penc = _raw_payload(data)
-        yield RawRecord(1, None, Defect("json_malformed", f"the body is not valid JSON: {mask_text(str(exc))}", "decode:json"), payload, payload_encoding=penc)
+        yield RawRecord(1, None, Defect("json_malformed", f"the body {why}", "decode:json"), payload, payload_encoding=penc)
         return
     if isinstance(doc, dict):
         info.message_id = doc.get("message_id") if isinstance(doc.get("message_id"), str) else None

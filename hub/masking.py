@@ -187,7 +187,7 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
 
         try:
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested thousands deep: quarantined for exactly that
             return mask_text(payload)
 
         def collect(o, key=None):
@@ -208,6 +208,9 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
             if isinstance(o, str):
                 return masked(key, o)
             return o
-        collect(obj)
-        return json.dumps(walk(obj), ensure_ascii=False)
+        try:
+            collect(obj)
+            return json.dumps(walk(obj), ensure_ascii=False)
+        except RecursionError:  # parsed, but too deep to walk: mask by pattern
+            return mask_text(payload)
     return mask_text(payload)

@@ -16,6 +16,7 @@ cannot diverge. ``ingest_counter`` keeps the running totals behind ``govhub stat
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
@@ -41,6 +42,20 @@ def content_hash(record: dict) -> str:
     unchanged content with a new timestamp is recognised as a duplicate."""
     body = {k: v for k, v in record.items() if k != "source_time"}
     return hashlib.blake2b(_ENC.encode(body), digest_size=16).hexdigest()
+
+
+def storable_payload(payload: str, encoding: str) -> dict:
+    """``payload`` / ``payload_encoding`` for a quarantine row. PostgreSQL text cannot hold
+    NUL, so a payload with one is kept as base64 of its UTF-8 bytes: exact, and replayable."""
+    if "\x00" in payload:
+        return {"payload": base64.b64encode(payload.encode("utf-8", "surrogatepass")).decode("ascii"),
+                "payload_encoding": "base64"}
+    return {"payload": payload, "payload_encoding": encoding}
+
+
+def no_nul(text: str | None) -> str | None:
+    """A message or field name that quotes a NUL (a JSON key ``"a\\u0000"``) shows it as ␀."""
+    return text.replace("\x00", "\u2400") if text else text
 
 
 def text_hash(text: str) -> str:
@@ -216,9 +231,9 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
     if quarantined:
         conn.execute(insert(quarantine), [
             {"lineage_id": lid, "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
-             "received_at": now, "reason": p.defect.reason, "message": p.defect.message, "rule": p.defect.rule,
-             "field": p.defect.field, "schema_version": ctx.schema_version, "mapping": ctx.mapping,
-             "payload": p.raw.payload, "payload_encoding": p.raw.payload_encoding, "status": "open"}
+             "received_at": now, "reason": p.defect.reason, "message": no_nul(p.defect.message), "rule": p.defect.rule,
+             "field": no_nul(p.defect.field), "schema_version": ctx.schema_version, "mapping": ctx.mapping,
+             **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": "open"}
             for p, lid in quarantined
         ])
 

@@ -59,6 +59,8 @@ def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, 
     try:
         payload, enc = body.decode("utf-8"), "text"
     except UnicodeDecodeError:
+        payload, enc = "\x00", "base64"
+    if "\x00" in payload:  # not UTF-8, or holding a NUL (which PostgreSQL text refuses): keep the bytes
         payload, enc = base64.b64encode(body).decode("ascii"), "base64"
     now = clock.now().replace(microsecond=0)
     with engine.begin() as conn:
@@ -69,7 +71,7 @@ def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, 
         }).scalar_one()
         conn.execute(insert(quarantine), {
             "lineage_id": lid, "source_system": system, "kind": kind, "message_id": message_id, "seq": 0,
-            "received_at": now, "reason": reason, "message": mask_text(message), "rule": rule, "field": None,
+            "received_at": now, "reason": reason, "message": mask_text(message).replace("\x00", "\u2400"), "rule": rule, "field": None,
             "schema_version": "-", "mapping": "-", "payload": payload, "payload_encoding": enc, "status": "open",
         })
         add_counts(conn, system, kind, Counter({"quarantined": 1}))

@@ -45,6 +45,10 @@ def declared_encoding(head: bytes) -> str | None:
 
 def check_prolog(head: bytes) -> None:
     """Refuse DTDs; ``head`` is the first bytes of the document, before the root."""
+    # UTF-16/32 put NULs between the ASCII bytes of "<!DOCTYPE" (a UTF-16 billion-laughs
+    # document passed this check and was expanded until libxml2's amplification limit);
+    # well-formed UTF-8 never holds NUL, so dropping them only ever reveals markup.
+    head = head.replace(b"\x00", b"")
     if _DOCTYPE_RE.search(head) or _ENTITY_RE.search(head):
         raise XmlRefused("xml_forbidden", "XML with a DOCTYPE or entity declarations is refused "
                          "(DTDs, external entities and entity expansion are not accepted); send plain XML")

@@ -14,7 +14,8 @@ append, create/exclusive/truncate), remove, rename (SFTPv3: refuses an existing 
 posix-rename@openssh.com (replaces it), mkdir, rmdir, setstat. Fault switches, settable
 while running: ``quota_bytes`` (writes beyond this many bytes under root fail with
 SSH_FX_FAILURE, as OpenSSH reports a full disk), ``read_only`` (every change is
-SSH_FX_PERMISSION_DENIED). ``ops`` records every request as ``(op, path)``.
+SSH_FX_PERMISSION_DENIED), ``rogue_names`` (names a hostile server lists that cannot
+exist on disk). ``ops`` records every request as ``(op, path)``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class ServerState:
     authorized_keys: tuple[paramiko.PKey, ...] = ()
     quota_bytes: int | None = None
     read_only: bool = False
+    # a broken or hostile server: names listed in a folder beyond what is on disk
+    # ("../../etc/passwd.xml", "a\x00.xml"), {folder: [name, ...]}
+    rogue_names: dict[str, list[str]] = field(default_factory=dict)
     ops: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,6 +128,11 @@ class _Folder(paramiko.SFTPServerInterface):
             out = []
             for name in sorted(os.listdir(local)):
                 attr = paramiko.SFTPAttributes.from_stat(os.stat(local / name))
+                attr.filename = name
+                out.append(attr)
+            for name in self.state.rogue_names.get(os.path.normpath("/" + path.lstrip("/")), ()):
+                attr = paramiko.SFTPAttributes.from_stat(os.stat(local))  # as if a plain file
+                attr.st_mode = 0o100644
                 attr.filename = name
                 out.append(attr)
             return out

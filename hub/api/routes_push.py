@@ -76,11 +76,17 @@ def _check_document(body: bytes, fmt: str) -> None:
     if fmt == "json":
         try:
             doc = json.loads(body)
+        except RecursionError:  # 10,000 nested arrays: the decoder runs out of stack, not a server fault
+            raise HTTPException(400, "the body is nested too deeply to read; send flat records") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise HTTPException(400, f"the body is not valid UTF-8 JSON ({type(exc).__name__}); send "
                                      '{"message_id": "...", "records": [...]}') from None
         if not (isinstance(doc, list) or (isinstance(doc, dict) and isinstance(doc.get("records"), list))):
             raise HTTPException(400, 'a JSON batch is {"message_id": "...", "records": [...]} or an array of records')
+        mid = doc.get("message_id") if isinstance(doc, dict) else None
+        if mid is not None and not (isinstance(mid, str) and 0 < len(mid) <= 128 and mid.isprintable()):
+            # the ingest_message column holds 128 characters: PostgreSQL would fail the insert (a 500)
+            raise HTTPException(400, "message_id must be printable text of 1 to 128 characters")
     else:
         try:
             xmlsafe.parse_document(body)

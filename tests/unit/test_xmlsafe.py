@@ -79,3 +79,13 @@ def test_utf8_bom_accepted():
     stream, enc = xmlsafe.open_xml(io.BytesIO("\ufeff<a><b>办件</b></a>".encode("utf-8")))
     assert enc == "utf-8"
     assert [el.text for _e, el in xmlsafe.iterparse(stream, tag="b")] == ["办件"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_doctype_in_utf16_or_utf32_is_refused_before_parsing(codec):
+    from hub.xmlsafe import XmlRefused, check_prolog
+
+    doc = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>'.encode(codec)
+    with pytest.raises(XmlRefused) as exc:
+        check_prolog(doc)
+    assert exc.value.reason == "xml_forbidden"
