@@ -105,8 +105,6 @@ class Worker:
         deliveries = int(headers.get("x-delivery-count") or 0) + 1
         try:
             self.handle(raw, headers)
-            message.ack()
-            self._backoff = 0.5
         except Terminal as exc:
             self._give_up(raw, headers, exc.reason, exc.message, message)
         except (OperationalError, DBAPIError) as exc:
@@ -118,6 +116,11 @@ class Worker:
             self._backoff = min(self._backoff * 2, 30)
         except Exception as exc:  # noqa: BLE001 — anything else is judged by its delivery count
             self._poison_or_retry(raw, headers, deliveries, message, exc)
+        else:
+            # outside the try: an ack lost with the connection is the bus's trouble, not the
+            # message's (it was committed; the redelivery will be all duplicates)
+            message.ack()
+            self._backoff = 0.5
 
     def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
         if deliveries >= bus.DELIVERY_LIMIT:
@@ -152,36 +155,65 @@ class Worker:
             signal.signal(signal.SIGINT, self.stop)
         handled = 0
         idle_since = time.monotonic()
-        with bus.connect(self.settings) as conn:
-            bus.declare(conn)
-            self._conn = conn
-            channel = conn.channel()
-            consumer = Consumer(channel, queues=[bus.INBOUND_QUEUE], accept=["application/octet-stream"],
-                                on_message=lambda m: self._count(m), prefetch_count=1)
-            self._last = None
-            with consumer:
-                while not self._stop:
-                    try:
-                        conn.drain_events(timeout=0.5)
-                        handled += 1
-                        idle_since = time.monotonic()
-                    except (socket.timeout, TimeoutError):
+        reconnect_in = 1.0
+        while True:  # one pass per broker connection: a lost connection is made again
+            try:
+                with bus.connect(self.settings) as conn:
+                    bus.declare(conn)
+                    self._conn = conn
+                    channel = conn.channel()
+                    wire = conn.connection
+                    consumer = Consumer(channel, queues=[bus.INBOUND_QUEUE], accept=["application/octet-stream"],
+                                        on_message=lambda m: self._count(m), prefetch_count=1)
+                    self._last = None
+                    with consumer:
+                        reconnect_in = 1.0
+                        while not self._stop:
+                            try:
+                                conn.drain_events(timeout=0.5)
+                                handled += 1
+                                idle_since = time.monotonic()
+                            except (socket.timeout, TimeoutError):
+                                conn.heartbeat_check()
+                            relayed = bus.relay_outbox(self.engine, conn)
+                            delivered = self._deliver()
+                            if conn.connection is not wire:
+                                # a publish reconnected under the consumer, whose channel died with
+                                # the old connection: start over, or the worker would idle forever
+                                raise _Reconnect("the connection was replaced while publishing")
+                            if relayed or delivered:
+                                idle_since = time.monotonic()
+                            if max_messages is not None and handled >= max_messages:
+                                break
+                            if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
+                                break
+                    while bus.relay_outbox(self.engine, conn):
                         pass
-                    relayed = bus.relay_outbox(self.engine, conn)
-                    delivered = self._deliver()
-                    if relayed or delivered:
-                        idle_since = time.monotonic()
-                    if max_messages is not None and handled >= max_messages:
-                        break
-                    if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
-                        break
-            while bus.relay_outbox(self.engine, conn):
-                pass
+                break
+            except (_Reconnect, *_bus_errors(self.settings)) as exc:
+                if self._stop:
+                    break
+                log.warning("bus connection lost (%s: %s); reconnecting in %.0fs", type(exc).__name__, exc, reconnect_in)
+                time.sleep(reconnect_in)
+                reconnect_in = min(reconnect_in * 2, 30)
+                idle_since = time.monotonic()
         self.deliverer.close()
         return self.handled
 
     def _count(self, message) -> None:
         self.on_message(message.body, message)
+
+
+class _Reconnect(Exception):
+    pass
+
+
+def _bus_errors(settings: Settings) -> tuple:
+    """What the transport raises when the broker connection is lost (kombu knows them)."""
+    from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wraps a refused connect in it
+
+    probe = bus.connect(settings)
+    return (BrokerUnreachable, *probe.recoverable_connection_errors, *probe.recoverable_channel_errors)
 
 
 def _in_main_thread() -> bool:
