@@ -175,7 +175,7 @@ class Worker:
                                 idle_since = time.monotonic()
                             except (socket.timeout, TimeoutError):
                                 conn.heartbeat_check()
-                            relayed = bus.relay_outbox(self.engine, conn)
+                            relayed = self._relay(conn)
                             delivered = self._deliver()
                             if conn.connection is not wire:
                                 # a publish reconnected under the consumer, whose channel died with
@@ -187,7 +187,7 @@ class Worker:
                                 break
                             if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
                                 break
-                    while bus.relay_outbox(self.engine, conn):
+                    while self._relay(conn):
                         pass
                 break
             except (_Reconnect, *_bus_errors(self.settings)) as exc:
@@ -199,6 +199,13 @@ class Worker:
                 idle_since = time.monotonic()
         self.deliverer.close()
         return self.handled
+
+    def _relay(self, conn) -> int:
+        try:
+            return bus.relay_outbox(self.engine, conn)
+        except (OperationalError, DBAPIError) as exc:  # the database is away: the events wait in the outbox
+            log.warning("outbox relay skipped: %s", type(exc).__name__)
+            return 0
 
     def _count(self, message) -> None:
         self.on_message(message.body, message)
