@@ -97,6 +97,9 @@ def account(engine, messages: list[Message], fault: str, system: str = SYSTEM, *
             .group_by(quarantine.c.reason)).all())
         no_reason = conn.execute(select(func.count()).select_from(quarantine).where(
             quarantine.c.source_system == system, (quarantine.c.reason == "") | quarantine.c.reason.is_(None))).scalar_one()
+        dup_details = dict(conn.execute(
+            select(lineage.c.detail, func.count()).where(lineage.c.source_system == system, lineage.c.outcome == "duplicate")
+            .group_by(lineage.c.detail)).all())
         t = LIBRARY["case"]
         per_key = Counter({k: n for k, n in conn.execute(
             select(t.c.case_no, func.count()).where(t.c.case_no.in_([v[0] for v in sent.values() if v[0]]))
@@ -133,6 +136,9 @@ def account(engine, messages: list[Message], fault: str, system: str = SYSTEM, *
         "library_keys_doubled": sum(1 for n in per_key.values() if n > 1),
         "lineage_rows": dict(outcome_rows),
         "quarantined_by_reason": reasons,
+        # same_message: the message was already done; same_content / already_quarantined: a copy
+        # (or a redelivery after a partial commit) processed before the first copy was finished
+        "duplicate_by_detail": dup_details,
         "examples": {"lost": [list(k) for k in lost[:5]], "doubled": [list(k) for k in doubled[:5]],
                      "misplaced": [list(k) for k in wrong[:5]]},
         **extra,
