@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from hub import bus
+from hub.db import engine_for, migrate
 from hub.config import load_settings
 from hub.stats import counts
 from tests.faults.conftest import hub_env
@@ -16,20 +19,27 @@ from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_sett
 COPIES = {0: 10, 1: 50, 2: 10}
 
 
-def test_same_message_delivered_many_times(rabbit_url, fault_db, fault_engine, tmp_path, workers):
+@pytest.mark.parametrize("backend", ["postgresql+rabbitmq", "sqlite+embedded"])
+def test_same_message_delivered_many_times(backend, request, tmp_path, workers):
+    if backend == "postgresql+rabbitmq":
+        db_url, broker = request.getfixturevalue("fault_db"), request.getfixturevalue("rabbit_url")
+    else:
+        db_url, broker = f"sqlite:///{tmp_path / 'hub.db'}", f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+        migrate(db_url)
+    fault_engine = engine_for(db_url)
     # a resent file of nothing but defective records first: with no key to collide on, only
     # the hub's own bookkeeping can keep two racing copies from quarantining a record twice
     messages = (make_messages("redeliver-bad", seed=502, n_messages=1, per_message=10, defect_rate=1.0)
                 + make_messages("redeliver", seed=501, n_messages=2, per_message=40, defect_rate=0.15))
     # each worker holds its first batch's transaction open for a second: the first two copies
     # are then classified and written side by side, neither seeing the other's rows
-    env = hub_env(tmp_path, fault_db, rabbit_url, GOVHUB_FAULT_PAUSE="before_commit:1:1")
+    env = hub_env(tmp_path, db_url, broker, GOVHUB_FAULT_PAUSE="before_commit:1:1")
     pair = [workers(env, tmp_path / f"worker-{k}.log") for k in (1, 2)]
     with bus.connect(load_settings(env)) as conn:
         bus.declare(conn)
         deadline = time.monotonic() + 90
         # both consuming before the first copy goes out, so the first copies race each other
-        while bus.INBOUND_QUEUE(conn.default_channel).queue_declare(passive=True).consumer_count < 2:
+        while not _both_consuming(conn, pair, backend):
             assert time.monotonic() < deadline and all(w.alive() for w in pair), [w.tail() for w in pair]
             time.sleep(0.2)
         for n, m in enumerate(messages):  # copies back to back: each worker takes one of the same message
@@ -44,8 +54,18 @@ def test_same_message_delivered_many_times(rabbit_url, fault_db, fault_engine, t
         time.sleep(0.3)
     for w in pair:
         assert w.stop() == 0, w.tail()
-    figures = account(fault_engine, messages, "redelivery", copies_sent=sum(COPIES.values()),
-                      records_in_all_copies=copies, workers=2)
+    figures = account(fault_engine, messages, f"redelivery_{backend.split('+')[0]}", copies_sent=sum(COPIES.values()),
+                      records_in_all_copies=copies, workers=2, backend=backend)
     check(figures)
-    assert figures["received"] == copies, "every copy must be counted once: as stored, duplicate or quarantined"
-    assert figures["duplicate"] == copies - figures["records_sent"]
+    # every copy counted; the embedded transport may hand a copy out once more when its lease
+    # runs out while a worker waits for the write lock (at-least-once): that too is a duplicate
+    assert figures["received"] >= copies and figures["duplicate"] == figures["received"] - figures["records_sent"]
+    if backend == "postgresql+rabbitmq":
+        assert figures["received"] == copies
+
+
+def _both_consuming(conn, pair, backend) -> bool:
+    if backend == "postgresql+rabbitmq":
+        return bus.INBOUND_QUEUE(conn.default_channel).queue_declare(passive=True).consumer_count >= 2
+    # the embedded transport cannot tell: each worker says so on its first line
+    return all("worker consuming" in w.tail() for w in pair)
