@@ -1,7 +1,8 @@
 """Fault 5: the same message delivered many times — 50 copies of one message id on the
-bus, consumed by two workers at once (so some copies are processed concurrently, racing
-each other inside the database), plus another sent 10 times and a file of defective records sent 10 times. Each record is
-stored once or quarantined once; every other copy of it is a duplicate."""
+bus, another sent 10 times, and a file of defective records sent 10 times, consumed by two
+workers at once (so copies are processed concurrently, racing each other inside the
+database); on PostgreSQL + RabbitMQ and on SQLite + the embedded transport. Each record
+is stored once or quarantined once; every other copy of it is a duplicate."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import time
 import pytest
 
 from hub import bus
-from hub.db import engine_for, migrate
 from hub.config import load_settings
+from hub.db import engine_for, migrate
 from hub.stats import counts
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
