@@ -37,6 +37,7 @@ INBOUND = Exchange("govhub.inbound", "direct", durable=True)
 EVENTS = Exchange("govhub.events", "topic", durable=True)
 DLX = Exchange("govhub.dlx", "topic", durable=True)
 DELIVERY_LIMIT = 10  # a message redelivered this often is quarantined as poison
+PUBLISH_RETRY = {"max_retries": 12, "interval_start": 0.5, "interval_step": 1.0, "interval_max": 3.0}
 
 _INBOUND_ARGS = {
     "x-queue-type": "quorum",
@@ -140,7 +141,8 @@ def publish_inbound(conn: Connection, body: bytes, system: str, message_id: str,
             message_id=part.headers["message_id"],
             delivery_mode=2,
             retry=True,
-            retry_policy={"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5},
+            # rides out a broker restart (~30 s); past that the caller gets the error to report
+            retry_policy=PUBLISH_RETRY,
         )
     return len(parts)
 

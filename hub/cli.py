@@ -175,13 +175,21 @@ def publish(system_id, kind, fmt, files) -> None:
         get_system(system_id)
     except CatalogError as exc:
         _fail(str(exc))
-    with bus.connect(_settings()) as conn:
-        bus.declare(conn)
-        for path in files:
-            with correlation.bound(None) as cid:  # each file is an ingress
-                bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt,
-                                    filename=path.name)
-            click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}, correlation id {cid}")
+    done = 0
+    try:
+        with bus.connect(_settings()) as conn:
+            bus.declare(conn)
+            for path in files:
+                with correlation.bound(None) as cid:  # each file is an ingress
+                    bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt,
+                                        filename=path.name)
+                click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}, correlation id {cid}")
+                done += 1
+    except Exception as exc:  # noqa: BLE001 — a broker error of any kind: say what was not published
+        left = ", ".join(p.name for p in files[done:])
+        _fail(f"the bus did not confirm {left} ({type(exc).__name__}: {exc}); {done} of {len(files)} published. "
+              "Run the same command again when the broker is back: message ids are the files' digests, "
+              "so a file already on the bus is recognised as a duplicate")
 
 
 @main.command()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, tuple_
+from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub import correlation
@@ -164,9 +164,25 @@ def _json_values(rec: dict) -> dict:
     return {k: json_ready(v) for k, v in rec.items() if v is not None}
 
 
+def _one_writer_per_message(conn: Connection, ctx: BatchContext) -> None:
+    """Two copies of one message handled at once (a redelivery while the first copy is
+    still in work, two workers) must not both quarantine a defective record: unlike a
+    stored record, a quarantined one has no key for a unique index to catch. On
+    PostgreSQL the second copy's batch waits here until the first commits, and then
+    classifies against what it wrote (the lock ends with the transaction). SQLite has one
+    writer at a time, but its driver begins the transaction only at the first write, after
+    the reads that classify: a write that changes nothing takes the write lock first."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                     {"k": f"govhub-message:{ctx.system}:{ctx.message_id}"})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(text("UPDATE lineage SET seq = seq WHERE 1 = 0"))
+
+
 def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> Counter:
     """Classify and write one batch; returns the outcome counts."""
     k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
+    _one_writer_per_message(conn, ctx)
     existing = classify(conn, ctx, batch, message_seen)
 
     lineage_ids = bulk_insert(conn, lineage, [

@@ -115,8 +115,6 @@ class Worker:
         deliveries = int(headers.get("x-delivery-count") or 0) + 1
         try:
             self.handle(raw, headers, message.content_type)
-            message.ack()
-            self._backoff = 0.5
         except Terminal as exc:
             self._give_up(raw, headers, exc.reason, exc.message, message)
         except (OperationalError, DBAPIError) as exc:
@@ -128,6 +126,11 @@ class Worker:
             self._backoff = min(self._backoff * 2, 30)
         except Exception as exc:  # noqa: BLE001 — anything else is judged by its delivery count
             self._poison_or_retry(raw, headers, deliveries, message, exc)
+        else:
+            # outside the try: an ack lost with the connection is the bus's trouble, not the
+            # message's (it was committed; the redelivery will be all duplicates)
+            message.ack()
+            self._backoff = 0.5
 
     def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
         if deliveries >= bus.DELIVERY_LIMIT:
@@ -162,42 +165,78 @@ class Worker:
             signal.signal(signal.SIGINT, self.stop)
         handled = 0
         idle_since = time.monotonic()
-        # Publishing gets a connection of its own: waiting for a publisher confirm reads the
-        # connection, and on the consuming one that would handle deliveries inside the relay
-        # instead of in this loop (which must come round to rebalance the partitions).
-        with bus.connect(self.settings) as conn, bus.connect(self.settings) as pub:
-            bus.declare(conn)
-            bus.declare(pub)  # the embedded transport keeps exchanges per connection
-            self._conn = pub
-            self.consumers = PartitionConsumers(conn, self._count, control=pub)
-            self.consumers.start()
+        reconnect_in = 1.0
+        while True:  # one pass per broker connection: a lost connection is made again
             try:
-                while not self._stop:
+                # Publishing gets a connection of its own: waiting for a publisher confirm reads the
+                # connection, and on the consuming one that would handle deliveries inside the relay
+                # instead of in this loop (which must come round to rebalance the partitions).
+                with bus.connect(self.settings) as conn, bus.connect(self.settings) as pub:
+                    bus.declare(conn)
+                    bus.declare(pub)  # the embedded transport keeps exchanges per connection
+                    self._conn = pub
+                    wire = conn.connection
+                    self.consumers = PartitionConsumers(conn, self._count, control=pub)
+                    self.consumers.start()
                     try:
-                        conn.drain_events(timeout=0.5)
-                        handled += 1
-                        idle_since = time.monotonic()
-                    except (socket.timeout, TimeoutError):
+                        reconnect_in = 1.0
+                        while not self._stop:
+                            try:
+                                conn.drain_events(timeout=0.5)
+                                handled += 1
+                                idle_since = time.monotonic()
+                            except (socket.timeout, TimeoutError):
+                                conn.heartbeat_check()
+                            self.consumers.rebalance()
+                            relayed = self._relay(pub)
+                            delivered = self._deliver()
+                            if conn.connection is not wire:
+                                # the consuming connection was replaced under the consumers, whose
+                                # channels died with the old one: start over, or the worker would idle forever
+                                raise _Reconnect("the connection was replaced")
+                            if relayed or delivered:
+                                idle_since = time.monotonic()
+                            if max_messages is not None and handled >= max_messages:
+                                break
+                            if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
+                                break
+                    finally:
+                        self.consumers.close()
+                    while self._relay(pub):
                         pass
-                    self.consumers.rebalance()
-                    relayed = bus.relay_outbox(self.engine, pub)
-                    delivered = self._deliver()
-                    if relayed or delivered:
-                        idle_since = time.monotonic()
-                    if max_messages is not None and handled >= max_messages:
-                        break
-                    if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
-                        break
-            finally:
-                self.consumers.close()
-            while bus.relay_outbox(self.engine, pub):
-                pass
+                break
+            except (_Reconnect, *_bus_errors(self.settings)) as exc:
+                if self._stop:
+                    break
+                log.warning("bus connection lost (%s: %s); reconnecting in %.0fs", type(exc).__name__, exc, reconnect_in)
+                time.sleep(reconnect_in)
+                reconnect_in = min(reconnect_in * 2, 30)
+                idle_since = time.monotonic()
         self.deliverer.close()
         return self.handled
+
+    def _relay(self, conn) -> int:
+        try:
+            return bus.relay_outbox(self.engine, conn)
+        except (OperationalError, DBAPIError) as exc:  # the database is away: the events wait in the outbox
+            log.warning("outbox relay skipped: %s", type(exc).__name__)
+            return 0
 
     def _count(self, message) -> None:
         with correlation.bound(correlation.accept((message.headers or {}).get(correlation.BUS_HEADER))):
             self.on_message(message.body, message)
+
+
+class _Reconnect(Exception):
+    pass
+
+
+def _bus_errors(settings: Settings) -> tuple:
+    """What the transport raises when the broker connection is lost (kombu knows them)."""
+    from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wraps a refused connect in it
+
+    probe = bus.connect(settings)
+    return (BrokerUnreachable, *probe.recoverable_connection_errors, *probe.recoverable_channel_errors)
 
 
 def _in_main_thread() -> bool:

@@ -2,8 +2,8 @@
 
 The one-window system dispatches accepted applications to it (``POST /api/case``: a
 canonical JSON batch); it answers with an acknowledgement id, keeps what it received in
-memory for the tests to inspect, and can be switched to fail (503), to refuse (400) or to
-be slow — for the outage tests of outbound delivery. ``GET /api/case/results`` serves
+memory for the tests to inspect, and can be switched to fail (503 or 500), to refuse (400)
+or to be slow — for the outage tests of outbound delivery. ``GET /api/case/results`` serves
 process and result records back, cursor-paginated, like the hub's own pull endpoint.
 """
 
@@ -25,7 +25,7 @@ class DeptState:
         self.lock = threading.Lock()
         self.received: list[dict] = []  # every record, in arrival order
         self.messages: dict[str, int] = {}  # message id → times seen
-        self.mode = "up"  # up | down | refuse
+        self.mode = "up"  # up | down (503) | error (500) | refuse (400)
         self.delay = 0.0
         self.results: list[dict] = []  # records served by the pull endpoint
 
@@ -41,6 +41,8 @@ def make_app(state: DeptState, api_key: str = "dept-key") -> Starlette:
             time.sleep(state.delay)
         if state.mode == "down":
             return JSONResponse({"error": "maintenance"}, status_code=503)
+        if state.mode == "error":
+            return JSONResponse({"error": "internal server error"}, status_code=500)
         body = json.loads(await request.body())
         if state.mode == "refuse":
             return JSONResponse({"error": "refused", "message": "record rejected by the department"}, status_code=400)
