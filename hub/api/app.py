@@ -8,6 +8,7 @@
 | ``GET /api/v1/{kind}/changes`` | pull records changed since an opaque cursor (platforms, own region only) |
 | ``GET /api/v1/catalog/items`` | the current item catalogue (清单发布) |
 | ``GET /api/v1/whoami`` | which system the credentials belong to |
+| ``/api/v1/quarantine...`` | the quarantine workflow, for administrators (``hub.api.routes_quarantine``) |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
 | ``GET /openapi.json`` | this API's OpenAPI document |
 
@@ -26,10 +27,11 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access import AccessDenied
-from hub.api import routes_pull, routes_push
+from hub.api import routes_pull, routes_push, routes_quarantine
 from hub.api.cursor import BadCursor
 from hub.config import Settings, load_settings
 from hub.db import engine_for, migrate
+from hub.logs import install_masking
 from hub.masking import mask_text
 from hub.pipeline import Pipeline
 from hub.soap.service import routes as soap_routes
@@ -43,6 +45,7 @@ def _error(status: int, reason: str, message: str) -> JSONResponse:
 
 def create_app(settings: Settings | None = None, migrate_db: bool = True) -> FastAPI:
     settings = settings or load_settings()
+    install_masking()  # uvicorn's own loggers and handlers included
     if migrate_db:
         migrate(settings.db_url)
     engine = engine_for(settings.db_url)
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
 
     app.include_router(routes_push.router)
     app.include_router(routes_pull.router)
+    app.include_router(routes_quarantine.router)
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())
     return app
