@@ -4,8 +4,8 @@ mainland mobile numbers in logs, reports and any other text a run leaves behind.
 A digit run is an ID number when GB 11643 accepts it (``hub.codes.idcard``: province,
 real birth date, check character) — or when only its check character is wrong, because
 the records quarantined for exactly that (``id_check_char``) are personal data too. A
-random 18-digit run passes neither (a real birth date alone rules out all but about one
-in five thousand). A mobile number is ``1[3-9]`` and nine more digits, not glued to
+random 18-digit run passes neither: a province code and a birth date between 1880 and
+today leave about one in five thousand. A mobile number is ``1[3-9]`` and nine more digits, not glued to
 other letters or digits (so hex digests do not count).
 
 Files are read as bytes decoded as Latin-1: every ASCII digit survives in UTF-8, GBK
@@ -40,14 +40,10 @@ class Leak:
 
 
 def _id_shaped(s: str) -> bool:
-    if idcard.is_valid(s):
-        return True
-    if s[:2] not in idcard.PROVINCE_PREFIXES:
-        return False
     try:
-        idcard.birth_date(s)
-    except CodeError:
-        return False
+        idcard.validate(s)
+    except CodeError as exc:
+        return exc.reason == "id_check_char"  # all else right: a real number, mistyped
     return True
 
 

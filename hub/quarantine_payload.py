@@ -46,6 +46,8 @@ def _translate(name: str, mapping: Mapping, present) -> str:
         return spec.from_
     if mapping.spec.canonical and any(f.name == name for f in mapping.kind.fields):
         return name  # a canonical field the record lacks: it is added
+    if any(s.from_ == name for s in mapping.spec.fields.values()):
+        return name  # a source field the mapping reads, which this record lacks: it is added
     if spec is not None and spec.const is not None:
         raise PayloadError(f"{name} is a constant of mapping {mapping.label}; it cannot be corrected per record")
     raise PayloadError(f"{name!r} is neither a field of this record nor a field mapping {mapping.label} reads")

@@ -253,7 +253,9 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
     operator, note = _operator(operator), _note(note)
     if changes and payload is not None:
         raise WorkflowError(422, "bad_correction", "give either field corrections or a whole corrected record, not both")
-    planner = planner or _Planner(engine)
+    if planner is None:  # one record: read mappings and catalogue afresh (a bulk run does it once)
+        reload_configuration()
+        planner = _Planner(engine)
     with engine.connect() as conn:
         row = _row(conn, qid)
     _open(row)
