@@ -21,7 +21,7 @@ import hmac
 import os
 import time
 
-from hub.systems import System, systems
+from hub.systems import Administrator, System, administrators, systems
 
 MAX_SKEW = 300  # seconds between the sender's clock and ours for HMAC and WS-Security
 
@@ -58,6 +58,22 @@ def by_api_key(key: str | None) -> System:
         expected = system.credentials.api_key_sha256
         if expected and hmac.compare_digest(expected, digest):
             return system
+    raise AccessDenied(401, "bad_credentials", "the API key is not valid")
+
+
+def by_admin_key(key: str | None) -> Administrator:
+    """An administrator's API key (``administrators`` in the catalogue). A connected
+    system's key is known but not enough: 403, not 401."""
+    if not key:
+        raise AccessDenied(401, "unauthenticated", "administrators send their API key in the X-Api-Key header")
+    digest = sha256_hex(key)
+    for admin in administrators().values():
+        if hmac.compare_digest(admin.api_key_sha256, digest):
+            return admin
+    if any(s.credentials.api_key_sha256 and hmac.compare_digest(s.credentials.api_key_sha256, digest)
+           for s in systems().values()):
+        raise AccessDenied(403, "administrators_only", "this is for administrators; a connected system's key is not "
+                           "enough (administrators are listed under 'administrators' in the catalogue)")
     raise AccessDenied(401, "bad_credentials", "the API key is not valid")
 
 

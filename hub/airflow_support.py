@@ -68,7 +68,9 @@ def engine():
     """The hub database, for use inside a task (migrated on first use)."""
     from hub.config import load_settings
     from hub.db import engine_for, migrate
+    from hub.logs import install_masking
 
+    install_masking()  # the task log is Airflow's: mask what reaches it
     settings = load_settings()
     migrate(settings.db_url)
     return engine_for(settings.db_url)

@@ -17,7 +17,7 @@
     govhub evaluations follow-ups|close|overdue|show   好差评 follow-ups
     govhub notify collect|send               milestone messages through the SMS gateway
     govhub stats [--json]                    received / stored / duplicate / quarantined
-    govhub quarantine list|show              read the quarantine (masked)
+    govhub quarantine list|show|retry|reject|history|export   the quarantine workflow (masked)
     govhub generate KIND N FILE              synthetic records for tests and demos
     govhub schemas build|check               regenerate the XSD / JSON Schema files
     govhub demo                              the whole flow on the embedded default
@@ -56,7 +56,9 @@ def _engine(migrate: bool = True):
 
 
 def _fail(message: str) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    from hub.masking import mask_text
+
+    click.echo(click.style("error: ", fg="red", bold=True) + mask_text(message), err=True)
     sys.exit(2)
 
 
@@ -726,45 +728,6 @@ def stats(as_json) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else st.render(data))
 
 
-@main.group()
-def quarantine() -> None:
-    """Read quarantined records (personal data masked)."""
-
-
-@quarantine.command("list")
-@click.option("--system")
-@click.option("--reason")
-@click.option("--kind")
-@click.option("--status", default="open", show_default=True)
-@click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def quarantine_list(system, reason, kind, status, limit, as_json) -> None:
-    from hub.quarantine_view import list_records
-
-    rows = list_records(_engine(), system=system, reason=reason, kind=kind, status=status, limit=limit)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
-    if not rows:
-        click.echo("no quarantined records match")
-    for r in rows:
-        click.echo(f"#{r['id']:<6} {r['source_system']:<14} {r['kind']:<10} {r['reason']:<22} {r['field'] or '-':<20} {r['message'][:100]}")
-
-
-@quarantine.command("show")
-@click.argument("qid", type=int)
-def quarantine_show(qid) -> None:
-    from hub.quarantine_view import show
-
-    row = show(_engine(), qid)
-    if row is None:
-        _fail(f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
-    for k in ("id", "source_system", "kind", "message_id", "seq", "received_at", "reason", "field", "rule",
-              "schema_version", "mapping", "status", "message"):
-        click.echo(f"{k:>15}: {row[k]}")
-    click.echo(f"{'payload':>15}:\n{row['payload']}")
-
-
 @main.command()
 @click.argument("kind")
 @click.argument("n", type=int)
@@ -828,12 +791,14 @@ def demo(records, keep) -> None:
 from devices.cli import devices  # noqa: E402  (command groups of their own modules)
 from hub.quality.report_cli import quality as report_quality  # noqa: E402
 from hub.quality.cli import quality  # noqa: E402
+from hub.quarantine_cli import quarantine  # noqa: E402
 from hub.timelimit.cli import calendar  # noqa: E402
 
 main.add_command(calendar)
 main.add_command(devices)
 report.add_command(report_quality)
 main.add_command(quality)
+main.add_command(quarantine)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,7 @@ import time
 import click
 from kombu import Consumer
 
-from hub import bus, clock, demo_protocols, stats
+from hub import bus, clock, demo_protocols, demo_quarantine, stats
 from hub.config import load_settings
 from hub.db import engine_for, migrate
 from hub.dictionary import kind as dictionary_kind
@@ -148,6 +148,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
                f"e.g. {seen[0]['kind']}.{seen[0]['region_code']}.{seen[0]['source_system']}" if seen else "no events")
 
     protocols = demo_protocols.run(settings, engine, pipeline, _say)
+    worked = demo_quarantine.run(engine, _say)
 
     data = stats.counts(engine)
     click.echo()
@@ -159,7 +160,8 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
                f" every record accounted for: received {t['received']:,} = stored {t['stored']:,} + duplicate "
                f"{t['duplicate']:,} + quarantined {t['quarantined']:,}   ({time.monotonic() - started:.1f}s)")
     home = settings.home
-    click.echo(f"Look around: GOVHUB_HOME={home} govhub stats | govhub quarantine list | govhub quarantine show ID")
+    click.echo(f"Look around: GOVHUB_HOME={home} govhub stats | govhub quarantine list | govhub quarantine show ID"
+               " | govhub quarantine history ID")
     html, js = quality_report.write_daily(engine, quality_report.daily_dir(home), clock.now().date())
     click.echo(click.style("数据质量报告 quality report: ", bold=True) + f"{html}  (JSON: {js.name} next to it)")
-    return {"stats": data, "events": len(seen), "quality_report": str(html), **protocols}
+    return {"stats": data, "events": len(seen), "quality_report": str(html), **protocols, "quarantine": worked}

@@ -13,6 +13,7 @@ fail with the file, line and key.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -229,9 +230,23 @@ def canonical_mapping(kind: str, fmt: str) -> Mapping:
     return Mapping(mf, None)
 
 
-@lru_cache(maxsize=1)
+def mappings_dir() -> Path:
+    """``GOVHUB_MAPPINGS`` names another folder of mapping files (default: ``mappings/``)."""
+    return Path(os.environ.get("GOVHUB_MAPPINGS") or MAPPINGS_DIR)
+
+
+@lru_cache(maxsize=4)
+def _mappings_at(folder: str) -> dict[str, Mapping]:
+    return {p.stem: load_mapping(p) for p in sorted(Path(folder).glob("*.yaml"))}
+
+
 def mappings() -> dict[str, Mapping]:
-    return {p.stem: load_mapping(p) for p in sorted(MAPPINGS_DIR.glob("*.yaml"))}
+    return _mappings_at(str(mappings_dir()))
+
+
+def reload_mappings() -> None:
+    """Read the mapping files again (after a fix, before reprocessing the quarantine)."""
+    _mappings_at.cache_clear()
 
 
 def get_mapping(name: str) -> Mapping:

@@ -158,6 +158,7 @@ quarantine = Table(
     Column("resolved_at", DateTime(), nullable=True),
     Index("ix_quarantine_source", "source_system", "kind", "status"),
     Index("ix_quarantine_reason", "reason"),
+    Index("ix_quarantine_rule", "rule", "status"),  # govhub quarantine retry --rule R
 )
 
 record_history = Table(

@@ -10,6 +10,7 @@ import hub.libraries.merge  # noqa: F401  (field_provenance, merge_conflict, ref
 import hub.licences  # noqa: F401  (licence_catalogue, licence_catalogue_log, licence_reminder)
 import hub.notifications  # noqa: F401  (notification)
 import hub.quality.models  # noqa: F401  (quality_run)
+import hub.quarantine_workflow  # noqa: F401  (quarantine_action)
 import hub.reconcile  # noqa: F401  (reconcile_discrepancy)
 import hub.supervision.scan  # noqa: F401  (supervision_action, supervision_scan)
 from hub.models import metadata

@@ -1,5 +1,10 @@
 """Counts behind ``govhub stats``: received = stored + duplicate + quarantined, per
-source system and message kind, from the running totals the pipeline keeps."""
+source system and message kind, from the running totals the pipeline keeps.
+
+A quarantined record an administrator corrects moves from quarantined to stored (or
+duplicate) — it was received once — and is also counted as ``corrected`` (of the stored
+and duplicate records, how many came in by correction; ``docs/quarantine.md``). Reasons
+are those of the records still quarantined (open or rejected)."""
 
 from __future__ import annotations
 
@@ -23,12 +28,18 @@ def counts(engine: Engine | Connection) -> dict:
             per[(system, kind)][outcome] += int(n)
         reasons = conn.execute(
             select(quarantine.c.source_system, quarantine.c.reason, func.count())
+            .where(quarantine.c.status != "retried")
             .group_by(quarantine.c.source_system, quarantine.c.reason)
         ).all()
+        corrected = {(system, kind): int(n) for system, kind, n in conn.execute(
+            select(quarantine.c.source_system, quarantine.c.kind, func.count())
+            .where(quarantine.c.status == "retried")
+            .group_by(quarantine.c.source_system, quarantine.c.kind))}
     sources = []
     total = dict.fromkeys(OUTCOMES, 0)
     for (system, kind), c in sorted(per.items()):
-        sources.append({"system": system, "kind": kind, "received": sum(c.values()), **c})
+        sources.append({"system": system, "kind": kind, "received": sum(c[o] for o in OUTCOMES), **c,
+                        "corrected": corrected.get((system, kind), 0)})
         for o in OUTCOMES:
             total[o] += c[o]
     by_reason: dict[str, dict[str, int]] = defaultdict(dict)
@@ -37,6 +48,7 @@ def counts(engine: Engine | Connection) -> dict:
     return {
         "sources": sources,
         "total": {"received": sum(total.values()), **total},
+        "corrected": sum(corrected.values()),
         "quarantined_by_reason": {s: dict(sorted(r.items(), key=lambda x: -x[1])) for s, r in sorted(by_reason.items())},
     }
 
@@ -55,7 +67,7 @@ def _r(text: str, width: int) -> str:
 
 
 COLUMNS = (("来源系统 system", 22), ("类型 kind", 12), ("接收 received", 15), ("入库 stored", 13),
-           ("重复 duplicate", 16), ("隔离 quarantined", 18))
+           ("重复 duplicate", 16), ("隔离 quarantined", 18), ("其中更正 corrected", 20))
 
 
 def _row(cells) -> str:
@@ -68,9 +80,9 @@ def render(data: dict) -> str:
     rule = "-" * _w(head)
     lines = [head, rule]
     for s in data["sources"]:
-        lines.append(_row([s["system"], s["kind"], *(f"{s[k]:,}" for k in ("received", *OUTCOMES))]))
+        lines.append(_row([s["system"], s["kind"], *(f"{s[k]:,}" for k in ("received", *OUTCOMES)), f"{s['corrected']:,}"]))
     t = data["total"]
-    lines += [rule, _row(["合计 total", "", *(f"{t[k]:,}" for k in ("received", *OUTCOMES))])]
+    lines += [rule, _row(["合计 total", "", *(f"{t[k]:,}" for k in ("received", *OUTCOMES)), f"{data['corrected']:,}"])]
     if data["quarantined_by_reason"]:
         lines += ["", "隔离原因 quarantined by reason:"]
         for system, reasons in data["quarantined_by_reason"].items():

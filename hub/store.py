@@ -88,6 +88,8 @@ class BatchContext:
     schema_version: str
     received_at: datetime
     report_to: tuple[str, ...] = ()  # peers that get every stored record (hub.delivery)
+    correction_of: int | None = None  # an administrator's correct-and-retry of this quarantine id
+    corrected_by: str | None = None
 
 
 def _dialect_insert(conn: Connection, table):
@@ -190,6 +192,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
             "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
             "record_key": p.key_text, "received_at": now, "payload_hash": p.hash, "mapping": ctx.mapping,
             "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version,
+            **({"correction_of": ctx.correction_of, "corrected_by": ctx.corrected_by} if ctx.correction_of else {}),
         }
         for p in batch
     ], returning_ids=True)

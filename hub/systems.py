@@ -154,22 +154,41 @@ class System(BaseModel):
         return get_mapping(name) if name else canonical_mapping(kind, fmt)
 
 
+class Administrator(BaseModel):
+    """A person who works the quarantine over the REST API (管理员). The hub keeps the
+    SHA-256 of their API key only; what they do is traced under their id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    api_key_sha256: str
+
+    _sha = field_validator("api_key_sha256")(Credentials._sha.__func__)
+    _id = field_validator("id")(System._id.__func__)
+
+
 class SystemsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     systems: list[System]
+    administrators: list[Administrator] = []
 
 
 def catalog_path() -> Path:
     return Path(os.environ.get("GOVHUB_CATALOG") or SYSTEMS_FILE)
 
 
-def load_systems(path: Path | None = None) -> dict[str, System]:
-    path = path or catalog_path()
+def _read(path: Path) -> SystemsFile:
     try:
-        data = SystemsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return SystemsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except ValidationError as exc:
         err = exc.errors()[0]
         raise CatalogError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+
+
+def load_systems(path: Path | None = None) -> dict[str, System]:
+    path = path or catalog_path()
+    data = _read(path)
     out = {}
     for s in data.systems:
         if s.id in out:
@@ -189,6 +208,18 @@ def _systems_at(path: str) -> dict[str, System]:
 
 def systems() -> dict[str, System]:
     return _systems_at(str(catalog_path()))
+
+
+def administrators() -> dict[str, Administrator]:
+    """Read on every call (administrators' requests are few), so a revoked key stops
+    working without a restart."""
+    path = catalog_path()
+    out: dict[str, Administrator] = {}
+    for a in _read(path).administrators:
+        if a.id in out:
+            raise CatalogError(f"{path}: administrators: duplicate id {a.id!r}")
+        out[a.id] = a
+    return out
 
 
 def get_system(system_id: str) -> System:

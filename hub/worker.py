@@ -59,8 +59,8 @@ def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, 
     try:
         payload, enc = body.decode("utf-8"), "text"
     except UnicodeDecodeError:
-        payload, enc = "\x00", "base64"
-    if "\x00" in payload:  # not UTF-8, or holding a NUL (which PostgreSQL text refuses): keep the bytes
+        payload, enc = None, "base64"
+    if payload is None or "\x00" in payload:  # PostgreSQL text cannot hold NUL characters
         payload, enc = base64.b64encode(body).decode("ascii"), "base64"
     now = clock.now().replace(microsecond=0)
     with engine.begin() as conn:

@@ -9,6 +9,7 @@
 | ``GET /api/v1/catalog/items`` | the current item catalogue (清单发布) |
 | ``GET /api/v1/whoami`` | which system the credentials belong to |
 | ``GET /reports/quality`` (``.html``) | the data-quality report, scoped to what the caller oversees |
+| ``/api/v1/quarantine...`` | the quarantine workflow, for administrators (``hub.api.routes_quarantine``) |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
 | ``GET /openapi.json`` | this API's OpenAPI document |
 | ``GET /metrics`` | Prometheus metrics, no credentials (``GOVHUB_METRICS=off`` removes it; see ``hub.metrics``) |
@@ -33,11 +34,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub import logs
 from hub.access import AccessDenied
 from hub.api import routes_pull, routes_push, routes_reports
+from hub.api import routes_pull, routes_push, routes_quarantine
 from hub.api.cursor import BadCursor
 from hub.api.middleware import CorrelationMiddleware
 from hub.metrics import metrics_enabled, metrics_endpoint
 from hub.config import Settings, load_settings
 from hub.db import engine_for, migrate
+from hub.logs import install_masking
 from hub.masking import mask_text
 from hub.pipeline import Pipeline
 from hub.soap.service import routes as soap_routes
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     settings = settings or load_settings()
     if not logging.getLogger("govhub").handlers:  # a server process uvicorn spawned: same logging as the CLI
         logs.setup(os.environ.get("GOVHUB_LOG_LEVEL", "WARNING").upper())
+    install_masking()  # uvicorn's own loggers and handlers included
     if migrate_db:
         migrate(settings.db_url)
     engine = engine_for(settings.db_url)
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         app.add_api_route("/metrics", metrics_endpoint(engine, settings), methods=["GET"], tags=["operations"],
                           response_class=PlainTextResponse,
                           summary="Prometheus metrics (records, queues, delivery lag, job freshness)")
+    app.include_router(routes_quarantine.router)
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())
     return app

@@ -1,11 +1,12 @@
-"""FastAPI dependency: who is calling (API key or HMAC-signed request)."""
+"""FastAPI dependencies: which system is calling (API key or HMAC-signed request), or
+which administrator (API key listed under ``administrators``)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from hub.access import AccessDenied, by_api_key, by_hmac
-from hub.systems import System
+from hub.access import AccessDenied, by_admin_key, by_api_key, by_hmac
+from hub.systems import Administrator, System
 
 
 async def caller(request: Request) -> System:
@@ -18,3 +19,8 @@ async def caller(request: Request) -> System:
         raise AccessDenied(401, "unauthenticated", "send your API key in the X-Api-Key header, or sign the request "
                            "with X-Govhub-System / X-Govhub-Timestamp / X-Govhub-Signature (see README)")
     return by_api_key(key)
+
+
+async def administrator(request: Request) -> Administrator:
+    """An administrator (``administrators`` in the catalogue), by X-Api-Key."""
+    return by_admin_key(request.headers.get("x-api-key"))

@@ -75,7 +75,7 @@ def purge_hub_queues(url: str) -> None:
     from hub import bus
 
     with Connection(url, connect_timeout=10) as conn:
-        for q in (bus.INBOUND_QUEUE, bus.DEAD_QUEUE):
+        for q in (*bus.inbound_queues(conn), bus.DEAD_QUEUE):
             q(conn.default_channel).declare()
             q(conn.default_channel).purge()
 

@@ -67,6 +67,7 @@ def test_same_message_delivered_many_times(backend, request, tmp_path, workers):
 
 def _both_consuming(conn, pair, backend) -> bool:
     if backend == "postgresql+rabbitmq":
-        return bus.INBOUND_QUEUE(conn.default_channel).queue_declare(passive=True).consumer_count >= 2
+        # every worker subscribes to govhub.workers (how they share the partitions)
+        return bus.WORKERS_QUEUE(conn.default_channel).queue_declare(passive=True).consumer_count >= 2
     # the embedded transport cannot tell: each worker says so on its first line
     return all("worker consuming" in w.tail() for w in pair)
