@@ -100,7 +100,9 @@ def run_bus(entry: Entry, hub, request, data: bytes) -> Seen:
     headers.update(entry.headers)
     headers = {k: v for k, v in headers.items() if v is not None}
     with bus.connect(hub.settings) as conn:
-        Producer(conn.default_channel).publish(data, exchange=bus.INBOUND, routing_key="inbound", declare=[bus.INBOUND_QUEUE],
+        # straight onto the (embedded bus's only) partition, hostile headers and all
+        Producer(conn.default_channel).publish(data, exchange=bus.INBOUND, routing_key="inbound.0",
+                                               declare=[bus.partition_queue(0)],
                                                content_type="application/octet-stream", content_encoding="binary",
                                                headers=headers, delivery_mode=2)
     wait_for_rows(hub.engine, headers.get("message_id") or "body:", entry.expect.received)
