@@ -20,6 +20,8 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 
 import msgspec
 from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, tuple_
@@ -38,8 +40,16 @@ _ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
 def content_hash(record: dict) -> str:
     """Digest of the canonical content; ``source_time`` is left out so a re-send of
     unchanged content with a new timestamp is recognised as a duplicate."""
-    body = {k: v for k, v in record.items() if k != "source_time"}
-    return hashlib.blake2b(_ENC.encode(body), digest_size=16).hexdigest()
+    source_time = record.pop("source_time", _ABSENT)  # cheaper than copying the record without it
+    try:
+        return _blake2b(_ENC.encode(record), digest_size=16).hexdigest()
+    finally:
+        if source_time is not _ABSENT:
+            record["source_time"] = source_time
+
+
+_ABSENT = object()
+_blake2b = hashlib.blake2b
 
 
 def text_hash(text: str) -> str:
@@ -58,9 +68,13 @@ class Prepared:
     detail: str = ""
     version: int | None = None
 
+    _key_text: str | None = None
+
     @property
     def key_text(self) -> str | None:
-        return None if self.key is None else "|".join(str(k) for k in self.key)
+        if self._key_text is None and self.key is not None:
+            self._key_text = "|".join(map(str, self.key))  # asked for by lineage, outbox and results
+        return self._key_text
 
 
 @dataclass(frozen=True)
@@ -141,7 +155,17 @@ def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message
 
 
 def _field_values(k: Kind, rec: dict) -> dict:
-    return {f.name: rec.get(f.name) for f in k.fields}
+    # canonical records hold only the kind's fields: absent ones become None
+    empty = _empty_row(k.kind)
+    row = {**empty, **rec}
+    return row if len(row) == len(empty) else {n: rec.get(n) for n in empty}
+
+
+@lru_cache(maxsize=None)
+def _empty_row(kind: str) -> dict:
+    from hub.dictionary import kind as dictionary_kind
+
+    return dict.fromkeys(f.name for f in dictionary_kind(kind).fields)
 
 
 def _json_values(rec: dict) -> dict:
@@ -266,18 +290,28 @@ def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool =
             cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))
             ids = [r[0] for r in cur.fetchall()]
         cols = ["id", *cols]
-    json_cols = {c for c in cols if c != "id" and isinstance(table.c[c].type, JSON)}
-    encode = msgspec.json.Encoder(decimal_format="string").encode
-
-    def cell(col, value):
-        return encode(value).decode() if col in json_cols and value is not None else value
+    data_cols = [c for c in cols if c != "id"]
+    json_at = [i for i, c in enumerate(data_cols) if isinstance(table.c[c].type, JSON)]
+    pick = itemgetter(*data_cols)  # one C call per row instead of a Python loop over its cells
+    encode = _JSON_CELL.encode
 
     with raw.cursor() as cur:
         with cur.copy(f'COPY {table.name} ({", ".join(cols)}) FROM STDIN') as copy:
+            write = copy.write_row
             for i, row in enumerate(rows):
-                values = [cell(c, row[c]) for c in cols if c != "id"]
-                copy.write_row([ids[i], *values] if returning_ids else values)
+                values = pick(row)
+                if len(data_cols) == 1:
+                    values = (values,)
+                if json_at:
+                    values = list(values)
+                    for j in json_at:
+                        if values[j] is not None:
+                            values[j] = encode(values[j]).decode()
+                write((ids[i], *values) if returning_ids else values)
     return ids
+
+
+_JSON_CELL = msgspec.json.Encoder(decimal_format="string")
 
 
 def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> None:
