@@ -105,12 +105,34 @@ def _key_clause(table, k: Kind, system: str, keys: list[tuple]):
 def _existing(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
     if not keys:
         return {}
+    if conn.dialect.name == "postgresql":
+        return _existing_pg(conn, ctx, keys)
     t = LIBRARY[ctx.kind.kind]
     cols = [t.c[n] for n in ctx.kind.key]
     rows = conn.execute(
         select(t.c.id, t.c.version, t.c.payload_hash, t.c.source_time, *cols).where(_key_clause(t, ctx.kind, ctx.system, keys))
     )
     return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def _existing_pg(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
+    """One index probe per key. ``key IN (2,000 values)`` let the planner of a freshly
+    loaded library (no statistics yet) scan every row of the source and compare it with
+    the whole list: 0.46 s per batch at 50,000 rows, growing with the library."""
+    k, t = ctx.kind, LIBRARY[ctx.kind.kind]
+    names = list(k.key)
+    arrays = [f"%s::{t.c[n].type.compile(dialect=conn.dialect)}[]" for n in names]
+    match = " AND ".join(f"t.{n} = k.{n}" for n in names)
+    params: list = [[key[i] for key in keys] for i in range(len(names))]
+    if k.key_scoped_by_source:
+        match += " AND t.source_system = %s"
+        params.append(ctx.system)
+    sql = (f"SELECT t.id, t.version, t.payload_hash, t.source_time, {', '.join('t.' + n for n in names)} "
+           f"FROM unnest({', '.join(arrays)}) AS k({', '.join(names)}) "
+           f"CROSS JOIN LATERAL (SELECT * FROM {t.name} t WHERE {match}) t")
+    with conn.connection.driver_connection.cursor() as cur:  # the same connection and transaction
+        cur.execute(sql, params)
+        return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in cur.fetchall()}
 
 
 def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepared]) -> set[tuple[int, str]]:
