@@ -131,7 +131,7 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
     folder = ROOT / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count()
-    click.echo(f"govhub bench — N={n:,} cases (~25-field profile), {cores} cores ({platform.processor() or platform.machine()}), "
+    click.echo(f"govhub bench — N={n:,} light cases (no lists, 22–35 fields, ≈34 on average), {cores} cores ({platform.processor() or platform.machine()}), "
                f"load {os.getloadavg()[0]:.1f}, PostgreSQL {pg_url.rsplit('@', 1)[-1]}")
     data = _data(n, seed, folder)
     key = secrets.token_urlsafe(24)
@@ -150,8 +150,8 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
             r = _run_stage(stage, db, data, env, opts)
             r["rate"] = r["records"] / r["seconds"]
             results.append(r)
-            click.echo(f"  {LABELS[stage]}: {r['rate']:,.0f} rec/s, peak {r['peak_rss_mb']:,.0f} MB "
-                       f"({time.time() - t0:.0f}s with start-up)")
+            click.echo(f"  {LABELS[stage]}: {r['rate']:,.0f} rec/s, peak {r['peak_rss_mb']:,.0f} MB, "
+                       f"{r['cpu_seconds']:,.0f}s CPU in its process ({time.time() - t0:.0f}s with start-up)")
     finally:
         if keep:
             click.echo(f"database kept: {db}")

@@ -127,6 +127,8 @@ def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
 
         out = rest_ingest(db, data, servers, clients, push_size)
     out.setdefault("peak_rss_mb", peak_rss_mb())
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    out.setdefault("cpu_seconds", use.ru_utime + use.ru_stime)  # this process only (not the server's)
     out["stage"] = stage
     print(json.dumps(out))
 
