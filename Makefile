@@ -56,3 +56,10 @@ clean:
 .PHONY: bench-scale
 bench-scale: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/scaleout.py
+
+# Ingest throughput and memory against COPY and an ORM baseline (docs/bench.md);
+# N=2000000 BENCH_ARGS=--stages=xml_first is the memory check.
+N ?= 200000
+.PHONY: bench
+bench: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench --n $(N) $(BENCH_ARGS)

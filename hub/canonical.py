@@ -57,10 +57,11 @@ def _converter(f: Field, as_json: bool):
             s = v.strip() if isinstance(v, str) else str(v)
             if _CONTROL_RE.search(s):
                 raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
-            if len(s) > limit:
-                raise FieldDefect("field_too_long", name, f"{name} is {len(s)} characters; at most {limit} allowed")
-            if len(s) < mn:
-                raise FieldDefect("field_format", name, f"{name} has {len(s)} characters; at least {mn} expected")
+            n = len(s)
+            if n > limit:
+                raise FieldDefect("field_too_long", name, f"{name} is {n} characters; at most {limit} allowed")
+            if n < mn:
+                raise FieldDefect("field_format", name, f"{name} has {n} characters; at least {mn} expected")
             return s
         return conv
     if t == "enum":
@@ -111,6 +112,13 @@ def _converter(f: Field, as_json: bool):
         return conv
     if t == "datetime":
         def conv(v):
+            if v.__class__ is str and len(v) == 19:  # the canonical form: no zone, no fraction
+                try:
+                    dt = _fromisoformat(v)
+                    if dt.tzinfo is None and not dt.microsecond:
+                        return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
+                except ValueError:
+                    pass
             try:
                 dt = parse_datetime(v)
             except ValueError:
@@ -147,12 +155,41 @@ def _converter(f: Field, as_json: bool):
     raise ValueError(t)
 
 
+_fromisoformat = datetime.fromisoformat
+
+
+class _Compiled(tuple):
+    """(converters in dictionary order, known names, converter by name, required names)."""
+
+
 def _compile(fields, as_json: bool):
-    return (tuple((f.name, _converter(f, as_json), f.required) for f in fields), frozenset(f.name for f in fields))
+    convs = tuple((f.name, _converter(f, as_json), f.required) for f in fields)
+    return _Compiled((convs, frozenset(f.name for f in fields), {n: c for n, c, _ in convs},
+                      frozenset(f.name for f in fields if f.required)))
 
 
 def _run(compiled, record: dict) -> dict:
-    convs, known = compiled
+    """Fast path: convert the fields the record has, in its own order. Anything unusual
+    (a defect, an unknown or null field) is handed to the ordered pass, so the defect
+    reported is always the first in dictionary order."""
+    by_name, required = compiled[2], compiled[3]
+    out = {}
+    try:
+        for name, v in record.items():
+            if v is None or (isinstance(v, str) and not v.strip()):
+                if name in required:
+                    return _run_ordered(compiled, record)
+                continue
+            out[name] = by_name[name](v)
+    except (KeyError, FieldDefect, AttributeError, TypeError):
+        return _run_ordered(compiled, record)
+    if not required <= out.keys():
+        return _run_ordered(compiled, record)
+    return out
+
+
+def _run_ordered(compiled, record: dict) -> dict:
+    convs, known = compiled[0], compiled[1]
     out = {}
     for name, conv, required in convs:
         v = record.get(name)

@@ -117,6 +117,20 @@ def _element_to_dict(el, list_fields: frozenset) -> dict:
 _NO_LISTS: frozenset = frozenset()
 
 
+def _valid_element_to_dict(el, list_fields: frozenset) -> dict:
+    """The same for a record the XSD has just passed: only list fields have children,
+    and the parser already dropped comments and processing instructions."""
+    out = {}
+    local = _LOCAL
+    for child in el:
+        name = local.get(child.tag) or _local(child.tag)
+        if name in list_fields:
+            out[name] = [_element_to_dict(e, _NO_LISTS) for e in child if e.tag.__class__ is str]
+        else:
+            out[name] = child.text or ""
+    return out
+
+
 def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> Iterator[RawRecord]:
     k: Kind = mapping.kind
     seq = 0
@@ -154,7 +168,7 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
                 msg = mask_text(err.message) if err else "does not match the schema"
                 rec.defect = Defect("schema_invalid", f"record {seq}: {msg}", rule, _xml_error_field(msg))
             else:
-                rec.data = _element_to_dict(el, list_fields)
+                rec.data = (_valid_element_to_dict if schema is not None else _element_to_dict)(el, list_fields)
             yield rec
             window.append(el)
             if len(window) > keep:

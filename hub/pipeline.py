@@ -9,10 +9,12 @@ the same message turns what was already committed into duplicates.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import io
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -164,9 +166,7 @@ class Pipeline:
         (seq, key, outcome, detail, reason, message) — what a sender is told."""
         ctx = m.ctx
         summary = Summary(m.system.id, ctx.kind.kind, m.mapping.label, ctx.message_id)
-        for batch in batches(prepared, self.batch_size):
-            with timed_batch(ctx.kind.kind):
-                counts = self._store(ctx, batch, m.seen)
+        for batch, counts in self._stored(ctx, batches(prepared, self.batch_size), m.seen):
             summary.counts.update(counts)
             summary.details.update(p.detail for p in batch)
             summary.reasons.update(p.defect.reason for p in batch if p.outcome == "quarantined")
@@ -207,7 +207,31 @@ class Pipeline:
         m = self.open(stream, system, fmt, kind, message_id, filename, digest)
         return self.store(m, self.prepared(m, authorise), on_batch, results)
 
+    def _stored(self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool) -> Iterator[tuple[list[Prepared], Counter]]:
+        """Store batch after batch, in order. On PostgreSQL one writer thread stores a
+        batch while this thread prepares the next (the database's work and ours overlap;
+        the wait releases the GIL). The next batch is handed over only once the previous
+        one has committed, so a failed batch stops the message: nothing after it is
+        written, as without the thread."""
+        if self.engine.dialect.name != "postgresql":
+            for batch in cut:
+                yield batch, self._store(ctx, batch, seen)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="govhub-writer") as writer:
+            pending = None
+            for batch in cut:  # preparing this batch overlapped with storing the previous one
+                if pending is not None:
+                    yield pending[0], pending[1].result()
+                # the writer's log lines carry this message's correlation id (a context variable)
+                pending = (batch, writer.submit(contextvars.copy_context().run, self._store, ctx, batch, seen))
+            if pending is not None:
+                yield pending[0], pending[1].result()
+
     def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
+        with timed_batch(ctx.kind.kind):
+            return self._store_retrying(ctx, batch, seen)
+
+    def _store_retrying(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:

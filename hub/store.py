@@ -21,6 +21,8 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 
 import msgspec
 from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, text, tuple_
@@ -40,8 +42,16 @@ _ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
 def content_hash(record: dict) -> str:
     """Digest of the canonical content; ``source_time`` is left out so a re-send of
     unchanged content with a new timestamp is recognised as a duplicate."""
-    body = {k: v for k, v in record.items() if k != "source_time"}
-    return hashlib.blake2b(_ENC.encode(body), digest_size=16).hexdigest()
+    source_time = record.pop("source_time", _ABSENT)  # cheaper than copying the record without it
+    try:
+        return _blake2b(_ENC.encode(record), digest_size=16).hexdigest()
+    finally:
+        if source_time is not _ABSENT:
+            record["source_time"] = source_time
+
+
+_ABSENT = object()
+_blake2b = hashlib.blake2b
 
 
 def storable_payload(payload: str, encoding: str) -> dict:
@@ -74,9 +84,13 @@ class Prepared:
     detail: str = ""
     version: int | None = None
 
+    _key_text: str | None = None
+
     @property
     def key_text(self) -> str | None:
-        return None if self.key is None else "|".join(str(k) for k in self.key)
+        if self._key_text is None and self.key is not None:
+            self._key_text = "|".join(map(str, self.key))  # asked for by lineage, outbox and results
+        return self._key_text
 
 
 @dataclass(frozen=True)
@@ -109,12 +123,34 @@ def _key_clause(table, k: Kind, system: str, keys: list[tuple]):
 def _existing(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
     if not keys:
         return {}
+    if conn.dialect.name == "postgresql":
+        return _existing_pg(conn, ctx, keys)
     t = LIBRARY[ctx.kind.kind]
     cols = [t.c[n] for n in ctx.kind.key]
     rows = conn.execute(
         select(t.c.id, t.c.version, t.c.payload_hash, t.c.source_time, *cols).where(_key_clause(t, ctx.kind, ctx.system, keys))
     )
     return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def _existing_pg(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
+    """One index probe per key. ``key IN (2,000 values)`` let the planner of a freshly
+    loaded library (no statistics yet) scan every row of the source and compare it with
+    the whole list: 0.46 s per batch at 50,000 rows, growing with the library."""
+    k, t = ctx.kind, LIBRARY[ctx.kind.kind]
+    names = list(k.key)
+    arrays = [f"%s::{t.c[n].type.compile(dialect=conn.dialect)}[]" for n in names]
+    match = " AND ".join(f"t.{n} = k.{n}" for n in names)
+    params: list = [[key[i] for key in keys] for i in range(len(names))]
+    if k.key_scoped_by_source:
+        match += " AND t.source_system = %s"
+        params.append(ctx.system)
+    sql = (f"SELECT t.id, t.version, t.payload_hash, t.source_time, {', '.join('t.' + n for n in names)} "
+           f"FROM unnest({', '.join(arrays)}) AS k({', '.join(names)}) "
+           f"CROSS JOIN LATERAL (SELECT * FROM {t.name} t WHERE {match}) t")
+    with conn.connection.driver_connection.cursor() as cur:  # the same connection and transaction
+        cur.execute(sql, params)
+        return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in cur.fetchall()}
 
 
 def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepared]) -> set[tuple[int, str]]:
@@ -159,7 +195,17 @@ def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message
 
 
 def _field_values(k: Kind, rec: dict) -> dict:
-    return {f.name: rec.get(f.name) for f in k.fields}
+    # canonical records hold only the kind's fields: absent ones become None
+    empty = _empty_row(k.kind)
+    row = {**empty, **rec}
+    return row if len(row) == len(empty) else {n: rec.get(n) for n in empty}
+
+
+@lru_cache(maxsize=None)
+def _empty_row(kind: str) -> dict:
+    from hub.dictionary import kind as dictionary_kind
+
+    return dict.fromkeys(f.name for f in dictionary_kind(kind).fields)
 
 
 def _json_values(rec: dict) -> dict:
@@ -301,18 +347,28 @@ def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool =
             cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))
             ids = [r[0] for r in cur.fetchall()]
         cols = ["id", *cols]
-    json_cols = {c for c in cols if c != "id" and isinstance(table.c[c].type, JSON)}
-    encode = msgspec.json.Encoder(decimal_format="string").encode
-
-    def cell(col, value):
-        return encode(value).decode() if col in json_cols and value is not None else value
+    data_cols = [c for c in cols if c != "id"]
+    json_at = [i for i, c in enumerate(data_cols) if isinstance(table.c[c].type, JSON)]
+    pick = itemgetter(*data_cols)  # one C call per row instead of a Python loop over its cells
+    encode = _JSON_CELL.encode
 
     with raw.cursor() as cur:
         with cur.copy(f'COPY {table.name} ({", ".join(cols)}) FROM STDIN') as copy:
+            write = copy.write_row
             for i, row in enumerate(rows):
-                values = [cell(c, row[c]) for c in cols if c != "id"]
-                copy.write_row([ids[i], *values] if returning_ids else values)
+                values = pick(row)
+                if len(data_cols) == 1:
+                    values = (values,)
+                if json_at:
+                    values = list(values)
+                    for j in json_at:
+                        if values[j] is not None:
+                            values[j] = encode(values[j]).decode()
+                write((ids[i], *values) if returning_ids else values)
     return ids
+
+
+_JSON_CELL = msgspec.json.Encoder(decimal_format="string")
 
 
 def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> None:
