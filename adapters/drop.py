@@ -43,23 +43,31 @@ def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int |
     counts: Counter = Counter()
     authorise = _authoriser(system_id)
     for envelope in adapter.read(limit):
-        # each file is an ingress: its lines (and its records' deliveries) carry one id
-        correlation.set_current(correlation.accept((envelope.headers or {}).get(correlation.BUS_HEADER)))
-        if (envelope.headers or {}).get("refused"):
-            counts["quarantined"] += _refuse_name(pipeline, system_id, envelope)
-            continue
-        log.info("%s from %s: ingesting (message %s)", envelope.filename, system_id, envelope.message_id)
-        try:
-            summary = pipeline.ingest(io.BytesIO(envelope.body), system_id, fmt=envelope.format, kind=envelope.kind,
-                                      filename=envelope.filename, message_id=envelope.message_id, authorise=authorise)
-            counts.update(summary.counts)
-        except (CatalogError, MappingError, DictionaryError) as exc:
-            log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, exc)
-            _quarantine_once(pipeline, system_id, envelope, str(exc))
-            counts["quarantined"] += 1
-        pause_point("drop_before_ack")  # test hook: committed, not yet acknowledged
-        adapter.ack(envelope)
-        counts["files"] += 1
+        # each file is an ingress: its lines (and its records' deliveries) carry one id,
+        # and the caller's id is back in force afterwards
+        with correlation.bound(correlation.accept((envelope.headers or {}).get(correlation.BUS_HEADER))):
+            counts.update(_take(adapter, envelope, system_id, pipeline, authorise))
+    return counts
+
+
+def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeline, authorise) -> Counter:
+    """Ingest one file or message of the drop, then acknowledge it (after the commit)."""
+    counts: Counter = Counter()
+    if (envelope.headers or {}).get("refused"):
+        counts["quarantined"] += _refuse_name(pipeline, system_id, envelope)
+        return counts
+    log.info("%s from %s: ingesting (message %s)", envelope.filename, system_id, envelope.message_id)
+    try:
+        summary = pipeline.ingest(io.BytesIO(envelope.body), system_id, fmt=envelope.format, kind=envelope.kind,
+                                  filename=envelope.filename, message_id=envelope.message_id, authorise=authorise)
+        counts.update(summary.counts)
+    except (CatalogError, MappingError, DictionaryError) as exc:
+        log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, exc)
+        _quarantine_once(pipeline, system_id, envelope, str(exc))
+        counts["quarantined"] += 1
+    pause_point("drop_before_ack")  # test hook: committed, not yet acknowledged
+    adapter.ack(envelope)
+    counts["files"] += 1
     return counts
 
 

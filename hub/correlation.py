@@ -48,11 +48,6 @@ def bound(cid: str | None):
         _current.reset(token)
 
 
-def set_current(cid: str | None) -> None:
-    """Set the id for the rest of this context (an ASGI request's task, a CLI command)."""
-    _current.set(cid)
-
-
 class CorrelationFilter(logging.Filter):
     """Stamps ``record.correlation_id`` (``-`` outside any ingress) on every log record."""
 

@@ -176,3 +176,16 @@ def settings(settings_env):
     from hub.config import load_settings
 
     return load_settings(settings_env)
+
+
+@pytest.fixture(autouse=True)
+def _govhub_logger_restored():
+    """``hub.logs.setup`` (run in-process by CLI and app tests) gives the ``govhub`` logger
+    its own handler and stops propagation; put it back after each test so a later test's
+    ``caplog`` sees the hub's log lines whatever ran before it."""
+    import logging
+
+    log = logging.getLogger("govhub")
+    saved = (log.handlers[:], log.level, log.propagate)
+    yield
+    log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]

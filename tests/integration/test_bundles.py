@@ -169,13 +169,15 @@ def test_a_crash_between_the_steps_is_completed_by_running_again(engine, depts, 
     assert bundles.resume(engine) == {"bundles": 1, "dispatched": 3, "waiting": 0}
 
     # 2. killed after the cases were ingested, before they were queued: split again finishes it
+    # (the same application both times: application() stamps the current second)
+    again = application("CS20240601-0004", seed=4)
     with monkeypatch.context() as m:
         m.setattr(bundles, "enqueue", crash)
         with pytest.raises(RuntimeError):
-            bundles.split(engine, application("CS20240601-0004", seed=4))
+            bundles.split(engine, again)
     crashed = sizes(engine)
     assert crashed["lib_case"] == 6 and crashed["delivery"] == 3
-    assert bundles.split(engine, application("CS20240601-0004", seed=4)) == {"bundles": 0, "parts": 0, "dispatched": 3, "waiting": 0}
+    assert bundles.split(engine, again) == {"bundles": 0, "parts": 0, "dispatched": 3, "waiting": 0}
     assert sizes(engine)["lineage"] == crashed["lineage"]  # not ingested twice
 
     deliver(engine)
