@@ -131,7 +131,8 @@ lineage = Table(
     Column("correction_of", BigInteger(), nullable=True, comment="the quarantine id this record was corrected from"),
     Column("corrected_by", String(100), nullable=True, comment="the administrator who corrected and retried it"),
     Index("ix_lineage_key", "kind", "record_key"),
-    Index("ix_lineage_message", "source_system", "message_id"),
+    # seq too: a batch asks which of its records were already quarantined from this message
+    Index("ix_lineage_message", "source_system", "message_id", "seq"),
 )
 
 quarantine = Table(
