@@ -74,7 +74,8 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
 
     # 1. files from the province and the sharing platform
     _say("1.", "江苏省一体化政务服务平台 (js-province) publishes the item catalogue; 苏州市数据共享平台 (sz-sharing) sends people, enterprises, projects")
-    for kind, system, fmt, n in (("item", "js-province", "xml", 40), ("licence", "js-province", "xml", 200),
+    # the whole implementation list (实施清单), so every case's item is in the catalogue
+    for kind, system, fmt, n in (("item", "js-province", "xml", g.implementation_list_size), ("licence", "js-province", "xml", 200),
                                  ("person", "sz-sharing", "jsonl", 300), ("enterprise", "sz-sharing", "jsonl", 150),
                                  ("project", "sz-sharing", "xml", 60)):
         path = inbox / f"{dictionary_kind(kind).batch}.{fmt}"

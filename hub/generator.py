@@ -1071,6 +1071,12 @@ class Generator:
 
     # -- item ---------------------------------------------------------------------------
 
+    @property
+    def implementation_list_size(self) -> int:
+        """How many (item, department) entries the implementation list has: ingesting that
+        many ``item()`` records gives a catalogue every generated case's item is in."""
+        return len(self._dept_items)
+
     def item(self) -> dict:
         """The next item of the implementation list (each (item, dept) once, then next versions)."""
         n = self._item_next
