@@ -133,7 +133,7 @@ def run(batches: list, partitions: int, workers: int) -> dict:
                "GOVHUB_HOME": str(ROOT / "var" / "bench-scale-home")}
         publish_s, parts = publish(env, batches)
         procs = [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], cwd=ROOT,
-                                  env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                                  env={**os.environ, "GOVHUB_QUALITY_BATCH": "deferred", **env, "PYTHONPATH": str(ROOT)},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for _ in range(workers)]
         first = None
