@@ -3,6 +3,7 @@ expectation suite on the day's stored records per source system, and the feed-he
 checks (silent source, volume drop/jump, null-rate and quarantine-rate jumps) against the
 trailing 30 days; results go to ``quality_run`` (see hub/quality/daily.py, docs/quality.md).
 
+Messages ingested with ``GOVHUB_QUALITY_BATCH=deferred`` get their batch checks first.
 Then the day's quality report (数据质量报告, HTML and JSON) is written and kept under
 ``$GOVHUB_HOME/reports/quality/<day>.html`` (see hub/quality/report.py)."""
 
@@ -21,6 +22,14 @@ with DAG(
     on_failure_callback=run_failed,
     tags=["govhub", "quality"],
 ) as dag:
+
+    @task(task_id="check_pending_messages")
+    def check_pending_messages() -> dict:
+        from hub.quality.batch import check_pending
+
+        checked, failed = check_pending(engine())
+        print(f"batch checks of deferred messages: {checked} checked, {failed} with failed expectations")
+        return {"checked": checked, "failed": failed}
 
     @task(task_id="check_yesterday")
     def check_yesterday() -> dict:
@@ -49,4 +58,5 @@ with DAG(
         return {"html": str(html_path), "json": str(json_path)}
 
     checked = check_yesterday()
+    check_pending_messages() >> checked
     write_report(checked)

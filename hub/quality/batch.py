@@ -79,3 +79,14 @@ def pending_messages(engine: Engine, limit: int = 1000) -> Iterator[tuple[str, s
             .order_by(m.c.received_at, m.c.id).limit(limit)
         ).all()
     return iter([tuple(r) for r in rows])
+
+
+def check_pending(engine: Engine, limit: int = 1000) -> tuple[int, int]:
+    """Batch checks of messages ingested with ``GOVHUB_QUALITY_BATCH=deferred`` (or before
+    the suites existed): (messages checked, messages with failed expectations)."""
+    todo = list(pending_messages(engine, limit))
+    failed = 0
+    for system, kind, message_id in todo:
+        run = check_message(engine, system, kind, message_id)
+        failed += bool(run and not run.success)
+    return len(todo), failed

@@ -157,3 +157,20 @@ def test_deferred_mode_leaves_the_check_for_later(engine, catalog, monkeypatch):
     run = check_message(engine, "dept-a", "case", "q-2")
     assert run.success and run.rows == 12
     assert list(pending_messages(engine)) == []
+
+
+def test_pending_checks_run_in_one_pass(engine, catalog, monkeypatch):  # noqa: F811
+    """What data_quality_daily does first: the deferred messages' batch checks."""
+    from hub.quality.batch import check_pending, pending_messages
+
+    g = Generator(seed=106, departments=["常熟市行政审批局"])
+    catalogue_and_holders(engine, g, [])
+    monkeypatch.setenv("GOVHUB_QUALITY_BATCH", "deferred")
+    for i in range(2):
+        cases = [r for r, _ in g.records("case", 6)]
+        if i == 1:
+            cases.append(dict(cases[0]))  # a repeated case number: the batch's uniqueness check fails
+        Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id=f"q-p{i}")), "dept-a")
+    assert len(list(pending_messages(engine))) == 2
+    assert check_pending(engine) == (2, 1)
+    assert list(pending_messages(engine)) == [] and check_pending(engine) == (0, 0)
