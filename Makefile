@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	# The development checkout's own packages (demo, synth, sandbox, bench) are not in the
+	# wheel; a .pth puts the checkout on the venv's path so `govhub demo` finds them.
+	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/govhub-checkout.pth"
 	touch $(STAMP)
 
 install: $(STAMP)

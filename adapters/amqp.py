@@ -1,6 +1,6 @@
 """``amqp://`` / ``amqps://`` — a queue and an exchange on a department's OWN broker
 (RabbitMQ or any AMQP 0-9-1 broker), through kombu / py-amqp. Not the hub's bus
-(``hub.bus``): this is how the hub reads from and writes to other systems' brokers.
+(``hub.bus.topology``): this is how the hub reads from and writes to other systems' brokers.
 
     amqp://hub:secret@10.32.5.90:5672/cs?queue=cs.to-hub&exchange=cs.from-hub&routing_key=case
 

@@ -7,7 +7,7 @@ failures are retried, with exponential back-off from ``backoff`` seconds, defaul
 ``push_path`` (default ``/{kind}``), ``pull_path`` (cursor-paginated GET returning
 ``{"records": [...], "next_cursor": ..., "has_more": ...}``), ``ping_path`` (default
 ``/health``), ``api_key_env`` (sends ``X-Api-Key``), ``hmac_secret_env`` + ``system``
-(signs requests like the hub expects: ``hub.access.hmac_signature``).
+(signs requests like the hub expects: ``hub.catalog.access.hmac_signature``).
 
 Errors: connection failures, timeouts, 429 and 5xx → ``TransientError``; 401/403 →
 ``AuthError``; other 4xx → ``RejectedError`` (the peer will not accept it as it is).
@@ -64,7 +64,7 @@ class RestAdapter(Adapter):
         url = self.base + path
         headers = dict(headers or {})
         if self._hmac:
-            from hub.access import hmac_signature
+            from hub.catalog.access import hmac_signature
 
             ts = str(int(time.time()))
             headers.update({"X-Govhub-System": self._hmac[0], "X-Govhub-Timestamp": ts,

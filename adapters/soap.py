@@ -34,7 +34,7 @@ id from its ``message_id`` attribute or the digest of its content).
 
 ``ping()``: fetches the WSDL.
 
-No retries inside: a ``TransientError`` goes back to the caller (``hub.delivery`` backs
+No retries inside: a ``TransientError`` goes back to the caller (``hub.outbound.delivery`` backs
 off and tries again; the receiving side deduplicates by message id).
 
 Errors: connection failures, timeouts, HTTP 5xx and Server/Receiver faults →
@@ -228,7 +228,7 @@ class SoapAdapter(Adapter):
         return env
 
     def write(self, envelope: Envelope) -> Receipt:
-        from hub.xmlsafe import XmlRefused, parse_document
+        from hub.model.xmlsafe import XmlRefused, parse_document
 
         try:
             payload = parse_document(envelope.body)
@@ -248,7 +248,7 @@ class SoapAdapter(Adapter):
         from lxml import etree
         from zeep.exceptions import ValidationError as ZeepValidationError
 
-        from hub.xmlsafe import XmlRefused, parse_document
+        from hub.model.xmlsafe import XmlRefused, parse_document
 
         name = self.option("pull", required=True)
         args = {k.split(".", 1)[1]: v for k, v in self.options.items() if k.startswith("pull.")}
@@ -310,7 +310,7 @@ def _input_tag(op) -> str | None:
 
 
 def _masked(exc) -> str:
-    from hub.masking import mask_text
+    from hub.model.masking import mask_text
 
     return mask_text(str(exc))[:300]
 

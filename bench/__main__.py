@@ -24,7 +24,7 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from hub.config import ROOT
+from hub.core.config import ROOT
 
 STAGES = ("copy", "xml_first", "xml_again", "rest", "orm")
 LABELS = {
@@ -54,8 +54,8 @@ def _data(n: int, seed: int, folder: Path) -> Path:
 
 def _catalogue(folder: Path, key: str) -> Path:
     from bench.records import DEPARTMENT
-    from hub.access import sha256_hex
-    from hub.generator import Generator
+    from hub.catalog.access import sha256_hex
+    from synth.generator import Generator
 
     code, region = next((c, r) for name, c, r in Generator(seed=0).departments if name == DEPARTMENT)
     systems = [
@@ -147,7 +147,7 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
     db, drop = _database(pg_url)
     results = []
     try:
-        from hub.db import migrate
+        from hub.db.engine import migrate
 
         migrate(db)
         opts = ["--orm-limit", str(orm_limit), "--servers", str(servers), "--clients", str(clients),

@@ -9,8 +9,8 @@ from sqlalchemy import Column
 from sqlalchemy.orm import DeclarativeBase
 
 from bench.records import COLUMNS
-from hub.dictionary import kind as dictionary_kind
-from hub.models import _column_type
+from hub.model.dictionary import kind as dictionary_kind
+from hub.db.tables import _column_type
 
 
 class Base(DeclarativeBase):

@@ -16,8 +16,8 @@ from typing import Iterator
 
 import msgspec
 
-from hub.dictionary import kind as dictionary_kind
-from hub.generator import Generator, write_xml
+from hub.model.dictionary import kind as dictionary_kind
+from synth.generator import Generator, write_xml
 
 DEPARTMENT = "常熟市行政审批局"  # every record is this department's, so REST pushes are authorised
 LISTS = frozenset(f.name for f in dictionary_kind("case").fields if f.type == "list")
@@ -57,7 +57,7 @@ def write_all(n: int, folder: Path, seed: int = 2026, progress=None) -> dict[str
 def _column_types() -> dict[str, str]:
     from sqlalchemy.dialects import postgresql
 
-    from hub.models import _column_type
+    from hub.db.tables import _column_type
 
     fields = {f.name: f for f in dictionary_kind("case").fields}
     return {c: _column_type(fields[c]).compile(dialect=postgresql.dialect()) for c in COLUMNS}

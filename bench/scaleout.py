@@ -67,7 +67,7 @@ class FreshDatabase:
     def __enter__(self) -> str:
         import psycopg
 
-        from hub.db import migrate
+        from hub.db.engine import migrate
 
         self.name = f"govhub_bench_scale_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(PG_URL, autocommit=True) as c:
@@ -79,7 +79,7 @@ class FreshDatabase:
     def __exit__(self, *exc) -> None:
         import psycopg
 
-        from hub.db import engine_for
+        from hub.db.engine import engine_for
 
         engine_for(self.url).dispose()
         with psycopg.connect(PG_URL, autocommit=True) as c:
@@ -90,7 +90,7 @@ def messages(records: int, per_message: int):
     """Canonical XML batches of generated cases from one department system."""
     import io
 
-    from hub.generator import Generator, write_xml
+    from synth.generator import Generator, write_xml
 
     cases = [r for r, _ in Generator(seed=7).records("case", records)]
     for i in range(0, records, per_message):
@@ -101,8 +101,8 @@ def messages(records: int, per_message: int):
 
 
 def publish(env: dict, batches: list) -> tuple[float, int]:
-    from hub import bus
-    from hub.config import load_settings
+    from hub.bus import topology as bus
+    from hub.core.config import load_settings
 
     settings = load_settings(env)
     parts = 0
@@ -119,8 +119,8 @@ def publish(env: dict, batches: list) -> tuple[float, int]:
 def committed(db_url: str) -> int:
     from sqlalchemy import func, select
 
-    from hub.db import engine_for
-    from hub.models import lineage
+    from hub.db.engine import engine_for
+    from hub.db.tables import lineage
 
     with engine_for(db_url).connect() as c:
         return c.execute(select(func.count()).select_from(lineage)).scalar_one()

@@ -37,8 +37,8 @@ def count_records(data: Path) -> int:
 
 
 def xml_ingest(db: str, data: Path, message_id: str, expect: str) -> dict:
-    from hub.db import engine_for
-    from hub.pipeline import Pipeline
+    from hub.db.engine import engine_for
+    from hub.ingest.pipeline import Pipeline
 
     n = count_records(data)
     engine = engine_for(db)
@@ -86,7 +86,7 @@ def orm_baseline(db: str, data: Path, limit: int) -> dict:
     from bench.orm import BenchCase, Base, from_json
     from sqlalchemy.orm import Session
 
-    from hub.db import make_engine
+    from hub.db.engine import make_engine
 
     n = min(count_records(data), limit)
     engine = make_engine(db)

@@ -1,12 +1,12 @@
 """bundle_tracking — every 5 minutes: finish any bundle (套餐) split that a crash
 interrupted, then derive each open bundle's status from its parts' cases and publish
-the changes (see hub/bundles.py)."""
+the changes (see hub/domains/bundles.py)."""
 
 from datetime import timedelta
 
 from airflow.sdk import DAG, task
 
-from hub.airflow_support import DEFAULT_ARGS, START, engine
+from hub.ops.airflow_support import DEFAULT_ARGS, START, engine
 
 with DAG(
     dag_id="bundle_tracking",
@@ -21,7 +21,7 @@ with DAG(
 
     @task(task_id="resume_splits")
     def resume_splits() -> dict:
-        from hub.bundles import resume
+        from hub.domains.bundles import resume
 
         counts = resume(engine())
         print(f"bundle splits resumed: {counts}")
@@ -29,7 +29,7 @@ with DAG(
 
     @task(task_id="join_parts")
     def join_parts() -> dict:
-        from hub.bundles import join
+        from hub.domains.bundles import join
 
         counts = join(engine())
         print(f"bundle statuses: {counts}")

@@ -1,7 +1,7 @@
 """case_report_upward — every 5 minutes: report new and changed cases (and evaluations,
 好差评, where the peer receives them) to each platform that receives them, by a watermark
 that advances only past acknowledged records; reruns and overlapping runs send nothing
-twice (see hub/reporting.py). A run that has not finished 10 minutes after it started is
+twice (see hub/outbound/reporting.py). A run that has not finished 10 minutes after it started is
 failed by ``dagrun_timeout`` and raises the deadline alert (``on_failure_callback``).
 Airflow 3.3's own DeadlineAlert is not used: with it, ``airflow dags test`` crashes after
 a successful run (deadline_alert lookup)."""
@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
 
 KINDS = ("case", "evaluation")
 PEERS = {p.id: p for kind in KINDS for p in systems_receiving(kind)}
@@ -33,7 +33,7 @@ with DAG(
         def report_group(peer_id=peer.id, kinds=tuple(k for k in KINDS if k in peer.receives)):
             @task(task_id="queue_changes")
             def queue_changes(peer_id: str, kinds: tuple) -> dict:
-                from hub import reporting
+                from hub.outbound import reporting
 
                 queued = {kind: reporting.enqueue_changes(engine(), peer_id, kind) for kind in kinds}
                 print(f"queued for {peer_id}: {queued}")
@@ -41,7 +41,7 @@ with DAG(
 
             @task(task_id="deliver")
             def deliver(peer_id: str, queued: dict) -> dict:
-                from hub.delivery import Deliverer
+                from hub.outbound.delivery import Deliverer
 
                 d = Deliverer(engine(), resolve=endpoint)
                 try:
@@ -55,7 +55,7 @@ with DAG(
 
             @task(task_id="advance_watermark", trigger_rule="all_done")
             def advance(peer_id: str, kinds: tuple) -> dict:
-                from hub import reporting
+                from hub.outbound import reporting
 
                 marks = {kind: reporting.advance_acknowledged(engine(), peer_id, kind) for kind in kinds}
                 print(f"acknowledged through {marks}")

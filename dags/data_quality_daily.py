@@ -9,7 +9,7 @@ Then the day's quality report (数据质量报告, HTML and JSON) is written and
 
 from airflow.sdk import DAG, task
 
-from hub.airflow_support import DEFAULT_ARGS, START, engine, run_failed
+from hub.ops.airflow_support import DEFAULT_ARGS, START, engine, run_failed
 
 with DAG(
     dag_id="data_quality_daily",
@@ -35,7 +35,7 @@ with DAG(
     def check_yesterday() -> dict:
         from datetime import timedelta
 
-        from hub import clock
+        from hub.core import clock
         from hub.quality.daily import check_day
 
         day = (clock.now() - timedelta(days=1)).date()
@@ -50,7 +50,7 @@ with DAG(
     def write_report(checked: dict) -> dict:
         from datetime import date
 
-        from hub.config import load_settings
+        from hub.core.config import load_settings
         from hub.quality.report import daily_dir, write_daily
 
         html_path, json_path = write_daily(engine(), daily_dir(load_settings().home), date.fromisoformat(checked["day"]))

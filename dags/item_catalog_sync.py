@@ -4,7 +4,7 @@ new / changed / withdrawn events. One task group per publishing system."""
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_publishing, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_publishing, task_id
 
 with DAG(
     dag_id="item_catalog_sync",
@@ -23,7 +23,7 @@ with DAG(
             @task(task_id="pull_and_diff")
             def pull_and_diff(system_id: str) -> dict:
                 from adapters.registry import open_adapter
-                from hub import catalogue
+                from hub.domains import items as catalogue
 
                 with open_adapter(endpoint(system_id)) as adapter:
                     counts = catalogue.sync_items(engine(), system_id, adapter=adapter)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_receiving, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_receiving, task_id
 
 with DAG(
     dag_id="licence_sync",
@@ -22,7 +22,7 @@ with DAG(
 
     @task(task_id="load_catalogue")
     def load_catalogue() -> dict:
-        from hub.licences import load_catalogue
+        from hub.domains.licences import load_catalogue
 
         counts = load_catalogue(engine())
         print(f"licence catalogue: {counts}")
@@ -30,7 +30,7 @@ with DAG(
 
     @task(task_id="expiry_reminders")
     def expiry_reminders() -> dict:
-        from hub.licences import expiry_reminders
+        from hub.domains.licences import expiry_reminders
 
         counts = expiry_reminders(engine())
         print(f"expiry reminders: {counts}")
@@ -44,8 +44,8 @@ with DAG(
         def sync_group(peer_id=peer.id):
             @task(task_id="send_licences")
             def send_licences(peer_id: str) -> dict:
-                from hub.delivery import Deliverer
-                from hub.licences import sync_to_province
+                from hub.outbound.delivery import Deliverer
+                from hub.domains.licences import sync_to_province
 
                 d = Deliverer(engine(), resolve=endpoint)
                 try:

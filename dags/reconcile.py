@@ -4,7 +4,7 @@ discrepancy record (对账). One task group per receiving system."""
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.airflow_support import DEFAULT_ARGS, START, engine, systems_receiving, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, engine, systems_receiving, task_id
 
 with DAG(
     dag_id="reconcile",
@@ -24,8 +24,8 @@ with DAG(
             def compare_yesterday(peer_id: str) -> dict:
                 from datetime import timedelta
 
-                from hub import clock
-                from hub.reconcile import reconcile
+                from hub.core import clock
+                from hub.outbound.reconcile import reconcile
 
                 day = (clock.now() - timedelta(days=1)).date()
                 counts = reconcile(engine(), peer_id, day)

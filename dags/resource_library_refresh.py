@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_publishing, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_publishing, task_id
 
 SOURCES = {s.id: s for kind in ("person", "enterprise", "project") for s in systems_publishing(kind)}
 
@@ -27,7 +27,7 @@ with DAG(
             @task(task_id="merge_updates")
             def merge_updates(system_id: str) -> dict:
                 from adapters.registry import open_adapter
-                from hub.libraries.merge import refresh, stored_cursor
+                from hub.domains.libraries.merge import refresh, stored_cursor
 
                 db = engine()
                 cursor = stored_cursor(db, system_id)

@@ -1,14 +1,14 @@
 """supervision_scan — every 5 minutes: re-evaluate open cases (and those concluded since
 the last scan) with the monitoring rules (catalog/monitoring_rules.yaml), raising each
-supervision record once (see hub/supervision/scan.py), then report new and changed
+supervision record once (see hub/domains/supervision/scan.py), then report new and changed
 supervision records to each platform that receives them, by a watermark that advances
-only past acknowledged records (see hub/reporting.py)."""
+only past acknowledged records (see hub/outbound/reporting.py)."""
 
 from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
 
 with DAG(
     dag_id="supervision_scan",
@@ -25,7 +25,7 @@ with DAG(
 
     @task(task_id="scan")
     def scan() -> dict:
-        from hub.supervision.scan import scan as run_scan
+        from hub.domains.supervision.scan import scan as run_scan
 
         result = run_scan(engine())
         print(f"supervision scan: {result['cases']} cases, {result['findings']} findings, {result['raised']} raised")
@@ -39,7 +39,7 @@ with DAG(
         def report_group(peer_id=peer.id):
             @task(task_id="queue_changes")
             def queue_changes(peer_id: str) -> int:
-                from hub import reporting
+                from hub.outbound import reporting
 
                 n = reporting.enqueue_changes(engine(), peer_id, "supervision")
                 print(f"queued {n} changed supervision records for {peer_id}")
@@ -47,7 +47,7 @@ with DAG(
 
             @task(task_id="deliver")
             def deliver(peer_id: str, queued: int) -> dict:
-                from hub.delivery import Deliverer
+                from hub.outbound.delivery import Deliverer
 
                 d = Deliverer(engine(), resolve=endpoint)
                 try:
@@ -61,7 +61,7 @@ with DAG(
 
             @task(task_id="advance_watermark", trigger_rule="all_done")
             def advance(peer_id: str) -> str | None:
-                from hub import reporting
+                from hub.outbound import reporting
 
                 at = reporting.advance_acknowledged(engine(), peer_id, "supervision")
                 print(f"acknowledged through {at}")

@@ -15,11 +15,11 @@ from datetime import date
 
 import click
 
-from hub.config import load_settings
+from hub.core.config import load_settings
 
 
 def _engine():
-    from hub.db import engine_for, migrate
+    from hub.db.engine import engine_for, migrate
 
     s = load_settings()
     migrate(s.db_url)

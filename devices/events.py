@@ -38,8 +38,8 @@ from pydantic import (
     model_validator,
 )
 
-from hub.codes import idcard
-from hub.masking import mask_id, mask_text
+from hub.model.codes import idcard
+from hub.model.masking import mask_id, mask_text
 
 QUEUE_ACTIONS = ("issued", "called", "served", "abandoned", "id_read")
 WINDOW_STATUSES = ("未登录", "空闲", "正在办理", "暂停", "考勤异常")
@@ -93,7 +93,7 @@ class PersonRef(BaseModel):
 
     @classmethod
     def from_id_number(cls, number: str, key: bytes) -> "PersonRef":
-        """Validate (GB 11643; raises ``hub.codes.CodeError``, message masked) and hash."""
+        """Validate (GB 11643; raises ``hub.model.codes.CodeError``, message masked) and hash."""
         v = idcard.validate(number)
         return cls(id_hash=hmac.new(key, v.encode("ascii"), hashlib.sha256).hexdigest()[:32], id_masked=mask_id(v))
 

@@ -20,8 +20,8 @@ from typing import Iterator
 from lxml import etree
 
 from devices.vendors import Vendor
-from hub.masking import mask_text
-from hub.xmlsafe import XmlRefused, declared_encoding, parse_document
+from hub.model.masking import mask_text
+from hub.model.xmlsafe import XmlRefused, declared_encoding, parse_document
 
 REASONS = ("vendor_unknown", "payload_empty", "encoding_invalid", "json_malformed", "xml_forbidden", "xml_malformed",
            "line_malformed", "line_too_long", "type_unknown", "field_missing", "field_format", "code_unknown",

@@ -32,12 +32,13 @@ from devices.events import MODELS, DeviceEvent, PersonRef, event_id, person_key
 from devices.framing import DeviceInputError, pieces
 from devices.store import insert_new, mark_published, take_unpublished
 from devices.vendors import UnknownVendor, Vendor, get_vendor, vendors
-from hub import bus, clock
-from hub.clock import CST
-from hub.codes import CodeError
-from hub.config import Settings
-from hub.models import quarantine
-from hub.worker import quarantine_message
+from hub.bus import topology as bus
+from hub.core import clock
+from hub.core.clock import CST
+from hub.model.codes import CodeError
+from hub.core.config import Settings
+from hub.db.tables import quarantine
+from hub.worker.process import quarantine_message
 
 __all__ = ["DeviceInputError", "Gateway", "Item", "Receipt", "Result", "normalise", "publish", "read"]
 

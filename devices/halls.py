@@ -18,9 +18,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hub.access import sha256_hex
-from hub.codes.divisions import default_table
-from hub.config import CATALOG_DIR
+from hub.catalog.access import sha256_hex
+from hub.model.codes.divisions import default_table
+from hub.core.config import CATALOG_DIR
 
 HALLS_FILE = CATALOG_DIR / "halls.yaml"
 

@@ -31,9 +31,9 @@ from starlette.routing import Route
 
 from devices.gateway import Gateway, Receipt
 from devices.halls import hall_by_key
-from hub.config import Settings, load_settings
-from hub.db import engine_for
-from hub.masking import mask_text
+from hub.core.config import Settings, load_settings
+from hub.db.engine import engine_for
+from hub.model.masking import mask_text
 
 log = logging.getLogger("govhub.devices")
 MAX_BODY = 1024 * 1024  # a device sends a few events at a time; more is a misbehaving device

@@ -1,7 +1,7 @@
 """``device_event``: every canonical device event, once (unique ``event_id``), with the
 columns the queue statistics read and the time it was published on the bus.
 
-The table is declared on ``hub.models.metadata`` so the hub's migrations create it.
+The table is declared on ``hub.db.tables.metadata`` so the hub's migrations create it.
 Resends are recognised by ``event_id`` (insert … on conflict do nothing). An event whose
 publication failed keeps ``published_at`` empty and goes out with the next batch.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import Column, Connection, DateTime, Index, String, Table, Uniqu
 from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.events import QueueEvent, WindowEvent
-from hub.models import Id, Json, metadata
+from hub.db.tables import Id, Json, metadata
 
 device_event = Table(
     "device_event",

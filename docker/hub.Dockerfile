@@ -28,7 +28,7 @@ COPY schemas ./schemas
 COPY mappings ./mappings
 COPY catalog ./catalog
 COPY dags ./dags
-# Editable, so the hub finds schemas/, mappings/ and catalog/ beside its code (hub.config.ROOT).
+# Editable, so the hub finds schemas/, mappings/ and catalog/ beside its code (hub.core.config.ROOT).
 RUN pip install --no-deps -e .
 
 USER govhub

@@ -93,7 +93,7 @@ def pg_database():
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    from hub.db import engine_for
+    from hub.db.engine import engine_for
 
     for url in (f"{base}/{name}",):
         try:
@@ -107,7 +107,7 @@ def pg_database():
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """A migrated hub database: parametrised over SQLite and PostgreSQL."""
-    from hub.db import migrate
+    from hub.db.engine import migrate
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hub.db'}"
@@ -119,7 +119,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def engine(db_url):
-    from hub.db import engine_for
+    from hub.db.engine import engine_for
 
     return engine_for(db_url)
 
@@ -127,7 +127,7 @@ def engine(db_url):
 def _purge_rabbit() -> None:
     from kombu import Connection
 
-    from hub import bus
+    from hub.bus import topology as bus
 
     with Connection(amqp_url(), connect_timeout=5) as conn:
         ch = conn.channel()
@@ -173,14 +173,14 @@ def settings_env(tmp_path, db_url, broker_url):
 
 @pytest.fixture
 def settings(settings_env):
-    from hub.config import load_settings
+    from hub.core.config import load_settings
 
     return load_settings(settings_env)
 
 
 @pytest.fixture(autouse=True)
 def _govhub_logger_restored():
-    """``hub.logs.setup`` (run in-process by CLI and app tests) gives the ``govhub`` logger
+    """``hub.ops.logs.setup`` (run in-process by CLI and app tests) gives the ``govhub`` logger
     its own handler and stops propagation; put it back after each test so a later test's
     ``caplog`` sees the hub's log lines whatever ran before it."""
     import logging

@@ -6,11 +6,11 @@ import io
 
 from sqlalchemy import func, select
 
-from hub.models import LIBRARY, lineage, quarantine
+from hub.db.tables import LIBRARY, lineage, quarantine
 
 
 def xml_doc(records, kind="case", encoding="utf-8", message_id=None) -> bytes:
-    from hub.generator import write_xml
+    from synth.generator import write_xml
 
     buf = io.BytesIO()
     write_xml(iter(records), kind, buf, encoding=encoding, message_id=message_id)
@@ -18,7 +18,7 @@ def xml_doc(records, kind="case", encoding="utf-8", message_id=None) -> bytes:
 
 
 def jsonl_doc(records) -> bytes:
-    from hub.generator import write_jsonl
+    from synth.generator import write_jsonl
 
     buf = io.BytesIO()
     write_jsonl(iter(records), buf)

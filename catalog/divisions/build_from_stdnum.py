@@ -6,7 +6,7 @@ Usage::
     python catalog/divisions/build_from_stdnum.py --check    # exit 1 if it is stale
     python catalog/divisions/build_from_stdnum.py --source path/to/loc.dat
 
-The CSV is the source of truth the hub loads (``hub.codes.divisions``); this script
+The CSV is the source of truth the hub loads (``hub.model.codes.divisions``); this script
 only regenerates it. Output is deterministic, so re-running it on the same loc.dat
 gives a byte-identical file. Codes loc.dat lacks go in ``supplement.csv``, never here.
 

@@ -26,7 +26,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hub.yamlsource import line_of
+from hub.core.yamlsource import line_of
 
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
 

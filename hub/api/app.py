@@ -12,9 +12,9 @@
 | ``/api/v1/quarantine...`` | the quarantine workflow, for administrators (``hub.api.routes_quarantine``) |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
 | ``GET /openapi.json`` | this API's OpenAPI document |
-| ``GET /metrics`` | Prometheus metrics, no credentials (``GOVHUB_METRICS=off`` removes it; see ``hub.metrics``) |
+| ``GET /metrics`` | Prometheus metrics, no credentials (``GOVHUB_METRICS=off`` removes it; see ``hub.ops.metrics``) |
 
-Every request runs under a correlation id (``X-Correlation-ID``, see ``hub.correlation``).
+Every request runs under a correlation id (``X-Correlation-ID``, see ``hub.core.correlation``).
 
 Every error is JSON ``{"error": reason, "message": what to do}`` with a 4xx status for
 the caller's mistakes; messages never echo personal data.
@@ -31,19 +31,19 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub import logs
-from hub.access import AccessDenied
+from hub.ops import logs
+from hub.catalog.access import AccessDenied
 from hub.api import routes_pull, routes_push, routes_reports
 from hub.api import routes_pull, routes_push, routes_quarantine
 from hub.api.cursor import BadCursor
 from hub.api.middleware import CorrelationMiddleware
-from hub.metrics import metrics_enabled, metrics_endpoint
-from hub.config import Settings, load_settings
-from hub.db import engine_for, migrate
-from hub.logs import install_masking
-from hub.masking import mask_text
-from hub.pipeline import Pipeline
-from hub.soap.service import routes as soap_routes
+from hub.ops.metrics import metrics_enabled, metrics_endpoint
+from hub.core.config import Settings, load_settings
+from hub.db.engine import engine_for, migrate
+from hub.ops.logs import install_masking
+from hub.model.masking import mask_text
+from hub.ingest.pipeline import Pipeline
+from hub.api.soap.service import routes as soap_routes
 
 log = logging.getLogger("govhub.api")
 
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"unavailable: {type(exc).__name__}"
         try:
-            from hub import bus
+            from hub.bus import topology as bus
 
             with bus.connect(settings) as conn:
                 conn.ensure_connection(max_retries=1, timeout=3)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from hub.access import AccessDenied, by_admin_key, by_api_key, by_hmac
-from hub.systems import Administrator, System
+from hub.catalog.access import AccessDenied, by_admin_key, by_api_key, by_hmac
+from hub.catalog.systems import Administrator, System
 
 
 async def caller(request: Request) -> System:

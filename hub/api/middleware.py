@@ -4,7 +4,7 @@ carries it back, so a department can quote it when asking where its records went
 
 from __future__ import annotations
 
-from hub import correlation
+from hub.core import correlation
 
 
 class CorrelationMiddleware:

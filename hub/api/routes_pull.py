@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import and_, func, or_, select
 from starlette.exceptions import HTTPException
 
-from hub import clock
-from hub.access import authorise_pull
+from hub.core import clock
+from hub.catalog.access import authorise_pull
 from hub.api import cursor as cursors
 from hub.api.auth import caller
-from hub.canonical import json_ready
-from hub.dictionary import kinds
-from hub.models import LIBRARY
-from hub.systems import System
+from hub.model.canonical import json_ready
+from hub.model.dictionary import kinds
+from hub.db.tables import LIBRARY
+from hub.catalog.systems import System
 
 router = APIRouter(prefix="/api/v1", tags=["pull"])
 SETTLE = timedelta(seconds=2)

@@ -16,13 +16,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from hub import xmlsafe
-from hub.access import AccessDenied, authorise_push, authorise_record
+from hub.model import xmlsafe
+from hub.catalog.access import AccessDenied, authorise_push, authorise_record
 from hub.api.auth import caller
-from hub.dictionary import kinds
-from hub.schemagen import json_schema_path
-from hub.pipeline import body_digest
-from hub.systems import System
+from hub.model.dictionary import kinds
+from hub.model.schemagen import json_schema_path
+from hub.ingest.pipeline import body_digest
+from hub.catalog.systems import System
 
 router = APIRouter(prefix="/api/v1", tags=["push"])
 MAX_BODY = 20 * 1024 * 1024  # a larger batch goes by SFTP, or in several requests

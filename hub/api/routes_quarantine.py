@@ -23,10 +23,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import administrator
-from hub.masking import mask_text
-from hub.quarantine_view import STATUSES, list_records, show
-from hub.quarantine_workflow import WorkflowError, history, reject, retry, retry_matching
-from hub.systems import Administrator
+from hub.model.masking import mask_text
+from hub.quarantine.view import STATUSES, list_records, show
+from hub.quarantine.workflow import WorkflowError, history, reject, retry, retry_matching
+from hub.catalog.systems import Administrator
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.auth import caller
 from hub.quality import report as quality_report
-from hub.systems import System, systems
+from hub.catalog.systems import System, systems
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 

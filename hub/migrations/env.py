@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``hub.db.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``hub.db.engine.migrate``."""
 
 from alembic import context
 from sqlalchemy import create_engine

@@ -19,8 +19,8 @@ from typing import Iterator
 
 from sqlalchemy import Engine, and_, exists, select, tuple_
 
-from hub.dictionary import kind as dictionary_kind
-from hub.models import LIBRARY, ingest_message, lineage
+from hub.model.dictionary import kind as dictionary_kind
+from hub.db.tables import LIBRARY, ingest_message, lineage
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.models import quality_run
 from hub.quality.suites import suite

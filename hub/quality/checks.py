@@ -8,7 +8,7 @@ division table and the libraries via ``hub.quality.derived``), validates with Gr
      "column": "dept_code", "success": false, "unexpected_count": 1, "element_count": 2000,
      "examples": ["913*************2X (uscc_check_char)"], "label_zh": "办理部门统一社会信用代码校验位正确"}
 
-Examples are masked by the field's ``pii`` tag (``hub.masking``), cut to 60 characters and
+Examples are masked by the field's ``pii`` tag (``hub.model.masking``), cut to 60 characters and
 at most five; a helper column's failure shows the source field's value and the reason.
 """
 
@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 from sqlalchemy import Engine, delete, insert
 
-from hub import clock
-from hub.codes import divisions as division_codes
-from hub.dictionary import kind as dictionary_kind
-from hub.masking import mask_text, mask_value
+from hub.core import clock
+from hub.model.codes import divisions as division_codes
+from hub.model.dictionary import kind as dictionary_kind
+from hub.model.masking import mask_text, mask_value
 from hub.quality import frame, gx
 from hub.quality.derived import CheckEnv
 from hub.quality.models import quality_run

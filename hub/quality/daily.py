@@ -35,8 +35,8 @@ from typing import Callable, Iterable
 
 from sqlalchemy import Engine, func, select
 
-from hub.dictionary import kind as dictionary_kind
-from hub.models import LIBRARY, lineage
+from hub.model.dictionary import kind as dictionary_kind
+from hub.db.tables import LIBRARY, lineage
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.suites import FeedHealth, LoadedSuite, suite as suite_for
 
@@ -90,7 +90,7 @@ def day_records(engine: Engine, kind: str, source: str, day: date, limit: int = 
 
 
 def _workday_fn() -> Callable[[date], bool]:
-    from hub.timelimit.calendar import CalendarError, default_calendar
+    from hub.domains.timelimit.calendar import CalendarError, default_calendar
 
     try:
         cal = default_calendar()

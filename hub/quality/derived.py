@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Protocol, Sequence
 
-from hub.codes import idcard, licence_id, uscc
-from hub.codes.errors import CodeError
+from hub.model.codes import idcard, licence_id, uscc
+from hub.model.codes.errors import CodeError
 
 OK = "ok"
 CLOCK_SKEW = timedelta(days=1)  # as the ingress rules: a sender a day ahead is not "in the future"

@@ -17,8 +17,8 @@ from typing import Callable
 
 from sqlalchemy import Engine, select
 
-from hub.dictionary import kind as dictionary_kind
-from hub.models import LIBRARY
+from hub.model.dictionary import kind as dictionary_kind
+from hub.db.tables import LIBRARY
 from hub.quality import frame, gx
 from hub.quality.checks import env_for
 from hub.quality.suites import suites

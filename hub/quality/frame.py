@@ -1,6 +1,6 @@
 """Records → the pandas DataFrame a suite is validated on.
 
-Records may be typed canonical records (library rows, ``hub.canonical`` output: datetime,
+Records may be typed canonical records (library rows, ``hub.model.canonical`` output: datetime,
 date, Decimal…) or lexical ones (the generator's, a sender's strings): both become the
 canonical lexical form, so one suite fits both — times ``'YYYY-MM-DD HH:MM:SS'`` and dates
 ``'YYYY-MM-DD'`` as text (fixed width: they compare like the times they spell, and a
@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Sequence
 
-from hub.dictionary import kind as dictionary_kind
+from hub.model.dictionary import kind as dictionary_kind
 from hub.quality.derived import CheckEnv, compute
 from hub.quality.suites import LoadedSuite
 

@@ -17,7 +17,7 @@ import logging
 
 from sqlalchemy import Engine
 
-from hub.config import load_settings
+from hub.core.config import load_settings
 
 log = logging.getLogger("govhub.quality")
 

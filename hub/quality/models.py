@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, Integer, String, Table
 
-from hub.models import Id, metadata
+from hub.db.tables import Id, metadata
 
 quality_run = Table(
     "quality_run",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from hub.config import ROOT
-from hub.yamlsource import line_of
+from hub.core.config import ROOT
+from hub.core.yamlsource import line_of
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 

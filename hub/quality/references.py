@@ -10,7 +10,7 @@ from typing import Sequence
 
 from sqlalchemy import Engine, select
 
-from hub.models import LIBRARY
+from hub.db.tables import LIBRARY
 
 _CHUNK = 900  # stay under SQLite's bound-parameter limit
 

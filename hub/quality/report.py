@@ -4,7 +4,7 @@ examples; a daily trend; the worst-offending sources; the expectation-suite resu
 
 Where each number comes from:
 
-- cumulative per source/kind counts: ``hub.stats.counts`` — the very function behind
+- cumulative per source/kind counts: ``hub.ops.stats.counts`` — the very function behind
   ``govhub stats``, so the two cannot disagree;
 - the period (``days`` days up to ``day_to``, China Standard Time): ``lineage``, one row
   per received record with its ``received_at``; the lineage totals are also compared
@@ -15,7 +15,7 @@ Where each number comes from:
 ``build`` returns a JSON-ready dict (shape: ``schemas/report/quality_report.schema.json``);
 ``render_html`` (``hub.quality.report_html``) turns it into one self-contained page.
 Nothing personal leaves here unmasked: messages and examples pass through
-``hub.masking`` again even though their writers mask them, and payloads are never read.
+``hub.model.masking`` again even though their writers mask them, and payloads are never read.
 
 合格率 (pass rate) = stored / (stored + quarantined): a duplicate is a re-delivery of a
 record already judged, so it counts neither for nor against a source.
@@ -33,10 +33,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, and_, case, false, func, or_, select
 
-from hub import clock, stats
-from hub.dictionary import kinds
-from hub.masking import mask_record, mask_text
-from hub.models import lineage, quarantine
+from hub.core import clock
+from hub.ops import stats
+from hub.model.dictionary import kinds
+from hub.model.masking import mask_record, mask_text
+from hub.db.tables import lineage, quarantine
 from hub.quality.models import quality_run
 from hub.quality.reasons import label as reason_label
 
@@ -57,7 +58,7 @@ def pass_rate(stored: int, quarantined: int) -> float | None:
 
 
 def _system_names() -> dict[str, str]:
-    from hub.systems import CatalogError, systems
+    from hub.catalog.systems import CatalogError, systems
 
     try:
         return {s.id: s.name for s in systems().values()}

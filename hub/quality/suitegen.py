@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from hub.dictionary import Kind, kind as dictionary_kind
+from hub.model.dictionary import Kind, kind as dictionary_kind
 from hub.quality.suites import SUITES_DIR
 
 _LABEL_RULES = {

@@ -35,8 +35,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hub.config import SCHEMAS_DIR
-from hub.dictionary import DictionaryError, kind as dictionary_kind
+from hub.core.config import SCHEMAS_DIR
+from hub.model.dictionary import DictionaryError, kind as dictionary_kind
 from hub.quality.derived import CHECKS
 
 SUITES_DIR = SCHEMAS_DIR / "expectations"

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from hub.codes import idcard
-from hub.config import ROOT
-from hub.generator import Generator, write_dept_b_csv, write_xml
+from hub.model.codes import idcard
+from hub.core.config import ROOT
+from synth.generator import Generator, write_dept_b_csv, write_xml
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
@@ -80,8 +80,8 @@ DATABASE_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
 def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     from click.testing import CliRunner
 
-    from hub.cli import main
-    from hub.pii_scan import leaks, scan_tree
+    from hub.cli.main import main
+    from hub.ops.pii_scan import leaks, scan_tree
 
     home = tmp_path / "demo"
     env = {"GOVHUB_HOME": str(home), "GOVHUB_LOG_LEVEL": "DEBUG", "PYTHONPATH": str(ROOT)}
@@ -142,7 +142,7 @@ def test_serve_answers_health_and_openapi(env, tmp_path):
     import time
     import urllib.request
 
-    from adapters.sandbox.server import free_port
+    from sandbox.server import free_port
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], cwd=ROOT,

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from hub import clock
-from hub.generator import Generator, write_xml
+from hub.core import clock
+from synth.generator import Generator, write_xml
 from tests.cli.test_cli import ID18, env, govhub  # noqa: F401  (the CLI env fixture)
 from tests.integration.test_quality_batch import put_library
 

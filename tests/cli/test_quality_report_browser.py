@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from hub.codes import idcard
-from hub.config import ROOT
-from hub.generator import Generator, write_dept_b_csv, write_jsonl, write_xml
+from hub.model.codes import idcard
+from hub.core.config import ROOT
+from synth.generator import Generator, write_dept_b_csv, write_jsonl, write_xml
 from tests.cli.test_cli import govhub
 from tests.conftest import CI
 

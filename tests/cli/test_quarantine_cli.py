@@ -11,16 +11,16 @@ import json
 
 import pytest
 
-from hub.codes import idcard
-from hub.config import ROOT
-from hub.generator import Generator, write_dept_b_csv
-from hub.pii_scan import leaks
+from hub.model.codes import idcard
+from hub.core.config import ROOT
+from synth.generator import Generator, write_dept_b_csv
+from hub.ops.pii_scan import leaks
 from tests.cli.test_cli import govhub
 
 
 @pytest.fixture
 def env(tmp_path):
-    from hub.db import migrate
+    from hub.db.engine import migrate
 
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     migrate(url)

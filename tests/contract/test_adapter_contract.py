@@ -129,7 +129,7 @@ def amqp_peer(request) -> Peer:
 
 def _case_envelope(fmt: str):
     def make(tag: str = "") -> Envelope:
-        from hub.generator import Generator, write_xml
+        from synth.generator import Generator, write_xml
 
         token = uuid.uuid4().hex[:12]
         case = next(Generator(seed=71, departments=["常熟市行政审批局"]).records("case", 1))[0]
@@ -149,8 +149,8 @@ def _case_envelope(fmt: str):
 
 
 def rest_peer(request) -> Peer:
-    from adapters.sandbox.dept_rest import DeptState, make_app
-    from adapters.sandbox.server import run_in_thread
+    from sandbox.dept_rest import DeptState, make_app
+    from sandbox.server import run_in_thread
 
     base, stop = run_in_thread(make_app(DeptState(), api_key="contract-key"))
     request.addfinalizer(stop)
@@ -174,8 +174,8 @@ def rest_peer(request) -> Peer:
 
 
 def soap_peer(request) -> Peer:
-    from adapters.sandbox.province_soap import ProvinceState, make_app
-    from adapters.sandbox.server import run_in_thread
+    from sandbox.province_soap import ProvinceState, make_app
+    from sandbox.server import run_in_thread
 
     base, stop = run_in_thread(make_app(ProvinceState(username="govhub", password="contract-pw")))
     request.addfinalizer(stop)

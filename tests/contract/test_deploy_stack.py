@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.config import ROOT
+from hub.core.config import ROOT
 
 DOCKER = ROOT / "docker"
 COMPOSE_FILE = DOCKER / "compose.yaml"

@@ -16,15 +16,15 @@ from lxml import etree
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from hub.access import hash_password
-from hub.generator import Generator
-from hub.models import LIBRARY, ingest_message, lineage
-from hub.pipeline import Pipeline
-from hub.schemagen import xsd_path
-from hub.soap import service as soap_service
-from hub.soap.service import routes
+from hub.catalog.access import hash_password
+from synth.generator import Generator
+from hub.db.tables import LIBRARY, ingest_message, lineage
+from hub.ingest.pipeline import Pipeline
+from hub.model.schemagen import xsd_path
+from hub.api.soap import service as soap_service
+from hub.api.soap.service import routes
 from tests.helpers import count, library_count, xml_doc
-from adapters.sandbox.server import run_in_thread
+from sandbox.server import run_in_thread
 
 DEPT = "常熟市行政审批局"
 USER, PASSWORD = "cs-approval-soap", "dept-soap-password"
@@ -48,7 +48,7 @@ def catalogue(tmp_path, monkeypatch):
     path.write_text(yaml.safe_dump({"systems": [entry]}, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))
     yield entry
-    from hub.systems import _systems_at
+    from hub.catalog.systems import _systems_at
 
     _systems_at.cache_clear()
 

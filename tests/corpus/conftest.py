@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.access import hash_password, sha256_hex
-from hub.config import ROOT
+from hub.catalog.access import hash_password, sha256_hex
+from hub.core.config import ROOT
 
 RESULTS: list[tuple[str, str, str, str, str]] = []  # (id, database, channel, expected outcome, passed|failed)
 SOAP_USER, SOAP_PASSWORD = "cs-approval", "corpus-soap-password"
@@ -70,7 +70,7 @@ def db_url(request, tmp_path_factory):
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{PG_URL.rsplit('/', 1)[0]}/{name}"
     yield url
-    from hub.db import engine_for
+    from hub.db.engine import engine_for
 
     engine_for(url).dispose()
     with _pg_admin() as conn:
@@ -80,9 +80,9 @@ def db_url(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, db_url):
     from devices.halls import _halls_at
-    from hub.config import load_settings
-    from hub.db import engine_for, migrate
-    from hub.systems import _systems_at
+    from hub.core.config import load_settings
+    from hub.db.engine import engine_for, migrate
+    from hub.catalog.systems import _systems_at
 
     h = Hub(tmp_path_factory.mktemp("corpus"), db_url)
     with pytest.MonkeyPatch.context() as mp:
@@ -123,7 +123,7 @@ def devices_api(hub):
 
 
 class WorkerProcess:
-    """``python -m hub.cli worker`` on the module's database and bus; its log in a file."""
+    """``python -m hub.cli.main worker`` on the module's database and bus; its log in a file."""
 
     def __init__(self, hub: Hub):
         self.log = hub.tmp / "worker.log"
@@ -151,7 +151,7 @@ class WorkerProcess:
 
 @pytest.fixture(scope="module")
 def worker(hub):
-    from hub import bus
+    from hub.bus import topology as bus
 
     with bus.connect(hub.settings) as conn:
         bus.declare(conn)
@@ -163,7 +163,7 @@ def worker(hub):
 
 @pytest.fixture(scope="module")
 def sftp(hub):
-    from adapters.sandbox.sftp_server import start_sftp_server
+    from sandbox.sftp_server import start_sftp_server
 
     root = hub.tmp / "sftp-root"
     (root / "etc").mkdir(parents=True)

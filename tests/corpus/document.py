@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hub.config import ROOT
+from hub.core.config import ROOT
 from tests.corpus.manifest import CATEGORIES, load_manifest
 
 INTRO = """# The bad-input corpus

@@ -25,9 +25,9 @@ from click.testing import CliRunner
 from kombu import Producer
 from sqlalchemy import func, inspect, select
 
-from hub.cli import main
-from hub.masking import mask_text
-from hub.models import LIBRARY, lineage, quarantine
+from hub.cli.main import main
+from hub.model.masking import mask_text
+from hub.db.tables import LIBRARY, lineage, quarantine
 from tests.corpus.conftest import RESULTS, SOAP_USER
 from tests.corpus.manifest import HERE, Entry, load_manifest
 
@@ -50,7 +50,7 @@ class Seen:
 
 def snapshot(engine) -> dict:
     from devices.store import device_event
-    from hub.stats import counts
+    from hub.ops.stats import counts
 
     with engine.connect() as conn:
         return {
@@ -90,7 +90,7 @@ def run_file(entry: Entry, hub, request, data: bytes) -> Seen:
 
 
 def run_bus(entry: Entry, hub, request, data: bytes) -> Seen:
-    from hub import bus
+    from hub.bus import topology as bus
 
     worker = request.getfixturevalue("worker")
     assert worker.alive(), "the worker died before this input"
@@ -184,9 +184,9 @@ def run_device(entry: Entry, hub, request, data: bytes) -> Seen:
 
 
 def run_sftp(entry: Entry, hub, request, data: bytes) -> Seen:
-    from adapters.drop import poll_drop
+    from hub.ingest.drop import poll_drop
     from adapters.registry import open_adapter
-    from hub.pipeline import Pipeline
+    from hub.ingest.pipeline import Pipeline
 
     server = request.getfixturevalue("sftp")
     folder = f"/drop-{entry.id}"
@@ -349,7 +349,7 @@ def test_worker_survived_every_bus_input_and_still_stores(hub, request):
     bus_entries = [e.id for e in ENTRIES if e.channel == "bus"]
     worker = request.getfixturevalue("worker")
     assert sorted(worker.handled) == sorted(bus_entries) or not worker.handled, "run the whole module"
-    from hub import bus
+    from hub.bus import topology as bus
 
     assert worker.alive(), worker.text()[-3000:]
     good = (HERE / "bus" / "good_case.xml").read_bytes()

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hub.config import ROOT
+from hub.core.config import ROOT
 from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)
 
 AIRFLOW = str(ROOT / ".venv" / "bin" / "airflow") if (ROOT / ".venv" / "bin" / "airflow").exists() else "airflow"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ROOT
+from hub.core.config import ROOT
 
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
 BUDGET_SECONDS = 5.0  # per file, once Airflow itself is imported

@@ -9,13 +9,13 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from adapters.sandbox import dept_rest, province_soap
-from adapters.sandbox.server import run_in_thread
-from hub import catalogue
-from hub.generator import Generator
-from hub.jobs import last_runs
-from hub.models import LIBRARY, delivery, outbox
-from hub.pipeline import Pipeline
+from sandbox import dept_rest, province_soap
+from sandbox.server import run_in_thread
+from hub.domains import items as catalogue
+from synth.generator import Generator
+from hub.ops.jobs import last_runs
+from hub.db.tables import LIBRARY, delivery, outbox
+from hub.ingest.pipeline import Pipeline
 from tests.helpers import xml_doc
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
         diff = catalogue.diff_versions(engine, target["item_code"], str(int(target["item_version"]) - 1),
                                        target["item_version"])
         assert diff["place"]["to"] == "太仓市政务服务中心一楼"
-        # each successful task recorded itself for the DAG-freshness metric (hub.jobs)
+        # each successful task recorded itself for the DAG-freshness metric (hub.ops.jobs)
         runs = {r["job"]: r for r in last_runs(engine)}  # <dag_id>.<task_id> (group.task)
         job = runs["item_catalog_sync.prov.pull_and_diff"]
         assert job["successes"] == 3 and job["failures"] == 0 and job["last_success_at"]
@@ -62,7 +62,7 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
 
 
 def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog, engine, monkeypatch):
-    import hub.reporting as reporting
+    import hub.outbound.reporting as reporting
     from datetime import timedelta
 
     monkeypatch.setattr(reporting, "SETTLE", timedelta(0))
@@ -95,7 +95,7 @@ def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog,
 def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, catalog, engine, monkeypatch):
     """The other five DAGs run to success against the sandbox sharing platform and a
     sandbox province licence library, and move what they should."""
-    from adapters.sandbox import sharing_rest
+    from sandbox import sharing_rest
 
     sharing = sharing_rest.SharingState()
     people = [r for r, _ in Generator(seed=91).records("person", 12)]
@@ -143,7 +143,7 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
 def test_data_quality_daily_dag_checks_yesterday(run_dag, engine, tmp_path):
     from datetime import datetime, time, timedelta
 
-    from hub import clock
+    from hub.core import clock
     from hub.quality.models import quality_run
     from tests.integration.test_quality_daily import _lineage
     from tests.integration.test_quality_batch import put_library

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ROOT
+from hub.core.config import ROOT
 from tests.conftest import CI
 from tests.faults.services import PrivatePostgres, PrivateRabbit, ServiceError
 
@@ -54,7 +54,7 @@ def private_rabbit():
 @pytest.fixture
 def fault_db(private_pg):
     """A migrated hub database on the private cluster."""
-    from hub.db import engine_for, migrate
+    from hub.db.engine import engine_for, migrate
 
     url = private_pg.create_database()
     migrate(url)
@@ -64,7 +64,7 @@ def fault_db(private_pg):
 
 @pytest.fixture
 def fault_engine(fault_db):
-    from hub.db import engine_for
+    from hub.db.engine import engine_for
 
     return engine_for(fault_db)
 
@@ -72,7 +72,7 @@ def fault_engine(fault_db):
 def purge_hub_queues(url: str) -> None:
     from kombu import Connection
 
-    from hub import bus
+    from hub.bus import topology as bus
 
     with Connection(url, connect_timeout=10) as conn:
         for q in (*bus.inbound_queues(conn), bus.DEAD_QUEUE):

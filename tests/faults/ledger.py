@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from hub.config import ROOT
-from hub.generator import Generator, write_xml
-from hub.models import LIBRARY, lineage, quarantine
-from hub.stats import counts
+from hub.core.config import ROOT
+from synth.generator import Generator, write_xml
+from hub.db.tables import LIBRARY, lineage, quarantine
+from hub.ops.stats import counts
 
 SYSTEM = "cs-approval"
 DEPARTMENT = "常熟市行政审批局"

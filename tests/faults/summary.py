@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from hub.stats import _l, _r, _w
+from hub.ops.stats import _l, _r, _w
 from tests.faults.ledger import FIGURES_DIR
 
 ORDER = ["rabbitmq_restart", "worker_sigkill_rabbitmq", "worker_sigkill_embedded", "postgres_restart", "slow_peer",

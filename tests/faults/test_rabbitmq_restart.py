@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 
-from hub import bus
-from hub.config import ROOT, load_settings
+from hub.bus import topology as bus
+from hub.core.config import ROOT, load_settings
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
 

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from hub import bus
-from hub.config import load_settings
-from hub.db import engine_for, migrate
-from hub.stats import counts
+from hub.bus import topology as bus
+from hub.core.config import load_settings
+from hub.db.engine import engine_for, migrate
+from hub.ops.stats import counts
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
 

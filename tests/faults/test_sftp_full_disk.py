@@ -28,13 +28,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from adapters.drop import poll_drop
+from hub.ingest.drop import poll_drop
 from adapters.errors import TransientError
 from adapters.registry import open_adapter
-from adapters.sandbox.sftp_server import start_sftp_server
-from hub.delivery import Deliverer
-from hub.models import delivery, lineage
-from hub.pipeline import Pipeline
+from sandbox.sftp_server import start_sftp_server
+from hub.outbound.delivery import Deliverer
+from hub.db.tables import delivery, lineage
+from hub.ingest.pipeline import Pipeline
 from tests.conftest import CI
 from tests.faults.ledger import account, check, make_messages
 from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)

@@ -17,11 +17,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from adapters.sandbox.dept_rest import DeptState, make_app
-from adapters.sandbox.server import run_in_thread
-from hub.delivery import Deliverer
-from hub.models import delivery
-from hub.pipeline import Pipeline
+from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from hub.outbound.delivery import Deliverer
+from hub.db.tables import delivery
+from hub.ingest.pipeline import Pipeline
 from tests.faults.ledger import account, check, make_messages
 from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)
 

@@ -16,9 +16,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from hub import bus
-from hub.config import load_settings
-from hub.models import lineage
+from hub.bus import topology as bus
+from hub.core.config import load_settings
+from hub.db.tables import lineage
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
 

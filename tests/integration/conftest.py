@@ -8,8 +8,8 @@ import secrets
 import pytest
 import yaml
 
-from hub.access import hash_password, sha256_hex
-from hub.generator import Generator
+from hub.catalog.access import hash_password, sha256_hex
+from synth.generator import Generator
 
 
 def department(name: str) -> tuple[str, str]:
@@ -59,13 +59,13 @@ def catalog(tmp_path, monkeypatch):
 
         def write(self) -> None:
             path.write_text(yaml.safe_dump({"systems": self.systems}, allow_unicode=True), encoding="utf-8")
-            from hub.systems import _systems_at
+            from hub.catalog.systems import _systems_at
 
             _systems_at.cache_clear()
 
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))
     cat = Catalog()
     yield cat
-    from hub.systems import _systems_at
+    from hub.catalog.systems import _systems_at
 
     _systems_at.cache_clear()

@@ -12,16 +12,17 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from adapters.sandbox.dept_rest import DeptState, make_app
-from adapters.sandbox.server import run_in_thread
-from hub import bundles, clock
-from hub.codes import idcard
-from hub.bundles import BUNDLES_FILE, BundleError, bundle, bundle_part, load_bundles
-from hub.delivery import Deliverer
-from hub.generator import Generator
-from hub.models import LIBRARY, delivery, ingest_message, lineage, metadata, outbox
-from hub.pipeline import Pipeline
-from hub.systems import SYSTEMS_FILE, load_systems
+from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from hub.domains import bundles
+from hub.core import clock
+from hub.model.codes import idcard
+from hub.domains.bundles import BUNDLES_FILE, BundleError, bundle, bundle_part, load_bundles
+from hub.outbound.delivery import Deliverer
+from synth.generator import Generator
+from hub.db.tables import LIBRARY, delivery, ingest_message, lineage, metadata, outbox
+from hub.ingest.pipeline import Pipeline
+from hub.catalog.systems import SYSTEMS_FILE, load_systems
 
 MARKET, APPROVAL = "常熟市市场监督管理局", "常熟市行政审批局"
 PARTS = ((MARKET, "企业设立登记", "dept-x"), (MARKET, "食品经营许可", "dept-x"), (APPROVAL, "公共场所卫生许可", "dept-y"))

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from kombu import Consumer
 
-from hub import bus
-from hub.config import ROOT
-from hub.generator import Generator
-from hub.partitions import split
-from hub.worker import Worker
+from hub.bus import topology as bus
+from hub.core.config import ROOT
+from synth.generator import Generator
+from hub.ingest.partitions import split
+from hub.worker.process import Worker
 from tests.helpers import library_count, outcomes, quarantine_rows, xml_doc
 
 
@@ -106,7 +106,7 @@ def test_worker_killed_mid_message_loses_nothing(settings_env, settings, engine,
     cases = _cases(5, 40)
     body = xml_doc(cases, message_id="kill-1")
     _publish(settings, [(body, "kill-1")])
-    # on RabbitMQ the message travels as one part per partition (hub.partitions); the
+    # on RabbitMQ the message travels as one part per partition (hub.ingest.partitions); the
     # worker is killed in the first part it takes, so "all of it" means all of that part
     part_sizes = {p.records or 40 for p in split(body, "cs-approval", "kill-1", settings.bus_partitions)}
     marker = tmp_path / "at-fault-point"

@@ -11,13 +11,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from hub.delivery import Deliverer, replay
-from hub.generator import Generator
-from hub.models import delivery
-from hub.pipeline import Pipeline
+from hub.outbound.delivery import Deliverer, replay
+from synth.generator import Generator
+from hub.db.tables import delivery
+from hub.ingest.pipeline import Pipeline
 from tests.helpers import xml_doc
-from adapters.sandbox.server import run_in_thread
-from adapters.sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from sandbox.dept_rest import DeptState, make_app
 
 DEPT = "常熟市行政审批局"
 

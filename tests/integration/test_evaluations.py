@@ -11,11 +11,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from hub import evaluations
-from hub.evaluations import close_follow_up, evaluation_follow_up, linked, open_follow_ups, overdue
-from hub.generator import Generator
-from hub.models import metadata, outbox
-from hub.pipeline import Pipeline
+from hub.domains import evaluations
+from hub.domains.evaluations import close_follow_up, evaluation_follow_up, linked, open_follow_ups, overdue
+from synth.generator import Generator
+from hub.db.tables import metadata, outbox
+from hub.ingest.pipeline import Pipeline
 
 NOW = datetime(2026, 9, 30, 10, 0)  # the day before the National Day holiday (Oct 1–7, Sat Oct 10 worked)
 
@@ -114,9 +114,9 @@ def test_an_overdue_follow_up_is_itself_supervised_once(engine, catalog):
     """The supervision scan raises one 评价 record for a 差评 follow-up not closed in time."""
     from datetime import timedelta
 
-    from hub import clock
-    from hub.models import LIBRARY
-    from hub.supervision.scan import scan, supervision_action, supervision_scan
+    from hub.core import clock
+    from hub.db.tables import LIBRARY
+    from hub.domains.supervision.scan import scan, supervision_action, supervision_scan
 
     catalog.add({"id": "govhub-supervision", "name": "电子监察系统", "level": "city", "region_code": "320500",
                  "may_push": ["supervision"]})

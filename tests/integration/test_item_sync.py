@@ -9,10 +9,10 @@ import copy
 import pytest
 from sqlalchemy import select
 
-from adapters.sandbox.province_soap import ProvinceState, make_app
-from adapters.sandbox.server import run_in_thread
-from hub import catalogue
-from hub.models import LIBRARY, outbox
+from sandbox.province_soap import ProvinceState, make_app
+from sandbox.server import run_in_thread
+from hub.domains import items as catalogue
+from hub.db.tables import LIBRARY, outbox
 
 
 @pytest.fixture

@@ -13,15 +13,15 @@ from sqlalchemy import delete, select
 
 from adapters.errors import RejectedError, TransientError
 from adapters.registry import open_adapter
-from adapters.sandbox.server import run_in_thread
-from adapters.sandbox.sharing_rest import SharingState, make_app
-from hub import clock
-from hub.generator import Generator
-from hub.libraries.merge import field_provenance, merge_conflict, refresh, refresh_cursor, stored_cursor
-from hub.libraries.precedence import PrecedenceError, load_precedence
-from hub.models import LIBRARY, metadata, outbox, quarantine, record_history
-from hub.pipeline import Pipeline
-from hub.systems import get_system
+from sandbox.server import run_in_thread
+from sandbox.sharing_rest import SharingState, make_app
+from hub.core import clock
+from synth.generator import Generator
+from hub.domains.libraries.merge import field_provenance, merge_conflict, refresh, refresh_cursor, stored_cursor
+from hub.domains.libraries.precedence import PrecedenceError, load_precedence
+from hub.db.tables import LIBRARY, metadata, outbox, quarantine, record_history
+from hub.ingest.pipeline import Pipeline
+from hub.catalog.systems import get_system
 from tests.helpers import count
 
 REGISTRY, SHARING, POLICE = "market-regulation-registry", "sz-sharing", "public-security-population"

@@ -11,14 +11,15 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from adapters.sandbox.dept_rest import DeptState, make_app
-from adapters.sandbox.server import run_in_thread
-from hub import clock, reporting
-from hub.generator import Generator
-from hub.licences import (CATALOGUE_FILE, CatalogueError, catalogue_diff, expiry_reminders, licence_catalogue,
+from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from hub.core import clock
+from hub.outbound import reporting
+from synth.generator import Generator
+from hub.domains.licences import (CATALOGUE_FILE, CatalogueError, catalogue_diff, expiry_reminders, licence_catalogue,
                           licence_catalogue_log, licence_reminder, load_catalogue, read_catalogue, sync_to_province)
-from hub.models import metadata, outbox
-from hub.pipeline import Pipeline
+from hub.db.tables import metadata, outbox
+from hub.ingest.pipeline import Pipeline
 from tests.helpers import xml_doc
 
 DEPT = "常熟市行政审批局"

@@ -4,7 +4,7 @@ PostgreSQL, and running them again changes nothing."""
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from hub.db import current_revision, migrate
+from hub.db.engine import current_revision, migrate
 from hub.schema import metadata
 
 

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from adapters.sandbox.server import run_in_thread
-from adapters.sandbox.sms_gateway import SmsGatewayState, make_app
-from hub import clock
-from hub.generator import Generator
-from hub.models import metadata
-from hub.notifications import collect, load_templates, notification, send, supervision_alert
-from hub.pipeline import Pipeline
+from sandbox.server import run_in_thread
+from sandbox.sms_gateway import SmsGatewayState, make_app
+from hub.core import clock
+from synth.generator import Generator
+from hub.db.tables import metadata
+from hub.domains.notifications import collect, load_templates, notification, send, supervision_alert
+from hub.ingest.pipeline import Pipeline
 
 P1, P2 = "13912345678", "13787654321"
 NOW = datetime(2026, 11, 20, 10, 0)

@@ -25,17 +25,19 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
-from adapters.sandbox.dept_rest import DeptState, make_app
-from adapters.sandbox.server import run_in_thread
-from hub import bus, clock, correlation, logs
+from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from hub.bus import topology as bus
+from hub.core import clock, correlation
+from hub.ops import logs
 from hub.api.app import create_app
-from hub.cli import main as cli
-from hub.config import ROOT, load_settings
-from hub.db import engine_for, migrate
-from hub.delivery import Deliverer, enqueue
-from hub.generator import Generator
-from hub.metrics import HubCollector, registry, render
-from hub.models import delivery, outbox
+from hub.cli.main import main as cli
+from hub.core.config import ROOT, load_settings
+from hub.db.engine import engine_for, migrate
+from hub.outbound.delivery import Deliverer, enqueue
+from synth.generator import Generator
+from hub.ops.metrics import HubCollector, registry, render
+from hub.db.tables import delivery, outbox
 from tests.integration.test_rest_ingress import client  # noqa: F401  (the API test client fixture)
 from tests.integration.test_soap_ingress import wsdl  # noqa: F401  (a catalogue with a SOAP department)
 
@@ -172,8 +174,8 @@ def test_delivery_lag_and_dead_letters_per_peer(engine):
 
 
 def test_job_freshness_after_an_airflow_task_records_success(engine, db_url, monkeypatch):
-    from hub import airflow_support
-    from hub.jobs import last_runs
+    from hub.ops import airflow_support
+    from hub.ops.jobs import last_runs
 
     monkeypatch.setenv("GOVHUB_DB_URL", db_url)
     assert airflow_support.DEFAULT_ARGS["on_success_callback"] is airflow_support.task_succeeded
@@ -232,7 +234,7 @@ def test_one_correlation_id_from_rest_push_to_delivery(client, catalog, json_log
 
 
 def test_one_correlation_id_from_publish_through_the_worker(settings, engine, json_log, catalog, tmp_path):
-    from hub.worker import Worker
+    from hub.worker.process import Worker
 
     path = tmp_path / "cases.jsonl"
     path.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in cases(5, seed=11, defect_rate=0.0)),
@@ -251,9 +253,9 @@ def test_one_correlation_id_from_publish_through_the_worker(settings, engine, js
 
 
 def test_each_sftp_file_gets_its_own_correlation_id(engine, sftp_server, json_log):
-    from adapters.drop import poll_drop
+    from hub.ingest.drop import poll_drop
     from adapters.registry import open_adapter
-    from hub.pipeline import Pipeline
+    from hub.ingest.pipeline import Pipeline
     from tests.integration.test_sftp_drop import SYSTEM, case_xml, drop_url
 
     drop = sftp_server.state.root / "drop"

@@ -10,10 +10,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from hub import stats
-from hub.generator import DEFECT_KINDS, Generator, write_dept_b_csv, write_dept_c_jsonl
-from hub.models import LIBRARY, record_history
-from hub.pipeline import Pipeline
+from hub.ops import stats
+from synth.generator import DEFECT_KINDS, Generator, write_dept_b_csv, write_dept_c_jsonl
+from hub.db.tables import LIBRARY, record_history
+from hub.ingest.pipeline import Pipeline
 from tests.helpers import jsonl_doc, library_count, outcomes, quarantine_rows, xml_doc
 from tests.unit.test_xmlsafe import BOMB, XXE
 

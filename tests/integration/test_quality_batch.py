@@ -11,11 +11,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert, select
 
-from hub.canonical import canonicalise
-from hub.dictionary import kind as dictionary_kind
-from hub.generator import DEFECT_KINDS, KINDS, Generator
-from hub.models import LIBRARY
-from hub.pipeline import Pipeline
+from hub.model.canonical import canonicalise
+from hub.model.dictionary import kind as dictionary_kind
+from synth.generator import DEFECT_KINDS, KINDS, Generator
+from hub.db.tables import LIBRARY
+from hub.ingest.pipeline import Pipeline
 from hub.quality.checks import env_for, run_suite
 from hub.quality.models import quality_run
 from hub.quality.suites import suite

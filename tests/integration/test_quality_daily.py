@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from hub.generator import Generator
-from hub.models import lineage
+from synth.generator import Generator
+from hub.db.tables import lineage
 from hub.quality.daily import check_day
 from hub.quality.models import quality_run
 from tests.integration.test_quality_batch import put_library

@@ -14,12 +14,13 @@ import fastjsonschema
 import pytest
 from sqlalchemy import insert, select, update
 
-from hub import clock, stats
-from hub.codes import idcard
-from hub.config import ROOT
-from hub.generator import Generator
-from hub.models import lineage, quarantine
-from hub.pipeline import Pipeline
+from hub.core import clock
+from hub.ops import stats
+from hub.model.codes import idcard
+from hub.core.config import ROOT
+from synth.generator import Generator
+from hub.db.tables import lineage, quarantine
+from hub.ingest.pipeline import Pipeline
 from hub.quality import report as quality_report
 from hub.quality.models import quality_run
 from hub.quality.report_html import render_html
@@ -247,7 +248,7 @@ def test_days_must_be_positive(engine):
 def test_a_writer_that_bypasses_the_lineage_shows_up(engine):
     from collections import Counter
 
-    from hub.store import add_counts
+    from hub.ingest.store import add_counts
 
     ingest_with_defects(engine)
     before = next(s for s in stats.counts(engine)["sources"] if s["system"] == "cs-approval")["stored"]

@@ -9,11 +9,11 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from hub import stats
+from hub.ops import stats
 from hub.api.app import create_app
-from hub.codes import idcard
-from hub.config import load_settings
-from hub.generator import Generator
+from hub.model.codes import idcard
+from hub.core.config import load_settings
+from synth.generator import Generator
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from hub.access import sha256_hex
+from hub.catalog.access import sha256_hex
 from hub.api.app import create_app
-from hub.codes import idcard
-from hub.config import load_settings
-from hub.generator import Generator
-from hub.pii_scan import leaks
+from hub.model.codes import idcard
+from hub.core.config import load_settings
+from synth.generator import Generator
+from hub.ops.pii_scan import leaks
 from tests.helpers import quarantine_rows
 
 

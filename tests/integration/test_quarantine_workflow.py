@@ -12,16 +12,16 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from hub import stats
-from hub.codes import idcard
-from hub.config import MAPPINGS_DIR
-from hub.generator import Generator, write_dept_b_csv
-from hub.mapping import get_mapping, reload_mappings
-from hub.models import LIBRARY, lineage, outbox, quarantine
-from hub.pii_scan import leaks
-from hub.pipeline import Pipeline
-from hub.quarantine_payload import view
-from hub.quarantine_workflow import (WorkflowError, history, quarantine_action, reject, retry, retry_matching)
+from hub.ops import stats
+from hub.model.codes import idcard
+from hub.core.config import MAPPINGS_DIR
+from synth.generator import Generator, write_dept_b_csv
+from hub.model.mapping import get_mapping, reload_mappings
+from hub.db.tables import LIBRARY, lineage, outbox, quarantine
+from hub.ops.pii_scan import leaks
+from hub.ingest.pipeline import Pipeline
+from hub.quarantine.payload import view
+from hub.quarantine.workflow import (WorkflowError, history, quarantine_action, reject, retry, retry_matching)
 from tests.helpers import count, quarantine_rows, xml_doc
 
 CS = "常熟市行政审批局"
@@ -168,7 +168,7 @@ def test_reject_is_traced_and_nothing_is_deleted(engine, catalog):
 
 
 def test_whole_messages_are_not_retried(engine, catalog):
-    from hub.worker import quarantine_message
+    from hub.worker.process import quarantine_message
 
     quarantine_message(engine, "dept-a", "case", "bus-1", b"\x00garbage", "message_invalid", "unreadable", "drop")
     qid = quarantine_rows(engine)[-1]["id"]

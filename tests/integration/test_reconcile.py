@@ -12,13 +12,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from adapters.sandbox.server import run_in_thread
-from adapters.sandbox.sharing_rest import SharingState, make_app
-from hub import clock, reporting
-from hub.generator import Generator
-from hub.models import metadata
-from hub.pipeline import Pipeline
-from hub.reconcile import reconcile, reconcile_discrepancy
+from sandbox.server import run_in_thread
+from sandbox.sharing_rest import SharingState, make_app
+from hub.core import clock
+from hub.outbound import reporting
+from synth.generator import Generator
+from hub.db.tables import metadata
+from hub.ingest.pipeline import Pipeline
+from hub.outbound.reconcile import reconcile, reconcile_discrepancy
 from tests.helpers import xml_doc
 
 PEER = "sz-sharing"

@@ -9,14 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hub import clock, reporting
-from hub.delivery import Deliverer
-from hub.generator import Generator
-from hub.models import report_watermark
-from hub.pipeline import Pipeline
+from hub.core import clock
+from hub.outbound import reporting
+from hub.outbound.delivery import Deliverer
+from synth.generator import Generator
+from hub.db.tables import report_watermark
+from hub.ingest.pipeline import Pipeline
 from tests.helpers import xml_doc
-from adapters.sandbox.server import run_in_thread
-from adapters.sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from sandbox.dept_rest import DeptState, make_app
 
 DEPT = "常熟市行政审批局"
 

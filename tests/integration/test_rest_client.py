@@ -12,9 +12,9 @@ from adapters.base import Envelope
 from adapters.errors import AuthError, RejectedError, TransientError
 from adapters.registry import open_adapter
 from hub.api.app import create_app
-from hub.config import load_settings
-from hub.generator import Generator
-from adapters.sandbox.server import free_port, run_in_thread
+from hub.core.config import load_settings
+from synth.generator import Generator
+from sandbox.server import free_port, run_in_thread
 
 
 @pytest.fixture

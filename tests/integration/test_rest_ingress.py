@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
-from hub.config import load_settings
-from hub.generator import Generator
+from hub.core.config import load_settings
+from synth.generator import Generator
 from tests.helpers import count, library_count
-from hub.models import lineage
+from hub.db.tables import lineage
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ def test_body_size_limit(client, catalog, monkeypatch):
 
 
 def test_error_text_has_no_personal_data(client, catalog):
-    from hub.codes import idcard
+    from hub.model.codes import idcard
 
     recs = [r for r, _ in cases_of("常熟市行政审批局", 1, seed=7)]
     recs[0]["applicant_id_no"] = recs[0]["applicant_id_no"][:-1] + ("0" if recs[0]["applicant_id_no"][-1] != "0" else "1")

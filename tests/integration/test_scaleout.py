@@ -18,13 +18,13 @@ import pytest
 from kombu import Connection, Producer
 from sqlalchemy import select
 
-from hub import bus
-from hub.config import ROOT, load_settings
-from hub.db import engine_for, migrate
-from hub.generator import Generator
-from hub.models import LIBRARY, lineage
-from hub.partitions import PART_SEPARATOR
-from hub.worker import Worker
+from hub.bus import topology as bus
+from hub.core.config import ROOT, load_settings
+from hub.db.engine import engine_for, migrate
+from synth.generator import Generator
+from hub.db.tables import LIBRARY, lineage
+from hub.ingest.partitions import PART_SEPARATOR
+from hub.worker.process import Worker
 from tests.helpers import library_count, outcomes, xml_doc
 
 SYSTEM = "cs-approval"

@@ -1,4 +1,4 @@
-"""A department's SFTP drop, served by a real SFTP server (adapters/sandbox/sftp_server.py),
+"""A department's SFTP drop, served by a real SFTP server (sandbox/sftp_server.py),
 polled into the hub over SQLite and PostgreSQL: every file ingested exactly once, even
 when the hub is killed mid-file; files still uploading wait; outbound files appear
 whole or not at all; unsafe names and full disks fail cleanly."""
@@ -22,15 +22,15 @@ import paramiko
 import pytest
 
 from adapters.base import Envelope
-from adapters.drop import poll_drop
+from hub.ingest.drop import poll_drop
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
 from adapters.registry import open_adapter
-from hub.config import ROOT
-from hub.generator import Generator, write_xml
-from hub.pipeline import Pipeline
+from hub.core.config import ROOT
+from synth.generator import Generator, write_xml
+from hub.ingest.pipeline import Pipeline
 from tests.helpers import library_count, outcomes, quarantine_rows
 from tests.peers.fixtures import SFTP_USER
-from adapters.sandbox.sftp_server import start_sftp_server
+from sandbox.sftp_server import start_sftp_server
 
 SYSTEM = "cs-approval"
 
@@ -75,10 +75,10 @@ def test_file_the_hub_cannot_read_is_quarantined_whole_once(engine, sftp_server)
 
 def _poll_in_child(url: str, db_url: str, pause: str, marker) -> subprocess.Popen:
     code = ("import sys\n"
-            "from adapters.drop import poll_drop\n"
+            "from hub.ingest.drop import poll_drop\n"
             "from adapters.registry import open_adapter\n"
-            "from hub.db import engine_for\n"
-            "from hub.pipeline import Pipeline\n"
+            "from hub.db.engine import engine_for\n"
+            "from hub.ingest.pipeline import Pipeline\n"
             "with open_adapter(sys.argv[1]) as drop:\n"
             "    poll_drop(drop, 'cs-approval', Pipeline(engine_for(sys.argv[2])))\n")
     env = {**os.environ, "GOVHUB_FAULT_PAUSE": f"{pause}:60", "GOVHUB_FAULT_MARKER": str(marker)}
@@ -291,7 +291,7 @@ def test_key_login_and_known_hosts(tmp_path):
 
 
 def test_server_runs_from_the_command_line(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "adapters.sandbox.sftp_server", "--root", str(tmp_path), "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.sftp_server", "--root", str(tmp_path), "--port", "0",
                              "--user", "dept", "--password", "pw"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
@@ -307,7 +307,7 @@ def test_server_runs_from_the_command_line(tmp_path):
 def test_a_departments_drop_keeps_only_its_own_records(engine, sftp_server):
     """Records of another department or region in a department's drop are quarantined
     as forbidden, the rest stored."""
-    from hub.generator import Generator, write_xml
+    from synth.generator import Generator, write_xml
 
     own = [r for r, _ in Generator(seed=61, departments=["常熟市行政审批局"]).records("case", 4)]
     other = [r for r, _ in Generator(seed=62, departments=["张家港市住房和城乡建设局"]).records("case", 2)]

@@ -17,16 +17,16 @@ from starlette.applications import Starlette
 from adapters.base import Envelope
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
 from adapters.registry import open_adapter
-from hub.access import hash_password
-from hub.config import ROOT
-from hub.generator import Generator
-from hub.models import LIBRARY
-from hub.pipeline import Pipeline
-from hub.soap.service import routes
-from hub.systems import System
+from hub.catalog.access import hash_password
+from hub.core.config import ROOT
+from synth.generator import Generator
+from hub.db.tables import LIBRARY
+from hub.ingest.pipeline import Pipeline
+from hub.api.soap.service import routes
+from hub.catalog.systems import System
 from tests.helpers import library_count, xml_doc
-from adapters.sandbox.province_soap import ProvinceState, make_app
-from adapters.sandbox.server import run_in_thread
+from sandbox.province_soap import ProvinceState, make_app
+from sandbox.server import run_in_thread
 
 PROVINCE_USER, PROVINCE_PW = "govhub-suzhou", "Js-exchange-pw"
 PROVINCE = System(id="js-province", name="江苏省一体化政务服务平台", level="province", region_code="320000",
@@ -158,7 +158,7 @@ def hub_soap(tmp_path, monkeypatch, engine):
     base, stop = run_in_thread(app)
     yield base.replace("http://", "soap://") + "/soap/push"
     stop()
-    from hub.systems import _systems_at
+    from hub.catalog.systems import _systems_at
 
     _systems_at.cache_clear()
 

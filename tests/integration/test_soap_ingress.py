@@ -16,14 +16,14 @@ from starlette.applications import Starlette
 from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
-from hub.access import hash_password
-from hub.dictionary import kind as dictionary_kind
-from hub.generator import Generator
-from hub.models import LIBRARY, ingest_message, lineage, quarantine
-from hub.pipeline import Pipeline
-from hub.soap.service import routes
+from hub.catalog.access import hash_password
+from hub.model.dictionary import kind as dictionary_kind
+from synth.generator import Generator
+from hub.db.tables import LIBRARY, ingest_message, lineage, quarantine
+from hub.ingest.pipeline import Pipeline
+from hub.api.soap.service import routes
 from tests.helpers import count, library_count
-from adapters.sandbox.server import run_in_thread
+from sandbox.server import run_in_thread
 
 DEPT, OTHER_DEPT = "常熟市行政审批局", "常熟市市场监督管理局"
 SYSTEM, USER, PASSWORD = "cs-approval-soap", "cs-approval", "Cs-approval-2024"
@@ -50,7 +50,7 @@ def wsdl(tmp_path, monkeypatch, engine):
     base, stop = run_in_thread(app)
     yield f"{base}/soap/push?wsdl"
     stop()
-    from hub.systems import _systems_at
+    from hub.catalog.systems import _systems_at
 
     _systems_at.cache_clear()
 

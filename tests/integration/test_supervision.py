@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from adapters.sandbox.dept_rest import DeptState, make_app
-from adapters.sandbox.server import run_in_thread
-from hub import reporting
-from hub.generator import Generator
-from hub.models import LIBRARY, metadata, record_history
-from hub.pipeline import Pipeline
-from hub.supervision import scan as sv
-from hub.supervision.scan import SYSTEM, WorkflowError, supervision_action, supervision_no, supervision_scan
+from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from hub.outbound import reporting
+from synth.generator import Generator
+from hub.db.tables import LIBRARY, metadata, record_history
+from hub.ingest.pipeline import Pipeline
+from hub.domains.supervision import scan as sv
+from hub.domains.supervision.scan import SYSTEM, WorkflowError, supervision_action, supervision_no, supervision_scan
 
 DEPT = "常熟市行政审批局"
 SUPERVISION_SYSTEM = {"id": SYSTEM, "name": "电子监察系统", "level": "city", "region_code": "320500",

@@ -1,1 +1,1 @@
-"""Test fixtures around the sandbox peers in ``adapters/sandbox/``."""
+"""Test fixtures around the sandbox peers in ``sandbox/``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.sandbox.sftp_server import start_sftp_server
+from sandbox.sftp_server import start_sftp_server
 
 SFTP_USER, SFTP_PASSWORD = "dept", "dept-sftp-password"
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from hub.config import ROOT, load_settings
-from hub.db import engine_for, migrate
-from hub.metrics import HubCollector, render
+from hub.core.config import ROOT, load_settings
+from hub.db.engine import engine_for, migrate
+from hub.ops.metrics import HubCollector, render
 
 ALERTS = ROOT / "docker" / "alerts.yml"
 PROMETHEUS = ROOT / "docker" / "prometheus.yml"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub.canonical import FieldDefect, _compiled_for, _run, _run_ordered, canonicalise
-from hub.dictionary import kind as dictionary_kind
-from hub.generator import Generator
-from hub.store import content_hash
+from hub.model.canonical import FieldDefect, _compiled_for, _run, _run_ordered, canonicalise
+from hub.model.dictionary import kind as dictionary_kind
+from synth.generator import Generator
+from hub.ingest.store import content_hash
 
 
 def _outcome(fn, compiled, rec):

@@ -1,4 +1,4 @@
-"""hub.codes: one test per row of tests/unit/data/codes/*.csv, plus cross-checks
+"""hub.model.codes: one test per row of tests/unit/data/codes/*.csv, plus cross-checks
 against python-stdnum and the standards' weight tables."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.iso7064 import mod_11_2
 
-from hub.codes import CodeError, divisions, idcard, licence_id, mask, orgcode, uscc
-from hub.codes.divisions import DivisionTable, default_table
+from hub.model.codes import CodeError, divisions, idcard, licence_id, mask, orgcode, uscc
+from hub.model.codes.divisions import DivisionTable, default_table
 
 DATA = Path(__file__).parent / "data" / "codes"
 
@@ -138,7 +138,7 @@ def test_uscc_check_matches_weights_and_stdnum():
 
 
 def test_uscc_library_gap_documented():
-    # If stdnum ever accepts these, the note in hub.codes.uscc can go.
+    # If stdnum ever accepts these, the note in hub.model.codes.uscc can go.
     assert not stdnum_uscc.is_valid("N2320581MF1A1B2C39")
     assert uscc.is_valid("N2320581MF1A1B2C39")
 

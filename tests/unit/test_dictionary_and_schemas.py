@@ -5,9 +5,9 @@ import json
 import pytest
 from lxml import etree
 
-from hub.dictionary import DictionaryError, kinds, load_kind
-from hub.models import LIBRARY
-from hub.schemagen import generated
+from hub.model.dictionary import DictionaryError, kinds, load_kind
+from hub.db.tables import LIBRARY
+from hub.model.schemagen import generated
 
 EXPECTED_KINDS = {"case", "item", "licence", "person", "enterprise", "project", "evaluation", "supervision"}
 

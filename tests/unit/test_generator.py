@@ -1,4 +1,4 @@
-"""hub.generator: every generated record is valid (XSD, JSON Schema, codes, lifecycle),
+"""synth.generator: every generated record is valid (XSD, JSON Schema, codes, lifecycle),
 every injected defect is exactly the one it claims, writers stream and round-trip.
 
 A small independent checker (:func:`problems`) plays the hub's quarantine rules: a
@@ -20,10 +20,10 @@ import pytest
 import yaml
 from lxml import etree
 
-from hub import generator as gen
-from hub.codes import CodeError, divisions, idcard, licence_id, uscc
-from hub.config import MAPPINGS_DIR, SCHEMAS_DIR
-from hub.dictionary import kind as dict_kind
+from synth import generator as gen
+from hub.model.codes import CodeError, divisions, idcard, licence_id, uscc
+from hub.core.config import MAPPINGS_DIR, SCHEMAS_DIR
+from hub.model.dictionary import kind as dict_kind
 
 TODAY = date(2025, 6, 18)  # fixed: records must not depend on the day the tests run
 HORIZON = "2025-06-17 23:59:59"  # nothing generated is later (except future_apply)

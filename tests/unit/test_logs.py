@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from hub import logs
-from hub.codes import idcard
-from hub.config import ROOT
-from hub.pii_scan import leaks
+from hub.ops import logs
+from hub.model.codes import idcard
+from hub.core.config import ROOT
+from hub.ops.pii_scan import leaks
 
 ID = "32058119900101123" + idcard.check_char("32058119900101123")
 
@@ -49,7 +49,7 @@ def test_other_libraries_records_are_masked(captured):
 
 def test_warnings_and_uncaught_exceptions_are_masked_in_a_process():
     # a process of its own: pytest installs its own warning and exception hooks
-    code = ("import warnings; from hub import logs; logs.setup('WARNING'); "
+    code = ("import warnings; from hub.ops import logs; logs.setup('WARNING'); "
             f"warnings.warn('odd value {ID}'); raise KeyError('{ID}')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})

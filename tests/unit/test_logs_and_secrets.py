@@ -9,8 +9,9 @@ import logging
 
 import pytest
 
-from hub import correlation, logs
-from hub.config import load_settings
+from hub.core import correlation
+from hub.ops import logs
+from hub.core.config import load_settings
 
 ID_NUMBER = "320581199001011234"
 

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from hub.mapping import MappingApplyError, MappingError, get_mapping, load_mapping, mappings
+from hub.model.mapping import MappingApplyError, MappingError, get_mapping, load_mapping, mappings
 
 
 def write(tmp_path, name, body):

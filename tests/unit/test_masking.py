@@ -4,8 +4,8 @@ import json
 import logging
 import re
 
-from hub.codes import idcard
-from hub.masking import MaskingFilter, mask_address, mask_id, mask_name, mask_payload, mask_phone, mask_record, mask_text
+from hub.model.codes import idcard
+from hub.model.masking import MaskingFilter, mask_address, mask_id, mask_name, mask_payload, mask_phone, mask_record, mask_text
 
 ID = "32058119900101123" + idcard.check_char("32058119900101123")
 ID_RE = re.compile(r"\d{17}[\dX]")

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 import yaml
 
-from hub.supervision.rules import CHECKS, RulesError, evaluate, load_rules, rules_path
+from hub.domains.supervision.rules import CHECKS, RulesError, evaluate, load_rules, rules_path
 
 GOOD = {"id": "time-yellow", "check": "time_limit", "rule_type": "时限", "level": "黄牌",
         "params": {"state": "due_soon", "yellow_share": 0.8}}

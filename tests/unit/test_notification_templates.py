@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from hub.notifications import MILESTONES, TemplateError, load_templates, render
+from hub.domains.notifications import MILESTONES, TemplateError, load_templates, render
 
 GOOD = {m: f"【政务服务】{m}：{{item_name}}（{{case_no}}）" for m in MILESTONES}
 

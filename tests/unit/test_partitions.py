@@ -1,4 +1,4 @@
-"""Splitting an inbound message by case key (hub.partitions): every record lands in
+"""Splitting an inbound message by case key (hub.ingest.partitions): every record lands in
 exactly one part, with its sequence number in the parent; records of one case share a
 part in the order they were sent; the parts are the same bytes every time."""
 
@@ -8,8 +8,8 @@ from collections import defaultdict
 
 import msgspec
 
-from hub.generator import Generator
-from hub.partitions import Envelope, part_id, partition_of, split
+from synth.generator import Generator
+from hub.ingest.partitions import Envelope, part_id, partition_of, split
 from tests.helpers import xml_doc
 
 

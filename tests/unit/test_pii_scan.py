@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 
-from hub.codes import idcard
-from hub.masking import mask_text
-from hub.pii_scan import leaks, scan_tree
+from hub.model.codes import idcard
+from hub.model.masking import mask_text
+from hub.ops.pii_scan import leaks, scan_tree
 
 ID = "32058119900101123" + idcard.check_char("32058119900101123")
 WRONG_CHECK = ID[:17] + ("0" if ID[17] != "0" else "1")

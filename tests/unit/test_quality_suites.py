@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.codes import divisions
-from hub.generator import KINDS, Generator
+from hub.model.codes import divisions
+from synth.generator import KINDS, Generator
 from hub.quality.derived import CheckEnv, compute
 from hub.quality.suites import SUITES_DIR, SuiteError, load_suite, suites
 

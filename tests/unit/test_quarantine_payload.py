@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from hub import decode
-from hub.mapping import canonical_mapping, get_mapping
-from hub.quarantine_payload import PayloadError, as_message, edit, flatten, view
+from hub.ingest import decode
+from hub.model.mapping import canonical_mapping, get_mapping
+from hub.quarantine.payload import PayloadError, as_message, edit, flatten, view
 
 B = get_mapping("dept_b_case_csv")
 C = get_mapping("dept_c_case_jsonl")

@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from hub.codes import orgcode, uscc
-from hub.rules import RuleContext, RuleDefect, check
+from hub.model.codes import orgcode, uscc
+from hub.model.rules import RuleContext, RuleDefect, check
 
 CTX = RuleContext(now=datetime(2026, 11, 21, 12, 0))
 
@@ -53,7 +53,7 @@ def test_case_time_order_and_limits():
 
 
 def test_id_numbers_normalised_in_place():
-    from hub.codes import idcard
+    from hub.model.codes import idcard
 
     body = "32058119900101100"
     x = body + idcard.check_char(body)

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from hub.systems import CatalogError, load_systems
+from hub.catalog.systems import CatalogError, load_systems
 
 
 def load(tmp_path, body: str):
@@ -47,7 +47,7 @@ def test_duplicate_ids(tmp_path):
 
 
 def test_shipped_catalogue_loads_and_holds_no_secrets():
-    from hub.systems import SYSTEMS_FILE
+    from hub.catalog.systems import SYSTEMS_FILE
 
     systems = load_systems(SYSTEMS_FILE)
     assert {"js-province", "cs-approval", "zjg-housing", "tc-market"} <= set(systems)
@@ -55,7 +55,7 @@ def test_shipped_catalogue_loads_and_holds_no_secrets():
 
 
 def test_region_coverage():
-    from hub.systems import System
+    from hub.catalog.systems import System
 
     prov = System(id="p", name="省", level="province", region_code="320000")
     city = System(id="c", name="市", level="city", region_code="320500")

@@ -1,4 +1,4 @@
-"""hub.timelimit: the official calendar, the override file, the deadline engine, the CLI.
+"""hub.domains.timelimit: the official calendar, the override file, the deadline engine, the CLI.
 
 Known facts are the State Council notices as carried by holidays 0.109. The property
 tests compare the bisection-based calendar and the interval-based engine with a naive
@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hub.timelimit import (
+from hub.domains.timelimit import (
     CalendarError,
     OfficialCalendar,
     OverridesError,
@@ -28,7 +28,7 @@ from hub.timelimit import (
     compute_deadlines,
     default_calendar,
 )
-from hub.timelimit.calendar import (
+from hub.domains.timelimit.calendar import (
     DEFAULT_OVERRIDES,
     OVERRIDES_ENV,
     PACKAGE_LAST_NOTICE_YEAR,
@@ -36,7 +36,7 @@ from hub.timelimit.calendar import (
     Overrides,
     load_overrides,
 )
-from hub.timelimit.cli import calendar as calendar_cli
+from hub.cli.calendar import calendar as calendar_cli
 
 D = date.fromisoformat
 T = datetime.fromisoformat
@@ -528,7 +528,7 @@ random_cases = st.builds(
 
 
 def oracle_deadlines(c: dict, now: datetime) -> dict:
-    """The rules of hub.timelimit.engine, walked one day at a time."""
+    """The rules of hub.domains.timelimit.engine, walked one day at a time."""
     finish = T(c["finish_time"]) if c["finish_time"] else None
     as_of = finish if finish and finish <= now else now
     anchor = T(c["accept_time"]).date()

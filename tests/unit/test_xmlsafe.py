@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from hub import xmlsafe
+from hub.model import xmlsafe
 
 BOMB = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -83,7 +83,7 @@ def test_utf8_bom_accepted():
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 def test_a_doctype_in_utf16_or_utf32_is_refused_before_parsing(codec):
-    from hub.xmlsafe import XmlRefused, check_prolog
+    from hub.model.xmlsafe import XmlRefused, check_prolog
 
     doc = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>'.encode(codec)
     with pytest.raises(XmlRefused) as exc:

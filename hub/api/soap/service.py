@@ -1,0 +1,443 @@
+"""The SOAP push endpoint (``/soap/push``): department and platform systems push batches
+of records as document/literal SOAP calls.
+
+Datasheet
+---------
+GET         ``?wsdl`` the WSDL (``hub.api.soap.wsdl``; ``?wsdl=soap11`` without the SOAP 1.2
+            binding), whose ``soap:address`` is the URL it was fetched at
+            (``X-Forwarded-Proto`` / ``X-Forwarded-Host`` honoured behind a proxy);
+            ``?xsd=<kind>`` / ``?xsd=service`` the XSDs it imports.
+POST        a SOAP 1.1 (``text/xml``) or SOAP 1.2 (``application/soap+xml``) envelope; the
+            answer is in the same version. Any declared encoding the hardened parser
+            reads (UTF-8, GBK, GB2312, GB18030) is accepted; records are stored as UTF-8.
+            Body limit ``MAX_BYTES`` (20 MiB: larger batches go in several calls or by SFTP).
+Auth        WS-Security 1.0 ``wsse:Security/wsse:UsernameToken`` in the SOAP header:
+            PasswordText (checked against the catalogue's ``password_pbkdf2``) or
+            PasswordDigest (against the ``secret``; ``wsu:Created`` must be within
+            ``hub.catalog.access.MAX_SKEW`` and a nonce is accepted once per process).
+Dispatch    on the Body's first element: the batch element of a kind
+            (``{urn:govhub:case:1}cases`` → case), not on SOAPAction.
+Checks      the caller may push the kind (``may_push``) and every record names the
+            caller's own department and regions — one record that does not refuses the
+            whole push, nothing stored. Then the batch goes through the pipeline as a
+            canonical XML message (the SOAP contract is always the canonical XSD, whatever
+            mapping the system's file uploads use). Records that fail validation are not
+            faults: they are quarantined and reported in ``PushResult``, one ``result``
+            per record (seq, outcome, reason, message).
+Message id  the batch's ``message_id`` attribute, else the WS-Addressing ``MessageID``
+            header, else ``sha256:`` + the digest of the batch element. A message id seen
+            before answers with every record a duplicate (safe redelivery).
+Faults      the detail is ``{urn:govhub:service:1}PushFault`` (code, reason, message);
+            messages say what to fix and never carry personal data.
+
+            ===========================  =================  ===========================
+            code (SOAP 1.1 faultcode     SOAP 1.2 Code /    when
+            and PushFault detail)        Subcode (svc:)
+            ===========================  =================  ===========================
+            ``Client.Authentication``    Sender / ...       no, bad or stale token
+            ``Client.Forbidden``         Sender / ...       kind, department or region
+            ``Client.MalformedXml``      Sender / ...       not XML, bad encoding, no Body
+            ``Client.XmlForbidden``      Sender / ...       a DTD or entity declarations
+            ``Client.UnknownOperation``  Sender / ...       the Body element is no batch
+            ``Client.InvalidMessageId``  Sender / ...       message id over 128 chars
+            ``Client.TooLarge``          Sender / ...       body over ``MAX_BYTES``
+            ``VersionMismatch``          VersionMismatch    not a SOAP 1.1/1.2 envelope
+            ``MustUnderstand``           MustUnderstand     a mustUnderstand header we
+                                                            do not process
+            ``Server``                   Receiver           the hub failed: send again
+            ===========================  =================  ===========================
+
+            A SOAP 1.2 Subcode is the part after ``Client.`` in the service's namespace
+            (``svc:Authentication``). HTTP status: SOAP 1.1 faults are always 500 (SOAP 1.1 §6.2, WS-I BP R1126);
+            SOAP 1.2 follows its HTTP binding: 400 for Sender faults, 500 otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from lxml import etree
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from hub.catalog.access import MAX_SKEW, AccessDenied, authorise_push, authorise_record, by_username_token
+from hub.model.dictionary import Kind
+from hub.model.masking import mask_id, mask_text
+from hub.api.soap.wsdl import SERVICE_NS, batch_elements, build_wsdl, kind_xsd
+from hub.catalog.systems import System
+from hub.model.xmlsafe import XmlRefused, parse_document
+
+log = logging.getLogger("govhub.soap")
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_MESSAGE_ID = 128  # the ingest_message column
+
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+WSA = ("http://www.w3.org/2005/08/addressing", "http://schemas.xmlsoap.org/ws/2004/08/addressing")
+PASSWORD_TEXT = "#PasswordText"
+PASSWORD_DIGEST = "#PasswordDigest"
+UNDERSTOOD_HEADERS = {WSSE, *WSA}
+
+
+@dataclass(frozen=True)
+class SoapVersion:
+    env: str  # envelope namespace
+    content_type: str
+    client: str  # the fault class for the sender's mistakes
+    server: str
+    actor_attr: str  # header blocks addressed to someone else carry this attribute
+    our_roles: tuple[str, ...]
+
+
+SOAP11 = SoapVersion("http://schemas.xmlsoap.org/soap/envelope/", "text/xml; charset=utf-8", "Client", "Server",
+                     "actor", ("http://schemas.xmlsoap.org/soap/actor/next",))
+SOAP12 = SoapVersion("http://www.w3.org/2003/05/soap-envelope", "application/soap+xml; charset=utf-8", "Sender",
+                     "Receiver", "role", ("http://www.w3.org/2003/05/soap-envelope/role/next",
+                                          "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"))
+VERSIONS = {v.env: v for v in (SOAP11, SOAP12)}
+
+
+_DIGIT_RUN_RE = re.compile(r"\d{15,17}[\dXx]?")
+
+
+def scrub(message: str) -> str:
+    """``mask_text``, then every run of 15+ digits as well: parser messages quote element
+    and entity names, where an ID number may sit glued to letters (``n110101…``) and
+    escape ``mask_text``'s word boundaries. A fault string is allowed to over-mask."""
+    return _DIGIT_RUN_RE.sub(lambda m: mask_id(m.group(0)), mask_text(message))
+
+
+class SoapFault(Exception):
+    """``code`` is ``Client.<Subcode>``, ``Server``, ``VersionMismatch`` or ``MustUnderstand``."""
+
+    def __init__(self, code: str, reason: str, message: str):
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, scrub(message)
+
+    @classmethod
+    def denied(cls, exc: AccessDenied) -> "SoapFault":
+        return cls("Client.Authentication" if exc.status == 401 else "Client.Forbidden", exc.reason, exc.message)
+
+
+# ------------------------------------------------------------------ HTTP
+
+def routes(path: str = "/soap/push") -> list[Route]:
+    """Routes to add to the hub's app (``app.router.routes.extend(routes())``); the app
+    must hold a ``hub.ingest.pipeline.Pipeline`` in ``app.state.pipeline``."""
+    return [Route(path, soap_endpoint, methods=["GET", "POST"])]
+
+
+async def soap_endpoint(request: Request) -> Response:
+    if request.method != "POST":
+        return _describe(request)
+    version = SOAP12 if "application/soap+xml" in request.headers.get("content-type", "") else SOAP11
+    try:
+        body = await _read_body(request)
+    except SoapFault as fault:
+        return fault_response(version, fault)
+    pipeline = getattr(request.app.state, "pipeline", None)
+    return await run_in_threadpool(handle_call, body, pipeline, version)
+
+
+def _describe(request: Request) -> Response:
+    address = endpoint_url(request)
+    params = {k.lower(): v for k, v in request.query_params.items()}
+    if "wsdl" in params:
+        wsdl = build_wsdl(address, soap12=params["wsdl"].lower() != "soap11")
+        return Response(wsdl, media_type="text/xml; charset=utf-8")
+    if "xsd" in params:
+        xsd = kind_xsd(params["xsd"])
+        if xsd is None:
+            return PlainTextResponse(f"no schema {params['xsd']!r}; the WSDL at {address}?wsdl lists them", status_code=404)
+        return Response(xsd, media_type="text/xml; charset=utf-8")
+    return PlainTextResponse(f"govhub SOAP push service; WSDL: {address}?wsdl\n")
+
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def endpoint_url(request: Request) -> str:
+    """The URL the client used for this endpoint, as seen in front of any proxy."""
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+    if proto not in ("http", "https"):
+        proto = request.url.scheme
+    if not _HOST_RE.match(host):  # absent or not a host name: a forged header must not inject markup or paths
+        host = request.url.netloc
+    return f"{proto}://{host}{request.url.path}"
+
+
+async def _read_body(request: Request) -> bytes:
+    too_large = SoapFault("Client.TooLarge", "too_large", f"the request is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
+                          "send the records in several calls")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# ------------------------------------------------------------------ one call
+
+def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Response:
+    """Answer one POSTed envelope; ``version`` (from the Content-Type) is used for faults
+    until the envelope says which it is. Runs in a worker thread: parsing, PBKDF2 and the
+    database are blocking."""
+    system_id = "-"
+    try:
+        envelope, version = _parse_envelope(body)
+        header, batch = _header_and_body(envelope, version)
+        system = _authenticate(header)
+        system_id = system.id
+        k = _dispatch(batch)
+        authorise_push(system, k.kind)
+        _authorise_records(system, k, batch)
+        # Serialised with every namespace declaration in scope on the envelope, so QName-valued
+        # content (xsi:type="xs:string") still resolves once cut out of it. Not C14N: libxml2
+        # 2.14's subtree C14N puts xmlns="" on grandchildren of a default-namespace element.
+        doc = etree.tostring(batch, xml_declaration=True, encoding="UTF-8")
+        message_id = _message_id(batch, header, doc)
+        if pipeline is None:
+            raise RuntimeError("app.state.pipeline is not set")
+        return _ok(version, _ingest(pipeline, system, k, doc, message_id))
+    except AccessDenied as exc:
+        log.warning("SOAP push from %s refused: %s", system_id, exc.reason)
+        return fault_response(version, SoapFault.denied(exc))
+    except SoapFault as fault:
+        log.warning("SOAP push from %s refused: %s (%s)", system_id, fault.code, fault.reason)
+        return fault_response(version, fault)
+    except Exception as exc:  # noqa: BLE001 — the sender gets a Server fault, never a traceback
+        log.exception("SOAP push from %s failed: %s", system_id, type(exc).__name__)
+        return fault_response(version, SoapFault("Server", "internal_error", "the hub could not process this push; "
+                                                 "send it again later with the same message id (a redelivery is safe)"))
+
+
+def _parse_envelope(body: bytes) -> tuple[etree._Element, SoapVersion]:
+    if not body.strip():
+        raise SoapFault("Client.MalformedXml", "xml_malformed", "the request body is empty; POST a SOAP envelope")
+    try:
+        root = parse_document(body)
+    except XmlRefused as exc:
+        code = "Client.XmlForbidden" if exc.reason == "xml_forbidden" else "Client.MalformedXml"
+        raise SoapFault(code, exc.reason, exc.message) from None
+    if root.getroottree().docinfo.doctype:  # a DOCTYPE the prolog check did not see
+        raise SoapFault("Client.XmlForbidden", "xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
+    name = etree.QName(root)
+    if name.localname != "Envelope":
+        raise SoapFault("Client.MalformedXml", "not_soap", f"the document is a <{name.localname}>, not a SOAP Envelope; "
+                        "wrap the batch in a SOAP 1.1 or 1.2 envelope (see the WSDL at ?wsdl)")
+    version = VERSIONS.get(name.namespace or "")
+    if version is None:
+        raise SoapFault("VersionMismatch", "version_mismatch", f"the envelope namespace {name.namespace!r} is not "
+                        f"SOAP 1.1 ({SOAP11.env}) or SOAP 1.2 ({SOAP12.env})")
+    return root, version
+
+
+def _elements(parent) -> list:
+    return [] if parent is None else [c for c in parent if isinstance(c.tag, str)]
+
+
+def _header_and_body(envelope, version: SoapVersion):
+    header = envelope.find(f"{{{version.env}}}Header")
+    body = envelope.find(f"{{{version.env}}}Body")
+    if body is None:
+        raise SoapFault("Client.MalformedXml", "no_body", "the envelope has no Body")
+    _check_must_understand(header, version)
+    payload = _elements(body)
+    if not payload:
+        raise SoapFault("Client.MalformedXml", "empty_body", "the SOAP Body is empty; put the batch element in it "
+                        '(e.g. <cases xmlns="urn:govhub:case:1">)')
+    return header, payload[0]
+
+
+def _check_must_understand(header, version: SoapVersion) -> None:
+    for block in _elements(header):
+        name = etree.QName(block)
+        must = block.get(f"{{{version.env}}}mustUnderstand", "").strip() in ("1", "true")
+        role = block.get(f"{{{version.env}}}{version.actor_attr}")
+        if must and (role is None or role in version.our_roles) and name.namespace not in UNDERSTOOD_HEADERS:
+            raise SoapFault("MustUnderstand", "must_understand", f"the header <{name.localname}> of {name.namespace} "
+                            "is marked mustUnderstand and this service does not process it; leave it out")
+
+
+# ------------------------------------------------------------------ WS-Security
+
+class NonceCache:
+    """PasswordDigest nonces seen in the last ``ttl`` seconds (one process), so that a
+    captured digest cannot be replayed while its Created time is still fresh."""
+
+    def __init__(self, ttl: float, limit: int = 100_000):
+        self.ttl, self.limit = ttl, limit
+        self._seen: dict[str, float] = {}  # insertion order is expiry order
+        self._lock = threading.Lock()
+
+    def first_use(self, nonce: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (next(iter(self._seen.values())) <= now or len(self._seen) >= self.limit):
+                self._seen.pop(next(iter(self._seen)))
+            if nonce in self._seen:
+                return False
+            self._seen[nonce] = now + self.ttl
+            return True
+
+
+NONCES = NonceCache(ttl=2 * MAX_SKEW)  # a Created up to MAX_SKEW in the past or the future
+
+
+def _authenticate(header) -> System:
+    token = header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken") if header is not None else None
+    if token is None:
+        raise AccessDenied(401, "unauthenticated", "send a WS-Security UsernameToken (wsse:Security/wsse:UsernameToken, "
+                           f"namespace {WSSE}) in the SOAP Header")
+    username = (token.findtext(f"{{{WSSE}}}Username") or "").strip()
+    password_el = token.find(f"{{{WSSE}}}Password")
+    if not username or password_el is None:
+        raise AccessDenied(401, "unauthenticated", "the UsernameToken needs a Username and a Password")
+    ptype = password_el.get("Type", PASSWORD_TEXT)
+    password = password_el.text or ""
+    if ptype.endswith(PASSWORD_DIGEST):
+        nonce = (token.findtext(f"{{{WSSE}}}Nonce") or "").strip()
+        created = (token.findtext(f"{{{WSU}}}Created") or "").strip()
+        _check_digest_freshness(nonce, created)
+        return by_username_token(username, password.strip(), ptype, nonce, created)
+    if not ptype.endswith(PASSWORD_TEXT):
+        raise AccessDenied(401, "unauthenticated", "the Password Type must be PasswordText or PasswordDigest "
+                           "(UsernameToken Profile 1.0)")
+    return by_username_token(username, password, ptype)
+
+
+def _check_digest_freshness(nonce: str, created: str) -> None:
+    if not nonce or not created:
+        raise AccessDenied(401, "unauthenticated", "a PasswordDigest needs wsse:Nonce and wsu:Created")
+    try:
+        when = datetime.fromisoformat(created)
+        base64.b64decode(nonce, validate=True)
+    except ValueError:
+        raise AccessDenied(401, "unauthenticated", "wsu:Created must be an ISO 8601 time and wsse:Nonce base64") from None
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    skew = abs((datetime.now(timezone.utc) - when).total_seconds())
+    if skew > MAX_SKEW:
+        raise AccessDenied(401, "stale_request", f"wsu:Created is {int(skew)}s off; clocks must agree within {MAX_SKEW}s")
+    if not NONCES.first_use(nonce):
+        raise AccessDenied(401, "replayed_nonce", "this wsse:Nonce was used before; make a new one for every call")
+
+
+# ------------------------------------------------------------------ the push
+
+def _dispatch(batch) -> Kind:
+    k = batch_elements().get(batch.tag)
+    if k is None:
+        name = etree.QName(batch)
+        known = ", ".join(f"<{e.batch}> of {e.namespace}" for e in batch_elements().values())
+        raise SoapFault("Client.UnknownOperation", "unknown_operation",
+                        f"the Body holds <{name.localname}> of {name.namespace or 'no namespace'}, which is no operation "
+                        f"of this service; send one of {known} (see ?wsdl)")
+    return k
+
+
+def _field(record, ns: str, name: str) -> str | None:
+    text = (record.findtext(f"{{{ns}}}{name}") or "").strip()
+    return text or None  # an absent or empty value is for validation to quarantine, not a refusal
+
+
+def _authorise_records(system: System, k: Kind, batch) -> None:
+    """Refuse the whole push if one record names another department or region."""
+    for seq, record in enumerate(batch.iterchildren(f"{{{k.namespace}}}{k.record}"), 1):
+        values = {name: _field(record, k.namespace, name) for name in ("dept_code", "region_code")}
+        try:
+            authorise_record(system, k.kind, values)
+        except AccessDenied as exc:
+            raise AccessDenied(exc.status, exc.reason, f"record {seq}: {exc.message}; nothing of this push was stored") from None
+
+
+def _message_id(batch, header, doc: bytes) -> str:
+    wsa = next((h.text.strip() for h in _elements(header)
+                if etree.QName(h).namespace in WSA and etree.QName(h).localname == "MessageID" and h.text), None)
+    mid = (batch.get("message_id") or "").strip() or wsa or f"sha256:{hashlib.sha256(doc).hexdigest()[:40]}"
+    if len(mid) > MAX_MESSAGE_ID:
+        raise SoapFault("Client.InvalidMessageId", "message_id_too_long",
+                        f"the message id is {len(mid)} characters long; at most {MAX_MESSAGE_ID} are kept")
+    return mid
+
+
+def _ingest(pipeline, system: System, k: Kind, doc: bytes, message_id: str) -> etree._Element:
+    canonical = system.model_copy(update={"mappings": {}})
+    results: list[dict] = []
+    summary = pipeline.ingest(io.BytesIO(doc), canonical, fmt="xml", kind=k.kind, message_id=message_id, results=results)
+    return push_result(summary, results)
+
+
+def _sub(parent, name: str, text) -> None:
+    etree.SubElement(parent, f"{{{SERVICE_NS}}}{name}").text = str(text)
+
+
+def push_result(summary, results: list[dict]) -> etree._Element:
+    el = etree.Element(f"{{{SERVICE_NS}}}PushResult", nsmap={None: SERVICE_NS})
+    _sub(el, "message_id", summary.message_id)
+    _sub(el, "kind", summary.kind)
+    _sub(el, "received", summary.received)
+    for outcome in ("stored", "duplicate", "quarantined"):
+        _sub(el, outcome, summary.counts[outcome])
+    for r in results:
+        item = etree.SubElement(el, f"{{{SERVICE_NS}}}result")
+        _sub(item, "seq", r["seq"])
+        _sub(item, "outcome", r["outcome"])
+        _sub(item, "reason", r["reason"] or r["detail"])
+        if r["message"]:
+            _sub(item, "message", mask_text(r["message"]))
+    return el
+
+
+# ------------------------------------------------------------------ answers
+
+def _envelope(version: SoapVersion, payload) -> bytes:
+    env = etree.Element(f"{{{version.env}}}Envelope", nsmap={"soap": version.env, "svc": SERVICE_NS})
+    etree.SubElement(env, f"{{{version.env}}}Body").append(payload)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+def _ok(version: SoapVersion, payload) -> Response:
+    return Response(_envelope(version, payload), status_code=200, media_type=version.content_type)
+
+
+def fault_response(version: SoapVersion, fault: SoapFault) -> Response:
+    cls, _, sub = fault.code.partition(".")
+    detail = etree.Element(f"{{{SERVICE_NS}}}PushFault")
+    _sub(detail, "code", fault.code)
+    _sub(detail, "reason", fault.reason)
+    _sub(detail, "message", fault.message)
+    env = version.env
+    el = etree.Element(f"{{{env}}}Fault")
+    if version is SOAP11:
+        etree.SubElement(el, "faultcode").text = f"soap:{fault.code}"
+        etree.SubElement(el, "faultstring").text = fault.message
+        etree.SubElement(el, "detail").append(detail)
+        status = 500
+    else:
+        code = etree.SubElement(el, f"{{{env}}}Code")
+        value = {"Client": SOAP12.client, "Server": SOAP12.server}.get(cls, cls)
+        etree.SubElement(code, f"{{{env}}}Value").text = f"soap:{value}"
+        if sub:
+            etree.SubElement(etree.SubElement(code, f"{{{env}}}Subcode"), f"{{{env}}}Value").text = f"svc:{sub}"
+        reason = etree.SubElement(el, f"{{{env}}}Reason")
+        etree.SubElement(reason, f"{{{env}}}Text", {"{http://www.w3.org/XML/1998/namespace}lang": "en"}).text = fault.message
+        etree.SubElement(el, f"{{{env}}}Detail").append(detail)
+        status = 400 if value == SOAP12.client else 500
+    return Response(_envelope(version, el), status_code=status, media_type=version.content_type)

@@ -1,0 +1,1 @@
+"""The message bus (kombu): topology, the embedded SQLite transport, the partition consumers."""

@@ -1,0 +1,229 @@
+"""The registry of connected systems (``catalog/systems.yaml``, or the file named by
+``GOVHUB_CATALOG``), validated on load; a bad entry fails with the file and key.
+
+Each entry says who the system is (id, name, level, region, its department's credit
+code), how the hub reaches it (``endpoint``: an adapter URL), how it proves who it is
+(``credentials``: hashes the hub verifies, or references to secrets in the environment
+or a file — never a secret itself), what it may do (``may_push`` kinds, for
+``push_regions``; ``may_pull`` kinds for its own region), and which mapping reads each
+kind and format it sends (``case/csv: dept_b_case_csv``; canonical when absent).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from hub.core.config import CATALOG_DIR
+from hub.model.dictionary import kinds
+from hub.model.mapping import Mapping, canonical_mapping, get_mapping
+
+SYSTEMS_FILE = CATALOG_DIR / "systems.yaml"
+
+
+class CatalogError(ValueError):
+    pass
+
+
+class SecretRef(BaseModel):
+    """Where a plaintext secret lives: an environment variable or a file (never inline)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if bool(self.env) == bool(self.file):
+            raise ValueError("a secret reference names exactly one of env or file")
+        return self
+
+    def read(self) -> str | None:
+        if self.env:
+            return os.environ.get(self.env)
+        try:
+            return Path(self.file).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key_sha256: str | None = None  # REST API key, verified by its SHA-256
+    username: str | None = None  # WS-Security UsernameToken user
+    password_pbkdf2: str | None = None  # "pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>"
+    secret: SecretRef | None = None  # HMAC key / PasswordDigest / outbound auth: needs the plaintext
+
+    @field_validator("api_key_sha256")
+    @classmethod
+    def _sha(cls, v):
+        if v is not None and (len(v) != 64 or any(c not in "0123456789abcdef" for c in v)):
+            raise ValueError("api_key_sha256 is the 64-character lower-case hex SHA-256 of the key")
+        return v
+
+    @field_validator("password_pbkdf2")
+    @classmethod
+    def _pbkdf2(cls, v):
+        if v is not None:
+            parts = v.split("$")
+            if len(parts) != 4 or parts[0] != "pbkdf2_sha256" or not parts[1].isdigit():
+                raise ValueError("password_pbkdf2 is 'pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>' (govhub hash-password)")
+        return v
+
+
+class System(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    level: Literal["province", "city", "county", "department"]
+    region_code: str
+    dept_code: str | None = None  # the department's 统一社会信用代码: its items' implementing body
+    endpoint: str | None = None  # adapter URL where the hub reaches this system
+    credentials: Credentials = Credentials()
+    may_push: tuple[str, ...] = ()
+    push_regions: tuple[str, ...] = ()  # division-code prefixes; default: the system's own region
+    may_pull: tuple[str, ...] = ()
+    report_to: tuple[str, ...] = ()  # peers that receive every record this system's pushes store
+    publishes: tuple[str, ...] = ()  # kinds the hub pulls from this system on schedule (item catalogue, libraries)
+    receives: tuple[str, ...] = ()  # kinds the hub reports to this system on schedule (融通上报)
+    mappings: dict[str, str] = {}
+    uscc_allow: tuple[str, ...] = ()
+
+    @field_validator("may_push", "may_pull", "publishes", "receives")
+    @classmethod
+    def _kinds(cls, v):
+        unknown = [k for k in v if k not in kinds()]
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; known: {', '.join(sorted(kinds()))}")
+        return v
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v):
+        if v is not None:
+            from adapters.registry import ADAPTER_ALIASES
+
+            scheme = v.split("://", 1)[0].removeprefix("fault+")
+            if "://" not in v or scheme not in ADAPTER_ALIASES:
+                raise ValueError(f"endpoint must be an adapter URL ({', '.join(sorted(ADAPTER_ALIASES))}://...)")
+        return v
+
+    @property
+    def region_prefix(self) -> str:
+        """A province 320000 covers 32xxxx, a city 320500 covers 3205xx."""
+        code = self.region_code
+        return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+
+    def covers_region(self, code: str | None) -> bool:
+        prefixes = self.push_regions or (self.region_prefix,)
+        return bool(code) and any(str(code).startswith(p) for p in prefixes)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v):
+        if not v or not all(c.isalnum() or c in "-_" for c in v):
+            raise ValueError("system ids use letters, digits, '-' and '_'")
+        return v
+
+    @field_validator("mappings")
+    @classmethod
+    def _mappings(cls, v):
+        for key, name in v.items():
+            kind, _, fmt = key.partition("/")
+            if kind not in kinds() or fmt not in ("xml", "jsonl", "json", "csv"):
+                raise ValueError(f"mapping key {key!r} must be <kind>/<format>")
+            m = get_mapping(name)
+            if m.spec.kind != kind or m.spec.format != fmt:
+                raise ValueError(f"mapping {name!r} reads {m.spec.kind}/{m.spec.format}, not {key}")
+        return v
+
+    def mapping_for(self, kind: str | None, fmt: str) -> Mapping:
+        if kind is None:
+            candidates = [k for k in self.mappings if k.endswith("/" + fmt)]
+            if len(candidates) != 1:
+                raise CatalogError(f"system {self.id} sends {fmt}: say which kind it is with --kind")
+            kind = candidates[0].split("/")[0]
+        name = self.mappings.get(f"{kind}/{fmt}")
+        return get_mapping(name) if name else canonical_mapping(kind, fmt)
+
+
+class Administrator(BaseModel):
+    """A person who works the quarantine over the REST API (管理员). The hub keeps the
+    SHA-256 of their API key only; what they do is traced under their id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    api_key_sha256: str
+
+    _sha = field_validator("api_key_sha256")(Credentials._sha.__func__)
+    _id = field_validator("id")(System._id.__func__)
+
+
+class SystemsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    systems: list[System]
+    administrators: list[Administrator] = []
+
+
+def catalog_path() -> Path:
+    return Path(os.environ.get("GOVHUB_CATALOG") or SYSTEMS_FILE)
+
+
+def _read(path: Path) -> SystemsFile:
+    try:
+        return SystemsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise CatalogError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+
+
+def load_systems(path: Path | None = None) -> dict[str, System]:
+    path = path or catalog_path()
+    data = _read(path)
+    out = {}
+    for s in data.systems:
+        if s.id in out:
+            raise CatalogError(f"{path}: systems: duplicate id {s.id!r}")
+        out[s.id] = s
+    for s in out.values():
+        missing = [p for p in s.report_to if p not in out]
+        if missing:
+            raise CatalogError(f"{path}: systems.{s.id}.report_to: unknown systems {missing}")
+    return out
+
+
+@lru_cache(maxsize=4)
+def _systems_at(path: str) -> dict[str, System]:
+    return load_systems(Path(path))
+
+
+def systems() -> dict[str, System]:
+    return _systems_at(str(catalog_path()))
+
+
+def administrators() -> dict[str, Administrator]:
+    """Read on every call (administrators' requests are few), so a revoked key stops
+    working without a restart."""
+    path = catalog_path()
+    out: dict[str, Administrator] = {}
+    for a in _read(path).administrators:
+        if a.id in out:
+            raise CatalogError(f"{path}: administrators: duplicate id {a.id!r}")
+        out[a.id] = a
+    return out
+
+
+def get_system(system_id: str) -> System:
+    try:
+        return systems()[system_id]
+    except KeyError:
+        raise CatalogError(f"unknown system {system_id!r}; known: {', '.join(sorted(systems()))} (see {catalog_path()})") from None

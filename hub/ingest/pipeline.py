@@ -1,0 +1,271 @@
+"""The ingest pipeline: decode → validate → map → canonicalise → rules → idempotent
+upsert → lineage → route (outbox), batch by batch.
+
+Every record that arrives ends as stored, duplicate or quarantined, and
+``received = stored + duplicate + quarantined`` holds for every message. A batch is one
+database transaction; a crash loses at most the uncommitted batch, and a redelivery of
+the same message turns what was already committed into duplicates.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import io
+import logging
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import Engine
+from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
+from sqlalchemy.exc import IntegrityError
+
+from hub.core import clock
+from hub.ingest import decode
+from hub.model.canonical import FieldDefect, canonicalise
+from hub.ingest.decode import MessageInfo, RawRecord
+from hub.catalog.access import AccessDenied
+from hub.model.defects import Defect
+from hub.model.mapping import Mapping, MappingApplyError
+from hub.model.masking import mask_text
+from hub.ops.metrics import timed_batch
+from hub.model.rules import RuleContext, RuleDefect, check
+from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, content_hash, message_seen, record_message, store_batch, text_hash
+from hub.catalog.systems import System, get_system
+
+log = logging.getLogger("govhub.pipeline")
+
+
+@dataclass
+class Summary:
+    system: str
+    kind: str
+    mapping: str
+    message_id: str
+    counts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    details: Counter = field(default_factory=Counter)
+
+    @property
+    def received(self) -> int:
+        return self.counts["stored"] + self.counts["duplicate"] + self.counts["quarantined"]
+
+    def add(self, other: "Summary") -> None:
+        self.counts.update(other.counts)
+        self.reasons.update(other.reasons)
+        self.details.update(other.details)
+
+    def as_dict(self) -> dict:
+        return {
+            "system": self.system, "kind": self.kind, "mapping": self.mapping, "message_id": self.message_id,
+            "received": self.received, "stored": self.counts["stored"], "duplicate": self.counts["duplicate"],
+            "quarantined": self.counts["quarantined"], "quarantined_by_reason": dict(self.reasons),
+            "details": dict(self.details),
+        }
+
+
+def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext, authorise=None) -> Prepared:
+    """One raw record → a typed canonical record with its key and hash, or a defect."""
+    k = mapping.kind
+    defect = raw.defect
+    if defect is None:
+        try:
+            rec = canonicalise(k, mapping.apply(raw.data))
+            check(k.kind, rec, ctx)
+            if authorise is not None:
+                authorise(rec)
+            return Prepared(raw.seq, rec, None, tuple(rec[n] for n in k.key), content_hash(rec), raw)
+        except MappingApplyError as e:
+            defect = Defect(e.reason, mask_text(e.message), f"mapping:{mapping.label}", e.field)
+        except FieldDefect as e:
+            defect = Defect(e.reason, mask_text(e.message), f"dictionary:{k.schema_version}", e.field)
+        except RuleDefect as e:
+            defect = Defect(e.reason, mask_text(e.message), e.rule, e.field)
+        except AccessDenied as e:
+            defect = Defect(e.reason, mask_text(e.message), "access", None)
+    return Prepared(raw.seq, None, defect, None, text_hash(raw.payload), raw)
+
+
+def batches(prepared: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
+    """Cut batches; a key repeated inside a batch starts a new one, so each record is
+    classified against what the database holds after its predecessor."""
+    batch: list[Prepared] = []
+    keys: set = set()
+    for p in prepared:
+        if len(batch) >= size or (p.key is not None and p.key in keys):
+            yield batch
+            batch, keys = [], set()
+        batch.append(p)
+        if p.key is not None:
+            keys.add(p.key)
+    if batch:
+        yield batch
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000):
+        self.engine = engine
+        self.rules = rules
+        self.batch_size = batch_size
+
+    def _rules_for(self, system: System) -> RuleContext:
+        base = self.rules or RuleContext()
+        if system.uscc_allow:
+            return RuleContext(divisions=base.divisions, now=base.now, uscc_allow=frozenset(system.uscc_allow))
+        return base
+
+    def open(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
+             message_id: str | None = None, filename: str | None = None, digest: str | None = None) -> "OpenMessage":
+        """Start reading one message: resolve the mapping, read the document's own
+        message id, and learn whether this message was processed before. ``digest``
+        (of the whole body, when the caller has it) makes a reused message id with other
+        content count as a new message."""
+        system = get_system(system) if isinstance(system, str) else system
+        if not hasattr(stream, "peek"):
+            import io
+
+            stream = io.BufferedReader(stream)
+        head = stream.peek(4096)[:4096]
+        fmt = fmt or decode.sniff_format(head, filename)
+        if kind is None and fmt == "xml" and not any(k.endswith("/xml") for k in system.mappings):
+            kind = decode.sniff_kind(head)
+        mapping = system.mapping_for(kind, fmt)
+        k = mapping.kind
+        info = MessageInfo()
+        raws = decode.read(stream, mapping, info)
+        first = next(raws, None)
+        msg_id = info.message_id or message_id
+        if not msg_id:
+            raise ValueError("a message id is needed (pass one, or use file_message_id for files)")
+        ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, clock.now().replace(microsecond=0),
+                           system.report_to)
+        with self.engine.connect() as conn:
+            seen = message_seen(conn, system.id, msg_id, digest)
+            if not seen and digest and message_seen(conn, system.id, msg_id):
+                log.warning("message id %s from %s was used before for other content; processing it again", msg_id, system.id)
+
+        def all_raws():
+            if first is not None:
+                yield first
+                yield from raws
+
+        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest)
+
+    def prepared(self, m: "OpenMessage", authorise: Callable[[dict], None] | None = None) -> Iterator[Prepared]:
+        """Decode, validate, map and check each record (no database writes)."""
+        if m.seen:
+            return (Prepared(r.seq, None, None, None, "", r) for r in m.raws)
+        rules = self._rules_for(m.system)
+        return (prepare(r, m.mapping, rules, authorise) for r in m.raws)
+
+    def store(self, m: "OpenMessage", prepared: Iterable[Prepared], on_batch: Callable[[int], None] | None = None,
+              results: list | None = None) -> Summary:
+        """Write prepared records batch by batch; ``results`` receives one dict per record
+        (seq, key, outcome, detail, reason, message) — what a sender is told."""
+        ctx = m.ctx
+        summary = Summary(m.system.id, ctx.kind.kind, m.mapping.label, ctx.message_id)
+        for batch, counts in self._stored(ctx, batches(prepared, self.batch_size), m.seen):
+            summary.counts.update(counts)
+            summary.details.update(p.detail for p in batch)
+            summary.reasons.update(p.defect.reason for p in batch if p.outcome == "quarantined")
+            if results is not None:
+                results.extend(
+                    {"seq": p.seq, "key": p.key_text, "outcome": p.outcome, "detail": p.detail,
+                     "reason": p.defect.reason if p.defect else None, "message": p.defect.message if p.defect else None}
+                    for p in batch
+                )
+            if on_batch:
+                on_batch(len(batch))
+        if not m.seen and summary.received:
+            with self.engine.begin() as conn:
+                record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at,
+                               summary.counts, m.digest or "")
+            from hub.quality.hook import after_message
+
+            after_message(self.engine, m.system.id, ctx.kind.kind, ctx.message_id)
+        log.info("ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
+                 ctx.message_id, m.system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
+                 summary.counts["quarantined"])
+        return summary
+
+    def ingest(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
+               message_id: str | None = None, filename: str | None = None,
+               on_batch: Callable[[int], None] | None = None, results: list | None = None,
+               authorise: Callable[[dict], None] | None = None, digest: str | None = None) -> Summary:
+        """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
+
+        ``message_id`` is the sender's id; without one, the document's own
+        ``message_id`` attribute is used, and failing that a digest of the content
+        (computed by the caller, see ``file_message_id``). ``authorise``, when given, is
+        called with each canonical record and may raise ``AccessDenied``: the record is
+        then quarantined with that reason (for drops the hub pulls; the HTTP and SOAP
+        ingress refuse such a push whole, before storing anything)."""
+        if digest is None and isinstance(stream, io.BytesIO):
+            digest = body_digest(stream.getvalue())
+        m = self.open(stream, system, fmt, kind, message_id, filename, digest)
+        return self.store(m, self.prepared(m, authorise), on_batch, results)
+
+    def _stored(self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool) -> Iterator[tuple[list[Prepared], Counter]]:
+        """Store batch after batch, in order. On PostgreSQL one writer thread stores a
+        batch while this thread prepares the next (the database's work and ours overlap;
+        the wait releases the GIL). The next batch is handed over only once the previous
+        one has committed, so a failed batch stops the message: nothing after it is
+        written, as without the thread."""
+        if self.engine.dialect.name != "postgresql":
+            for batch in cut:
+                yield batch, self._store(ctx, batch, seen)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="govhub-writer") as writer:
+            pending = None
+            for batch in cut:  # preparing this batch overlapped with storing the previous one
+                if pending is not None:
+                    yield pending[0], pending[1].result()
+                # the writer's log lines carry this message's correlation id (a context variable)
+                pending = (batch, writer.submit(contextvars.copy_context().run, self._store, ctx, batch, seen))
+            if pending is not None:
+                yield pending[0], pending[1].result()
+
+    def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
+        with timed_batch(ctx.kind.kind):
+            return self._store_retrying(ctx, batch, seen)
+
+    def _store_retrying(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    return store_batch(conn, ctx, batch, seen)
+            except (IntegrityError, ConcurrentUpdate, UniqueViolation):
+                # another worker stored one of these keys first: classify again
+                if attempt == 4:
+                    raise
+                log.info("a batch of %d raced another writer (attempt %d); classifying it again", len(batch), attempt + 1)
+                for p in batch:
+                    p.outcome = p.detail = ""
+                    p.version = None
+        raise AssertionError("unreachable")
+
+
+@dataclass
+class OpenMessage:
+    system: System
+    mapping: Mapping
+    fmt: str
+    ctx: BatchContext
+    seen: bool  # processed before: every record is a duplicate
+    raws: Iterator[RawRecord]
+    digest: str | None = None
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def file_message_id(path) -> str:
+    """A stable message id for a file without one: the digest of its bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()[:40]

@@ -1,0 +1,224 @@
+"""Canonical values: turn a mapped record (lexical values) into typed values the
+libraries store, enforcing the dictionary's required fields, lengths, enumerations and
+ranges. Every path into the hub passes here, so CSV and JSON senders get the same
+checks the XSD gives XML senders.
+
+Scalars become Python types (str, int, Decimal, date, datetime, bool); entries of list
+fields stay JSON-ready (dates as ISO strings) because they are stored as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from hub.model.dictionary import Field, Kind, kind as dictionary_kind
+
+CST = timezone(timedelta(hours=8))
+_TRUE = {"true", "1", "是", "y", "yes"}
+# C0 controls other than tab and line breaks: never part of a name, an opinion or a code,
+# and PostgreSQL refuses NUL in text outright (a CSV cell with NUL used to fail the batch).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FALSE = {"false", "0", "否", "n", "no"}
+
+
+class FieldDefect(ValueError):
+    """One field is wrong; ``reason`` is the quarantine reason code."""
+
+    def __init__(self, reason: str, field: str, message: str):
+        super().__init__(message)
+        self.reason, self.field, self.message = reason, field, message
+
+
+def parse_datetime(s) -> datetime:
+    if isinstance(s, datetime):
+        dt = s
+    else:
+        dt = datetime.fromisoformat(str(s).strip())
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(CST).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+def _converter(f: Field, as_json: bool):
+    name = f.name
+    t = f.type
+    mx = int(f.max) if f.max is not None else None
+
+    if t in ("string", "text", "code"):
+        limit = mx if t != "text" else 20000
+        mn = int(f.min) if (t == "code" and f.min is not None) else 0
+
+        def conv(v):
+            if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
+                raise FieldDefect("field_type", name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
+            s = v.strip() if isinstance(v, str) else str(v)
+            if _CONTROL_RE.search(s):
+                raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
+            n = len(s)
+            if n > limit:
+                raise FieldDefect("field_too_long", name, f"{name} is {n} characters; at most {limit} allowed")
+            if n < mn:
+                raise FieldDefect("field_format", name, f"{name} has {n} characters; at least {mn} expected")
+            return s
+        return conv
+    if t == "enum":
+        allowed = frozenset(f.values or ())
+
+        def conv(v):
+            s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
+            if s not in allowed:
+                raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
+            return s
+        return conv
+    if t == "int":
+        lo, hi = f.min, f.max
+
+        def conv(v):
+            if isinstance(v, bool):
+                raise FieldDefect("field_type", name, f"{name} must be an integer")
+            try:
+                n = int(v) if isinstance(v, int) else int(str(v).strip())
+            except ValueError:
+                raise FieldDefect("field_type", name, f"{name} must be an integer") from None
+            if (lo is not None and n < lo) or (hi is not None and n > hi):
+                raise FieldDefect("field_range", name, f"{name} must be between {lo:g} and {hi:g}")
+            return n
+        return conv
+    if t == "decimal":
+        lo = f.min
+
+        def conv(v):
+            try:
+                d = Decimal(str(v).strip())
+            except InvalidOperation:
+                raise FieldDefect("field_type", name, f"{name} must be a decimal number") from None
+            if not d.is_finite() or abs(d) >= Decimal("1e16"):
+                raise FieldDefect("field_range", name, f"{name} is out of range")
+            if lo is not None and d < Decimal(str(lo)):
+                raise FieldDefect("field_range", name, f"{name} must be at least {lo:g}")
+            d = d.quantize(Decimal("0.01"))
+            return str(d) if as_json else d
+        return conv
+    if t == "date":
+        def conv(v):
+            try:
+                d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
+            except ValueError:
+                raise FieldDefect("field_format", name, f"{name} is not a real date in the form yyyy-MM-dd") from None
+            return d.isoformat() if as_json else d
+        return conv
+    if t == "datetime":
+        def conv(v):
+            if v.__class__ is str and len(v) == 19:  # the canonical form: no zone, no fraction
+                try:
+                    dt = _fromisoformat(v)
+                    if dt.tzinfo is None and not dt.microsecond:
+                        return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
+                except ValueError:
+                    pass
+            try:
+                dt = parse_datetime(v)
+            except ValueError:
+                raise FieldDefect("field_format", name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
+            return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
+        return conv
+    if t == "bool":
+        def conv(v):
+            if isinstance(v, bool):
+                return v
+            s = str(v).strip().lower()
+            if s in _TRUE:
+                return True
+            if s in _FALSE:
+                return False
+            raise FieldDefect("field_type", name, f"{name} must be true or false")
+        return conv
+    if t == "list":
+        sub = _compile(f.fields or (), as_json=True)
+
+        def conv(v):
+            if not isinstance(v, list):
+                raise FieldDefect("field_type", name, f"{name} must be a list")
+            out = []
+            for i, e in enumerate(v):
+                if not isinstance(e, dict):
+                    raise FieldDefect("field_type", name, f"{name}[{i + 1}] must be an object")
+                try:
+                    out.append(_run(sub, e))
+                except FieldDefect as d:
+                    raise FieldDefect(d.reason, f"{name}[{i + 1}].{d.field}", f"{name}[{i + 1}].{d.message}") from None
+            return out
+        return conv
+    raise ValueError(t)
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+class _Compiled(tuple):
+    """(converters in dictionary order, known names, converter by name, required names)."""
+
+
+def _compile(fields, as_json: bool):
+    convs = tuple((f.name, _converter(f, as_json), f.required) for f in fields)
+    return _Compiled((convs, frozenset(f.name for f in fields), {n: c for n, c, _ in convs},
+                      frozenset(f.name for f in fields if f.required)))
+
+
+def _run(compiled, record: dict) -> dict:
+    """Fast path: convert the fields the record has, in its own order. Anything unusual
+    (a defect, an unknown or null field) is handed to the ordered pass, so the defect
+    reported is always the first in dictionary order."""
+    by_name, required = compiled[2], compiled[3]
+    out = {}
+    try:
+        for name, v in record.items():
+            if v is None or (isinstance(v, str) and not v.strip()):
+                if name in required:
+                    return _run_ordered(compiled, record)
+                continue
+            out[name] = by_name[name](v)
+    except (KeyError, FieldDefect, AttributeError, TypeError):
+        return _run_ordered(compiled, record)
+    if not required <= out.keys():
+        return _run_ordered(compiled, record)
+    return out
+
+
+def _run_ordered(compiled, record: dict) -> dict:
+    convs, known = compiled[0], compiled[1]
+    out = {}
+    for name, conv, required in convs:
+        v = record.get(name)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            if required:
+                raise FieldDefect("field_required", name, f"{name} is required")
+            continue
+        out[name] = conv(v)
+    for extra in record.keys() - known:
+        raise FieldDefect("field_unknown", extra, f"{extra} is not a field of this message kind")
+    return out
+
+
+@lru_cache(maxsize=None)
+def _compiled_for(kind: str):
+    return _compile(dictionary_kind(kind).fields, as_json=False)
+
+
+def canonicalise(k: Kind, record: dict) -> dict:
+    """Mapped record → typed canonical record, or ``FieldDefect``."""
+    return _run(_compiled_for(k.kind), record)
+
+
+def json_ready(value):
+    """A canonical value as it goes into JSON (history, outbox, quarantine views)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

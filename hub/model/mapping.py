@@ -1,0 +1,259 @@
+"""Declarative mappings (``mappings/*.yaml``): an external system's field names, code
+tables and formats → the canonical record of one message kind.
+
+A field spec is either a source path (``BJBH``, ``sqr.zjhm``) or a mapping with
+``from`` / ``const`` / ``default`` / ``code_table`` / ``transform`` / ``format``; list
+fields map a source list with their own ``fields``. With ``canonical: true`` the wire
+shape already is the canonical one (validated by the kind's XSD / JSON Schema) and
+unlisted fields pass through by name.
+
+Mappings are validated when loaded: unknown canonical fields, code tables or transforms
+fail with the file, line and key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from hub.core.config import MAPPINGS_DIR
+from hub.model.dictionary import Field, Kind, kind as dictionary_kind, kinds
+from hub.model.transforms import TRANSFORMS
+from hub.core.yamlsource import line_of
+
+Format = Literal["xml", "jsonl", "json", "csv"]
+
+
+class MappingError(ValueError):
+    """A mapping file is wrong; the message names the file, line and key."""
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_: str | None = None
+    const: Any = None
+    default: Any = None
+    code_table: str | None = None
+    transform: str | None = None
+    format: str | None = None
+    fields: dict[str, "FieldSpec"] | None = None
+
+    @field_validator("transform")
+    @classmethod
+    def _known_transform(cls, v):
+        if v is not None and v not in TRANSFORMS:
+            raise ValueError(f"unknown transform {v!r}; known: {', '.join(sorted(TRANSFORMS))}")
+        return v
+
+
+class MappingFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    version: int
+    kind: str
+    format: Format
+    canonical: bool = False
+    encoding: str = "utf-8"
+    record_element: str | None = None
+    fields: dict[str, FieldSpec] = {}
+    code_tables: dict[str, dict[str, str]] = {}
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v):
+        if v not in kinds():
+            raise ValueError(f"unknown kind {v!r}; known: {', '.join(sorted(kinds()))}")
+        return v
+
+
+def _normalise_spec(raw):
+    """Accept the shorthand ``field: SOURCE`` and the ``from`` key (a Python keyword)."""
+    if raw is None or isinstance(raw, str):
+        return {"from_": raw}
+    if isinstance(raw, dict):
+        out = {("from_" if k == "from" else k): v for k, v in raw.items()}
+        if isinstance(out.get("fields"), dict):
+            out["fields"] = {k: _normalise_spec(v) for k, v in out["fields"].items()}
+        return out
+    return raw
+
+
+def _line_of(text: str, keys: list[str]) -> int | None:
+    return line_of(text, keys, aliases={"from_": "from"})
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A loaded, checked mapping, ready to apply."""
+
+    spec: MappingFile
+    path: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name}@{self.spec.version}"
+
+    @property
+    def kind(self) -> Kind:
+        return dictionary_kind(self.spec.kind)
+
+    @property
+    def record_element(self) -> str:
+        return self.spec.record_element or self.kind.record
+
+    def apply(self, source: dict) -> dict:
+        """Source record → canonical record (lexical values; types are checked later).
+
+        Raises ``MappingApplyError`` with the canonical field and a reason."""
+        return _apply(self.spec, self.spec.fields, self.kind.fields, source, self.spec.canonical)
+
+
+class MappingApplyError(ValueError):
+    def __init__(self, reason: str, field: str, message: str):
+        super().__init__(message)
+        self.reason, self.field, self.message = reason, field, message
+
+
+_MISSING = object()
+
+
+def _get(source: dict, path: str):
+    cur = source
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return _MISSING
+        cur = cur[part]
+    return cur
+
+
+def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], source: dict, canonical: bool) -> dict:
+    out: dict = {}
+    if canonical:
+        out.update(source)
+    for name, spec in specs.items():
+        if spec.const is not None:
+            out[name] = spec.const
+            continue
+        value = _get(source, spec.from_ or name)
+        if value is _MISSING or value is None or value == "":
+            if spec.default is not None:
+                out[name] = spec.default
+            else:
+                out.pop(name, None)
+            continue
+        if spec.fields is not None:
+            if not isinstance(value, list):
+                raise MappingApplyError("mapping_error", name, f"{name}: expected a list in the source field {spec.from_}")
+            sub = next(f for f in fields if f.name == name).fields or ()
+            value = [_apply(mf, spec.fields, sub, e if isinstance(e, dict) else {}, False) for e in value]
+        if spec.code_table is not None:
+            table = mf.code_tables[spec.code_table]
+            key = str(value).strip()
+            if key not in table:
+                raise MappingApplyError("code_table_miss", name,
+                                        f"{name}: code {key!r} is not in the code table {spec.code_table!r} of mapping {mf.name}; "
+                                        f"known codes: {', '.join(table)}")
+            value = table[key]
+        if spec.transform is not None:
+            try:
+                value = TRANSFORMS[spec.transform](value, spec.format)
+            except ValueError as exc:
+                raise MappingApplyError("field_format", name, f"{name}: {exc}") from None
+        out[name] = value
+    return out
+
+
+def _check_against_dictionary(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], where: list[str]) -> None:
+    by_name = {f.name: f for f in fields}
+    for name, spec in specs.items():
+        if name not in by_name:
+            raise _LoadError([*where, name], f"{name!r} is not a field of {mf.kind} (see schemas/dictionary/{mf.kind}.yaml)")
+        if spec.code_table is not None and spec.code_table not in mf.code_tables:
+            raise _LoadError([*where, name, "code_table"], f"code table {spec.code_table!r} is not defined under code_tables")
+        f = by_name[name]
+        if spec.fields is not None:
+            if f.type != "list":
+                raise _LoadError([*where, name, "fields"], f"{name!r} is not a list field")
+            _check_against_dictionary(mf, spec.fields, f.fields or (), [*where, name, "fields"])
+        if spec.const is None and spec.from_ is None and not mf.canonical:
+            raise _LoadError([*where, name], "needs 'from' or 'const'")
+
+
+class _LoadError(Exception):
+    def __init__(self, keys, message):
+        self.keys, self.message = keys, message
+
+
+def load_mapping(path: Path) -> Mapping:
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise MappingError(f"{path}: a mapping file is a YAML mapping")
+    data = dict(raw)
+    if isinstance(data.get("fields"), dict):
+        data["fields"] = {k: _normalise_spec(v) for k, v in data["fields"].items()}
+    try:
+        mf = MappingFile.model_validate(data)
+        _check_against_dictionary(mf, mf.fields, dictionary_kind(mf.kind).fields, ["fields"])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        keys = [str(p) for p in err["loc"]]
+        line = _line_of(text, keys)
+        raise MappingError(f"{path}:{line or '?'}: {'.'.join(keys).replace('from_', 'from')}: {err['msg']}") from None
+    except _LoadError as exc:
+        line = _line_of(text, exc.keys)
+        raise MappingError(f"{path}:{line or '?'}: {'.'.join(exc.keys)}: {exc.message}") from None
+    if mf.name != path.stem:
+        raise MappingError(f"{path}:{_line_of(text, ['name']) or '?'}: name: {mf.name!r} must match the file name")
+    return Mapping(mf, path)
+
+
+def canonical_mapping(kind: str, fmt: str) -> Mapping:
+    """Identity mapping for senders that speak the canonical contract directly."""
+    k = dictionary_kind(kind)
+    mf = MappingFile(name=f"canonical_{kind}_{fmt}", version=k.version, kind=kind, format=fmt, canonical=True)
+    return Mapping(mf, None)
+
+
+def mappings_dir() -> Path:
+    """``GOVHUB_MAPPINGS`` names another folder of mapping files (default: ``mappings/``)."""
+    return Path(os.environ.get("GOVHUB_MAPPINGS") or MAPPINGS_DIR)
+
+
+@lru_cache(maxsize=4)
+def _mappings_at(folder: str) -> dict[str, Mapping]:
+    return {p.stem: load_mapping(p) for p in sorted(Path(folder).glob("*.yaml"))}
+
+
+def mappings() -> dict[str, Mapping]:
+    return _mappings_at(str(mappings_dir()))
+
+
+def reload_mappings() -> None:
+    """Read the mapping files again (after a fix, before reprocessing the quarantine)."""
+    _mappings_at.cache_clear()
+
+
+def get_mapping(name: str) -> Mapping:
+    if name.startswith("canonical_"):
+        kind, _, fmt = name[len("canonical_"):].rpartition("_")
+        return canonical_mapping(kind, fmt)
+    try:
+        return mappings()[name]
+    except KeyError:
+        raise MappingError(f"unknown mapping {name!r}; known: {', '.join(sorted(mappings()))}") from None

@@ -1,0 +1,1 @@
+"""Operations: logs, metrics, counts, job runs, the personal-data scan, what DAG files share."""

@@ -1,0 +1,103 @@
+"""What the DAG files share: default arguments, which catalogue systems each DAG loops
+over, and late resolution of endpoints (an Airflow connection ``govhub_<system id>``,
+when defined, overrides the catalogue's endpoint — so operators can repoint a peer from
+the Airflow UI or ``AIRFLOW_CONN_GOVHUB_<ID>`` without editing the catalogue).
+
+Nothing here opens a connection at import; DAG files call these at parse time only to
+read the catalogue (a local file) and inside tasks for everything else. Tasks never use
+Airflow's metadata database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+
+log = logging.getLogger("govhub.airflow")
+
+def task_succeeded(context) -> None:
+    """Task callback: the job's last success, for the DAG-freshness metric (hub.ops.jobs)."""
+    _record_job(context, ok=True)
+
+
+def task_failed(context) -> None:
+    _record_job(context, ok=False)
+
+
+def _record_job(context, ok: bool) -> None:
+    ti = context.get("task_instance") or context.get("ti")
+    job = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
+    try:
+        from hub.ops.jobs import record
+
+        record(engine(), job, ok, None if ok else str(context.get("exception") or "failed"))
+    except Exception as exc:  # noqa: BLE001 — bookkeeping never fails a task; the metric goes stale and alerts
+        log.warning("could not record %s of %s: %s", "success" if ok else "failure", job, type(exc).__name__)
+
+
+DEFAULT_ARGS = {
+    "owner": "govhub",
+    "on_success_callback": task_succeeded,
+    "on_failure_callback": task_failed,
+    "retries": int(os.environ.get("GOVHUB_DAG_RETRIES", 2)),  # 0 in tests that provoke a failure
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+START = datetime(2026, 1, 1)
+
+
+def systems_publishing(kind: str):
+    from hub.catalog.systems import systems
+
+    return [s for s in systems().values() if kind in s.publishes]
+
+
+def systems_receiving(kind: str):
+    from hub.catalog.systems import systems
+
+    return [s for s in systems().values() if kind in s.receives]
+
+
+def task_id(system_id: str) -> str:
+    return system_id.replace("-", "_")
+
+
+def engine():
+    """The hub database, for use inside a task (migrated on first use)."""
+    from hub.core.config import load_settings
+    from hub.db.engine import engine_for, migrate
+    from hub.ops.logs import install_masking
+
+    install_masking()  # the task log is Airflow's: mask what reaches it
+    settings = load_settings()
+    migrate(settings.db_url)
+    return engine_for(settings.db_url)
+
+
+def endpoint(system_id: str) -> str:
+    """The adapter URL for a system: the Airflow connection ``govhub_<id>`` if one exists
+    (its URI is used as it is), else the catalogue's endpoint."""
+    from hub.catalog.systems import get_system
+
+    conn_id = f"govhub_{task_id(system_id)}"
+    try:
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(conn_id).get_uri()
+    except Exception:  # noqa: BLE001 — no such connection: the catalogue decides
+        url = get_system(system_id).endpoint
+        if not url:
+            raise ValueError(f"system {system_id} has no endpoint: set it in the catalogue or define the Airflow "
+                             f"connection {conn_id}") from None
+        return url
+
+
+def run_failed(context) -> None:
+    """DAG-level failure callback: a run that failed or ran past its ``dagrun_timeout``
+    (the deadline) is an alert for the data engineers — records may reach the province late."""
+    run = context.get("dag_run")
+    reason = context.get("reason") or "failed"
+    log.error("ALERT %s run %s %s: records it should move may reach the peer late; see the task logs",
+              getattr(run, "dag_id", "?"), getattr(run, "run_id", "?"), reason)

@@ -1,0 +1,194 @@
+"""Prometheus metrics: ``GET /metrics`` on the API, ``govhub worker --metrics-port N``.
+
+The figures that must agree across processes are read at scrape time from where the
+hub keeps them, so every API process and worker reports the same numbers:
+
+| metric | labels | from |
+|---|---|---|
+| ``govhub_records_{received,stored,duplicate,quarantined}_total`` | system, kind | ``ingest_counter`` (as ``govhub stats``) |
+| ``govhub_quarantine_records`` | system, reason | ``quarantine`` |
+| ``govhub_queue_messages`` | queue | passive declare of ``govhub.inbound`` / ``govhub.dead`` on the bus |
+| ``govhub_delivery_pending``, ``govhub_delivery_dead`` | peer | ``delivery`` |
+| ``govhub_delivery_oldest_pending_age_seconds`` | peer | ``delivery`` (age of the oldest pending record) |
+| ``govhub_job_last_success_timestamp_seconds``, ``govhub_job_seconds_since_success`` | job | ``job_run`` (hub.ops.jobs) |
+| ``govhub_collector_up`` | part | 1 when that part (database, bus) could be read |
+
+Process-local: ``govhub_batch_duration_seconds`` (histogram per kind: one store
+transaction in this process).
+
+``GOVHUB_METRICS=off`` removes ``/metrics`` from the API (it needs no credentials and
+shows counts only — no record, key or personal data; publish it to the monitoring
+network only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import Engine, func, select
+
+from hub.core import clock
+from hub.core.config import Settings
+
+log = logging.getLogger("govhub.metrics")
+
+# Process-local instruments (the default registry; served beside the collector's figures).
+BATCH_SECONDS = Histogram("govhub_batch_duration_seconds", "One store transaction (a batch of records) in this process",
+                          ["kind"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+
+QUEUES = ("govhub.inbound", "govhub.dead")
+
+
+def _epoch(naive_cst: datetime) -> float:
+    return naive_cst.replace(tzinfo=clock.CST).timestamp()
+
+
+class HubCollector:
+    """Reads the shared figures at each scrape (a few indexed aggregate queries)."""
+
+    def __init__(self, engine: Engine, settings: Settings | None = None):
+        self.engine, self.settings = engine, settings
+
+    def collect(self):
+        up = GaugeMetricFamily("govhub_collector_up", "1 when this part could be read for this scrape", labels=["part"])
+        try:
+            yield from self._database()
+            up.add_metric(["database"], 1)
+        except Exception as exc:  # noqa: BLE001 — a scrape reports the outage instead of failing
+            log.warning("metrics: database unreadable: %s", type(exc).__name__)
+            up.add_metric(["database"], 0)
+        if self.settings is not None:
+            try:
+                yield self._queues()
+                up.add_metric(["bus"], 1)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("metrics: bus unreadable: %s", type(exc).__name__)
+                up.add_metric(["bus"], 0)
+        yield up
+
+    def _database(self):
+        from hub.ops import stats
+        from hub.ops.jobs import job_run
+        from hub.db.tables import delivery
+
+        data = stats.counts(self.engine)
+        families = {o: CounterMetricFamily(f"govhub_records_{o}", f"Records {o} per source system and kind "
+                                           "(received = stored + duplicate + quarantined)", labels=["system", "kind"])
+                    for o in ("received", "stored", "duplicate", "quarantined")}
+        for src in data["sources"]:
+            for o, fam in families.items():
+                fam.add_metric([src["system"], src["kind"]], src[o])
+        yield from families.values()
+        reasons = GaugeMetricFamily("govhub_quarantine_records", "Quarantined records per source system and reason",
+                                    labels=["system", "reason"])
+        for system, by in data["quarantined_by_reason"].items():
+            for reason, n in by.items():
+                reasons.add_metric([system, reason], n)
+        yield reasons
+
+        now = clock.now()
+        pending = GaugeMetricFamily("govhub_delivery_pending", "Records waiting to be delivered to a peer", labels=["peer"])
+        dead = GaugeMetricFamily("govhub_delivery_dead", "Dead deliveries (need govhub replay) per peer", labels=["peer"])
+        lag = GaugeMetricFamily("govhub_delivery_oldest_pending_age_seconds",
+                                "Age of the oldest record still waiting for a peer (delivery lag)", labels=["peer"])
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
+                .where(delivery.c.status.in_(("pending", "dead"))).group_by(delivery.c.peer, delivery.c.status)
+            ).all()
+            jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
+        seen_pending = set()
+        for peer, status, n, oldest in rows:
+            if status == "pending":
+                pending.add_metric([peer], n)
+                lag.add_metric([peer], max(0.0, (now - oldest).total_seconds()))
+                seen_pending.add(peer)
+            else:
+                dead.add_metric([peer], n)
+        for peer, status, *_ in rows:  # a peer with only dead letters has no lag, but its series stays
+            if peer not in seen_pending:
+                pending.add_metric([peer], 0)
+                lag.add_metric([peer], 0)
+                seen_pending.add(peer)
+        yield from (pending, dead, lag)
+
+        last = GaugeMetricFamily("govhub_job_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time)",
+                                 labels=["job"])
+        since = GaugeMetricFamily("govhub_job_seconds_since_success", "Seconds since a sync job last succeeded "
+                                  "(DAG freshness)", labels=["job"])
+        for job, at in jobs:
+            if at is not None:
+                last.add_metric([job], _epoch(at))
+                since.add_metric([job], max(0.0, (now - at).total_seconds()))
+        yield from (last, since)
+
+    def _queues(self) -> GaugeMetricFamily:
+        from hub.bus import topology as bus
+
+        fam = GaugeMetricFamily("govhub_queue_messages", "Messages ready on a hub queue", labels=["queue"])
+        with bus.connect(self.settings) as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
+            # every inbound partition, the queue of a hub before partitions (while it drains), the dead letters
+            for q in (*bus.inbound_queues(conn), bus.LEGACY_INBOUND_QUEUE, bus.DEAD_QUEUE):
+                n = bus.queue_exists(conn, q)
+                if n is None and q is bus.LEGACY_INBOUND_QUEUE:
+                    continue  # not there: nothing to drain
+                fam.add_metric([q.name], n or 0)
+        return fam
+
+
+def registry(engine: Engine, settings: Settings | None) -> CollectorRegistry:
+    """The hub's figures plus this process's own instruments."""
+    from prometheus_client import REGISTRY
+
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(HubCollector(engine, settings))
+    reg.register(_ProcessLocal(REGISTRY))
+    return reg
+
+
+class _ProcessLocal:
+    def __init__(self, source):
+        self.source = source
+
+    def collect(self):
+        return self.source.collect()
+
+
+def render(reg: CollectorRegistry) -> bytes:
+    return generate_latest(reg)
+
+
+def metrics_enabled(settings: Settings | None = None) -> bool:
+    return (os.environ.get("GOVHUB_METRICS") or "on").lower() not in ("off", "0", "false", "no")
+
+
+def metrics_endpoint(engine: Engine, settings: Settings):
+    from fastapi import Response
+
+    reg = registry(engine, settings)
+
+    def metrics():  # sync: FastAPI runs it in the thread pool, off the event loop
+        return Response(render(reg), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def serve(port: int, engine: Engine, settings: Settings, addr: str = "0.0.0.0"):
+    """Serve ``/metrics`` from a background thread (for ``govhub worker``); returns the server."""
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=addr, registry=registry(engine, settings))
+    log.info("metrics on http://%s:%d/metrics", addr, port)
+    return server
+
+
+def timed_batch(kind: str):
+    """Context manager timing one store transaction."""
+    return BATCH_SECONDS.labels(kind=kind).time()
+
+

@@ -1,0 +1,253 @@
+"""Reliable outbound delivery: records routed to a peer (reporting upward, dispatch to a
+department) wait in the ``delivery`` table and go out through the peer's adapter.
+
+- **Order**: per peer, strictly oldest first; a batch that fails holds back everything
+  after it for that peer, so records of one case always arrive in order.
+- **Retry**: transient failures back off exponentially (``base_backoff`` × 2^attempts,
+  capped at ``max_backoff``); after ``max_attempts`` the records are dead letters with
+  the last error, until ``govhub replay`` sends them again.
+- **Rejection**: a batch the peer refuses as such is retried one record at a time, so
+  one bad record does not sink its neighbours; a record refused alone is a dead letter.
+- **Circuit breaker** per peer: after ``breaker_threshold`` consecutive failures the peer
+  is left alone for ``breaker_cooldown`` seconds, then probed with one batch.
+- **Receipts**: each record's status (pending, acknowledged, sent, dead), attempts, the
+  message it went out in, the peer's receipt id and times; ``govhub deliveries`` shows them.
+- **Current state, once**: a queued version superseded by a newer queued version of the
+  same record is marked ``superseded`` and not sent; the newer one carries the record.
+- **Idempotent**: a batch's message id is derived from its delivery ids, so a batch sent
+  again after a crash is the same message to the peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.base import Envelope
+from adapters.errors import AdapterError, TerminalError
+from adapters.registry import open_adapter
+from hub.core import clock, correlation
+from hub.model.dictionary import kind as dictionary_kind
+from hub.model.masking import mask_text
+from hub.db.tables import delivery
+from hub.outbound.serialize import load_records, to_json, to_xml
+from hub.catalog.systems import System, systems
+
+log = logging.getLogger("govhub.delivery")
+
+
+def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: datetime, reason: str = "route") -> None:
+    """Queue records for ``peer``: items are (source_system, record_key, version, ordering_key)
+    and optionally (…, record_id, record_updated_at). The same record version queued twice
+    for the same reason is queued once."""
+    if not items:
+        return
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(delivery)
+    conn.execute(ins.on_conflict_do_nothing(), [
+        {"peer": peer, "source_system": it[0], "kind": kind, "record_key": it[1], "record_version": it[2],
+         "ordering_key": it[3], "record_id": it[4] if len(it) > 4 else None,
+         "record_updated_at": it[5] if len(it) > 5 else None, "reason": reason, "status": "pending",
+         "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
+         "correlation_id": correlation.current()}
+        for it in items
+    ])
+
+
+@dataclass
+class Breaker:
+    failures: int = 0
+    open_until: float = 0.0
+
+
+@dataclass
+class Deliverer:
+    engine: Engine
+    batch_size: int = 100
+    max_attempts: int = 8
+    base_backoff: float = 1.0
+    max_backoff: float = 600.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    adapters: dict = field(default_factory=dict)  # peer id → open adapter (reused between passes)
+    resolve: object = None  # peer id → adapter URL (default: the catalogue's endpoint)
+    breakers: dict = field(default_factory=dict)
+
+    def adapter_for(self, peer: System):
+        if peer.id not in self.adapters:
+            url = self.resolve(peer.id) if self.resolve else peer.endpoint
+            if not url:
+                raise TerminalError(f"system {peer.id} has no endpoint in the catalogue; add one to deliver to it")
+            self.adapters[peer.id] = open_adapter(url)
+        return self.adapters[peer.id]
+
+    def close(self) -> None:
+        for a in self.adapters.values():
+            a.close()
+        self.adapters.clear()
+
+    def run_once(self, peer_id: str | None = None) -> Counter:
+        """One pass over every peer with due deliveries; returns counts by new status."""
+        done: Counter = Counter()
+        with self.engine.connect() as conn:
+            q = select(delivery.c.peer).where(delivery.c.status == "pending").distinct()
+            peers = [r[0] for r in conn.execute(q)]
+        for pid in peers:
+            if peer_id is None or pid == peer_id:
+                done.update(self._deliver_peer(pid))
+        return done
+
+    def _deliver_peer(self, peer_id: str) -> Counter:
+        done: Counter = Counter()
+        breaker = self.breakers.setdefault(peer_id, Breaker())
+        while time.monotonic() >= breaker.open_until:
+            now = clock.now()
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(delivery).where(delivery.c.peer == peer_id, delivery.c.status == "pending")
+                    .order_by(delivery.c.id).limit(self.batch_size)
+                ).mappings().all()
+            if not rows or rows[0]["next_attempt_at"] > now:
+                break  # the oldest is backing off: everything behind it waits (order per case)
+            rows = [r for r in rows if r["kind"] == rows[0]["kind"]]
+            rows = self._drop_superseded(peer_id, rows)
+            if not rows:
+                continue
+            with correlation.bound(_correlation_ids(rows)):
+                outcome = self._send(peer_id, rows)
+                log.info("delivery to %s of %d %s records (ids %d-%d): %s", peer_id, len(rows), rows[0]["kind"],
+                         rows[0]["id"], rows[-1]["id"], dict(outcome))
+            done.update(outcome)
+            if outcome.get("retry"):
+                break
+        return done
+
+    def _drop_superseded(self, peer_id: str, rows) -> list:
+        """A record version still waiting when a newer version of the same record is
+        queued behind it is not sent: what goes out is the current record, once."""
+        keys = {(r["source_system"], r["record_key"]) for r in rows}
+        with self.engine.begin() as conn:
+            latest: dict[tuple, int] = {}
+            for src, key, rid in conn.execute(
+                select(delivery.c.source_system, delivery.c.record_key, func.max(delivery.c.id))
+                .where(delivery.c.peer == peer_id, delivery.c.kind == rows[0]["kind"], delivery.c.status == "pending",
+                       delivery.c.record_key.in_([k for _, k in keys]))
+                .group_by(delivery.c.source_system, delivery.c.record_key)
+            ):
+                latest[(src, key)] = rid
+            stale = [r for r in rows if latest.get((r["source_system"], r["record_key"]), r["id"]) != r["id"]]
+            for r in stale:
+                conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
+                    status="superseded", peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
+                    updated_at=clock.now()))
+        return [r for r in rows if r not in stale]
+
+    def _send(self, peer_id: str, rows) -> Counter:
+        peer = systems().get(peer_id)
+        breaker = self.breakers[peer_id]
+        kind = rows[0]["kind"]
+        message_id = f"govhub:{peer_id}:{kind}:{rows[0]['id']}-{rows[-1]['id']}"
+        try:
+            if peer is None:
+                raise TerminalError(f"peer {peer_id} is not in the catalogue")
+            adapter = self.adapter_for(peer)
+            envelope = self._envelope(peer, adapter, kind, rows, message_id)
+            receipt = adapter.write(envelope)
+        except TerminalError as exc:
+            if len(rows) > 1:  # find the record the peer objects to: one at a time
+                out: Counter = Counter()
+                for r in rows:
+                    out.update(self._send(peer_id, [r]))
+                    if out.get("retry"):
+                        break
+                return out
+            self._mark(rows, status="dead", error=f"refused: {exc.message}", message_id=message_id)
+            log.error("delivery %s to %s refused: %s", rows[0]["record_key"], peer_id, mask_text(exc.message))
+            return Counter(dead=1)
+        except AdapterError as exc:
+            breaker.failures += 1
+            if breaker.failures >= self.breaker_threshold:
+                breaker.open_until = time.monotonic() + self.breaker_cooldown
+                log.warning("peer %s failed %d times in a row; circuit open for %.0fs", peer_id, breaker.failures, self.breaker_cooldown)
+            self._backoff(rows, f"{type(exc).__name__}: {exc.message}", message_id)
+            return Counter(retry=len(rows))
+        breaker.failures, breaker.open_until = 0, 0.0
+        self._mark(rows, status=receipt.status, message_id=message_id, peer_ref=receipt.peer_ref)
+        return Counter({receipt.status: len(rows)})
+
+    def _envelope(self, peer: System, adapter, kind: str, rows, message_id: str) -> Envelope:
+        with self.engine.connect() as conn:
+            by_source: dict[str, list[str]] = {}
+            for r in rows:
+                by_source.setdefault(r["source_system"], []).append(r["record_key"])
+            current = {}
+            for src, keys in by_source.items():
+                current.update({(src, k): v for k, v in load_records(conn, kind, keys, src).items()})
+        records = [current[(r["source_system"], r["record_key"])] for r in rows if (r["source_system"], r["record_key"]) in current]
+        fmt = "json" if adapter.scheme == "rest" else "xml"
+        body = to_json(kind, records, message_id) if fmt == "json" else to_xml(kind, records, message_id)
+        name = f"{message_id.replace(':', '_')}.{fmt}"
+        return Envelope(body, message_id, system="govhub", kind=kind, format=fmt, filename=name,
+                        headers={"operation": f"Report{dictionary_kind(kind).batch.capitalize()}"})
+
+    def _backoff(self, rows, error: str, message_id: str) -> None:
+        now = clock.now()
+        with self.engine.begin() as conn:
+            for r in rows:
+                attempts = r["attempts"] + 1
+                if attempts >= self.max_attempts:
+                    values = {"status": "dead"}
+                else:
+                    delay = min(self.base_backoff * 2 ** (attempts - 1), self.max_backoff)
+                    values = {"next_attempt_at": now + timedelta(seconds=delay)}
+                conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
+                    attempts=attempts, last_error=mask_text(error)[:2000], message_id=message_id, updated_at=now, **values))
+
+    def _mark(self, rows, status: str, message_id: str, error: str | None = None, peer_ref: str | None = None) -> None:
+        now = clock.now()
+        with self.engine.begin() as conn:
+            conn.execute(update(delivery).where(delivery.c.id.in_([r["id"] for r in rows])).values(
+                status=status, attempts=delivery.c.attempts + 1, message_id=message_id, peer_ref=peer_ref,
+                last_error=mask_text(error)[:2000] if error else None, updated_at=now,
+                delivered_at=now if status in ("acknowledged", "sent") else None))
+
+
+def _correlation_ids(rows) -> str:
+    """The ingress ids of a batch, for its log lines (a batch may gather several pushes)."""
+    ids = sorted({r["correlation_id"] for r in rows if r.get("correlation_id")})
+    return ",".join(ids[:20]) + (f",+{len(ids) - 20}" if len(ids) > 20 else "") if ids else correlation.new_id()
+
+
+def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None) -> int:
+    """Send dead letters again (after the peer or the data was fixed)."""
+    cond = [delivery.c.status == "dead"]
+    if peer:
+        cond.append(delivery.c.peer == peer)
+    if ids:
+        cond.append(delivery.c.id.in_(ids))
+    now = clock.now()
+    with engine.begin() as conn:
+        return conn.execute(update(delivery).where(and_(*cond)).values(
+            status="pending", attempts=0, next_attempt_at=now, updated_at=now)).rowcount
+
+
+def summary(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
+                            .group_by(delivery.c.peer, delivery.c.status).order_by(delivery.c.peer)).all()
+    return [{"peer": p, "status": s, "count": n, "oldest": o} for p, s, n, o in rows]
+
+
+def listing(engine: Engine, peer: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
+    q = select(delivery).order_by(delivery.c.id.desc()).limit(limit)
+    if peer:
+        q = q.where(delivery.c.peer == peer)
+    if status:
+        q = q.where(delivery.c.status == status)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]

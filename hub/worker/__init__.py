@@ -1,0 +1,1 @@
+"""The worker process: consumes the inbound partitions, runs the pipeline, relays the outbox."""
