@@ -40,6 +40,10 @@ Application (a dict, checked by ``Application``)
     ended; finished bundles are not read again.
 ``resume(engine)`` → ``{"bundles", "dispatched", "waiting"}``
     Dispatches the parts of every bundle left undispatched.
+
+Here: the application, ``split`` and ``resume``. The definitions are
+``hub.domains.bundle_definitions``; the tables, the status and ``join``,
+``hub.domains.bundle_progress``.
 """
 
 from __future__ import annotations
@@ -47,150 +51,27 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-from collections import Counter, defaultdict
-from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
+from collections import Counter
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Column, Connection, DateTime, Engine, Index, Integer, String, Table, insert, select, update
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
-from hub.model.codes import uscc
-from hub.model.codes.errors import CodeError
-from hub.core.config import CATALOG_DIR
+from hub.domains.bundle_definitions import (BUNDLES_FILE, Bundle, BundleError, BundlesFile, Part, bundles, bundles_path,
+                                            load_bundles)
+from hub.domains.bundle_progress import (CONCLUDED, ENDED, PENDING, _derive, _library_cases, bundle, bundle_part,
+                                         bundle_status, join)
 from hub.outbound.delivery import enqueue
-from hub.db.tables import LIBRARY, Json, metadata, outbox
 from hub.ingest.pipeline import Pipeline
-from hub.ingest.store import EVENTS_EXCHANGE, content_hash, message_seen
-from hub.catalog.systems import System, catalog_path, get_system, systems
+from hub.ingest.store import content_hash, message_seen
+from hub.catalog.systems import System, get_system, systems
+
+__all__ = ["BUNDLES_FILE", "CONCLUDED", "ENDED", "PENDING", "Application", "Bundle", "BundleError", "BundlesFile", "Part",
+           "bundle", "bundle_part", "bundle_status", "bundles", "bundles_path", "join", "load_bundles", "part_cases",
+           "resume", "split"]
 
 log = logging.getLogger("govhub.bundles")
-
-BUNDLES_FILE = CATALOG_DIR / "bundles.yaml"
-PENDING = "待分发"  # a part not yet dispatched; a bundle with such a part
-CONCLUDED = "办结"
-ENDED = frozenset({"不予受理", "退件", "作废"})  # a part that ended without conclusion
-
-bundle = Table(
-    "bundle",
-    metadata,
-    Column("bundle_no", String(60), primary_key=True, comment="套餐办件编号"),
-    Column("bundle_code", String(40), nullable=False, comment="套餐编码"),
-    Column("system", String(64), nullable=False, comment="the one-window system that accepted it"),
-    Column("region_code", String(6), nullable=False),
-    Column("applicant_type", String(16), nullable=False),
-    Column("applicant_name", String(200), nullable=False),
-    Column("applicant_id_no", String(40), nullable=False),
-    Column("application_hash", String(32), nullable=False, comment="tells a repeat from another application"),
-    Column("status", String(16), nullable=False, comment="待分发 | 办理中 | 办结 | 部分退件 | 退件"),
-    Column("created_at", DateTime(), nullable=False),
-    Column("updated_at", DateTime(), nullable=False),
-    Column("finished_at", DateTime(), nullable=True, comment="every part 办结 or ended"),
-    Index("ix_bundle_open", "finished_at", "bundle_no"),
-    comment="套餐申请",
-)
-
-bundle_part = Table(
-    "bundle_part",
-    metadata,
-    Column("bundle_no", String(60), primary_key=True),
-    Column("seq", Integer(), primary_key=True),
-    Column("item_code", String(40), nullable=False),
-    Column("dept_system", String(64), nullable=False, comment="the department system it is dispatched to"),
-    Column("case_no", String(64), nullable=False),
-    Column("record", Json, nullable=False, comment="the part's canonical case, as dispatched"),
-    Column("status", String(16), nullable=False, comment="待分发, then its case's status"),
-    Column("dispatched_at", DateTime(), nullable=True),
-    Column("finished_at", DateTime(), nullable=True),
-    Index("ix_bundle_part_undispatched", "dispatched_at"),
-    comment="套餐拆分的部门事项",
-)
-
-
-class BundleError(ValueError):
-    pass
-
-
-# ---- definitions -----------------------------------------------------------------------
-
-class Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    item_code: str = Field(min_length=12, max_length=40)
-    item_name: str = Field(min_length=1, max_length=200)
-    dept_name: str = Field(min_length=1, max_length=200)
-    dept_code: str
-    system: str
-
-    @field_validator("dept_code")
-    @classmethod
-    def _uscc(cls, v):
-        try:
-            return uscc.validate(v)
-        except CodeError as exc:
-            raise ValueError(exc.message) from None
-
-
-class Bundle(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    code: str = Field(pattern=r"^[0-9A-Z-]{1,40}$")
-    name: str = Field(min_length=1, max_length=100)
-    parts: tuple[Part, ...] = Field(min_length=2)
-
-    @model_validator(mode="after")
-    def _distinct_items(self):
-        codes = [p.item_code for p in self.parts]
-        if len(set(codes)) != len(codes):
-            raise ValueError("an item appears twice in the bundle")
-        return self
-
-
-class BundlesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bundles: list[Bundle]
-
-
-def bundles_path() -> Path:
-    return Path(os.environ.get("GOVHUB_BUNDLES") or BUNDLES_FILE)
-
-
-def load_bundles(path: Path | None = None, known: dict[str, System] | None = None) -> dict[str, Bundle]:
-    """Read and check the definitions; ``known`` systems default to the catalogue."""
-    path = path or bundles_path()
-    known = systems() if known is None else known
-    try:
-        data = BundlesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise BundleError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
-    out: dict[str, Bundle] = {}
-    for b in data.bundles:
-        if b.code in out:
-            raise BundleError(f"{path}: bundles.{b.code}: duplicate code")
-        for i, p in enumerate(b.parts):
-            where = f"{path}: bundles.{b.code}.parts.{i}.system"
-            s = known.get(p.system)
-            if s is None:
-                raise BundleError(f"{where}: unknown system {p.system!r}; known: {', '.join(sorted(known))}")
-            if s.dept_code and s.dept_code != p.dept_code:
-                raise BundleError(f"{where}: system {p.system} serves department {s.dept_code}, not {p.dept_code}")
-        out[b.code] = b
-    return out
-
-
-@lru_cache(maxsize=4)
-def _bundles_at(path: str, catalogue: str) -> dict[str, Bundle]:
-    return load_bundles(Path(path))
-
-
-def bundles() -> dict[str, Bundle]:
-    # keyed by the catalogue too: the definitions were checked against it
-    return _bundles_at(str(bundles_path()), str(catalog_path()))
 
 
 # ---- the application and its parts ----------------------------------------------------
@@ -227,20 +108,6 @@ def part_cases(definition: Bundle, app: Application) -> list[dict]:
     ]
 
 
-def bundle_status(part_statuses: list[str]) -> str:
-    """The bundle's status from its parts' (first rule that holds): 待分发 if a part is
-    not dispatched; 办结 if every part is 办结; 退件 if every part ended without
-    conclusion (不予受理, 退件, 作废); 部分退件 if some did; else 办理中."""
-    if PENDING in part_statuses:
-        return PENDING
-    if all(s == CONCLUDED for s in part_statuses):
-        return CONCLUDED
-    ended = sum(s in ENDED for s in part_statuses)
-    if ended == len(part_statuses):
-        return "退件"
-    return "部分退件" if ended else "办理中"
-
-
 def _message_id(bundle_no: str) -> str:
     return f"bundle:{bundle_no}"
 
@@ -257,7 +124,7 @@ def _defects(pipeline: Pipeline, window: System, bundle_no: str, cases: list[dic
             for p in pipeline.prepared(m) if p.defect is not None]
 
 
-# ---- split, dispatch, join ---------------------------------------------------------------
+# ---- split and dispatch ------------------------------------------------------------------
 
 def _insert(conn: Connection, table):
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
@@ -300,16 +167,6 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
                               "a changed application needs a new bundle number")
     done = _dispatch(engine, app.bundle_no, pipeline)
     return {"bundles": int(new), "parts": len(cases) if new else 0, **done}
-
-
-def _library_cases(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """Case library rows by (source system, case number)."""
-    if not pairs:
-        return {}
-    t = LIBRARY["case"]
-    rows = conn.execute(select(t.c.source_system, t.c.case_no, t.c.version, t.c.status, t.c.finish_time).where(
-        t.c.source_system.in_(sorted({s for s, _ in pairs})), t.c.case_no.in_(sorted({c for _, c in pairs})))).mappings()
-    return {(r["source_system"], r["case_no"]): dict(r) for r in rows if (r["source_system"], r["case_no"]) in pairs}
 
 
 def _dispatch(engine: Engine, bundle_no: str, pipeline: Pipeline) -> dict:
@@ -358,61 +215,4 @@ def resume(engine: Engine, pipeline: Pipeline | None = None) -> dict:
     counts = Counter(bundles=len(nos), dispatched=0, waiting=0)
     for no in nos:
         counts.update(_dispatch(engine, no, pipeline))
-    return dict(counts)
-
-
-def _derive(conn: Connection, bundle_no: str, now: datetime) -> tuple[bool, bool]:
-    """Re-derive one bundle's status; returns (status changed, finished now)."""
-    b = conn.execute(select(bundle).where(bundle.c.bundle_no == bundle_no)).mappings().one()
-    statuses = list(conn.execute(select(bundle_part.c.status).where(bundle_part.c.bundle_no == bundle_no)).scalars())
-    status = bundle_status(statuses)
-    finished = all(s == CONCLUDED or s in ENDED for s in statuses)
-    if status == b["status"] and finished == (b["finished_at"] is not None):
-        return False, False
-    won = conn.execute(update(bundle).where(bundle.c.bundle_no == bundle_no, bundle.c.status == b["status"]).values(
-        status=status, updated_at=now, finished_at=now if finished else None)).rowcount
-    if not won:  # a concurrent join got there first and wrote the event
-        return False, False
-    if status != b["status"]:
-        conn.execute(insert(outbox).values(
-            exchange=EVENTS_EXCHANGE, routing_key=f"bundle.{b['region_code']}.{b['system']}", kind="bundle",
-            record_key=bundle_no, event="status", created_at=now,
-            body={"event": "bundle.status", "bundle_no": bundle_no, "bundle_code": b["bundle_code"],
-                  "region_code": b["region_code"], "from": b["status"], "to": status, "parts": dict(Counter(statuses))}))
-    return status != b["status"], finished
-
-
-def join(engine: Engine, page: int = 500) -> dict:
-    """Follow every unfinished bundle's parts in the case library (see the datasheet)."""
-    counts = Counter(open=0, parts_changed=0, changed=0, finished=0)
-    after = ""
-    while True:
-        with engine.connect() as conn:
-            heads = dict(conn.execute(select(bundle.c.bundle_no, bundle.c.system).where(
-                bundle.c.finished_at.is_(None), bundle.c.bundle_no > after).order_by(bundle.c.bundle_no).limit(page)).all())
-            if not heads:
-                break
-            after = list(heads)[-1]  # the database's own order (collations differ from Python's)
-            parts = conn.execute(select(bundle_part).where(
-                bundle_part.c.bundle_no.in_(heads), bundle_part.c.dispatched_at.is_not(None))).mappings().all()
-            cases = _library_cases(conn, {(s, p["case_no"]) for p in parts
-                                          for s in (p["dept_system"], heads[p["bundle_no"]])})
-        counts["open"] += len(heads)
-        now = clock.now()
-        touched: dict[str, int] = defaultdict(int)
-        with engine.begin() as conn:
-            for p in parts:
-                case = cases.get((p["dept_system"], p["case_no"])) or cases.get((heads[p["bundle_no"]], p["case_no"]))
-                if case is None or case["status"] == p["status"]:
-                    continue
-                final = case["status"] == CONCLUDED or case["status"] in ENDED
-                touched[p["bundle_no"]] += conn.execute(update(bundle_part).where(
-                    bundle_part.c.bundle_no == p["bundle_no"], bundle_part.c.seq == p["seq"],
-                    bundle_part.c.status == p["status"],
-                ).values(status=case["status"], finished_at=(case["finish_time"] or now) if final else None)).rowcount
-            for no in sorted(n for n, k in touched.items() if k):
-                changed, finished = _derive(conn, no, now)
-                counts["parts_changed"] += touched[no]
-                counts["changed"] += changed
-                counts["finished"] += finished
     return dict(counts)

@@ -42,117 +42,159 @@ def parse_datetime(s) -> datetime:
     return dt.replace(microsecond=0)
 
 
-def _converter(f: Field, as_json: bool):
+def _text_converter(f: Field, as_json: bool):
+    """string, text, code: plain text within the length limits (``code``: at least ``min``)."""
     name = f.name
     t = f.type
     mx = int(f.max) if f.max is not None else None
+    limit = mx if t != "text" else 20000
+    mn = int(f.min) if (t == "code" and f.min is not None) else 0
 
-    if t in ("string", "text", "code"):
-        limit = mx if t != "text" else 20000
-        mn = int(f.min) if (t == "code" and f.min is not None) else 0
+    def conv(v):
+        if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
+            raise FieldDefect("field_type", name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
+        s = v.strip() if isinstance(v, str) else str(v)
+        if _CONTROL_RE.search(s):
+            raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
+        n = len(s)
+        if n > limit:
+            raise FieldDefect("field_too_long", name, f"{name} is {n} characters; at most {limit} allowed")
+        if n < mn:
+            raise FieldDefect("field_format", name, f"{name} has {n} characters; at least {mn} expected")
+        return s
+    return conv
 
-        def conv(v):
-            if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
-                raise FieldDefect("field_type", name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
-            s = v.strip() if isinstance(v, str) else str(v)
-            if _CONTROL_RE.search(s):
-                raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
-            n = len(s)
-            if n > limit:
-                raise FieldDefect("field_too_long", name, f"{name} is {n} characters; at most {limit} allowed")
-            if n < mn:
-                raise FieldDefect("field_format", name, f"{name} has {n} characters; at least {mn} expected")
-            return s
-        return conv
-    if t == "enum":
-        allowed = frozenset(f.values or ())
 
-        def conv(v):
-            s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
-            if s not in allowed:
-                raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
-            return s
-        return conv
-    if t == "int":
-        lo, hi = f.min, f.max
+def _enum_converter(f: Field, as_json: bool):
+    """enum: one of the declared values."""
+    name = f.name
+    allowed = frozenset(f.values or ())
 
-        def conv(v):
-            if isinstance(v, bool):
-                raise FieldDefect("field_type", name, f"{name} must be an integer")
+    def conv(v):
+        s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
+        if s not in allowed:
+            raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
+        return s
+    return conv
+
+
+def _int_converter(f: Field, as_json: bool):
+    """int: an integer within ``min``..``max``."""
+    name = f.name
+    lo, hi = f.min, f.max
+
+    def conv(v):
+        if isinstance(v, bool):
+            raise FieldDefect("field_type", name, f"{name} must be an integer")
+        try:
+            n = int(v) if isinstance(v, int) else int(str(v).strip())
+        except ValueError:
+            raise FieldDefect("field_type", name, f"{name} must be an integer") from None
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            raise FieldDefect("field_range", name, f"{name} must be between {lo:g} and {hi:g}")
+        return n
+    return conv
+
+
+def _decimal_converter(f: Field, as_json: bool):
+    """decimal: a finite number, at least ``min``, to two places (text in JSON)."""
+    name = f.name
+    lo = f.min
+
+    def conv(v):
+        try:
+            d = Decimal(str(v).strip())
+        except InvalidOperation:
+            raise FieldDefect("field_type", name, f"{name} must be a decimal number") from None
+        if not d.is_finite() or abs(d) >= Decimal("1e16"):
+            raise FieldDefect("field_range", name, f"{name} is out of range")
+        if lo is not None and d < Decimal(str(lo)):
+            raise FieldDefect("field_range", name, f"{name} must be at least {lo:g}")
+        d = d.quantize(Decimal("0.01"))
+        return str(d) if as_json else d
+    return conv
+
+
+def _date_converter(f: Field, as_json: bool):
+    """date: a real yyyy-MM-dd date."""
+    name = f.name
+    def conv(v):
+        try:
+            d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
+        except ValueError:
+            raise FieldDefect("field_format", name, f"{name} is not a real date in the form yyyy-MM-dd") from None
+        return d.isoformat() if as_json else d
+    return conv
+
+
+def _datetime_converter(f: Field, as_json: bool):
+    """datetime: a real time, in China Standard Time, to the second."""
+    name = f.name
+    def conv(v):
+        if v.__class__ is str and len(v) == 19:  # the canonical form: no zone, no fraction
             try:
-                n = int(v) if isinstance(v, int) else int(str(v).strip())
+                dt = _fromisoformat(v)
+                if dt.tzinfo is None and not dt.microsecond:
+                    return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
             except ValueError:
-                raise FieldDefect("field_type", name, f"{name} must be an integer") from None
-            if (lo is not None and n < lo) or (hi is not None and n > hi):
-                raise FieldDefect("field_range", name, f"{name} must be between {lo:g} and {hi:g}")
-            return n
-        return conv
-    if t == "decimal":
-        lo = f.min
+                pass
+        try:
+            dt = parse_datetime(v)
+        except ValueError:
+            raise FieldDefect("field_format", name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
+        return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
+    return conv
 
-        def conv(v):
-            try:
-                d = Decimal(str(v).strip())
-            except InvalidOperation:
-                raise FieldDefect("field_type", name, f"{name} must be a decimal number") from None
-            if not d.is_finite() or abs(d) >= Decimal("1e16"):
-                raise FieldDefect("field_range", name, f"{name} is out of range")
-            if lo is not None and d < Decimal(str(lo)):
-                raise FieldDefect("field_range", name, f"{name} must be at least {lo:g}")
-            d = d.quantize(Decimal("0.01"))
-            return str(d) if as_json else d
-        return conv
-    if t == "date":
-        def conv(v):
-            try:
-                d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
-            except ValueError:
-                raise FieldDefect("field_format", name, f"{name} is not a real date in the form yyyy-MM-dd") from None
-            return d.isoformat() if as_json else d
-        return conv
-    if t == "datetime":
-        def conv(v):
-            if v.__class__ is str and len(v) == 19:  # the canonical form: no zone, no fraction
-                try:
-                    dt = _fromisoformat(v)
-                    if dt.tzinfo is None and not dt.microsecond:
-                        return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
-                except ValueError:
-                    pass
-            try:
-                dt = parse_datetime(v)
-            except ValueError:
-                raise FieldDefect("field_format", name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
-            return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
-        return conv
-    if t == "bool":
-        def conv(v):
-            if isinstance(v, bool):
-                return v
-            s = str(v).strip().lower()
-            if s in _TRUE:
-                return True
-            if s in _FALSE:
-                return False
-            raise FieldDefect("field_type", name, f"{name} must be true or false")
-        return conv
-    if t == "list":
-        sub = _compile(f.fields or (), as_json=True)
 
-        def conv(v):
-            if not isinstance(v, list):
-                raise FieldDefect("field_type", name, f"{name} must be a list")
-            out = []
-            for i, e in enumerate(v):
-                if not isinstance(e, dict):
-                    raise FieldDefect("field_type", name, f"{name}[{i + 1}] must be an object")
-                try:
-                    out.append(_run(sub, e))
-                except FieldDefect as d:
-                    raise FieldDefect(d.reason, f"{name}[{i + 1}].{d.field}", f"{name}[{i + 1}].{d.message}") from None
-            return out
-        return conv
-    raise ValueError(t)
+def _bool_converter(f: Field, as_json: bool):
+    """bool: true or false, in the spellings accepted."""
+    name = f.name
+    def conv(v):
+        if isinstance(v, bool):
+            return v
+        s = str(v).strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+        raise FieldDefect("field_type", name, f"{name} must be true or false")
+    return conv
+
+
+def _list_converter(f: Field, as_json: bool):
+    """list: a list of objects, each checked by the item fields."""
+    name = f.name
+    sub = _compile(f.fields or (), as_json=True)
+
+    def conv(v):
+        if not isinstance(v, list):
+            raise FieldDefect("field_type", name, f"{name} must be a list")
+        out = []
+        for i, e in enumerate(v):
+            if not isinstance(e, dict):
+                raise FieldDefect("field_type", name, f"{name}[{i + 1}] must be an object")
+            try:
+                out.append(_run(sub, e))
+            except FieldDefect as d:
+                raise FieldDefect(d.reason, f"{name}[{i + 1}].{d.field}", f"{name}[{i + 1}].{d.message}") from None
+        return out
+    return conv
+
+
+_CONVERTERS = {
+    "string": _text_converter, "text": _text_converter, "code": _text_converter, "enum": _enum_converter,
+    "int": _int_converter, "decimal": _decimal_converter, "date": _date_converter, "datetime": _datetime_converter,
+    "bool": _bool_converter, "list": _list_converter,
+}
+
+
+def _converter(f: Field, as_json: bool):
+    """The function that checks one value of the field and converts it (to its JSON form
+    when ``as_json``), chosen by the field's type."""
+    build = _CONVERTERS.get(f.type)
+    if build is None:
+        raise ValueError(f.type)
+    return build(f, as_json)
 
 
 _fromisoformat = datetime.fromisoformat

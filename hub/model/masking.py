@@ -152,65 +152,80 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
         return _scrub_known(value, known)
 
     if encoding == "csv":
-        import csv
-        import io
-
-        head, _, row = payload.partition("\n")
-        try:
-            cols = [c.strip() for c in next(csv.reader([head]))]
-            vals = next(csv.reader([row]))
-        except (StopIteration, csv.Error):
-            return mask_text(payload)
-        for c, v in zip(cols, vals):
-            remember(c, v)
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows([cols, [masked(c, v) for c, v in zip(cols, vals)]])
-        return out.getvalue().rstrip("\n")
+        return _mask_csv(payload, remember, masked)
     text = payload.lstrip()
     if text.startswith("<"):
-        from lxml import etree
-
-        from hub.model.xmlsafe import SAFE_PARSER
-
-        try:
-            el = etree.fromstring(text.encode("utf-8"), SAFE_PARSER)
-        except etree.XMLSyntaxError:
-            return mask_text(payload)
-        leaves = [e for e in el.iter() if isinstance(e.tag, str) and e.text and len(e) == 0]
-        for e in leaves:
-            remember(etree.QName(e).localname, e.text)
-        for e in leaves:
-            e.text = masked(etree.QName(e).localname, e.text)
-        return etree.tostring(el, encoding="unicode")
+        return _mask_xml(payload, text, remember, masked)
     if text.startswith("{") or text.startswith("["):
-        import json
-
-        try:
-            obj = json.loads(text)
-        except (ValueError, RecursionError):  # nested thousands deep: quarantined for exactly that
-            return mask_text(payload)
-
-        def collect(o, key=None):
-            if isinstance(o, dict):
-                for k, v in o.items():
-                    collect(v, k)
-            elif isinstance(o, list):
-                for v in o:
-                    collect(v, key)
-            elif isinstance(o, str):
-                remember(key, o)
-
-        def walk(o, key=None):
-            if isinstance(o, dict):
-                return {k: walk(v, k) for k, v in o.items()}
-            if isinstance(o, list):
-                return [walk(v, key) for v in o]
-            if isinstance(o, str):
-                return masked(key, o)
-            return o
-        try:
-            collect(obj)
-            return json.dumps(walk(obj), ensure_ascii=False)
-        except RecursionError:  # parsed, but too deep to walk: mask by pattern
-            return mask_text(payload)
+        return _mask_json(payload, text, remember, masked)
     return mask_text(payload)
+
+
+def _mask_csv(payload: str, remember, masked) -> str:
+    """A CSV header and row: each value masked by its column."""
+    import csv
+    import io
+
+    head, _, row = payload.partition("\n")
+    try:
+        cols = [c.strip() for c in next(csv.reader([head]))]
+        vals = next(csv.reader([row]))
+    except (StopIteration, csv.Error):
+        return mask_text(payload)
+    for c, v in zip(cols, vals):
+        remember(c, v)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([cols, [masked(c, v) for c, v in zip(cols, vals)]])
+    return out.getvalue().rstrip("\n")
+
+
+def _mask_xml(payload: str, text: str, remember, masked) -> str:
+    """An XML fragment: each leaf's text masked by its element name."""
+    from lxml import etree
+
+    from hub.model.xmlsafe import SAFE_PARSER
+
+    try:
+        el = etree.fromstring(text.encode("utf-8"), SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        return mask_text(payload)
+    leaves = [e for e in el.iter() if isinstance(e.tag, str) and e.text and len(e) == 0]
+    for e in leaves:
+        remember(etree.QName(e).localname, e.text)
+    for e in leaves:
+        e.text = masked(etree.QName(e).localname, e.text)
+    return etree.tostring(el, encoding="unicode")
+
+
+def _mask_json(payload: str, text: str, remember, masked) -> str:
+    """A JSON object or array: each string masked by its key."""
+    import json
+
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):  # nested thousands deep: quarantined for exactly that
+        return mask_text(payload)
+
+    def collect(o, key=None):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                collect(v, k)
+        elif isinstance(o, list):
+            for v in o:
+                collect(v, key)
+        elif isinstance(o, str):
+            remember(key, o)
+
+    def walk(o, key=None):
+        if isinstance(o, dict):
+            return {k: walk(v, k) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(v, key) for v in o]
+        if isinstance(o, str):
+            return masked(key, o)
+        return o
+    try:
+        collect(obj)
+        return json.dumps(walk(obj), ensure_ascii=False)
+    except RecursionError:  # parsed, but too deep to walk: mask by pattern
+        return mask_text(payload)

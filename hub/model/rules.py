@@ -3,7 +3,7 @@
 Each rule is a small function registered for a message kind; it raises ``RuleDefect``
 (reason code, field, readable masked message) or normalises a value in place (an ID
 number's lower-case ``x``, a 15-digit legacy ID number). The code checks follow
-``STANDARDS.md`` via ``hub.model.codes``; the division table is versioned data.
+``docs/standards.md`` via ``hub.model.codes``; the division table is versioned data.
 """
 
 from __future__ import annotations

@@ -26,67 +26,37 @@ Not retryable
     message or drop file, a device's bytes) and records of a resource-library refresh
     (merged by precedence, not stored whole) are not retried here: the sender sends
     them again, and the administrator rejects the entry with a note.
+
+Here: retry (one record, or every record of a rule) and a record's history. The action log
+and reject/export are ``hub.quarantine.actions``; reading a record again,
+``hub.quarantine.reread``.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field as dc_field
 from typing import Callable
 
 from psycopg.errors import UniqueViolation
-from sqlalchemy import (BigInteger, Column, DateTime, Engine, Index, String, Table, Text, insert, or_, select, update)
+from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
-from hub.ingest import decode
-from hub.catalog.access import authorise_record
-from hub.model.defects import Defect
-from hub.model.mapping import Mapping, MappingError, get_mapping, reload_mappings
 from hub.model.masking import mask_payload, mask_text
-from hub.db.tables import Id, Json, lineage, metadata, quarantine
-from hub.ingest.pipeline import Pipeline, prepare
-from hub.quarantine.payload import PayloadError, as_message, edit, flatten, view
+from hub.db.tables import lineage, quarantine
+from hub.ingest.pipeline import prepare
+from hub.quarantine.actions import WorkflowError, _note, _open, _operator, _row, export, quarantine_action, reject
+from hub.quarantine.payload import PayloadError, edit, view
+from hub.quarantine.reread import (_authorise, _fmt_from_label, _masked_changes, _Planner, _read_one,
+                                   reload_configuration)
 from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, add_counts, store_batch
-from hub.catalog.systems import CatalogError, System, get_system
+
+__all__ = ["Attempt", "RetrySummary", "WorkflowError", "export", "history", "matching_ids", "quarantine_action", "reject",
+           "reload_configuration", "retry", "retry_matching"]
 
 log = logging.getLogger("govhub.quarantine")
-
-quarantine_action = Table(
-    "quarantine_action",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("quarantine_id", BigInteger(), nullable=False),
-    Column("action", String(12), nullable=False, comment="correct | retry | reject | export"),
-    Column("operator", String(100), nullable=False, comment="the administrator"),
-    Column("at", DateTime(), nullable=False),
-    Column("note", Text(), nullable=True, comment="personal data masked"),
-    Column("outcome", String(12), nullable=False, comment="stored | duplicate | quarantined | rejected | exported"),
-    Column("detail", String(40), nullable=True, comment="new | updated | stale | same_content, or the reason it failed again"),
-    Column("message", Text(), nullable=True, comment="why it failed again (masked)"),
-    Column("rule", String(100), nullable=True),
-    Column("field", String(100), nullable=True),
-    Column("mapping", String(100), nullable=True, comment="the mapping (name@version) the retry used"),
-    Column("schema_version", String(40), nullable=True),
-    Column("lineage_id", BigInteger(), nullable=True, comment="the lineage row of the stored record"),
-    Column("changes", Json, nullable=True, comment="source field → [before, after], masked"),
-    Column("payload", Text(), nullable=True, comment="the corrected record tried (as quarantine.payload: shown masked only)"),
-    Index("ix_quarantine_action_quarantine", "quarantine_id", "id"),
-    comment="隔离区处理记录",
-)
-
-RULE = "quarantine:retry"  # the "rule" of a defect found by the retry itself (no record in the payload)
-
-
-class WorkflowError(ValueError):
-    """The action cannot be done; ``status`` is the HTTP status, ``reason`` a code."""
-
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
 
 
 @dataclass
@@ -120,131 +90,6 @@ class RetrySummary:
         return {"retried": self.retried, "stored": self.outcomes["stored"], "duplicate": self.outcomes["duplicate"],
                 "still_quarantined": self.outcomes["quarantined"], "still_quarantined_by_reason": dict(self.reasons),
                 "skipped": dict(self.skipped), "quarantine_ids": self.quarantine_ids}
-
-
-def _operator(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise WorkflowError(422, "operator_required", "say who you are: --operator NAME (up to 100 characters); "
-                            "it is kept with every action")
-    return name
-
-
-def _note(note: str | None, required: bool = False) -> str | None:
-    note = (note or "").strip()
-    if required and not note:
-        raise WorkflowError(422, "note_required", "give a reason with --note TEXT; it is kept with the action")
-    return mask_text(note) if note else None  # a note is a remark: no personal data needed in it
-
-
-def _row(conn, qid: int) -> dict:
-    row = conn.execute(select(quarantine).where(quarantine.c.id == qid)).mappings().first()
-    if row is None:
-        raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
-    return dict(row)
-
-
-def _open(row: dict) -> None:
-    if row["status"] != "open":
-        raise WorkflowError(409, "not_open", f"quarantined record #{row['id']} is {row['status']} already "
-                            f"(by {row['resolved_by']} at {row['resolved_at']}); `govhub quarantine history {row['id']}`")
-
-
-@dataclass(frozen=True)
-class _Plan:
-    system: System
-    mapping: Mapping
-    fmt: str
-
-
-def _fmt_from_label(label: str) -> str | None:
-    name = label.split("@", 1)[0]
-    if name.startswith("canonical_"):
-        return name.rpartition("_")[2]
-    try:
-        return get_mapping(name).spec.format
-    except MappingError:
-        return None
-
-
-def _fmt_from_payload(payload: str, encoding: str) -> str:
-    if encoding == "csv":
-        return "csv"
-    s = payload.lstrip()
-    return "xml" if s.startswith("<") else "jsonl"
-
-
-class _Planner:
-    """Where a quarantined record is read again: system and mapping, resolved once per run."""
-
-    def __init__(self, engine: Engine, pipeline: Pipeline | None = None):
-        self.pipeline = pipeline or Pipeline(engine)
-        self._rules: dict[str, object] = {}
-
-    def plan(self, row: dict) -> _Plan:
-        if row["seq"] == 0 or row["mapping"] in ("-", ""):
-            raise WorkflowError(409, "whole_message", f"#{row['id']} is a whole message that could not be read "
-                                f"({row['reason']}); the sender must send it again — then reject this entry with a note")
-        if row["message_id"].startswith("refresh:"):
-            raise WorkflowError(409, "library_refresh", f"#{row['id']} came from a resource-library refresh, which merges "
-                                "by field precedence; correct it at the sharing platform and refresh again — then reject "
-                                "this entry with a note")
-        try:
-            system = get_system(row["source_system"])
-        except CatalogError:
-            raise WorkflowError(409, "unknown_system", f"#{row['id']} came from {row['source_system']}, which the "
-                                "catalogue no longer lists; add it back or reject this entry") from None
-        fmt = _fmt_from_label(row["mapping"]) or _fmt_from_payload(row["payload"], row["payload_encoding"])
-        name = row["mapping"].split("@", 1)[0]
-        try:
-            mapping = get_mapping(name)
-        except MappingError:  # renamed or removed since: what the catalogue names now
-            mapping = system.mapping_for(row["kind"], fmt)
-        if mapping.kind.kind != row["kind"]:
-            raise WorkflowError(409, "kind_changed", f"mapping {mapping.label} now reads {mapping.kind.kind}, "
-                                f"not {row['kind']}; fix the mapping or reject this entry")
-        return _Plan(system, mapping, fmt)
-
-    def rules(self, system: System):
-        if system.id not in self._rules:
-            self._rules[system.id] = self.pipeline._rules_for(system)
-        return self._rules[system.id]
-
-
-def _read_one(row: dict, text: str, encoding: str, plan: _Plan, given: bool) -> decode.RawRecord:
-    try:
-        body = as_message(text, encoding, plan.fmt, plan.mapping)
-    except PayloadError as exc:
-        raise WorkflowError(422, "bad_correction", str(exc)) from None
-    raws = list(decode.read(io.BufferedReader(io.BytesIO(body)), plan.mapping, decode.MessageInfo()))
-    if given and len(raws) != 1:
-        raise WorkflowError(422, "bad_correction", f"a corrected record holds exactly one {row['kind']} record in the form "
-                            f"the source sends ({plan.fmt}); this one holds {len(raws)}")
-    if not raws:
-        return decode.RawRecord(row["seq"], None, Defect(
-            "payload_unreadable", "the kept payload holds no readable record; give the whole corrected record "
-            "(govhub quarantine retry ID --payload FILE)", RULE), text)
-    raw = raws[0]
-    raw.seq = row["seq"]
-    return raw
-
-
-def _authorise(system: System, kind: str):
-    if system.level != "department":
-        return None
-    return lambda record: authorise_record(system, kind, record)
-
-
-def _masked_changes(kind: str, mapping: str, before: dict | None, after: dict | None) -> dict:
-    if before is None or after is None:
-        return {"(record)": ["(unreadable)" if before is None else "(whole record)", "(replaced)"]}
-    fb, fa = flatten(before), flatten(after)
-    changed = sorted(k for k in fb.keys() | fa.keys() if fb.get(k) != fa.get(k))
-    if not changed:
-        return {}
-    mb = flatten(json.loads(mask_payload(kind, json.dumps(before, ensure_ascii=False), "text", mapping)))
-    ma = flatten(json.loads(mask_payload(kind, json.dumps(after, ensure_ascii=False), "text", mapping)))
-    return {k: [mb.get(k), ma.get(k)] for k in changed}
 
 
 def retry(engine: Engine, qid: int, operator: str, note: str | None = None, changes: dict[str, str] | None = None,
@@ -322,23 +167,6 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
     raise AssertionError("unreachable")
 
 
-def reject(engine: Engine, qid: int, operator: str, note: str) -> dict:
-    """Close an open quarantined record without storing it (stays counted as quarantined)."""
-    operator, note = _operator(operator), _note(note, required=True)
-    now = clock.now().replace(microsecond=0)
-    with engine.begin() as conn:
-        row = _row(conn, qid)
-        _open(row)
-        done = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == "open").values(
-            status="rejected", resolved_by=operator, resolved_at=now, note=note)).rowcount
-        if done != 1:
-            raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
-        conn.execute(insert(quarantine_action).values(quarantine_id=qid, action="reject", operator=operator, at=now,
-                                                      note=note, outcome="rejected"))
-    log.info("quarantine #%d rejected by %s", qid, operator)
-    return {"quarantine_id": qid, "status": "rejected", "resolved_by": operator, "resolved_at": now, "note": note}
-
-
 def matching_ids(engine: Engine, rule: str | None = None, system: str | None = None, kind: str | None = None,
                  reason: str | None = None) -> list[int]:
     """Open quarantined records of a rule (``mapping:dept_b_case_csv`` matches every version
@@ -382,26 +210,6 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
     return summary
 
 
-def reload_configuration() -> None:
-    """Read mappings and the catalogue again, so a retry sees the fix just made."""
-    from hub.catalog.systems import _systems_at
-
-    reload_mappings()
-    _systems_at.cache_clear()
-
-
-def export(engine: Engine, qid: int, operator: str, note: str | None = None) -> tuple[str, str]:
-    """The original payload, unmasked, for an administrator to correct it in a file
-    (``retry ID --payload FILE``); traced like every other action."""
-    operator, note = _operator(operator), _note(note)
-    with engine.begin() as conn:
-        row = _row(conn, qid)
-        conn.execute(insert(quarantine_action).values(quarantine_id=qid, action="export", operator=operator,
-                                                      at=clock.now().replace(microsecond=0), note=note, outcome="exported"))
-    log.info("quarantine #%d exported by %s", qid, operator)
-    return row["payload"], row["payload_encoding"]
-
-
 def history(engine: Engine, qid: int) -> dict:
     """What happened to a quarantined record: its actions and its lineage, masked."""
     from hub.quarantine.view import show
@@ -423,5 +231,3 @@ def history(engine: Engine, qid: int) -> dict:
             csv_form = _fmt_from_label(a["mapping"] or "") == "csv"
             a["payload"] = mask_payload(row["kind"], a["payload"], "csv" if csv_form else "text", a["mapping"])
     return {"quarantine": row, "actions": actions, "lineage": lineages}
-
-

@@ -1,6 +1,6 @@
 """行政区划代码 (GB/T 2260): a versioned table of administrative division codes.
 
-- 6 digits = province (2) + prefecture (2) + county (2); see STANDARDS.md.
+- 6 digits = province (2) + prefecture (2) + county (2); see docs/standards.md.
 - Loaded from data, never compiled in: ``catalog/divisions/gb2260.csv`` (generated from
   python-stdnum's loc.dat by ``catalog/divisions/build_from_stdnum.py``) merged with
   ``catalog/divisions/supplement.csv`` (codes the source lacks; a row with the same

@@ -1,6 +1,6 @@
 """电子证照标识 (GB/T 36902 family): electronic licence identifiers.
 
-Layout (inferred from public implementations, see STANDARDS.md)::
+Layout (inferred from public implementations, see docs/standards.md)::
 
     1.2.156.3005.2.<type>.<issuer>.<serial>.<version>.<check>
     type     licence type code: defining authority's USCC (18) + 3 digits = 21 chars
