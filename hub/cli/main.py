@@ -533,11 +533,11 @@ def licences_catalogue() -> None:
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--operator", default="system", show_default=True)
 def licences_catalogue_load(path, operator) -> None:
-    from hub.domains.licences import CatalogueError, load_catalogue
+    from hub.domains.licences import LicenceCatalogueError, load_catalogue
 
     try:
         counts = load_catalogue(_engine(), path, operator=operator)
-    except CatalogueError as exc:
+    except LicenceCatalogueError as exc:
         _fail(str(exc))
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 
