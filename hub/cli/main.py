@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def _fail(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--log-level", default=os.environ.get("GOVHUB_LOG_LEVEL", "WARNING"), show_default=True)
+@click.option("--log-level", default=lambda: load_settings().log_level, show_default="$GOVHUB_LOG_LEVEL, else WARNING")
 def main(log_level: str) -> None:
     """govhub: integration hub for government-service data (政务服务数据交换)."""
     logs.setup(log_level.upper())
