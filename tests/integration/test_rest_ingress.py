@@ -167,7 +167,7 @@ def test_every_endpoint_answers_malformed_input_with_4xx(client, catalog):
 
 
 def test_body_size_limit(client, catalog, monkeypatch):
-    import hub.api.body as body
+    from hub.api import body
 
     monkeypatch.setattr(body, "MAX_BODY", 1000)
     r = push(client, catalog.keys["dept-a"], [r for r, _ in cases_of("常熟市行政审批局", 5)])

@@ -57,7 +57,7 @@ class SoapFault(Exception):
         self.code, self.reason, self.message = code, reason, scrub(message)
 
     @classmethod
-    def denied(cls, exc: AccessDenied) -> "SoapFault":
+    def denied(cls, exc: AccessDenied) -> SoapFault:
         return cls("Client.Authentication" if exc.status == 401 else "Client.Forbidden", exc.reason, exc.message)
 
 
