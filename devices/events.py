@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub.core.config import load_settings
 from hub.model.codes import idcard
 from hub.model.masking import mask_id, mask_text
 
@@ -69,7 +70,7 @@ def event_id(vendor: str, hall: str, device_id: str, seq: str, occurred_at: date
 
 def person_key(home: Path) -> bytes:
     """The person-hash key: ``$GOVHUB_PERSON_KEY``, else ``home/person.key``, created once."""
-    env = os.environ.get(PERSON_KEY_ENV)
+    env = load_settings().person_key  # PERSON_KEY_ENV
     if env:
         return env.encode("utf-8")
     path = home / "person.key"

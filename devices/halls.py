@@ -11,16 +11,14 @@ cannot send yet.
 from __future__ import annotations
 
 import hmac
-import os
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.catalog.access import sha256_hex
 from hub.model.codes.divisions import default_table
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
 
 HALLS_FILE = CATALOG_DIR / "halls.yaml"
 
@@ -51,32 +49,19 @@ class HallsFile(BaseModel):
 
 
 def halls_path() -> Path:
-    return Path(os.environ.get("GOVHUB_HALLS") or HALLS_FILE)
+    return load_settings().halls_file
 
 
 def load_halls(path: Path) -> dict[str, Hall]:
-    try:
-        data = HallsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise HallsError(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors(include_input=False)[0]
-        raise HallsError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
-    out: dict[str, Hall] = {}
-    for h in data.halls:
-        if h.id in out:
-            raise HallsError(f"{path}: halls: duplicate id {h.id!r}")
-        out[h.id] = h
-    return out
+    data = catalogfile.load(path, HallsFile, HallsError, "the halls", style="key", unique=[catalogfile.Unique("halls")])
+    return {h.id: h for h in data.halls}
 
 
-@lru_cache(maxsize=4)
-def _halls_at(path: str) -> dict[str, Hall]:
-    return load_halls(Path(path))
+_halls_at = catalogfile.per_path(load_halls)
 
 
 def halls() -> dict[str, Hall]:
-    return _halls_at(str(halls_path()))
+    return _halls_at(halls_path())
 
 
 def hall_by_key(key: str | None) -> Hall | None:

@@ -31,30 +31,18 @@ from starlette.routing import Route
 
 from devices.gateway import Gateway, Receipt
 from devices.halls import hall_by_key
+from hub.api.body import BodyTooLarge, read_body
 from hub.core.config import Settings, load_settings
 from hub.db.engine import engine_for
 from hub.model.masking import mask_text
 
 log = logging.getLogger("govhub.devices")
-MAX_BODY = 1024 * 1024  # a device sends a few events at a time; more is a misbehaving device
+MAX_BODY = 1024 * 1024  # this route's limit (hub.api.body): a device sends a few events at a time
 FLUSH_EVERY = 30.0  # seconds between retries of publishing events stored while the bus was away
 
 
 def _error(status: int, reason: str, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": reason, "message": mask_text(message), **extra}, status_code=status)
-
-
-async def _body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _answer(receipt: Receipt) -> JSONResponse:
@@ -72,8 +60,9 @@ def routes(gateway: Gateway) -> list[Route]:
         hall = hall_by_key(request.headers.get("x-api-key"))
         if hall is None:
             return _error(401, "bad_credentials", "send the hall's API key in the X-Api-Key header")
-        body = await _body(request)
-        if body is None:
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
             return _error(413, "too_large", f"the body is larger than {MAX_BODY // 1024} KiB; send fewer events at a time")
         try:
             receipt = await run_in_threadpool(gateway.receive, hall.id, request.path_params["vendor"], body)

@@ -75,6 +75,7 @@ from hub.model.codes import divisions as _divisions
 from hub.model.codes import idcard, licence_id, orgcode, uscc
 from hub.core.config import MAPPINGS_DIR
 from hub.model.dictionary import kind as _dictionary_kind
+from hub.model.mapping import load_mapping
 
 try:  # msgspec encodes a record ~10x faster than json.dumps; fall back if absent
     import msgspec as _msgspec
@@ -96,7 +97,7 @@ __all__ = [
     "write_dept_b_csv",
     "write_dept_c_jsonl",
     "write_mapped",
-    "load_mapping",
+    "mapping_document",
     "mapping_domains",
 ]
 
@@ -1928,15 +1929,20 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], out: str | os.PathLike | I
 # ---------------------------------------------------------------------------------------
 
 
-def load_mapping(name: str | os.PathLike) -> dict:
-    """A mapping YAML by name (``'dept_b_case_csv'``) or path."""
+def mapping_document(name: str | os.PathLike) -> dict:
+    """A mapping by name (``'dept_b_case_csv'``) or path, read and checked by the hub's
+    own loader (``hub.model.mapping.load_mapping``), as plain data: field specs are
+    dicts with ``from`` (never the ``SOURCE`` shorthand)."""
     p = Path(name)
     if not p.suffix:
         p = MAPPINGS_DIR / f"{name}.yaml"
-    m = _yaml_load(p)
-    if not isinstance(m, dict) or "fields" not in m:
-        raise ValueError(f"{p}: not a mapping file (no 'fields')")
-    return m
+    return _from_keys(load_mapping(p).spec.model_dump(exclude_unset=True))
+
+
+def _from_keys(value):
+    if isinstance(value, dict):
+        return {("from" if k == "from_" else k): _from_keys(v) for k, v in value.items()}
+    return value
 
 
 def mapping_domains(name: str | os.PathLike) -> dict[str, frozenset[str]]:
@@ -1944,7 +1950,7 @@ def mapping_domains(name: str | os.PathLike) -> dict[str, frozenset[str]]:
 
     Use with ``Generator(mapping=...)`` so clean records stay expressible in the format.
     """
-    m = load_mapping(name)
+    m = mapping_document(name)
     tables = m.get("code_tables") or {}
     out: dict[str, frozenset[str]] = {}
     for field, spec in (m.get("fields") or {}).items():
@@ -2080,7 +2086,7 @@ def write_mapped(
     """
     if on_unmapped not in ("raise", "keep", "blank"):
         raise ValueError("on_unmapped must be 'raise', 'keep' or 'blank'")
-    m = load_mapping(mapping)
+    m = mapping_document(mapping)
     name = m.get("name", str(mapping))
     fmt = m.get("format")
     tables = m.get("code_tables") or {}

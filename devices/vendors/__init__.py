@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import codecs
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.core.yamlsource import line_of
+from hub.core import catalogfile
 
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
 
@@ -146,39 +144,26 @@ class Vendor(BaseModel):
         return None
 
 
-def _line_of(text: str, keys: list[str]) -> int | None:
-    return line_of(text, keys)
-
-
 def load_vendor(path: Path) -> Vendor:
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise VendorError(f"{path}: {exc}") from None
-    if not isinstance(raw, dict):
+    source = catalogfile.read(path, VendorError, "the vendor format")
+    if not isinstance(source.data, dict):
         raise VendorError(f"{path}: a vendor file is a YAML mapping")
-    try:
-        spec = Vendor.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors(include_input=False)[0]
-        keys, message = [str(p) for p in err["loc"]], err["msg"].removeprefix("Value error, ")
-    else:
-        keys, message = spec.problems() or ([], "")
-    if message:
-        raise VendorError(f"{path}:{_line_of(text, keys) or '?'}: {'.'.join(keys)}: {message}")
-    if spec.name != path.stem:
-        raise VendorError(f"{path}:{_line_of(text, ['name']) or '?'}: name: {spec.name!r} must match the file name")
-    return spec
+
+    def check(spec: Vendor) -> None:
+        problem = spec.problems()
+        if problem:
+            raise catalogfile.Problem(*problem)
+        if spec.name != path.stem:
+            raise catalogfile.Problem(["name"], f"{spec.name!r} must match the file name")
+
+    return catalogfile.validate(source, Vendor, VendorError, check=check)
 
 
-@lru_cache(maxsize=4)
-def _vendors_in(folder: str) -> dict[str, Vendor]:
-    return {p.stem: load_vendor(p) for p in sorted(Path(folder).glob("*.yaml"))}
+_vendors_in = catalogfile.per_path(lambda folder: {p.stem: load_vendor(p) for p in sorted(folder.glob("*.yaml"))})
 
 
 def vendors() -> dict[str, Vendor]:
-    return _vendors_in(str(VENDORS_DIR))
+    return _vendors_in(VENDORS_DIR)
 
 
 def get_vendor(name: str) -> Vendor:

@@ -23,7 +23,6 @@ the caller's mistakes; messages never echo personal data.
 from __future__ import annotations
 
 import logging
-import os
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,7 +54,7 @@ def _error(status: int, reason: str, message: str) -> JSONResponse:
 def create_app(settings: Settings | None = None, migrate_db: bool = True) -> FastAPI:
     settings = settings or load_settings()
     if not logging.getLogger("govhub").handlers:  # a server process uvicorn spawned: same logging as the CLI
-        logs.setup(os.environ.get("GOVHUB_LOG_LEVEL", "WARNING").upper())
+        logs.setup(load_settings().log_level.upper())
     install_masking()  # uvicorn's own loggers and handlers included
     if migrate_db:
         migrate(settings.db_url)

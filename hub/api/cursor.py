@@ -7,12 +7,16 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from datetime import datetime
+from functools import lru_cache
+
+from hub.core.config import load_settings
 
 # The signature catches damaged or hand-edited cursors; access is enforced on every
 # request regardless, so the key need not be secret, only the same on every API replica.
-_KEY = (os.environ.get("GOVHUB_CURSOR_KEY") or "govhub-cursor-v1").encode()
+@lru_cache(maxsize=1)
+def _key() -> bytes:
+    return load_settings().cursor_key.encode()  # GOVHUB_CURSOR_KEY, read once per process
 
 
 class BadCursor(ValueError):
@@ -21,7 +25,7 @@ class BadCursor(ValueError):
 
 def encode(updated_at: datetime, row_id: int, scope: str) -> str:
     body = json.dumps([updated_at.isoformat(), row_id, scope], separators=(",", ":")).encode()
-    sig = hmac.new(_KEY, body, hashlib.sha256).digest()[:12]
+    sig = hmac.new(_key(), body, hashlib.sha256).digest()[:12]
     return base64.urlsafe_b64encode(body + sig).decode().rstrip("=")
 
 
@@ -29,7 +33,7 @@ def decode(cursor: str, scope: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         body, sig = raw[:-12], raw[-12:]
-        if not hmac.compare_digest(hmac.new(_KEY, body, hashlib.sha256).digest()[:12], sig):
+        if not hmac.compare_digest(hmac.new(_key(), body, hashlib.sha256).digest()[:12], sig):
             raise ValueError
         ts, row_id, cur_scope = json.loads(body)
         if cur_scope != scope:

@@ -19,13 +19,13 @@ from starlette.exceptions import HTTPException
 from hub.model import xmlsafe
 from hub.catalog.access import AccessDenied, authorise_push, authorise_record
 from hub.api.auth import caller
+from hub.api.body import BodyTooLarge, read_body
 from hub.model.dictionary import kinds
 from hub.model.schemagen import json_schema_path
 from hub.ingest.pipeline import body_digest
 from hub.catalog.systems import System
 
 router = APIRouter(prefix="/api/v1", tags=["push"])
-MAX_BODY = 20 * 1024 * 1024  # a larger batch goes by SFTP, or in several requests
 
 
 class RecordResult(BaseModel):
@@ -46,20 +46,6 @@ class PushResult(BaseModel):
     duplicate: int
     quarantined: int
     records: list[RecordResult]
-
-
-async def read_body(request: Request, limit: int | None = None) -> bytes:
-    limit = limit or MAX_BODY
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"the body is larger than {limit // (1024 * 1024)} MiB; split the batch")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"the body is larger than {limit // (1024 * 1024)} MiB; split the batch")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _format(request: Request) -> str:
@@ -108,7 +94,10 @@ def _push_route(kind: str):
     async def push(request: Request, system: System = Depends(caller)) -> PushResult:
         authorise_push(system, kind)
         fmt = _format(request)
-        body = await read_body(request)
+        try:
+            body = await read_body(request)
+        except BodyTooLarge as exc:
+            raise HTTPException(413, f"the body is larger than {exc.mib} MiB; split the batch") from None
         if not body.strip():
             raise HTTPException(400, "the body is empty; send a batch of records")
         _check_document(body, fmt)

@@ -12,14 +12,14 @@ kind and format it sends (``case/csv: dept_b_case_csv``; canonical when absent).
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.catalogfile import Unique
+from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.dictionary import kinds
 from hub.model.mapping import Mapping, canonical_mapping, get_mapping
 
@@ -175,25 +175,17 @@ class SystemsFile(BaseModel):
 
 
 def catalog_path() -> Path:
-    return Path(os.environ.get("GOVHUB_CATALOG") or SYSTEMS_FILE)
+    return load_settings().catalog_file
 
 
 def _read(path: Path) -> SystemsFile:
-    try:
-        return SystemsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise CatalogError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    return catalogfile.load(path, SystemsFile, CatalogError, "the systems catalogue", style="key",
+                            unique=[Unique("systems"), Unique("administrators")])
 
 
 def load_systems(path: Path | None = None) -> dict[str, System]:
     path = path or catalog_path()
-    data = _read(path)
-    out = {}
-    for s in data.systems:
-        if s.id in out:
-            raise CatalogError(f"{path}: systems: duplicate id {s.id!r}")
-        out[s.id] = s
+    out = {s.id: s for s in _read(path).systems}
     for s in out.values():
         missing = [p for p in s.report_to if p not in out]
         if missing:
@@ -201,25 +193,17 @@ def load_systems(path: Path | None = None) -> dict[str, System]:
     return out
 
 
-@lru_cache(maxsize=4)
-def _systems_at(path: str) -> dict[str, System]:
-    return load_systems(Path(path))
+_systems_at = catalogfile.per_path(load_systems)
 
 
 def systems() -> dict[str, System]:
-    return _systems_at(str(catalog_path()))
+    return _systems_at(catalog_path())
 
 
 def administrators() -> dict[str, Administrator]:
     """Read on every call (administrators' requests are few), so a revoked key stops
     working without a restart."""
-    path = catalog_path()
-    out: dict[str, Administrator] = {}
-    for a in _read(path).administrators:
-        if a.id in out:
-            raise CatalogError(f"{path}: administrators: duplicate id {a.id!r}")
-        out[a.id] = a
-    return out
+    return {a.id: a for a in _read(catalog_path()).administrators}
 
 
 def get_system(system_id: str) -> System:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def _fail(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--log-level", default=os.environ.get("GOVHUB_LOG_LEVEL", "WARNING"), show_default=True)
+@click.option("--log-level", default=lambda: load_settings().log_level, show_default="$GOVHUB_LOG_LEVEL, else WARNING")
 def main(log_level: str) -> None:
     """govhub: integration hub for government-service data (政务服务数据交换)."""
     logs.setup(log_level.upper())
@@ -533,11 +532,11 @@ def licences_catalogue() -> None:
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--operator", default="system", show_default=True)
 def licences_catalogue_load(path, operator) -> None:
-    from hub.domains.licences import CatalogueError, load_catalogue
+    from hub.domains.licences import LicenceCatalogueError, load_catalogue
 
     try:
         counts = load_catalogue(_engine(), path, operator=operator)
-    except CatalogueError as exc:
+    except LicenceCatalogueError as exc:
         _fail(str(exc))
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 

@@ -10,6 +10,24 @@
 | ``GOVHUB_LOG_FORMAT`` | ``text`` | ``json``: one JSON object per log line, with the correlation id (see ``hub.ops.logs``) |
 | ``GOVHUB_QUALITY_BATCH`` | ``on`` | batch quality suite after each ingested message: ``on``, ``deferred`` (``govhub quality batch --pending``) or ``off`` |
 | ``GOVHUB_BUS_PARTITIONS`` | ``4`` on RabbitMQ, ``1`` embedded | inbound partitions (queues ``govhub.inbound.<i>``), keyed by case; see docs/scaleout.md |
+| ``GOVHUB_LOG_LEVEL`` | ``WARNING`` | log level of the CLI and of a server process uvicorn spawned (``--log-level`` wins) |
+| ``GOVHUB_METRICS`` | ``on`` | ``off`` (or ``0``, ``false``, ``no``) removes ``/metrics`` from the API (see ``hub.ops.metrics``) |
+| ``GOVHUB_CURSOR_KEY`` | ``govhub-cursor-v1`` | signs pull cursors (``hub.api.cursor``); the same on every API replica |
+| ``GOVHUB_PERSON_KEY`` | ``$GOVHUB_HOME/person.key`` | key of the person hashes of hall device events (``devices.events``) |
+| ``GOVHUB_DAG_RETRIES`` | ``2`` | retries of a failed Airflow task (``hub.ops.airflow_support``) |
+| ``GOVHUB_CATALOG`` | ``catalog/systems.yaml`` | the connected systems (``hub.catalog.systems``) |
+| ``GOVHUB_HALLS`` | ``catalog/halls.yaml`` | the halls whose devices may send (``devices.halls``) |
+| ``GOVHUB_BUNDLES`` | ``catalog/bundles.yaml`` | bundle definitions (``hub.domains.bundles``) |
+| ``GOVHUB_PRECEDENCE`` | ``catalog/precedence.yaml`` | field precedence of the resource libraries (``hub.domains.libraries.precedence``) |
+| ``GOVHUB_LICENCE_CATALOGUE`` | ``catalog/licence_catalogue.yaml`` | the licence catalogue 证照目录 (``hub.domains.licences``) |
+| ``GOVHUB_NOTIFICATION_TEMPLATES`` | ``catalog/notification_templates.yaml`` | SMS templates (``hub.domains.notifications``) |
+| ``GOVHUB_QUALITY_REASONS`` | ``catalog/quality_reasons.yaml`` | Chinese labels of quarantine reasons (``hub.quality.reasons``) |
+| ``GOVHUB_MONITORING_RULES`` | ``catalog/monitoring_rules.yaml`` | monitoring rules (``hub.domains.supervision.rules``) |
+| ``GOVHUB_CALENDAR_OVERRIDES`` | ``catalog/calendar/overrides.yaml`` | working-day calendar overrides (``hub.domains.timelimit.calendar``) |
+| ``GOVHUB_MAPPINGS`` | ``mappings/`` | the folder of mapping files (``hub.model.mapping``) |
+
+The catalogue files are read by ``hub.core.catalogfile``. Test-only hooks stay where they
+act: ``GOVHUB_FAULT_PAUSE`` and ``GOVHUB_FAULT_MARKER`` (``hub.core.faults``).
 
 The URLs carry credentials, so each may instead be read from a file (a Docker or
 Kubernetes secret): ``GOVHUB_DB_URL_FILE``, ``GOVHUB_BROKER_URL_FILE``. The variable
@@ -19,7 +37,7 @@ itself wins when both are set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +55,22 @@ class Settings:
     bus_visibility_timeout: float = 300.0
     quality_batch: str = "on"
     bus_partitions: int = 1
+    log_level: str = "WARNING"
+    log_format: str = "text"
+    metrics: bool = True
+    cursor_key: str = field(default="govhub-cursor-v1", repr=False)
+    person_key: str | None = field(default=None, repr=False)
+    dag_retries: int = 2
+    catalog_file: Path = CATALOG_DIR / "systems.yaml"
+    halls_file: Path = CATALOG_DIR / "halls.yaml"
+    bundles_file: Path = CATALOG_DIR / "bundles.yaml"
+    precedence_file: Path = CATALOG_DIR / "precedence.yaml"
+    licence_catalogue_file: Path = CATALOG_DIR / "licence_catalogue.yaml"
+    notification_templates_file: Path = CATALOG_DIR / "notification_templates.yaml"
+    quality_reasons_file: Path = CATALOG_DIR / "quality_reasons.yaml"
+    monitoring_rules_file: Path = CATALOG_DIR / "monitoring_rules.yaml"
+    calendar_overrides_file: Path = CATALOG_DIR / "calendar" / "overrides.yaml"
+    mappings_dir: Path = MAPPINGS_DIR
 
     @property
     def embedded_db(self) -> bool:
@@ -74,7 +108,29 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         bus_visibility_timeout=float(env.get("GOVHUB_BUS_VISIBILITY_TIMEOUT") or 300),
         quality_batch=_choice(env, "GOVHUB_QUALITY_BATCH", ("on", "deferred", "off")),
         bus_partitions=_partitions(env.get("GOVHUB_BUS_PARTITIONS"), embedded),
+        log_level=env.get("GOVHUB_LOG_LEVEL") or "WARNING",
+        log_format=(env.get("GOVHUB_LOG_FORMAT") or "text").lower(),
+        metrics=(env.get("GOVHUB_METRICS") or "on").lower() not in ("off", "0", "false", "no"),
+        cursor_key=env.get("GOVHUB_CURSOR_KEY") or "govhub-cursor-v1",
+        person_key=env.get("GOVHUB_PERSON_KEY") or None,
+        dag_retries=int(env.get("GOVHUB_DAG_RETRIES", 2)),
+        **{name: Path(env.get(var) or default) for name, (var, default) in CATALOGUE_FILES.items()},
     )
+
+
+# Settings field → (its variable, its default): the files ``hub.core.catalogfile`` reads.
+CATALOGUE_FILES = {
+    "catalog_file": ("GOVHUB_CATALOG", CATALOG_DIR / "systems.yaml"),
+    "halls_file": ("GOVHUB_HALLS", CATALOG_DIR / "halls.yaml"),
+    "bundles_file": ("GOVHUB_BUNDLES", CATALOG_DIR / "bundles.yaml"),
+    "precedence_file": ("GOVHUB_PRECEDENCE", CATALOG_DIR / "precedence.yaml"),
+    "licence_catalogue_file": ("GOVHUB_LICENCE_CATALOGUE", CATALOG_DIR / "licence_catalogue.yaml"),
+    "notification_templates_file": ("GOVHUB_NOTIFICATION_TEMPLATES", CATALOG_DIR / "notification_templates.yaml"),
+    "quality_reasons_file": ("GOVHUB_QUALITY_REASONS", CATALOG_DIR / "quality_reasons.yaml"),
+    "monitoring_rules_file": ("GOVHUB_MONITORING_RULES", CATALOG_DIR / "monitoring_rules.yaml"),
+    "calendar_overrides_file": ("GOVHUB_CALENDAR_OVERRIDES", CATALOG_DIR / "calendar" / "overrides.yaml"),
+    "mappings_dir": ("GOVHUB_MAPPINGS", MAPPINGS_DIR),
+}
 
 
 def _choice(env, name: str, allowed: tuple[str, ...]) -> str:

@@ -5,16 +5,14 @@ catalogue. The datasheet is in ``hub.domains.bundles``."""
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.model.codes import uscc
 from hub.model.codes.errors import CodeError
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
 from hub.catalog.systems import System, catalog_path, systems
 
 BUNDLES_FILE = CATALOG_DIR / "bundles.yaml"
@@ -63,22 +61,16 @@ class BundlesFile(BaseModel):
 
 
 def bundles_path() -> Path:
-    return Path(os.environ.get("GOVHUB_BUNDLES") or BUNDLES_FILE)
+    return load_settings().bundles_file
 
 
 def load_bundles(path: Path | None = None, known: dict[str, System] | None = None) -> dict[str, Bundle]:
     """Read and check the definitions; ``known`` systems default to the catalogue."""
     path = path or bundles_path()
     known = systems() if known is None else known
-    try:
-        data = BundlesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise BundleError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
-    out: dict[str, Bundle] = {}
+    data = catalogfile.load(path, BundlesFile, BundleError, "the bundle definitions", style="key",
+                            unique=[catalogfile.Unique("bundles", key="code", noun="code", at="entry")])
     for b in data.bundles:
-        if b.code in out:
-            raise BundleError(f"{path}: bundles.{b.code}: duplicate code")
         for i, p in enumerate(b.parts):
             where = f"{path}: bundles.{b.code}.parts.{i}.system"
             s = known.get(p.system)
@@ -86,15 +78,12 @@ def load_bundles(path: Path | None = None, known: dict[str, System] | None = Non
                 raise BundleError(f"{where}: unknown system {p.system!r}; known: {', '.join(sorted(known))}")
             if s.dept_code and s.dept_code != p.dept_code:
                 raise BundleError(f"{where}: system {p.system} serves department {s.dept_code}, not {p.dept_code}")
-        out[b.code] = b
-    return out
+    return {b.code: b for b in data.bundles}
 
 
-@lru_cache(maxsize=4)
-def _bundles_at(path: str, catalogue: str) -> dict[str, Bundle]:
-    return load_bundles(Path(path))
+# keyed by the catalogue too: the definitions were checked against it
+_bundles_at = catalogfile.per_path(lambda path, catalogue: load_bundles(path))
 
 
 def bundles() -> dict[str, Bundle]:
-    # keyed by the catalogue too: the definitions were checked against it
-    return _bundles_at(str(bundles_path()), str(catalog_path()))
+    return _bundles_at(bundles_path(), str(catalog_path()))

@@ -37,13 +37,11 @@ Catalogue file
 from __future__ import annotations
 
 import logging
-import os
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterable, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Date, DateTime, Engine, Index, Integer, String, Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -51,7 +49,8 @@ from hub.core import clock
 from hub.outbound import reporting
 from hub.model.codes import uscc
 from hub.model.codes.errors import CodeError
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
 from hub.outbound.delivery import Deliverer
 from hub.db.tables import LIBRARY, Id, Json, metadata, outbox
 from hub.ingest.store import EVENTS_EXCHANGE
@@ -104,8 +103,8 @@ licence_reminder = Table(
 )
 
 
-class CatalogueError(ValueError):
-    pass
+class LicenceCatalogueError(ValueError):
+    """The licence catalogue file (证照目录, ``catalog/licence_catalogue.yaml``) is wrong."""
 
 
 class LicenceType(BaseModel):
@@ -144,22 +143,14 @@ class CatalogueFile(BaseModel):
 
 
 def catalogue_path() -> Path:
-    return Path(os.environ.get("GOVHUB_LICENCE_CATALOGUE") or CATALOGUE_FILE)
+    return load_settings().licence_catalogue_file
 
 
 def read_catalogue(path: Path | None = None) -> dict[str, LicenceType]:
     path = path or catalogue_path()
-    try:
-        data = CatalogueFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise CatalogueError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
-    out: dict[str, LicenceType] = {}
-    for e in data.licence_types:
-        if e.code in out:
-            raise CatalogueError(f"{path}: licence_types.{e.code}: duplicate code")
-        out[e.code] = e
-    return out
+    data = catalogfile.load(path, CatalogueFile, LicenceCatalogueError, "the licence catalogue", style="key",
+                            unique=[catalogfile.Unique("licence_types", key="code", noun="code", at="entry")])
+    return {e.code: e for e in data.licence_types}
 
 
 def _diff(old: dict, new: dict) -> dict:

@@ -36,18 +36,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import string
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
 from sqlalchemy import Column, DateTime, Engine, Index, Integer, String, Table, Text, UniqueConstraint, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.masking import mask_phone, mask_text
 from hub.db.tables import LIBRARY, Id, metadata
 
@@ -88,13 +87,8 @@ class TemplateError(ValueError):
 
 
 def load_templates(path: str | Path | None = None) -> dict[str, str]:
-    path = Path(path or os.environ.get("GOVHUB_NOTIFICATION_TEMPLATES") or TEMPLATES_FILE)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TemplateError(f"{path}: cannot read: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise TemplateError(f"{path}: not valid YAML: {e}") from None
+    path = Path(path or load_settings().notification_templates_file)
+    doc = catalogfile.read(path, TemplateError, "notification templates").data
     if not isinstance(doc, dict) or not isinstance(doc.get("templates"), dict):
         raise TemplateError(f"{path}: needs a mapping 'templates: {{milestone: text}}'")
     templates = doc["templates"]

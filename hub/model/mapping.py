@@ -13,19 +13,16 @@ fail with the file, line and key.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from hub.core.config import MAPPINGS_DIR
+from hub.core import catalogfile
+from hub.core.config import load_settings
 from hub.model.dictionary import Field, Kind, kind as dictionary_kind, kinds
 from hub.model.transforms import TRANSFORMS
-from hub.core.yamlsource import line_of
 
 Format = Literal["xml", "jsonl", "json", "csv"]
 
@@ -84,10 +81,6 @@ def _normalise_spec(raw):
             out["fields"] = {k: _normalise_spec(v) for k, v in out["fields"].items()}
         return out
     return raw
-
-
-def _line_of(text: str, keys: list[str]) -> int | None:
-    return line_of(text, keys, aliases={"from_": "from"})
 
 
 @dataclass(frozen=True)
@@ -196,31 +189,33 @@ class _LoadError(Exception):
         self.keys, self.message = keys, message
 
 
-def load_mapping(path: Path) -> Mapping:
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{path}: {exc}") from None
+def _prepared(raw):
     if not isinstance(raw, dict):
-        raise MappingError(f"{path}: a mapping file is a YAML mapping")
+        raise catalogfile.Problem([], "a mapping file is a YAML mapping")
     data = dict(raw)
     if isinstance(data.get("fields"), dict):
         data["fields"] = {k: _normalise_spec(v) for k, v in data["fields"].items()}
+    return data
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check one mapping file (the only reader of mapping files: ``synth`` too
+    reads them through it)."""
+    source = catalogfile.read(path, MappingError, "the mapping", aliases={"from_": "from"})
     try:
-        mf = MappingFile.model_validate(data)
-        _check_against_dictionary(mf, mf.fields, dictionary_kind(mf.kind).fields, ["fields"])
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        keys = [str(p) for p in err["loc"]]
-        line = _line_of(text, keys)
-        raise MappingError(f"{path}:{line or '?'}: {'.'.join(keys).replace('from_', 'from')}: {err['msg']}") from None
-    except _LoadError as exc:
-        line = _line_of(text, exc.keys)
-        raise MappingError(f"{path}:{line or '?'}: {'.'.join(exc.keys)}: {exc.message}") from None
-    if mf.name != path.stem:
-        raise MappingError(f"{path}:{_line_of(text, ['name']) or '?'}: name: {mf.name!r} must match the file name")
-    return Mapping(mf, path)
+        data = _prepared(source.data)
+    except catalogfile.Problem as p:
+        raise source.error(MappingError, p.keys, p.message) from None
+
+    def check(mf: MappingFile) -> None:
+        try:
+            _check_against_dictionary(mf, mf.fields, dictionary_kind(mf.kind).fields, ["fields"])
+        except _LoadError as exc:
+            raise catalogfile.Problem(exc.keys, exc.message) from None
+        if mf.name != path.stem:
+            raise catalogfile.Problem(["name"], f"{mf.name!r} must match the file name")
+
+    return Mapping(catalogfile.validate(source, MappingFile, MappingError, data=data, check=check), path)
 
 
 def canonical_mapping(kind: str, fmt: str) -> Mapping:
@@ -232,16 +227,14 @@ def canonical_mapping(kind: str, fmt: str) -> Mapping:
 
 def mappings_dir() -> Path:
     """``GOVHUB_MAPPINGS`` names another folder of mapping files (default: ``mappings/``)."""
-    return Path(os.environ.get("GOVHUB_MAPPINGS") or MAPPINGS_DIR)
+    return load_settings().mappings_dir
 
 
-@lru_cache(maxsize=4)
-def _mappings_at(folder: str) -> dict[str, Mapping]:
-    return {p.stem: load_mapping(p) for p in sorted(Path(folder).glob("*.yaml"))}
+_mappings_at = catalogfile.per_path(lambda folder: {p.stem: load_mapping(p) for p in sorted(folder.glob("*.yaml"))})
 
 
 def mappings() -> dict[str, Mapping]:
-    return _mappings_at(str(mappings_dir()))
+    return _mappings_at(mappings_dir())
 
 
 def reload_mappings() -> None:

@@ -11,8 +11,9 @@ Airflow's metadata database.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta
+
+from hub.core.config import load_settings
 
 log = logging.getLogger("govhub.airflow")
 
@@ -40,7 +41,7 @@ DEFAULT_ARGS = {
     "owner": "govhub",
     "on_success_callback": task_succeeded,
     "on_failure_callback": task_failed,
-    "retries": int(os.environ.get("GOVHUB_DAG_RETRIES", 2)),  # 0 in tests that provoke a failure
+    "retries": load_settings().dag_retries,  # 0 in tests that provoke a failure
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import traceback
 from datetime import datetime, timezone
 
+from hub.core.config import load_settings
 from hub.core.correlation import CorrelationFilter
 from hub.model.masking import MaskingFilter, mask_text
 
@@ -85,7 +85,7 @@ def install_masking() -> None:
 
 
 def formatter(fmt: str | None = None) -> logging.Formatter:
-    fmt = (fmt or os.environ.get("GOVHUB_LOG_FORMAT") or "text").lower()
+    fmt = (fmt or load_settings().log_format).lower()
     return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
 
 

@@ -24,7 +24,6 @@ network only).
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -32,7 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import Engine, func, select
 
 from hub.core import clock
-from hub.core.config import Settings
+from hub.core.config import Settings, load_settings
 
 log = logging.getLogger("govhub.metrics")
 
@@ -164,7 +163,8 @@ def render(reg: CollectorRegistry) -> bytes:
 
 
 def metrics_enabled(settings: Settings | None = None) -> bool:
-    return (os.environ.get("GOVHUB_METRICS") or "on").lower() not in ("off", "0", "false", "no")
+    # The process's setting (GOVHUB_METRICS), whatever settings the app was built with.
+    return load_settings().metrics
 
 
 def metrics_endpoint(engine: Engine, settings: Settings):

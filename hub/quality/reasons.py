@@ -7,15 +7,11 @@ it is, so a new check never breaks the report."""
 
 from __future__ import annotations
 
-import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from hub.core.config import ROOT
-from hub.core.yamlsource import line_of
+from hub.core import catalogfile
+from hub.core.config import load_settings
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -25,22 +21,16 @@ class ReasonsError(ValueError):
 
 
 def reasons_path() -> Path:
-    return Path(os.environ.get("GOVHUB_QUALITY_REASONS") or ROOT / "catalog" / "quality_reasons.yaml")
+    return load_settings().quality_reasons_file
 
 
 def load_labels(path: Path | None = None) -> dict[str, str]:
     path = path or reasons_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-        doc = yaml.safe_load(text)
-    except OSError as exc:
-        raise ReasonsError(f"{path}: cannot read reason labels: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ReasonsError(f"{path}: not valid YAML: {exc}") from None
+    source = catalogfile.read(path, ReasonsError, "reason labels")
+    doc = source.data
 
-    def bad(keys: list[str], problem: str) -> ReasonsError:
-        line = line_of(text, keys)
-        return ReasonsError(f"{path}:{line or 1}: {'.'.join(keys)}: {problem}")
+    def bad(keys: list[str], problem: str) -> Exception:
+        return source.error(ReasonsError, keys, problem, line=source.line(keys) or 1)
 
     if not isinstance(doc, dict) or set(doc) != {"version", "reasons"}:
         raise ReasonsError(f"{path}: expected exactly the keys 'version' and 'reasons'")
@@ -56,10 +46,8 @@ def load_labels(path: Path | None = None) -> dict[str, str]:
     return {code: label.strip() for code, label in doc["reasons"].items()}
 
 
-@lru_cache(maxsize=4)
-def _labels_at(path: str) -> dict[str, str]:
-    return load_labels(Path(path))
+_labels_at = catalogfile.per_path(load_labels)
 
 
 def label(code: str) -> str:
-    return _labels_at(str(reasons_path())).get(code, code)
+    return _labels_at(reasons_path()).get(code, code)

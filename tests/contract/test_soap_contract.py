@@ -21,7 +21,7 @@ from synth.generator import Generator
 from hub.db.tables import LIBRARY, ingest_message, lineage
 from hub.ingest.pipeline import Pipeline
 from hub.model.schemagen import xsd_path
-from hub.api.soap import service as soap_service
+from hub.api import body as request_body
 from hub.api.soap.service import routes
 from tests.helpers import count, library_count, xml_doc
 from sandbox.server import run_in_thread
@@ -313,7 +313,7 @@ def test_broken_envelopes_get_a_client_fault_never_a_traceback(endpoint, name):
 
 
 def test_too_large_request_is_a_client_fault(endpoint, monkeypatch):
-    monkeypatch.setattr(soap_service, "MAX_BYTES", 4096)
+    monkeypatch.setattr(request_body, "MAX_BODY", 4096)
     code, text, _ = fault11(post(endpoint, envelope(batch_xml(cases(20)))))
     assert code == "soap:Client.TooLarge" and "MiB" in text
 

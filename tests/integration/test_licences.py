@@ -16,7 +16,7 @@ from sandbox.server import run_in_thread
 from hub.core import clock
 from hub.outbound import reporting
 from synth.generator import Generator
-from hub.domains.licences import (CATALOGUE_FILE, CatalogueError, catalogue_diff, expiry_reminders, licence_catalogue,
+from hub.domains.licences import (CATALOGUE_FILE, LicenceCatalogueError, catalogue_diff, expiry_reminders, licence_catalogue,
                           licence_catalogue_log, licence_reminder, load_catalogue, read_catalogue, sync_to_province)
 from hub.db.tables import metadata, outbox
 from hub.ingest.pipeline import Pipeline
@@ -82,13 +82,13 @@ def test_catalogue_file_errors_name_the_file_and_key(tmp_path):
     path = tmp_path / "catalogue.yaml"
     code = entries[0]["code"]
     _write(path, [{**entries[0], "code": code[:17] + ("0" if code[17] != "0" else "1") + code[18:]}])
-    with pytest.raises(CatalogueError, match=rf"{path}: licence_types\.0\.code: .*defining authority"):
+    with pytest.raises(LicenceCatalogueError, match=rf"{path}: licence_types\.0\.code: .*defining authority"):
         read_catalogue(path)
     _write(path, [{**entries[0], "holder_type": "个人"}])
-    with pytest.raises(CatalogueError, match=r"licence_types\.0\.holder_type"):
+    with pytest.raises(LicenceCatalogueError, match=r"licence_types\.0\.holder_type"):
         read_catalogue(path)
     _write(path, [entries[0], entries[0]])
-    with pytest.raises(CatalogueError, match=rf"licence_types\.{code}: duplicate code"):
+    with pytest.raises(LicenceCatalogueError, match=rf"licence_types\.{code}: duplicate code"):
         read_catalogue(path)
 
 

@@ -167,9 +167,9 @@ def test_every_endpoint_answers_malformed_input_with_4xx(client, catalog):
 
 
 def test_body_size_limit(client, catalog, monkeypatch):
-    import hub.api.routes_push as rp
+    from hub.api import body
 
-    monkeypatch.setattr(rp, "MAX_BODY", 1000)
+    monkeypatch.setattr(body, "MAX_BODY", 1000)
     r = push(client, catalog.keys["dept-a"], [r for r, _ in cases_of("常熟市行政审批局", 5)])
     assert r.status_code == 413 and r.json()["error"] == "too_large"
 

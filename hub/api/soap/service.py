@@ -10,7 +10,7 @@ GET         ``?wsdl`` the WSDL (``hub.api.soap.wsdl``; ``?wsdl=soap11`` without 
 POST        a SOAP 1.1 (``text/xml``) or SOAP 1.2 (``application/soap+xml``) envelope; the
             answer is in the same version. Any declared encoding the hardened parser
             reads (UTF-8, GBK, GB2312, GB18030) is accepted; records are stored as UTF-8.
-            Body limit ``MAX_BYTES`` (20 MiB: larger batches go in several calls or by SFTP).
+            Body limit ``hub.api.body.MAX_BODY`` (20 MiB: larger batches go in several calls or by SFTP).
 Auth        WS-Security 1.0 ``wsse:Security/wsse:UsernameToken`` in the SOAP header:
             PasswordText (checked against the catalogue's ``password_pbkdf2``) or
             PasswordDigest (against the ``secret``; ``wsu:Created`` must be within
@@ -61,7 +61,6 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from lxml import etree
@@ -70,64 +69,21 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from hub.api.body import BodyTooLarge, read_body
+from hub.api.soap.envelope import (SOAP11, SOAP12, WSA, WSSE, SoapFault, SoapVersion, elements, fault_response,
+                                   header_and_body, ok, parse_envelope, push_result)
 from hub.catalog.access import MAX_SKEW, AccessDenied, authorise_push, authorise_record, by_username_token
 from hub.model.dictionary import Kind
-from hub.model.masking import mask_id, mask_text
-from hub.api.soap.wsdl import SERVICE_NS, batch_elements, build_wsdl, kind_xsd
+from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
 from hub.catalog.systems import System
-from hub.model.xmlsafe import XmlRefused, parse_document
 
 log = logging.getLogger("govhub.soap")
 
-MAX_BYTES = 20 * 1024 * 1024
 MAX_MESSAGE_ID = 128  # the ingest_message column
 
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-WSA = ("http://www.w3.org/2005/08/addressing", "http://schemas.xmlsoap.org/ws/2004/08/addressing")
 PASSWORD_TEXT = "#PasswordText"
 PASSWORD_DIGEST = "#PasswordDigest"
-UNDERSTOOD_HEADERS = {WSSE, *WSA}
-
-
-@dataclass(frozen=True)
-class SoapVersion:
-    env: str  # envelope namespace
-    content_type: str
-    client: str  # the fault class for the sender's mistakes
-    server: str
-    actor_attr: str  # header blocks addressed to someone else carry this attribute
-    our_roles: tuple[str, ...]
-
-
-SOAP11 = SoapVersion("http://schemas.xmlsoap.org/soap/envelope/", "text/xml; charset=utf-8", "Client", "Server",
-                     "actor", ("http://schemas.xmlsoap.org/soap/actor/next",))
-SOAP12 = SoapVersion("http://www.w3.org/2003/05/soap-envelope", "application/soap+xml; charset=utf-8", "Sender",
-                     "Receiver", "role", ("http://www.w3.org/2003/05/soap-envelope/role/next",
-                                          "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"))
-VERSIONS = {v.env: v for v in (SOAP11, SOAP12)}
-
-
-_DIGIT_RUN_RE = re.compile(r"\d{15,17}[\dXx]?")
-
-
-def scrub(message: str) -> str:
-    """``mask_text``, then every run of 15+ digits as well: parser messages quote element
-    and entity names, where an ID number may sit glued to letters (``n110101…``) and
-    escape ``mask_text``'s word boundaries. A fault string is allowed to over-mask."""
-    return _DIGIT_RUN_RE.sub(lambda m: mask_id(m.group(0)), mask_text(message))
-
-
-class SoapFault(Exception):
-    """``code`` is ``Client.<Subcode>``, ``Server``, ``VersionMismatch`` or ``MustUnderstand``."""
-
-    def __init__(self, code: str, reason: str, message: str):
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, scrub(message)
-
-    @classmethod
-    def denied(cls, exc: AccessDenied) -> "SoapFault":
-        return cls("Client.Authentication" if exc.status == 401 else "Client.Forbidden", exc.reason, exc.message)
 
 
 # ------------------------------------------------------------------ HTTP
@@ -143,9 +99,10 @@ async def soap_endpoint(request: Request) -> Response:
         return _describe(request)
     version = SOAP12 if "application/soap+xml" in request.headers.get("content-type", "") else SOAP11
     try:
-        body = await _read_body(request)
-    except SoapFault as fault:
-        return fault_response(version, fault)
+        body = await read_body(request)
+    except BodyTooLarge as exc:
+        return fault_response(version, SoapFault("Client.TooLarge", "too_large", f"the request is larger than {exc.mib} MiB; "
+                                                 "send the records in several calls"))
     pipeline = getattr(request.app.state, "pipeline", None)
     return await run_in_threadpool(handle_call, body, pipeline, version)
 
@@ -178,21 +135,6 @@ def endpoint_url(request: Request) -> str:
     return f"{proto}://{host}{request.url.path}"
 
 
-async def _read_body(request: Request) -> bytes:
-    too_large = SoapFault("Client.TooLarge", "too_large", f"the request is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
-                          "send the records in several calls")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 # ------------------------------------------------------------------ one call
 
 def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Response:
@@ -201,8 +143,8 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
     database are blocking."""
     system_id = "-"
     try:
-        envelope, version = _parse_envelope(body)
-        header, batch = _header_and_body(envelope, version)
+        envelope, version = parse_envelope(body)
+        header, batch = header_and_body(envelope, version)
         system = _authenticate(header)
         system_id = system.id
         k = _dispatch(batch)
@@ -215,7 +157,7 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
         message_id = _message_id(batch, header, doc)
         if pipeline is None:
             raise RuntimeError("app.state.pipeline is not set")
-        return _ok(version, _ingest(pipeline, system, k, doc, message_id))
+        return ok(version, _ingest(pipeline, system, k, doc, message_id))
     except AccessDenied as exc:
         log.warning("SOAP push from %s refused: %s", system_id, exc.reason)
         return fault_response(version, SoapFault.denied(exc))
@@ -226,54 +168,6 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
         log.exception("SOAP push from %s failed: %s", system_id, type(exc).__name__)
         return fault_response(version, SoapFault("Server", "internal_error", "the hub could not process this push; "
                                                  "send it again later with the same message id (a redelivery is safe)"))
-
-
-def _parse_envelope(body: bytes) -> tuple[etree._Element, SoapVersion]:
-    if not body.strip():
-        raise SoapFault("Client.MalformedXml", "xml_malformed", "the request body is empty; POST a SOAP envelope")
-    try:
-        root = parse_document(body)
-    except XmlRefused as exc:
-        code = "Client.XmlForbidden" if exc.reason == "xml_forbidden" else "Client.MalformedXml"
-        raise SoapFault(code, exc.reason, exc.message) from None
-    if root.getroottree().docinfo.doctype:  # a DOCTYPE the prolog check did not see
-        raise SoapFault("Client.XmlForbidden", "xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
-    name = etree.QName(root)
-    if name.localname != "Envelope":
-        raise SoapFault("Client.MalformedXml", "not_soap", f"the document is a <{name.localname}>, not a SOAP Envelope; "
-                        "wrap the batch in a SOAP 1.1 or 1.2 envelope (see the WSDL at ?wsdl)")
-    version = VERSIONS.get(name.namespace or "")
-    if version is None:
-        raise SoapFault("VersionMismatch", "version_mismatch", f"the envelope namespace {name.namespace!r} is not "
-                        f"SOAP 1.1 ({SOAP11.env}) or SOAP 1.2 ({SOAP12.env})")
-    return root, version
-
-
-def _elements(parent) -> list:
-    return [] if parent is None else [c for c in parent if isinstance(c.tag, str)]
-
-
-def _header_and_body(envelope, version: SoapVersion):
-    header = envelope.find(f"{{{version.env}}}Header")
-    body = envelope.find(f"{{{version.env}}}Body")
-    if body is None:
-        raise SoapFault("Client.MalformedXml", "no_body", "the envelope has no Body")
-    _check_must_understand(header, version)
-    payload = _elements(body)
-    if not payload:
-        raise SoapFault("Client.MalformedXml", "empty_body", "the SOAP Body is empty; put the batch element in it "
-                        '(e.g. <cases xmlns="urn:govhub:case:1">)')
-    return header, payload[0]
-
-
-def _check_must_understand(header, version: SoapVersion) -> None:
-    for block in _elements(header):
-        name = etree.QName(block)
-        must = block.get(f"{{{version.env}}}mustUnderstand", "").strip() in ("1", "true")
-        role = block.get(f"{{{version.env}}}{version.actor_attr}")
-        if must and (role is None or role in version.our_roles) and name.namespace not in UNDERSTOOD_HEADERS:
-            raise SoapFault("MustUnderstand", "must_understand", f"the header <{name.localname}> of {name.namespace} "
-                            "is marked mustUnderstand and this service does not process it; leave it out")
 
 
 # ------------------------------------------------------------------ WS-Security
@@ -368,7 +262,7 @@ def _authorise_records(system: System, k: Kind, batch) -> None:
 
 
 def _message_id(batch, header, doc: bytes) -> str:
-    wsa = next((h.text.strip() for h in _elements(header)
+    wsa = next((h.text.strip() for h in elements(header)
                 if etree.QName(h).namespace in WSA and etree.QName(h).localname == "MessageID" and h.text), None)
     mid = (batch.get("message_id") or "").strip() or wsa or f"sha256:{hashlib.sha256(doc).hexdigest()[:40]}"
     if len(mid) > MAX_MESSAGE_ID:
@@ -384,60 +278,3 @@ def _ingest(pipeline, system: System, k: Kind, doc: bytes, message_id: str) -> e
     return push_result(summary, results)
 
 
-def _sub(parent, name: str, text) -> None:
-    etree.SubElement(parent, f"{{{SERVICE_NS}}}{name}").text = str(text)
-
-
-def push_result(summary, results: list[dict]) -> etree._Element:
-    el = etree.Element(f"{{{SERVICE_NS}}}PushResult", nsmap={None: SERVICE_NS})
-    _sub(el, "message_id", summary.message_id)
-    _sub(el, "kind", summary.kind)
-    _sub(el, "received", summary.received)
-    for outcome in ("stored", "duplicate", "quarantined"):
-        _sub(el, outcome, summary.counts[outcome])
-    for r in results:
-        item = etree.SubElement(el, f"{{{SERVICE_NS}}}result")
-        _sub(item, "seq", r["seq"])
-        _sub(item, "outcome", r["outcome"])
-        _sub(item, "reason", r["reason"] or r["detail"])
-        if r["message"]:
-            _sub(item, "message", mask_text(r["message"]))
-    return el
-
-
-# ------------------------------------------------------------------ answers
-
-def _envelope(version: SoapVersion, payload) -> bytes:
-    env = etree.Element(f"{{{version.env}}}Envelope", nsmap={"soap": version.env, "svc": SERVICE_NS})
-    etree.SubElement(env, f"{{{version.env}}}Body").append(payload)
-    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
-
-
-def _ok(version: SoapVersion, payload) -> Response:
-    return Response(_envelope(version, payload), status_code=200, media_type=version.content_type)
-
-
-def fault_response(version: SoapVersion, fault: SoapFault) -> Response:
-    cls, _, sub = fault.code.partition(".")
-    detail = etree.Element(f"{{{SERVICE_NS}}}PushFault")
-    _sub(detail, "code", fault.code)
-    _sub(detail, "reason", fault.reason)
-    _sub(detail, "message", fault.message)
-    env = version.env
-    el = etree.Element(f"{{{env}}}Fault")
-    if version is SOAP11:
-        etree.SubElement(el, "faultcode").text = f"soap:{fault.code}"
-        etree.SubElement(el, "faultstring").text = fault.message
-        etree.SubElement(el, "detail").append(detail)
-        status = 500
-    else:
-        code = etree.SubElement(el, f"{{{env}}}Code")
-        value = {"Client": SOAP12.client, "Server": SOAP12.server}.get(cls, cls)
-        etree.SubElement(code, f"{{{env}}}Value").text = f"soap:{value}"
-        if sub:
-            etree.SubElement(etree.SubElement(code, f"{{{env}}}Subcode"), f"{{{env}}}Value").text = f"svc:{sub}"
-        reason = etree.SubElement(el, f"{{{env}}}Reason")
-        etree.SubElement(reason, f"{{{env}}}Text", {"{http://www.w3.org/XML/1998/namespace}lang": "en"}).text = fault.message
-        etree.SubElement(el, f"{{{env}}}Detail").append(detail)
-        status = 400 if value == SOAP12.client else 500
-    return Response(_envelope(version, el), status_code=status, media_type=version.content_type)

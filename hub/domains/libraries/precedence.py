@@ -21,15 +21,13 @@ Ranking
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.dictionary import kinds
 
 PRECEDENCE_FILE = CATALOG_DIR / "precedence.yaml"
@@ -86,7 +84,7 @@ class Precedence:
 
 
 def precedence_path() -> Path:
-    return Path(os.environ.get("GOVHUB_PRECEDENCE") or PRECEDENCE_FILE)
+    return load_settings().precedence_file
 
 
 def _check_sources(where: str, sources: tuple[str, ...]) -> None:
@@ -102,15 +100,7 @@ def _check_sources(where: str, sources: tuple[str, ...]) -> None:
 
 def load_precedence(path: Path | None = None) -> Precedence:
     path = path or precedence_path()
-    try:
-        data = PrecedenceFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise PrecedenceError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise PrecedenceError(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise PrecedenceError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    data = catalogfile.load(path, PrecedenceFile, PrecedenceError, "the field precedence", style="key")
     known = kinds()
     for name, kp in data.kinds.items():
         where = f"{path}: kinds.{name}"
@@ -130,11 +120,9 @@ def load_precedence(path: Path | None = None) -> Precedence:
     return Precedence(dict(data.kinds), path)
 
 
-@lru_cache(maxsize=4)
-def _precedence_at(path: str) -> Precedence:
-    return load_precedence(Path(path))
+_precedence_at = catalogfile.per_path(load_precedence)
 
 
 def precedence() -> Precedence:
     """The precedence in force (cached per file path)."""
-    return _precedence_at(str(precedence_path()))
+    return _precedence_at(precedence_path())

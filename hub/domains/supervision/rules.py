@@ -17,16 +17,14 @@ item it belongs to, when the hub has it):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
-from hub.core.config import ROOT
+from hub.core import catalogfile
+from hub.core.config import load_settings
 from hub.domains.timelimit.engine import Policy, TimeLimitError, compute_deadlines
 
 RULE_TYPES = ("时限", "内容", "流程", "收费", "评价")
@@ -70,18 +68,13 @@ class Finding:
 
 
 def rules_path() -> Path:
-    return Path(os.environ.get("GOVHUB_MONITORING_RULES") or ROOT / "catalog" / "monitoring_rules.yaml")
+    return load_settings().monitoring_rules_file
 
 
 def load_rules(path: str | Path | None = None, enabled_only: bool = True) -> list[MonitoringRule]:
     """Read and validate the rules file; raises ``RulesError`` naming the file and key."""
     path = Path(path) if path else rules_path()
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read monitoring rules: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path}: not valid YAML: {exc}") from None
+    doc = catalogfile.read(path, RulesError, "monitoring rules").data
     if not isinstance(doc, dict):
         raise RulesError(f"{path}: expected a mapping with 'version' and 'rules'")
     unknown = set(doc) - {"version", "rules"}

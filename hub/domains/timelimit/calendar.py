@@ -13,10 +13,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 from bisect import bisect_right
-from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -24,12 +22,12 @@ from pathlib import Path
 from typing import Literal
 
 import holidays
-import yaml
 from holidays.constants import PUBLIC
 from holidays.countries.china import ChinaStaticHolidays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.core.config import CATALOG_DIR
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
 
 FIRST_YEAR, LAST_YEAR = 2001, 2100
 DEFAULT_OVERRIDES = CATALOG_DIR / "calendar" / "overrides.yaml"
@@ -99,79 +97,11 @@ class Overrides:
 NO_OVERRIDES = Overrides({}, {})
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """Safe YAML (libyaml when built in) that keeps dates as text, so pydantic reports a
-    bad one with its line, and refuses duplicate keys (PyYAML keeps the last silently)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # the base class refuses it with its own message
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _line_of(node, loc: tuple) -> int | None:
-    """1-based line of the YAML node at a pydantic error location, or of the deepest
-    node on its path (a missing key is reported at the mapping that lacks it)."""
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [v for k, v in node.value if k.value == str(part)]
-            if not match:
-                break
-            node = match[0]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-    return node.start_mark.line + 1 if node is not None else None
-
-
 def load_overrides(path: str | Path) -> Overrides:
     """Read and validate an override file; raise ``OverridesError`` naming file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OverridesError(f"{path}: cannot read calendar overrides: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise OverridesError(f"{path}: calendar overrides must be UTF-8") from None
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise OverridesError(f"{where}: {getattr(exc, 'problem', None) or exc}") from None
-    finally:
-        loader.dispose()
-    try:
-        parsed = OverridesFile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        line = _line_of(root, err["loc"])
-        where = f"{path}:{line}" if line else str(path)
-        raise OverridesError(f"{where}: {'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}") from None
-    days: dict[date, DayOverride] = {}
-    first: dict[date, int] = {}
-    for i, day in enumerate(parsed.days):
-        if day.date in days:
-            raise OverridesError(f"{path}:{_line_of(root, ('days', i))}: days.{i}: {day.date} is listed twice "
-                                 f"(first at line {_line_of(root, ('days', first[day.date]))})")
-        days[day.date], first[day.date] = day, i
-    return Overrides(days, dict(parsed.complete_years), path)
+    parsed = catalogfile.load(path, OverridesFile, OverridesError, "calendar overrides", dates_as_text=True,
+                              unique=[catalogfile.Unique("days", key="date", at="index")])
+    return Overrides({d.date: d for d in parsed.days}, dict(parsed.complete_years), Path(path))
 
 
 def _check_year(year: int) -> None:
@@ -295,7 +225,7 @@ class OfficialCalendar:
 
 def overrides_path() -> Path:
     """The override file in force: ``$GOVHUB_CALENDAR_OVERRIDES`` or the catalogue's."""
-    return Path(os.environ.get(OVERRIDES_ENV) or DEFAULT_OVERRIDES)
+    return load_settings().calendar_overrides_file
 
 
 def default_calendar() -> OfficialCalendar:
