@@ -102,6 +102,7 @@ def messages(records: int, per_message: int):
 
 def publish(env: dict, batches: list) -> tuple[float, int]:
     from hub.bus import topology as bus
+    from hub.ingest.partitions import publish_inbound
     from hub.core.config import load_settings
 
     settings = load_settings(env)
@@ -111,7 +112,7 @@ def publish(env: dict, batches: list) -> tuple[float, int]:
             click.progressbar(length=sum(n for *_, n in batches), label="发布 publishing") as bar:
         bus.declare(conn)
         for mid, body, n in batches:
-            parts += bus.publish_inbound(conn, body, SYSTEM, mid)
+            parts += publish_inbound(conn, body, SYSTEM, mid)
             bar.update(n)
     return time.perf_counter() - started, parts
 

@@ -65,6 +65,7 @@ from hub.core.config import CATALOG_DIR
 from hub.outbound.delivery import enqueue
 from hub.db.tables import LIBRARY, Json, metadata, outbox
 from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.ingest.store import EVENTS_EXCHANGE, content_hash, message_seen
 from hub.catalog.systems import System, catalog_path, get_system, systems
 
@@ -275,7 +276,7 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
         raise BundleError(f"application: bundle_code: unknown bundle {app.bundle_code!r}; "
                           f"known: {', '.join(sorted(bundles()))}")
     window = get_system(app.system)
-    pipeline = pipeline or Pipeline(engine)
+    pipeline = pipeline or standard_pipeline(engine)
     cases = part_cases(definition, app)
     defects = _defects(pipeline, window, app.bundle_no, cases)
     if defects:
@@ -354,7 +355,7 @@ def resume(engine: Engine, pipeline: Pipeline | None = None) -> dict:
     with engine.connect() as conn:
         nos = list(conn.execute(select(bundle_part.c.bundle_no).where(bundle_part.c.dispatched_at.is_(None))
                                 .distinct().order_by(bundle_part.c.bundle_no)).scalars())
-    pipeline = pipeline or Pipeline(engine)
+    pipeline = pipeline or standard_pipeline(engine)
     counts = Counter(bundles=len(nos), dispatched=0, waiting=0)
     for no in nos:
         counts.update(_dispatch(engine, no, pipeline))

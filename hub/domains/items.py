@@ -28,7 +28,7 @@ from hub.core import clock
 from hub.model.canonical import json_ready
 from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, outbox, record_history
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.ingest.store import EVENTS_EXCHANGE
 from hub.catalog.systems import get_system
 
@@ -63,7 +63,7 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
     prefix = system.region_prefix
     with engine.connect() as conn:
         before = _current(conn, prefix)
-    pipeline = Pipeline(engine)
+    pipeline = standard_pipeline(engine)
     counts = {"pulled": 0, "stored": 0, "duplicate": 0, "quarantined": 0}
     seen: set[str] = set()
     own = adapter is None

@@ -37,7 +37,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field as dc_field
 from typing import Callable
 
-from psycopg.errors import UniqueViolation
 from sqlalchemy import (BigInteger, Column, DateTime, Engine, Index, String, Table, Text, insert, or_, select, update)
 from sqlalchemy.exc import IntegrityError
 
@@ -50,7 +49,8 @@ from hub.model.masking import mask_payload, mask_text
 from hub.db.tables import Id, Json, lineage, metadata, quarantine
 from hub.ingest.pipeline import Pipeline, prepare
 from hub.quarantine.payload import PayloadError, as_message, edit, flatten, view
-from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, add_counts, store_batch
+from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
+from hub.outbound.delivery import enqueue_reports
 from hub.catalog.systems import CatalogError, System, get_system
 
 log = logging.getLogger("govhub.quarantine")
@@ -307,14 +307,14 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
                 if claimed != 1:
                     _open(_row(conn, qid))
                     raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
-                store_batch(conn, ctx, [p])
+                store_batch(conn, ctx, [p], observers=(enqueue_reports,))  # report_to peers, as any ingest
                 add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
                 lineage_id = conn.execute(select(lineage.c.id).where(lineage.c.correction_of == qid)
                                           .order_by(lineage.c.id.desc()).limit(1)).scalar_one()
                 conn.execute(insert(quarantine_action).values(**trace, outcome=p.outcome, detail=p.detail,
                                                               lineage_id=lineage_id))
                 return lineage_id
-        except (IntegrityError, ConcurrentUpdate, UniqueViolation):
+        except (IntegrityError, StoreConflict):  # StoreConflict: store_batch lost a race; IntegrityError: the claim
             if attempt == 4:  # another writer stored this key first, five times over: give up loudly
                 raise
             p.outcome = p.detail = ""

@@ -80,7 +80,8 @@ from hub.domains.libraries.precedence import KindPrecedence, Precedence, precede
 from hub.model.masking import mask_record
 from hub.db.tables import LIBRARY, Id, lineage, metadata, outbox, quarantine, record_history
 from hub.ingest.pipeline import OpenMessage, Pipeline, batches
-from hub.ingest.store import (EVENTS_EXCHANGE, BatchContext, ConcurrentUpdate, Prepared, add_counts, bulk_insert, content_hash,
+from hub.outbound.delivery import enqueue
+from hub.ingest.store import (EVENTS_EXCHANGE, BatchContext, ConcurrentUpdate, Prepared, StoreConflict, add_counts, bulk_insert, content_hash,
                        record_message, store_batch, text_hash)
 from hub.catalog.systems import CatalogError, System, get_system
 
@@ -206,7 +207,7 @@ def _merge_page(engine: Engine, pipeline: Pipeline, system: System, prec: Preced
                 if envelope.handle:
                     _save_cursor(conn, system.id, str(envelope.handle))
                 return counts
-        except (IntegrityError, ConcurrentUpdate, UniqueViolation):
+        except (IntegrityError, StoreConflict, UniqueViolation):  # StoreConflict: from store_batch
             # another writer changed or created one of these records first: merge again
             if attempt == 4:
                 raise
@@ -388,8 +389,6 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
     if events:
         bulk_insert(conn, outbox, [_event(k, source, ctx.message_id, now, p, mg, lid) for p, mg, lid in events])
     if events and m.system.report_to:
-        from hub.outbound.delivery import enqueue
-
         items = [(source, p.key_text, p.version, p.key_text) for p, _, _ in events]
         for peer in m.system.report_to:
             enqueue(conn, peer, k.kind, items, now)

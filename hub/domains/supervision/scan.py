@@ -25,7 +25,7 @@ from hub.core import clock
 from hub.outbound import reporting
 from hub.model.masking import mask_text
 from hub.db.tables import LIBRARY, Id, metadata
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.domains.supervision.rules import Finding, MonitoringRule, evaluate, load_rules
 
 SYSTEM = "govhub-supervision"
@@ -71,7 +71,7 @@ def supervision_no(rule_id: str, level: str, case_no: str) -> str:
 
 def _ingest(engine: Engine, records: list[dict], message_id: str):
     body = json.dumps({"records": records}, ensure_ascii=False, default=_json_default).encode()
-    summary = Pipeline(engine).ingest(io.BytesIO(body), SYSTEM, fmt="json", kind="supervision", message_id=message_id)
+    summary = standard_pipeline(engine).ingest(io.BytesIO(body), SYSTEM, fmt="json", kind="supervision", message_id=message_id)
     if summary.counts["quarantined"]:
         raise RuntimeError(f"supervision records quarantined: {dict(summary.reasons)} (message {message_id})")
     return summary
