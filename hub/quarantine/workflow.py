@@ -37,7 +37,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field as dc_field
 from typing import Callable
 
-from sqlalchemy import (BigInteger, Column, DateTime, Engine, Index, String, Table, Text, insert, or_, select, update)
+from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
@@ -46,37 +46,18 @@ from hub.catalog.access import authorise_record
 from hub.model.defects import Defect
 from hub.model.mapping import Mapping, MappingError, get_mapping, reload_mappings
 from hub.model.masking import mask_payload, mask_text
-from hub.db.tables import Id, Json, lineage, metadata, quarantine
+from hub.db.tables import lineage, quarantine
 from hub.ingest.pipeline import Pipeline, prepare
 from hub.quarantine.payload import PayloadError, as_message, edit, flatten, view
 from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
 from hub.outbound.delivery import enqueue_reports
-from hub.catalog.systems import CatalogError, System, get_system
+from hub.catalog.systems import CatalogError, System, _systems_at, get_system
+from hub.quarantine.actions import quarantine_action
+from hub.quarantine.view import show
 
 log = logging.getLogger("govhub.quarantine")
 
-quarantine_action = Table(
-    "quarantine_action",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("quarantine_id", BigInteger(), nullable=False),
-    Column("action", String(12), nullable=False, comment="correct | retry | reject | export"),
-    Column("operator", String(100), nullable=False, comment="the administrator"),
-    Column("at", DateTime(), nullable=False),
-    Column("note", Text(), nullable=True, comment="personal data masked"),
-    Column("outcome", String(12), nullable=False, comment="stored | duplicate | quarantined | rejected | exported"),
-    Column("detail", String(40), nullable=True, comment="new | updated | stale | same_content, or the reason it failed again"),
-    Column("message", Text(), nullable=True, comment="why it failed again (masked)"),
-    Column("rule", String(100), nullable=True),
-    Column("field", String(100), nullable=True),
-    Column("mapping", String(100), nullable=True, comment="the mapping (name@version) the retry used"),
-    Column("schema_version", String(40), nullable=True),
-    Column("lineage_id", BigInteger(), nullable=True, comment="the lineage row of the stored record"),
-    Column("changes", Json, nullable=True, comment="source field → [before, after], masked"),
-    Column("payload", Text(), nullable=True, comment="the corrected record tried (as quarantine.payload: shown masked only)"),
-    Index("ix_quarantine_action_quarantine", "quarantine_id", "id"),
-    comment="隔离区处理记录",
-)
+# quarantine_action (the trace of every action) is defined in hub.quarantine.actions; re-exported here (hub.schema)
 
 RULE = "quarantine:retry"  # the "rule" of a defect found by the retry itself (no record in the payload)
 
@@ -384,8 +365,6 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
 
 def reload_configuration() -> None:
     """Read mappings and the catalogue again, so a retry sees the fix just made."""
-    from hub.catalog.systems import _systems_at
-
     reload_mappings()
     _systems_at.cache_clear()
 
@@ -404,8 +383,6 @@ def export(engine: Engine, qid: int, operator: str, note: str | None = None) -> 
 
 def history(engine: Engine, qid: int) -> dict:
     """What happened to a quarantined record: its actions and its lineage, masked."""
-    from hub.quarantine.view import show
-
     row = show(engine, qid)
     if row is None:
         raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
