@@ -44,6 +44,7 @@ from hub.ops.logs import install_masking
 from hub.model.masking import mask_text
 from hub.wiring import standard_pipeline
 from hub.api.soap.service import routes as soap_routes
+from hub.bus import topology as bus
 
 log = logging.getLogger("govhub.api")
 
@@ -111,8 +112,6 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"unavailable: {type(exc).__name__}"
         try:
-            from hub.bus import topology as bus
-
             with bus.connect(settings) as conn:
                 conn.ensure_connection(max_retries=1, timeout=3)
             checks["bus"] = "ok"

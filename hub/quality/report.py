@@ -40,6 +40,8 @@ from hub.model.masking import mask_record, mask_text
 from hub.db.tables import lineage, quarantine
 from hub.quality.models import quality_run
 from hub.quality.reasons import label as reason_label
+from hub.catalog.systems import CatalogError, systems
+from hub.quality.report_html import render_html
 
 REPORT_VERSION = 1
 DEFAULT_DAYS = 30
@@ -58,8 +60,6 @@ def pass_rate(stored: int, quarantined: int) -> float | None:
 
 
 def _system_names() -> dict[str, str]:
-    from hub.catalog.systems import CatalogError, systems
-
     try:
         return {s.id: s.name for s in systems().values()}
     except CatalogError:  # a broken catalogue must not take the report down with it
@@ -392,8 +392,6 @@ def to_json(report: dict) -> str:
 
 
 def write(report: dict, html_path: Path | str | None = None, json_path: Path | str | None = None) -> list[Path]:
-    from hub.quality.report_html import render_html
-
     written = []
     if html_path:
         _write_atomic(Path(html_path), render_html(report))

@@ -21,9 +21,11 @@ import io
 import logging
 import signal
 import socket
+import threading
 import time
 from collections import Counter
 
+from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wraps a refused connect in it
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -207,13 +209,9 @@ class _Reconnect(Exception):
 
 def _bus_errors(settings: Settings) -> tuple:
     """What the transport raises when the broker connection is lost (kombu knows them)."""
-    from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wraps a refused connect in it
-
     probe = bus.connect(settings)
     return (BrokerUnreachable, *probe.recoverable_connection_errors, *probe.recoverable_channel_errors)
 
 
 def _in_main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()

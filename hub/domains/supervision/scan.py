@@ -27,6 +27,7 @@ from hub.model.masking import mask_text
 from hub.db.tables import LIBRARY, Id, metadata
 from hub.wiring import standard_pipeline
 from hub.domains.supervision.rules import Finding, MonitoringRule, evaluate, load_rules
+from hub.domains.evaluations import overdue
 
 SYSTEM = "govhub-supervision"
 SUPERVISOR_DEPT = "电子监察系统"
@@ -111,8 +112,6 @@ def _record(f: Finding, case: dict, now: datetime) -> dict:
 
 def _overdue_follow_ups(conn, engine: Engine, now: datetime, existing: set[str]) -> dict[str, dict]:
     """A 差评 whose follow-up was not closed in time is itself supervised (评价, 黄牌)."""
-    from hub.domains.evaluations import overdue
-
     c, s = LIBRARY["case"], LIBRARY["supervision"]
     out = {}
     for fu in overdue(engine, now):
