@@ -1,6 +1,6 @@
 """Fault 1: the RabbitMQ node is restarted (the whole Erlang VM stops and starts again)
 while a publisher is publishing and a worker is consuming. The publisher (the code path
-of ``govhub publish``: ``bus.publish_inbound`` with publisher confirms) must ride it out
+of ``govhub publish``: ``publish_inbound`` with publisher confirms) must ride it out
 or report each message it could not publish; the worker must reconnect and go on.
 Afterwards every record sent is stored once or quarantined, none lost or doubled."""
 
