@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/govhub demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)

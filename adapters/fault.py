@@ -12,10 +12,12 @@ to every call), ``down`` (``1``: ping and every call fail).
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 from typing import Iterator
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError, TransientError
+from adapters.registry import open_adapter
 
 
 class FaultAdapter(Adapter):
@@ -26,10 +28,6 @@ class FaultAdapter(Adapter):
 
     def __init__(self, url: str, inner: Adapter | None = None, **options):
         super().__init__(url, **options)
-        from urllib.parse import urlencode
-
-        from adapters.registry import open_adapter
-
         inner_url = url.split("+", 1)[1].split("?", 1)[0]
         passed = {k: v for k, v in self.options.items() if k not in self.FAULT_OPTIONS}  # the inner adapter's own
         self.inner = inner or open_adapter(inner_url + ("?" + urlencode(passed) if passed else ""))

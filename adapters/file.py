@@ -19,6 +19,7 @@ from typing import Iterator
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError, TransientError
+import unicodedata
 
 
 def file_message_id(name: str, data: bytes) -> str:
@@ -33,8 +34,6 @@ _SLASHES = frozenset("/\\\u2215\u2044\uff0f\u29f8\uff3c")
 
 def unsafe_name(name: str) -> str | None:
     """Why ``name`` is not a plain file name to read or write, or None if it is one."""
-    import unicodedata
-
     if not name or name in (".", ".."):
         return "the name is empty or a folder reference"
     if any(c in _SLASHES for c in name):

@@ -25,14 +25,14 @@ ADAPTER_ALIASES = {
     "amqps": "adapters.amqp:AmqpAdapter",
 }
 
+FAULT_ADAPTER = "adapters.fault:FaultAdapter"  # fault+<scheme>://…: test faults around any adapter
+
 
 def adapter_class(url: str) -> type[Adapter]:
     scheme = urlsplit(url).scheme.lower()
-    if scheme.startswith("fault+"):
-        from adapters.fault import FaultAdapter
-
-        return FaultAdapter
-    target = ADAPTER_ALIASES.get(scheme)
+    # by name, as every adapter: its module loads only when asked for (and adapters.fault,
+    # which opens the inner adapter through this registry, is not imported by it)
+    target = FAULT_ADAPTER if scheme.startswith("fault+") else ADAPTER_ALIASES.get(scheme)
     if target is None:
         raise ConfigError(f"unknown adapter scheme {scheme!r} in {url.split('@')[-1]!r}; known: "
                           f"{', '.join(sorted(ADAPTER_ALIASES))} (and fault+<scheme>)")

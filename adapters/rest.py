@@ -21,8 +21,11 @@ import time
 from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
+
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
+from hub.catalog.access import hmac_signature
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -33,7 +36,6 @@ class RestAdapter(Adapter):
 
     def __init__(self, url: str, **options):
         super().__init__(url, **options)
-        import requests
 
         p = self.parts
         if not p.hostname:
@@ -59,13 +61,9 @@ class RestAdapter(Adapter):
 
     def _request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                  params: dict | None = None):
-        import requests
-
         url = self.base + path
         headers = dict(headers or {})
         if self._hmac:
-            from hub.catalog.access import hmac_signature
-
             ts = str(int(time.time()))
             headers.update({"X-Govhub-System": self._hmac[0], "X-Govhub-Timestamp": ts,
                             "X-Govhub-Signature": hmac_signature(self._hmac[1], method, urlsplit(url).path, ts, body or b"")})

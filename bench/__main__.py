@@ -23,8 +23,13 @@ import click
 import psycopg
 import yaml
 from psycopg import sql
+from tqdm import tqdm
 
+from bench.records import DEPARTMENT, write_all
+from hub.catalog.access import sha256_hex
 from hub.core.config import ROOT
+from hub.db.engine import migrate
+from synth.generator import Generator
 
 STAGES = ("copy", "xml_first", "xml_again", "rest", "orm")
 LABELS = {
@@ -38,10 +43,6 @@ LABELS = {
 
 def _data(n: int, seed: int, folder: Path) -> Path:
     """The records, generated once per (N, seed) and reused by later runs."""
-    from tqdm import tqdm
-
-    from bench.records import write_all
-
     data = folder / f"data-{n}-{seed}"
     if (data / "count").exists():
         click.echo(f"records: reusing {data}")
@@ -53,10 +54,6 @@ def _data(n: int, seed: int, folder: Path) -> Path:
 
 
 def _catalogue(folder: Path, key: str) -> Path:
-    from bench.records import DEPARTMENT
-    from hub.catalog.access import sha256_hex
-    from synth.generator import Generator
-
     code, region = next((c, r) for name, c, r in Generator(seed=0).departments if name == DEPARTMENT)
     systems = [
         {"id": "bench-xml", "name": "基准测试 XML 报送", "level": "department", "region_code": region, "mappings": {}},
@@ -147,8 +144,6 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
     db, drop = _database(pg_url)
     results = []
     try:
-        from hub.db.engine import migrate
-
         migrate(db)
         opts = ["--orm-limit", str(orm_limit), "--servers", str(servers), "--clients", str(clients),
                 "--push-size", str(push_size)]

@@ -55,6 +55,7 @@ def write_all(n: int, folder: Path, seed: int = 2026, progress=None) -> dict[str
 
 
 def _column_types() -> dict[str, str]:
+    # deferred: the COPY stage imports this module for COLUMNS; its peak RSS must not include the hub's tables
     from sqlalchemy.dialects import postgresql
 
     from hub.db.tables import _column_type

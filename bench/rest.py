@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from bench.stages import _bar, count_records
+from bench.common import bar as _bar, count_records
 
 
 def _free_port() -> int:

@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import subprocess
+import io
 import sys
 import time
 import uuid
@@ -34,6 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import click  # noqa: E402
+import psycopg  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from hub.bus import topology as bus  # noqa: E402
+from hub.core.config import load_settings  # noqa: E402
+from hub.db.engine import engine_for, migrate  # noqa: E402
+from hub.db.tables import lineage  # noqa: E402
+from hub.ingest.partitions import publish_inbound  # noqa: E402
+from synth.generator import Generator, write_xml  # noqa: E402
 
 PG_URL = os.environ.get("GOVHUB_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("GOVHUB_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -65,10 +75,6 @@ class FreshDatabase:
     """A PostgreSQL database of this run's own, migrated; dropped afterwards."""
 
     def __enter__(self) -> str:
-        import psycopg
-
-        from hub.db.engine import migrate
-
         self.name = f"govhub_bench_scale_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(PG_URL, autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{self.name}"')
@@ -77,10 +83,6 @@ class FreshDatabase:
         return self.url
 
     def __exit__(self, *exc) -> None:
-        import psycopg
-
-        from hub.db.engine import engine_for
-
         engine_for(self.url).dispose()
         with psycopg.connect(PG_URL, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
@@ -88,10 +90,6 @@ class FreshDatabase:
 
 def messages(records: int, per_message: int):
     """Canonical XML batches of generated cases from one department system."""
-    import io
-
-    from synth.generator import Generator, write_xml
-
     cases = [r for r, _ in Generator(seed=7).records("case", records)]
     for i in range(0, records, per_message):
         buf = io.BytesIO()
@@ -101,9 +99,6 @@ def messages(records: int, per_message: int):
 
 
 def publish(env: dict, batches: list) -> tuple[float, int]:
-    from hub.bus import topology as bus
-    from hub.core.config import load_settings
-
     settings = load_settings(env)
     parts = 0
     started = time.perf_counter()
@@ -111,17 +106,12 @@ def publish(env: dict, batches: list) -> tuple[float, int]:
             click.progressbar(length=sum(n for *_, n in batches), label="发布 publishing") as bar:
         bus.declare(conn)
         for mid, body, n in batches:
-            parts += bus.publish_inbound(conn, body, SYSTEM, mid)
+            parts += publish_inbound(conn, body, SYSTEM, mid)
             bar.update(n)
     return time.perf_counter() - started, parts
 
 
 def committed(db_url: str) -> int:
-    from sqlalchemy import func, select
-
-    from hub.db.engine import engine_for
-    from hub.db.tables import lineage
-
     with engine_for(db_url).connect() as c:
         return c.execute(select(func.count()).select_from(lineage)).scalar_one()
 

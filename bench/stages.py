@@ -14,35 +14,26 @@ import io
 import json
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
 import click
+
+from bench.common import bar as _bar, count_records
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _bar(total: int, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="rec", unit_scale=True, file=sys.stderr, leave=False,
-                mininterval=1.0, disable=os.environ.get("GOVHUB_BENCH_QUIET") == "1")
-
-
-def count_records(data: Path) -> int:
-    return int((data / "count").read_text())
-
-
 def xml_ingest(db: str, data: Path, message_id: str, expect: str) -> dict:
+    # Each stage imports only what it runs: its process's peak RSS is the stage's figure.
     from hub.db.engine import engine_for
-    from hub.ingest.pipeline import Pipeline
+    from hub.wiring import standard_pipeline
 
     n = count_records(data)
     engine = engine_for(db)
-    pipeline = Pipeline(engine, batch_size=int(os.environ.get("GOVHUB_BATCH_SIZE") or 2000))
+    pipeline = standard_pipeline(engine, batch_size=int(os.environ.get("GOVHUB_BATCH_SIZE") or 2000))
     with _bar(n, message_id) as bar, open(data / "cases.xml", "rb") as f:
         t0 = time.perf_counter()
         summary = pipeline.ingest(io.BufferedReader(f, 1 << 16), "bench-xml", fmt="xml", message_id=message_id,
@@ -57,7 +48,8 @@ def xml_ingest(db: str, data: Path, message_id: str, expect: str) -> dict:
 def copy_baseline(db: str, data: Path) -> dict:
     """The physical limit: the records' CSV streamed into a typed table with no index
     but its primary key, in one transaction."""
-    import psycopg
+    import psycopg  # deferred: each stage's peak RSS counts only what it loads
+
 
     from bench.records import COLUMNS, COLUMN_TYPES
 
@@ -83,6 +75,7 @@ def copy_baseline(db: str, data: Path) -> dict:
 def orm_baseline(db: str, data: Path, limit: int) -> dict:
     """A hand-built job: read each record, ``session.merge`` it by its key, commit every
     1,000 — on the first ``limit`` records (it is too slow for millions)."""
+    # deferred: each stage's peak RSS counts only what it loads
     from bench.orm import BenchCase, Base, from_json
     from sqlalchemy.orm import Session
 
@@ -123,7 +116,7 @@ def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
     elif stage == "orm":
         out = orm_baseline(db, data, orm_limit)
     else:
-        from bench.rest import rest_ingest
+        from bench.rest import rest_ingest  # deferred: each stage's peak RSS counts only what it loads
 
         out = rest_ingest(db, data, servers, clients, push_size)
     out.setdefault("peak_rss_mb", peak_rss_mb())

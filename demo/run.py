@@ -22,6 +22,7 @@ import click
 from kombu import Consumer
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core import clock
 from demo import protocols as demo_protocols, quarantine as demo_quarantine
 from hub.ops import stats
@@ -29,7 +30,7 @@ from hub.core.config import load_settings
 from hub.db.engine import engine_for, migrate
 from hub.model.dictionary import kind as dictionary_kind
 from synth.generator import Generator, write_dept_b_csv, write_dept_c_jsonl, write_jsonl, write_xml
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.quality import report as quality_report
 from hub.worker.process import Worker
 
@@ -67,7 +68,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     click.echo(click.style("govhub demo", bold=True) + f" — database {settings.db_url}, bus {settings.broker_url}")
     migrate(settings.db_url)
     engine = engine_for(settings.db_url)
-    pipeline = Pipeline(engine, batch_size=settings.batch_size)
+    pipeline = standard_pipeline(engine, batch_size=settings.batch_size)
     g = Generator(seed=seed)
 
     with bus.connect(settings) as conn:  # a subscriber that watches case events, as a department would
@@ -107,7 +108,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
                 mid = f"{system}-{i // chunk + 1:04d}"
                 buf = io.BytesIO()
                 write(iter(rows[i:i + chunk]), buf, mid)
-                bus.publish_inbound(conn, buf.getvalue(), system, mid, kind="case", fmt=fmt)
+                publish_inbound(conn, buf.getvalue(), system, mid, kind="case", fmt=fmt)
                 pushed.append((system, mid, buf.getvalue(), rows[i:i + chunk]))
             click.echo(f"   {system:<12} {label}: {len(rows):,} records in {-(-len(rows) // chunk)} messages")
     handled = Worker(settings, engine, pipeline).run(idle_exit=1.0)
@@ -118,14 +119,14 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     _say("3.", "a message is delivered twice, and one department sends corrections")
     system, mid, body, rows = pushed[0]
     with bus.connect(settings) as conn:
-        bus.publish_inbound(conn, body, system, mid, kind="case", fmt="xml")
+        publish_inbound(conn, body, system, mid, kind="case", fmt="xml")
     again = Worker(settings, engine, pipeline).run(idle_exit=1.0)
     click.echo(f"   {mid} delivered again: {again['duplicate']:,} duplicates, {again['stored']:,} stored")
     corrected = [dict(r, case_name=(r.get("case_name") or "") + "（更正）") for r in rows[:50]]
     buf = io.BytesIO()
     write_xml(iter(corrected), "case", buf, encoding="gbk", message_id=f"{system}-corrections")
     with bus.connect(settings) as conn:
-        bus.publish_inbound(conn, buf.getvalue(), system, f"{system}-corrections", kind="case", fmt="xml")
+        publish_inbound(conn, buf.getvalue(), system, f"{system}-corrections", kind="case", fmt="xml")
     fixes = Worker(settings, engine, pipeline).run(idle_exit=1.0)
     click.echo(f"   corrections: {fixes['stored']:,} updated (previous values kept in record_history), "
                f"{fixes['quarantined']:,} still defective")

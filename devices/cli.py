@@ -15,12 +15,14 @@ from datetime import date
 
 import click
 
+from devices.halls import HallsError, halls, halls_path
+from devices.stats import queue_stats
+from devices.vendors import VendorError, vendors
 from hub.core.config import load_settings
+from hub.db.engine import engine_for, migrate
 
 
 def _engine():
-    from hub.db.engine import engine_for, migrate
-
     s = load_settings()
     migrate(s.db_url)
     return engine_for(s.db_url)
@@ -43,7 +45,7 @@ def devices() -> None:
 @click.option("--lines-host", default="0.0.0.0", show_default=True)
 def serve(host, port, lines_port, lines_host) -> None:
     """Accept device events over HTTP (and TCP lines), store them once, publish them."""
-    import uvicorn
+    import uvicorn  # deferred, with the FastAPI app it serves: only `serve` needs them
 
     from devices.http import create_app
 
@@ -57,9 +59,6 @@ def serve(host, port, lines_port, lines_host) -> None:
 @devices.command()
 def check() -> None:
     """Load every vendor format and the halls file; fail with file, line and key."""
-    from devices.halls import HallsError, halls, halls_path
-    from devices.vendors import VendorError, vendors
-
     try:
         found = vendors()
         hs = halls()
@@ -77,8 +76,6 @@ def check() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def stats(day, hall, as_json) -> None:
     """Queue statistics of one day by hour: waiting, service, abandon rate."""
-    from devices.stats import queue_stats
-
     result = queue_stats(_engine(), date(day.year, day.month, day.day), hall)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))

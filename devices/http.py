@@ -35,6 +35,7 @@ from hub.api.body import BodyTooLarge, read_body
 from hub.core.config import Settings, load_settings
 from hub.db.engine import engine_for
 from hub.model.masking import mask_text
+from devices.linefeed import serve_lines
 
 log = logging.getLogger("govhub.devices")
 MAX_BODY = 1024 * 1024  # this route's limit (hub.api.body): a device sends a few events at a time
@@ -90,8 +91,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, l
         flusher = asyncio.create_task(flush_every(FLUSH_EVERY))
         server = None
         if lines_port is not None:
-            from devices.linefeed import serve_lines
-
             server = await serve_lines(gateway, lines_host, lines_port, lines_vendor)
         try:
             yield

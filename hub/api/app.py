@@ -41,8 +41,9 @@ from hub.core.config import Settings, load_settings
 from hub.db.engine import engine_for, migrate
 from hub.ops.logs import install_masking
 from hub.model.masking import mask_text
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.api.soap.service import routes as soap_routes
+from hub.bus import topology as bus
 
 log = logging.getLogger("govhub.api")
 
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.pipeline = Pipeline(engine, batch_size=settings.batch_size)
+    app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size)
 
     @app.exception_handler(AccessDenied)
     async def _denied(_req: Request, exc: AccessDenied):
@@ -110,8 +111,6 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"unavailable: {type(exc).__name__}"
         try:
-            from hub.bus import topology as bus
-
             with bus.connect(settings) as conn:
                 conn.ensure_connection(max_retries=1, timeout=3)
             checks["bus"] = "ok"

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from hub.api.auth import caller
 from hub.quality import report as quality_report
 from hub.catalog.systems import System, systems
+from hub.quality.report_html import render_html
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -48,6 +49,4 @@ def quality_json(request: Request, days: int = Query(quality_report.DEFAULT_DAYS
 def quality_html(request: Request, days: int = Query(quality_report.DEFAULT_DAYS, ge=1, le=366),
                  to: date | None = Query(None, description="last day of the period, YYYY-MM-DD (default: today, CST)"),
                  system: System = Depends(caller)) -> HTMLResponse:
-    from hub.quality.report_html import render_html
-
     return HTMLResponse(render_html(_build(request, system, days, to)))

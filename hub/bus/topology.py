@@ -11,7 +11,7 @@ On RabbitMQ each inbound partition is a durable quorum queue with a delivery lim
 dead-letter exchange and a single active consumer (so a partition is processed in order
 by one worker at a time, and another worker takes over when it dies), and publishing
 waits for publisher confirms. A message with records of many cases is split by case key
-onto the partitions (``hub.ingest.partitions``; docs/scaleout.md). The queue ``govhub.inbound``
+onto the partitions by ``hub.ingest.partitions.publish_inbound`` (docs/scaleout.md). The queue ``govhub.inbound``
 of earlier versions is no longer declared; a worker drains it while it exists. The embedded
 transport (``hub.bus.transport``) ignores broker arguments, so the hub never relies on
 broker dead-lettering: a message that fails for good is written to the quarantine
@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select, update
 
 import hub.bus.transport  # noqa: F401  (registers the govhub+sqlite transport)
 from hub.core import clock, correlation
-from hub.core.config import Settings
+from hub.core.config import Settings, load_settings
 from hub.db.tables import outbox
 
 log = logging.getLogger("govhub.bus")
@@ -60,8 +60,6 @@ def partitions(conn: Connection) -> int:
     from the environment for a connection made elsewhere)."""
     n = getattr(conn, "govhub_partitions", None)
     if n is None:
-        from hub.core.config import load_settings
-
         n = load_settings({**os.environ, "GOVHUB_BROKER_URL": conn.as_uri(include_password=False)}).bus_partitions
     return n
 
@@ -115,18 +113,12 @@ def subscriber_queue(name: str, binding_key: str) -> Queue:
     return Queue(name, EVENTS, routing_key=binding_key, durable=True)
 
 
-def publish_inbound(conn: Connection, body: bytes, system: str, message_id: str,
-                    kind: str | None = None, fmt: str | None = None, filename: str | None = None) -> int:
-    """Put a raw message from an adapter on the inbound partitions (confirmed on
-    RabbitMQ): split by case key into one part per partition when there are several
-    (``hub.ingest.partitions``), whole onto the only one otherwise. Returns the parts published.
-
-    Publishing the same message again publishes the same parts under the same ids, so
-    a publisher that is unsure whether it got through simply publishes again."""
-    from hub.ingest.partitions import split
-
+def publish_parts(conn: Connection, parts) -> int:
+    """Put the parts of one raw message (``hub.ingest.partitions.Part``: index, body,
+    headers, content_type) on their inbound partitions (confirmed on RabbitMQ), under one
+    correlation id. Returns the parts published. Splitting a message into parts is the
+    ingest's business: ``hub.ingest.partitions.publish_inbound``."""
     producer = Producer(conn.default_channel)
-    parts = split(body, system, message_id, partitions(conn), kind=kind, fmt=fmt, filename=filename)
     cid = correlation.current() or correlation.new_id()  # one id for all parts: they are one message
     for part in parts:
         part.headers.setdefault(correlation.BUS_HEADER, cid)

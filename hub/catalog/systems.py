@@ -22,6 +22,7 @@ from hub.core.catalogfile import Unique
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.dictionary import kinds
 from hub.model.mapping import Mapping, canonical_mapping, get_mapping
+from adapters.registry import ADAPTER_ALIASES
 
 SYSTEMS_FILE = CATALOG_DIR / "systems.yaml"
 
@@ -108,8 +109,6 @@ class System(BaseModel):
     @classmethod
     def _endpoint(cls, v):
         if v is not None:
-            from adapters.registry import ADAPTER_ALIASES
-
             scheme = v.split("://", 1)[0].removeprefix("fault+")
             if "://" not in v or scheme not in ADAPTER_ALIASES:
                 raise ValueError(f"endpoint must be an adapter URL ({', '.join(sorted(ADAPTER_ALIASES))}://...)")

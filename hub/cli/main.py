@@ -115,7 +115,8 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
     from tqdm import tqdm
 
     from hub.model.mapping import MappingError
-    from hub.ingest.pipeline import Pipeline, file_message_id
+    from hub.ingest.pipeline import file_message_id
+    from hub.wiring import standard_pipeline
     from hub.catalog.systems import CatalogError, get_system
 
     try:
@@ -124,7 +125,7 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
         _fail(str(exc))
     engine = _engine()
     s = _settings()
-    pipeline = Pipeline(engine, batch_size=s.batch_size)
+    pipeline = standard_pipeline(engine, batch_size=s.batch_size)
     summaries = []
     for path in files:
         digest = file_message_id(path)
@@ -170,6 +171,7 @@ def _relay(engine) -> int:
 def publish(system_id, kind, fmt, files) -> None:
     """Put files on the bus as inbound messages (what an adapter does)."""
     from hub.bus import topology as bus
+    from hub.ingest.partitions import publish_inbound
     from hub.ingest.pipeline import file_message_id
     from hub.catalog.systems import CatalogError, get_system
 
@@ -183,7 +185,7 @@ def publish(system_id, kind, fmt, files) -> None:
             bus.declare(conn)
             for path in files:
                 with correlation.bound(None) as cid:  # each file is an ingress
-                    bus.publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt,
+                    publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt,
                                         filename=path.name)
                 click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}, correlation id {cid}")
                 done += 1
@@ -204,7 +206,7 @@ def poll(system_id, url, limit) -> None:
     from hub.ingest.drop import poll_drop
     from adapters.errors import AdapterError
     from adapters.registry import open_adapter
-    from hub.ingest.pipeline import Pipeline
+    from hub.wiring import standard_pipeline
     from hub.catalog.systems import CatalogError, get_system
 
     try:
@@ -217,7 +219,7 @@ def poll(system_id, url, limit) -> None:
     engine = _engine()
     try:
         with open_adapter(url) as drop:
-            counts = poll_drop(drop, system_id, Pipeline(engine, batch_size=_settings().batch_size), limit=limit)
+            counts = poll_drop(drop, system_id, standard_pipeline(engine, batch_size=_settings().batch_size), limit=limit)
     except AdapterError as exc:
         _fail(f"{exc.message} ({'will succeed later, retry' if exc.transient else 'fix the configuration'})")
     _relay(engine)

@@ -38,6 +38,7 @@ def engine_for(url: str) -> Engine:
 
 
 def alembic_config(url: str):
+    # alembic (and its Mako templates) loads only when migrating, not in every process that opens the database
     from alembic.config import Config
 
     cfg = Config()
@@ -48,7 +49,7 @@ def alembic_config(url: str):
 
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (idempotent)."""
-    from alembic import command
+    from alembic import command  # deferred: only when migrating
 
     engine = engine_for(url)
     cfg = alembic_config(url)
@@ -58,7 +59,7 @@ def migrate(url: str, revision: str = "head") -> None:
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # deferred: only when migrating
 
     with engine_for(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

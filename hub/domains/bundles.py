@@ -64,6 +64,7 @@ from hub.domains.bundle_progress import (CONCLUDED, ENDED, PENDING, _derive, _li
                                          bundle_status, join)
 from hub.outbound.delivery import enqueue
 from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.ingest.store import content_hash, message_seen
 from hub.catalog.systems import System, get_system, systems
 
@@ -142,7 +143,7 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
         raise BundleError(f"application: bundle_code: unknown bundle {app.bundle_code!r}; "
                           f"known: {', '.join(sorted(bundles()))}")
     window = get_system(app.system)
-    pipeline = pipeline or Pipeline(engine)
+    pipeline = pipeline or standard_pipeline(engine)
     cases = part_cases(definition, app)
     defects = _defects(pipeline, window, app.bundle_no, cases)
     if defects:
@@ -211,7 +212,7 @@ def resume(engine: Engine, pipeline: Pipeline | None = None) -> dict:
     with engine.connect() as conn:
         nos = list(conn.execute(select(bundle_part.c.bundle_no).where(bundle_part.c.dispatched_at.is_(None))
                                 .distinct().order_by(bundle_part.c.bundle_no)).scalars())
-    pipeline = pipeline or Pipeline(engine)
+    pipeline = pipeline or standard_pipeline(engine)
     counts = Counter(bundles=len(nos), dispatched=0, waiting=0)
     for no in nos:
         counts.update(_dispatch(engine, no, pipeline))

@@ -42,6 +42,7 @@ from hub.core import clock
 from hub.model.masking import mask_name, mask_phone, mask_record
 from hub.db.tables import LIBRARY, Id, metadata, outbox
 from hub.ingest.store import EVENTS_EXCHANGE
+from hub.domains.timelimit.calendar import default_calendar
 
 log = logging.getLogger("govhub.evaluations")
 
@@ -80,8 +81,6 @@ def _insert_ignore(engine: Engine):
 def due_at(opened_at: datetime, days: int, calendar=None) -> datetime:
     """End of the ``days``-th working day after the day of ``opened_at``."""
     if calendar is None:
-        from hub.domains.timelimit.calendar import default_calendar
-
         calendar = default_calendar()
     return datetime.combine(calendar.add_workdays(opened_at.date(), days), time(23, 59, 59))
 

@@ -28,9 +28,11 @@ from hub.core import clock
 from hub.model.canonical import json_ready
 from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, outbox, record_history
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.ingest.store import EVENTS_EXCHANGE
 from hub.catalog.systems import get_system
+from hub.ingest.decode import MessageInfo, read
+from hub.model.mapping import canonical_mapping
 
 log = logging.getLogger("govhub.catalogue")
 WITHDRAWN = "取消"
@@ -63,7 +65,7 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
     prefix = system.region_prefix
     with engine.connect() as conn:
         before = _current(conn, prefix)
-    pipeline = Pipeline(engine)
+    pipeline = standard_pipeline(engine)
     counts = {"pulled": 0, "stored": 0, "duplicate": 0, "quarantined": 0}
     seen: set[str] = set()
     own = adapter is None
@@ -113,9 +115,6 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
 def _item_codes(body: bytes) -> set[str]:
     """Item codes a catalogue message lists, valid or not (a message seen before is not
     prepared again by the pipeline, but its items are still listed)."""
-    from hub.ingest.decode import MessageInfo, read
-    from hub.model.mapping import canonical_mapping
-
     return {raw.data["item_code"] for raw in read(io.BytesIO(body), canonical_mapping("item", "xml"), MessageInfo())
             if raw.data and raw.data.get("item_code")}
 

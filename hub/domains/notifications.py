@@ -49,6 +49,9 @@ from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.masking import mask_phone, mask_text
 from hub.db.tables import LIBRARY, Id, metadata
+from adapters.registry import open_adapter
+from adapters.base import Envelope
+from adapters.errors import AdapterError, TerminalError, TransientError
 
 log = logging.getLogger("govhub.notifications")
 
@@ -207,17 +210,12 @@ def supervision_alert(engine: Engine, record: dict, phone: str, templates: dict 
 
 
 def _open_gateway(url: str):
-    from adapters.registry import open_adapter
-
     given = dict(parse_qsl(urlsplit(url).query))
     return open_adapter(url, **({} if "retries" in given else {"retries": 0}))
 
 
 def send(engine: Engine, gateway_url: str, now: datetime | None = None, per_phone_per_day: int = 3,
          per_minute: int = 60, max_attempts: int = 5, limit: int = 1000) -> dict:
-    from adapters.base import Envelope
-    from adapters.errors import AdapterError, TerminalError, TransientError
-
     now = now or clock.now()
     day = datetime.combine(now.date(), time.min)
     minute_ago = now - timedelta(seconds=60)

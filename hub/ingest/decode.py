@@ -30,6 +30,7 @@ from hub.model.dictionary import Kind
 from hub.model.masking import mask_text
 from hub.model.mapping import Mapping
 from hub.model.schemagen import json_schema_path, xsd_path
+import fastjsonschema
 
 MAX_LINE = 1 << 20  # one JSON line / CSV row larger than 1 MiB is refused, not buffered
 TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or objects); send flat records"
@@ -68,8 +69,6 @@ def xml_schema(kind: str) -> etree.XMLSchema:
 
 @lru_cache(maxsize=None)
 def json_validator(kind: str):
-    import fastjsonschema
-
     return fastjsonschema.compile(json.loads(json_schema_path(kind).read_text(encoding="utf-8")))
 
 

@@ -2,7 +2,7 @@
 reads and acks) into the pipeline, exactly once in effect.
 
     with open_adapter("sftp://hub@10.32.5.81/outbox?password_env=CS_SFTP_PASSWORD&known_hosts=...") as drop:
-        counts = poll_drop(drop, "cs-approval", Pipeline(engine))
+        counts = poll_drop(drop, "cs-approval", standard_pipeline(engine))  # hub.wiring
     # Counter({'files': 3, 'stored': 150})
 
 Each envelope is ingested (committed), and only then acknowledged (moved to ``done``).
@@ -31,7 +31,9 @@ from hub.model.mapping import MappingError
 from hub.db.tables import quarantine
 from hub.core import correlation
 from hub.ingest.pipeline import Pipeline
-from hub.catalog.systems import CatalogError
+from hub.ingest.rows import quarantine_message
+from hub.catalog.access import authorise_record
+from hub.catalog.systems import CatalogError, get_system
 
 log = logging.getLogger("govhub.drop")
 
@@ -74,9 +76,6 @@ def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeli
 def _authoriser(system_id: str):
     """A department's drop may hold only its own department's and regions' records; the
     others are quarantined as forbidden (a drop cannot be refused whole like a push)."""
-    from hub.catalog.access import authorise_record
-    from hub.catalog.systems import get_system
-
     try:
         system = get_system(system_id)
     except CatalogError:
@@ -100,8 +99,6 @@ def _refuse_name(pipeline: Pipeline, system_id: str, envelope: Envelope) -> int:
 def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, message: str,
                      reason: str = "message_invalid", body: bytes | None = None) -> bool:
     """Quarantine the whole file unless a poll killed before its ack already did."""
-    from hub.worker.process import quarantine_message  # imported here: it pulls in the bus (kombu)
-
     with pipeline.engine.connect() as conn:
         done = conn.execute(select(quarantine.c.id).where(quarantine.c.source_system == system_id,
                                                           quarantine.c.message_id == envelope.message_id).limit(1)).first()

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import msgspec
+from kombu import Connection
 from sqlalchemy import Engine
 
+from hub.bus import topology as bus
 from hub.core import clock
 from hub.ingest import decode
 from hub.model.canonical import FieldDefect, _compile, _run
@@ -177,3 +179,15 @@ def ingest_part(pipeline: Pipeline, engine: Engine, body: bytes) -> Summary:
             for seq, data, payload, enc, d in env.records)
     m = OpenMessage(system, mapping, env.format, ctx, seen, raws, digest)
     return pipeline.store(m, pipeline.prepared(m))
+
+
+def publish_inbound(conn: Connection, body: bytes, system: str, message_id: str,
+                    kind: str | None = None, fmt: str | None = None, filename: str | None = None) -> int:
+    """Put a raw message from an adapter on the inbound partitions (confirmed on
+    RabbitMQ): split by case key into one part per partition when there are several,
+    whole onto the only one otherwise. Returns the parts published.
+
+    Publishing the same message again publishes the same parts under the same ids, so
+    a publisher that is unsure whether it got through simply publishes again."""
+    parts = split(body, system, message_id, bus.partitions(conn), kind=kind, fmt=fmt, filename=filename)
+    return bus.publish_parts(conn, parts)

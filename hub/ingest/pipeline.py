@@ -1,6 +1,11 @@
 """The ingest pipeline: decode → validate → map → canonicalise → rules → idempotent
 upsert → lineage → route (outbox), batch by batch.
 
+What happens around the store is attached by the caller, not known here: observers of
+each batch (called inside its transaction with the outbox rows it wrote, e.g. delivery
+queueing) and of each committed message (e.g. the batch quality check). ``hub.wiring``
+builds the pipeline with the hub's standard observers.
+
 Every record that arrives ends as stored, duplicate or quarantined, and
 ``received = stored + duplicate + quarantined`` holds for every message. A batch is one
 database transaction; a crash loses at most the uncommitted batch, and a redelivery of
@@ -19,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Engine
-from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
-from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
 from hub.ingest import decode
@@ -30,9 +33,10 @@ from hub.catalog.access import AccessDenied
 from hub.model.defects import Defect
 from hub.model.mapping import Mapping, MappingApplyError
 from hub.model.masking import mask_text
-from hub.ops.metrics import timed_batch
+from hub.ingest.counters import timed_batch
 from hub.model.rules import RuleContext, RuleDefect, check
-from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, content_hash, message_seen, record_message, store_batch, text_hash
+from hub.ingest.rows import content_hash, text_hash
+from hub.ingest.store import BatchContext, BatchObserver, Prepared, StoreConflict, message_seen, record_message, store_batch
 from hub.catalog.systems import System, get_system
 
 log = logging.getLogger("govhub.pipeline")
@@ -104,11 +108,22 @@ def batches(prepared: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]
         yield batch
 
 
+# Called after a message's records and its ingest_message row are committed: (engine, system, kind, message_id).
+MessageObserver = Callable[[Engine, str, str, str], None]
+
+
 class Pipeline:
-    def __init__(self, engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000):
+    """``on_batch_stored``: called inside each batch's transaction with the outbox rows
+    it wrote (``hub.ingest.store.BatchObserver``); ``on_message_committed``: called once a
+    new message is recorded (``MessageObserver``). Both default to none."""
+
+    def __init__(self, engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000,
+                 on_batch_stored: Iterable[BatchObserver] = (), on_message_committed: Iterable[MessageObserver] = ()):
         self.engine = engine
         self.rules = rules
         self.batch_size = batch_size
+        self.on_batch_stored = tuple(on_batch_stored)
+        self.on_message_committed = tuple(on_message_committed)
 
     def _rules_for(self, system: System) -> RuleContext:
         base = self.rules or RuleContext()
@@ -124,8 +139,6 @@ class Pipeline:
         content count as a new message."""
         system = get_system(system) if isinstance(system, str) else system
         if not hasattr(stream, "peek"):
-            import io
-
             stream = io.BufferedReader(stream)
         head = stream.peek(4096)[:4096]
         fmt = fmt or decode.sniff_format(head, filename)
@@ -182,9 +195,8 @@ class Pipeline:
             with self.engine.begin() as conn:
                 record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at,
                                summary.counts, m.digest or "")
-            from hub.quality.hook import after_message
-
-            after_message(self.engine, m.system.id, ctx.kind.kind, ctx.message_id)
+            for observe in self.on_message_committed:
+                observe(self.engine, m.system.id, ctx.kind.kind, ctx.message_id)
         log.info("ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
                  ctx.message_id, m.system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
                  summary.counts["quarantined"])
@@ -235,8 +247,8 @@ class Pipeline:
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    return store_batch(conn, ctx, batch, seen)
-            except (IntegrityError, ConcurrentUpdate, UniqueViolation):
+                    return store_batch(conn, ctx, batch, seen, self.on_batch_stored)
+            except StoreConflict:
                 # another worker stored one of these keys first: classify again
                 if attempt == 4:
                     raise

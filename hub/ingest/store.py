@@ -11,65 +11,47 @@ For every record exactly one outcome is written to ``lineage``:
 - ``quarantined`` — with its reason, rule, field and original payload.
 
 Stored records get an outbox event in the same transaction, so the record and its event
-cannot diverge. ``ingest_counter`` keeps the running totals behind ``govhub stats``.
+cannot diverge; the store's observers (``hub.outbound.delivery.enqueue_reports``, attached
+by ``hub.wiring``) are handed the events inside that transaction too. ``ingest_counter``
+keeps the running totals behind ``govhub stats``. A write that loses a race with another
+writer raises :class:`StoreConflict`, whatever the driver said.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from operator import itemgetter
+from typing import Callable, Iterable
 
-import msgspec
-from sqlalchemy import JSON, Connection, and_, bindparam, insert, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
+from sqlalchemy import Connection, and_, bindparam, insert, select, text, tuple_
+from sqlalchemy.exc import IntegrityError
 
-from hub.core import correlation
+from hub.core.faults import pause_point
+from hub.db.tables import LIBRARY, ingest_message, lineage, outbox, quarantine, record_history
+from hub.ingest.rows import (EVENTS_EXCHANGE, add_counts, bulk_insert, content_hash, dialect_insert, no_nul,  # noqa: F401
+                             outbox_row, storable_payload, text_hash)
 from hub.model.canonical import json_ready
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
-from hub.core.faults import pause_point
-from hub.db.tables import LIBRARY, ingest_counter, ingest_message, lineage, outbox, quarantine, record_history
+from hub.model.dictionary import kind as dictionary_kind
 
-EVENTS_EXCHANGE = "govhub.events"
-_ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
+# EVENTS_EXCHANGE, content_hash, add_counts, bulk_insert, text_hash: still importable from here (hub.domains uses them)
 
 
-def content_hash(record: dict) -> str:
-    """Digest of the canonical content; ``source_time`` is left out so a re-send of
-    unchanged content with a new timestamp is recognised as a duplicate."""
-    source_time = record.pop("source_time", _ABSENT)  # cheaper than copying the record without it
-    try:
-        return _blake2b(_ENC.encode(record), digest_size=16).hexdigest()
-    finally:
-        if source_time is not _ABSENT:
-            record["source_time"] = source_time
+class StoreConflict(RuntimeError):
+    """Another writer stored one of this batch's keys, or changed one of its rows, first:
+    the batch is rolled back and may be classified and written again."""
 
 
-_ABSENT = object()
-_blake2b = hashlib.blake2b
+class ConcurrentUpdate(StoreConflict):
+    """Another writer changed a row of this batch; the batch is retried from scratch."""
 
 
-def storable_payload(payload: str, encoding: str) -> dict:
-    """``payload`` / ``payload_encoding`` for a quarantine row. PostgreSQL text cannot hold
-    NUL, so a payload with one is kept as base64 of its UTF-8 bytes: exact, and replayable."""
-    if "\x00" in payload:
-        return {"payload": base64.b64encode(payload.encode("utf-8", "surrogatepass")).decode("ascii"),
-                "payload_encoding": "base64"}
-    return {"payload": payload, "payload_encoding": encoding}
-
-
-def no_nul(text: str | None) -> str | None:
-    """A message or field name that quotes a NUL (a JSON key ``"a\\u0000"``) shows it as ␀."""
-    return text.replace("\x00", "\u2400") if text else text
-
-
-def text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+# Called inside the batch's transaction with (conn, ctx, the outbox rows just written).
+BatchObserver = Callable[[Connection, "BatchContext", list[dict]], None]
 
 
 @dataclass(slots=True)
@@ -104,10 +86,6 @@ class BatchContext:
     report_to: tuple[str, ...] = ()  # peers that get every stored record (hub.outbound.delivery)
     correction_of: int | None = None  # an administrator's correct-and-retry of this quarantine id
     corrected_by: str | None = None
-
-
-def _dialect_insert(conn: Connection, table):
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _key_clause(table, k: Kind, system: str, keys: list[tuple]):
@@ -203,8 +181,6 @@ def _field_values(k: Kind, rec: dict) -> dict:
 
 @lru_cache(maxsize=None)
 def _empty_row(kind: str) -> dict:
-    from hub.model.dictionary import kind as dictionary_kind
-
     return dict.fromkeys(f.name for f in dictionary_kind(kind).fields)
 
 
@@ -227,8 +203,19 @@ def _one_writer_per_message(conn: Connection, ctx: BatchContext) -> None:
         conn.execute(text("UPDATE lineage SET seq = seq WHERE 1 = 0"))
 
 
-def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> Counter:
-    """Classify and write one batch; returns the outcome counts."""
+def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False,
+                observers: Iterable[BatchObserver] = ()) -> Counter:
+    """Classify and write one batch; returns the outcome counts. ``observers`` are called
+    with the outbox rows written, inside the transaction. A lost race with another writer
+    raises :class:`StoreConflict` (the caller's transaction rolls back)."""
+    try:
+        return _store_batch(conn, ctx, batch, message_seen, observers)
+    except (IntegrityError, UniqueViolation) as exc:
+        raise StoreConflict(f"another writer stored one of these keys first: {type(exc).__name__}") from exc
+
+
+def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool,
+                 observers: Iterable[BatchObserver]) -> Counter:
     k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
     _one_writer_per_message(conn, ctx)
     existing = classify(conn, ctx, batch, message_seen)
@@ -302,84 +289,17 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
             for p, lid in quarantined
         ])
 
-    events = new + updated
+    events = [outbox_row(k, ctx.system, ctx.message_id, p.record, p.key_text, p.version,
+                         "created" if p.detail == "new" else "updated", lid, now) for p, lid in new + updated]
     if events:
-        bulk_insert(conn, outbox, [
-            {"exchange": EVENTS_EXCHANGE,
-             "routing_key": f"{k.kind}.{p.record.get('region_code') or 'unknown'}.{ctx.system}",
-             "kind": k.kind, "record_key": p.key_text, "event": "created" if p.detail == "new" else "updated",
-             "body": {"event": "created" if p.detail == "new" else "updated", "kind": k.kind, "key": p.key_text,
-                      "version": p.version, "source_system": ctx.system, "region_code": p.record.get("region_code"),
-                      "message_id": ctx.message_id, "lineage_id": lid, "correlation_id": correlation.current()},
-             "created_at": now}
-            for p, lid in events
-        ])
-
-    if events and ctx.report_to:
-        from hub.outbound.delivery import enqueue
-
-        items = [(ctx.system, p.key_text, p.version, p.key_text) for p, _ in events]
-        for peer in ctx.report_to:
-            enqueue(conn, peer, k.kind, items, now)
+        bulk_insert(conn, outbox, events)
+        for observe in observers:
+            observe(conn, ctx, events)
 
     counts = Counter(p.outcome for p in batch)
     add_counts(conn, ctx.system, k.kind, counts)
     pause_point("before_commit")
     return counts
-
-
-def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool = False) -> list[int]:
-    """Insert many rows; on PostgreSQL with COPY (an order of magnitude faster than
-    multi-row INSERT for thousands of rows), elsewhere with executemany. With
-    ``returning_ids`` the new primary keys come back in row order."""
-    if not rows:
-        return []
-    if conn.dialect.name != "postgresql":
-        if returning_ids:
-            return list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-        conn.execute(insert(table), rows)
-        return []
-    raw = conn.connection.driver_connection  # the same psycopg connection, inside the same transaction
-    ids: list[int] = []
-    cols = list(rows[0])
-    if returning_ids:
-        with raw.cursor() as cur:
-            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))
-            ids = [r[0] for r in cur.fetchall()]
-        cols = ["id", *cols]
-    data_cols = [c for c in cols if c != "id"]
-    json_at = [i for i, c in enumerate(data_cols) if isinstance(table.c[c].type, JSON)]
-    pick = itemgetter(*data_cols)  # one C call per row instead of a Python loop over its cells
-    encode = _JSON_CELL.encode
-
-    with raw.cursor() as cur:
-        with cur.copy(f'COPY {table.name} ({", ".join(cols)}) FROM STDIN') as copy:
-            write = copy.write_row
-            for i, row in enumerate(rows):
-                values = pick(row)
-                if len(data_cols) == 1:
-                    values = (values,)
-                if json_at:
-                    values = list(values)
-                    for j in json_at:
-                        if values[j] is not None:
-                            values[j] = encode(values[j]).decode()
-                write((ids[i], *values) if returning_ids else values)
-    return ids
-
-
-_JSON_CELL = msgspec.json.Encoder(decimal_format="string")
-
-
-def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> None:
-    rows = [{"source_system": system, "kind": kind, "outcome": o, "n": n} for o, n in counts.items() if n]
-    if not rows:
-        return
-    stmt = _dialect_insert(conn, ingest_counter)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["source_system", "kind", "outcome"], set_={"n": ingest_counter.c.n + stmt.excluded.n}
-    )
-    conn.execute(stmt, rows)
 
 
 def message_seen(conn: Connection, system: str, message_id: str, digest: str | None = None) -> bool:
@@ -397,7 +317,7 @@ def message_seen(conn: Connection, system: str, message_id: str, digest: str | N
 
 def record_message(conn: Connection, system: str, message_id: str, kind: str, fmt: str, received_at: datetime,
                    counts: Counter, payload_hash: str) -> None:
-    stmt = _dialect_insert(conn, ingest_message).values(
+    stmt = dialect_insert(conn, ingest_message).values(
         source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
         records=sum(counts.values()), stored=counts["stored"], duplicate=counts["duplicate"],
         quarantined=counts["quarantined"], payload_hash=payload_hash,
@@ -406,7 +326,3 @@ def record_message(conn: Connection, system: str, message_id: str, kind: str, fm
     stmt = stmt.on_conflict_do_update(index_elements=["source_system", "message_id"],
                                       set_={"payload_hash": stmt.excluded.payload_hash, "received_at": stmt.excluded.received_at})
     conn.execute(stmt)
-
-
-class ConcurrentUpdate(RuntimeError):
-    """Another writer changed a row of this batch; the batch is retried from scratch."""

@@ -7,68 +7,20 @@ masks a record field by field, using the ``pii`` tags of the data dictionary.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
-import re
+
+from lxml import etree
 
 from hub.model.dictionary import kind as dictionary_kind
+from hub.model.mapping import MappingError, get_mapping
+from hub.model.xmlsafe import SAFE_PARSER
 
-# 15/18-char ID numbers and mainland mobile numbers inside any text. Digit runs are
-# bounded by digits only, so longer numbers (case numbers, timestamps) are left alone
-# while an ID glued to letters (parser messages quote names like "n1101…") is caught.
-_ID18_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
-_ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
-_MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-
-
-def mask_id(value: str) -> str:
-    v = str(value)
-    if len(v) <= 5:
-        return "*" * len(v)
-    return v[:3] + "*" * (len(v) - 5) + v[-2:]
-
-
-def mask_phone(value: str) -> str:
-    v = str(value)
-    if len(v) < 7:
-        return "*" * len(v)
-    return v[:3] + "*" * (len(v) - 7) + v[-4:]
-
-
-def mask_name(value: str) -> str:
-    v = str(value)
-    if not v:
-        return v
-    # 企业/机关 names are not personal data, but a field tagged as a name may hold either;
-    # keeping the first character identifies neither.
-    return v[0] + "*" * min(len(v) - 1, 3) if len(v) > 1 else "*"
-
-
-def mask_address(value: str) -> str:
-    v = str(value)
-    cut = 0
-    for marker in ("区", "县", "市"):
-        i = v.rfind(marker, 0, 12)
-        if i > cut:
-            cut = i + 1
-    cut = cut or min(len(v), 6)
-    return v[:cut] + "****"
-
-
-def mask_text(text: str) -> str:
-    """Scrub ID numbers and mobile numbers from free text."""
-    s = str(text)
-    s = _ID18_RE.sub(lambda m: mask_id(m.group(0)), s)
-    s = _ID15_RE.sub(lambda m: mask_id(m.group(0)), s)
-    return _MOBILE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), s)
-
-
-_MASKERS = {
-    "id_no": mask_id,
-    "phone": mask_phone,
-    "name": mask_name,
-    "address": mask_address,
-    "free_text": mask_text,
-}
+# the pattern and per-tag maskers live in hub.model.scrub (below hub.model.xmlsafe); re-exported here
+from hub.model.scrub import MASKERS as _MASKERS
+from hub.model.scrub import mask_address, mask_id, mask_name, mask_phone, mask_text  # noqa: F401
 
 
 def mask_value(pii: str | None, value) -> str:
@@ -77,8 +29,6 @@ def mask_value(pii: str | None, value) -> str:
 
 
 def mask_record(kind: str, record: dict) -> dict:
-    import json
-
     return json.loads(mask_payload(kind, json.dumps(record, ensure_ascii=False, default=str), "text"))
 
 
@@ -108,8 +58,6 @@ def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
     except ValueError:
         return names
     if mapping_name and "@" in mapping_name:
-        from hub.model.mapping import MappingError, get_mapping
-
         try:
             m = get_mapping(mapping_name.split("@", 1)[0])
         except MappingError:
@@ -163,9 +111,6 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
 
 def _mask_csv(payload: str, remember, masked) -> str:
     """A CSV header and row: each value masked by its column."""
-    import csv
-    import io
-
     head, _, row = payload.partition("\n")
     try:
         cols = [c.strip() for c in next(csv.reader([head]))]
@@ -181,10 +126,6 @@ def _mask_csv(payload: str, remember, masked) -> str:
 
 def _mask_xml(payload: str, text: str, remember, masked) -> str:
     """An XML fragment: each leaf's text masked by its element name."""
-    from lxml import etree
-
-    from hub.model.xmlsafe import SAFE_PARSER
-
     try:
         el = etree.fromstring(text.encode("utf-8"), SAFE_PARSER)
     except etree.XMLSyntaxError:
@@ -199,8 +140,6 @@ def _mask_xml(payload: str, text: str, remember, masked) -> str:
 
 def _mask_json(payload: str, text: str, remember, masked) -> str:
     """A JSON object or array: each string masked by its key."""
-    import json
-
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):  # nested thousands deep: quarantined for exactly that

@@ -19,6 +19,8 @@ import re
 
 from lxml import etree
 
+from hub.model.scrub import mask_text
+
 XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -153,8 +155,6 @@ def parse_document(data: bytes):
     try:
         root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
-        from hub.model.masking import mask_text
-
         raise XmlRefused("xml_malformed", f"XML is not well-formed: {mask_text(str(exc))}") from None
     if root.getroottree().docinfo.doctype:  # a DOCTYPE pushed past the first 4 KiB by a comment
         raise XmlRefused("xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")

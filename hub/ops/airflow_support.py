@@ -13,7 +13,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from hub.catalog.systems import get_system, systems
 from hub.core.config import load_settings
+from hub.db.engine import engine_for, migrate
+from hub.ops.jobs import record
+from hub.ops.logs import install_masking
 
 log = logging.getLogger("govhub.airflow")
 
@@ -30,8 +34,6 @@ def _record_job(context, ok: bool) -> None:
     ti = context.get("task_instance") or context.get("ti")
     job = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
     try:
-        from hub.ops.jobs import record
-
         record(engine(), job, ok, None if ok else str(context.get("exception") or "failed"))
     except Exception as exc:  # noqa: BLE001 — bookkeeping never fails a task; the metric goes stale and alerts
         log.warning("could not record %s of %s: %s", "success" if ok else "failure", job, type(exc).__name__)
@@ -50,14 +52,10 @@ START = datetime(2026, 1, 1)
 
 
 def systems_publishing(kind: str):
-    from hub.catalog.systems import systems
-
     return [s for s in systems().values() if kind in s.publishes]
 
 
 def systems_receiving(kind: str):
-    from hub.catalog.systems import systems
-
     return [s for s in systems().values() if kind in s.receives]
 
 
@@ -67,10 +65,6 @@ def task_id(system_id: str) -> str:
 
 def engine():
     """The hub database, for use inside a task (migrated on first use)."""
-    from hub.core.config import load_settings
-    from hub.db.engine import engine_for, migrate
-    from hub.ops.logs import install_masking
-
     install_masking()  # the task log is Airflow's: mask what reaches it
     settings = load_settings()
     migrate(settings.db_url)
@@ -80,11 +74,9 @@ def engine():
 def endpoint(system_id: str) -> str:
     """The adapter URL for a system: the Airflow connection ``govhub_<id>`` if one exists
     (its URI is used as it is), else the catalogue's endpoint."""
-    from hub.catalog.systems import get_system
-
     conn_id = f"govhub_{task_id(system_id)}"
     try:
-        from airflow.sdk import BaseHook
+        from airflow.sdk import BaseHook  # deferred: Airflow is there only inside Airflow (optional)
 
         return BaseHook.get_connection(conn_id).get_uri()
     except Exception:  # noqa: BLE001 — no such connection: the catalogue decides

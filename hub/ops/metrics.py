@@ -26,18 +26,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import Engine, func, select
 
+from hub.bus import topology as bus
 from hub.core import clock
 from hub.core.config import Settings, load_settings
+from hub.db.tables import delivery
+from hub.ingest.counters import BATCH_SECONDS, timed_batch  # noqa: F401  (process-local instruments, default registry)
+from hub.ops import stats
+from hub.ops.jobs import job_run
 
 log = logging.getLogger("govhub.metrics")
-
-# Process-local instruments (the default registry; served beside the collector's figures).
-BATCH_SECONDS = Histogram("govhub_batch_duration_seconds", "One store transaction (a batch of records) in this process",
-                          ["kind"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 
 QUEUES = ("govhub.inbound", "govhub.dead")
 
@@ -70,10 +71,6 @@ class HubCollector:
         yield up
 
     def _database(self):
-        from hub.ops import stats
-        from hub.ops.jobs import job_run
-        from hub.db.tables import delivery
-
         data = stats.counts(self.engine)
         families = {o: CounterMetricFamily(f"govhub_records_{o}", f"Records {o} per source system and kind "
                                            "(received = stored + duplicate + quarantined)", labels=["system", "kind"])
@@ -126,8 +123,6 @@ class HubCollector:
         yield from (last, since)
 
     def _queues(self) -> GaugeMetricFamily:
-        from hub.bus import topology as bus
-
         fam = GaugeMetricFamily("govhub_queue_messages", "Messages ready on a hub queue", labels=["queue"])
         with bus.connect(self.settings) as conn:
             conn.ensure_connection(max_retries=1, timeout=5)
@@ -142,8 +137,6 @@ class HubCollector:
 
 def registry(engine: Engine, settings: Settings | None) -> CollectorRegistry:
     """The hub's figures plus this process's own instruments."""
-    from prometheus_client import REGISTRY
-
     reg = CollectorRegistry(auto_describe=False)
     reg.register(HubCollector(engine, settings))
     reg.register(_ProcessLocal(REGISTRY))
@@ -168,7 +161,7 @@ def metrics_enabled(settings: Settings | None = None) -> bool:
 
 
 def metrics_endpoint(engine: Engine, settings: Settings):
-    from fastapi import Response
+    from fastapi import Response  # deferred: only the API needs FastAPI; the worker serves /metrics without it
 
     reg = registry(engine, settings)
 
@@ -180,15 +173,6 @@ def metrics_endpoint(engine: Engine, settings: Settings):
 
 def serve(port: int, engine: Engine, settings: Settings, addr: str = "0.0.0.0"):
     """Serve ``/metrics`` from a background thread (for ``govhub worker``); returns the server."""
-    from prometheus_client import start_http_server
-
     server, _thread = start_http_server(port, addr=addr, registry=registry(engine, settings))
     log.info("metrics on http://%s:%d/metrics", addr, port)
     return server
-
-
-def timed_batch(kind: str):
-    """Context manager timing one store transaction."""
-    return BATCH_SECONDS.labels(kind=kind).time()
-
-

@@ -59,6 +59,17 @@ def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: dat
     ])
 
 
+def enqueue_reports(conn: Connection, ctx, events: list[dict]) -> None:
+    """The store's observer (``hub.ingest.store.BatchObserver``): queue the records a
+    batch stored for every ``report_to`` peer of their source system, inside the batch's
+    transaction (``events`` are the outbox rows the batch wrote)."""
+    if not events or not ctx.report_to:
+        return
+    items = [(e["body"]["source_system"], e["record_key"], e["body"]["version"], e["record_key"]) for e in events]
+    for peer in ctx.report_to:
+        enqueue(conn, peer, ctx.kind.kind, items, events[0]["created_at"])
+
+
 @dataclass
 class Breaker:
     failures: int = 0

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 from hub.model.canonical import json_ready
 from hub.model.dictionary import Kind, kind as dictionary_kind
 from hub.db.tables import LIBRARY
+from sqlalchemy import tuple_
 
 
 def _text(value) -> str:
@@ -57,8 +58,6 @@ def load_records(conn: Connection, kind: str, keys: list[str], source_system: st
     if len(k.key) == 1:
         q = select(t).where(t.c[k.key[0]].in_(keys))
     else:
-        from sqlalchemy import tuple_
-
         q = select(t).where(tuple_(*[t.c[n] for n in k.key]).in_([tuple(x.split("|")) for x in keys]))
     if k.key_scoped_by_source and source_system:
         q = q.where(t.c.source_system == source_system)

@@ -39,6 +39,8 @@ from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, lineage
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.suites import FeedHealth, LoadedSuite, suite as suite_for
+from hub.domains.timelimit.calendar import CalendarError, default_calendar
+from hub.quality.suites import suites
 
 log = logging.getLogger("govhub.quality")
 FEED_SUITE = "feed_health"
@@ -90,8 +92,6 @@ def day_records(engine: Engine, kind: str, source: str, day: date, limit: int = 
 
 
 def _workday_fn() -> Callable[[date], bool]:
-    from hub.domains.timelimit.calendar import CalendarError, default_calendar
-
     try:
         cal = default_calendar()
     except CalendarError:
@@ -210,6 +210,4 @@ def check_day(engine: Engine, day: date, *, systems: Iterable[str] | None = None
 
 def window_days() -> timedelta:
     """How far back the longest baseline of any suite reaches."""
-    from hub.quality.suites import suites
-
     return timedelta(days=max(s.feed_health.baseline_days for s in suites().values()))

@@ -42,7 +42,7 @@ def latest_records(engine: Engine, kind: str, limit: int) -> list[dict]:
 def build(out_dir: Path, engine: Engine | None = None, sample: int = 2000,
           on_kind: Callable[[str], None] | None = None) -> Path:
     """Write the site; returns the path of its ``index.html``."""
-    import great_expectations as gx_pkg
+    import great_expectations as gx_pkg  # deferred: GE takes seconds and ~150 MB; only Data Docs need it
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ def lexical(value: Any) -> Any:
 
 
 def build(suite: LoadedSuite, records: Sequence[dict], env: CheckEnv):
-    import pandas as pd
+    import pandas as pd  # deferred: pandas loads only when a batch check runs (GOVHUB_QUALITY_BATCH)
 
     k = dictionary_kind(suite.kind)
     data: dict[str, Any] = {ROW: range(len(records))}

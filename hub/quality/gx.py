@@ -18,7 +18,7 @@ _state: dict = {}
 def context():
     """A fresh ephemeral context (for Data Docs, which register suites and runs in it)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    import great_expectations as gx  # deferred: GE takes seconds and ~150 MB to import
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")

@@ -18,6 +18,7 @@ import logging
 from sqlalchemy import Engine
 
 from hub.core.config import load_settings
+from hub.quality.batch import check_message
 
 log = logging.getLogger("govhub.quality")
 
@@ -26,8 +27,6 @@ def after_message(engine: Engine, system: str, kind: str, message_id: str) -> No
     if load_settings().quality_batch != "on":
         return
     try:
-        from hub.quality.batch import check_message
-
         check_message(engine, system, kind, message_id)
     except Exception:  # noqa: BLE001 — quality is a second line of defence, never a reason to lose a message
         log.exception("quality: the batch check of message %s from %s failed; run `govhub quality batch "

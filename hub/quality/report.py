@@ -42,6 +42,8 @@ from hub.quality.report_counts import (OUTCOMES, _consistency, _counts, _kind_la
                                        _trend, pass_rate)
 from hub.quality.report_defects import _defects, _examples, _quarantine_groups, _worst
 from hub.quality.report_suites import _suites
+from hub.catalog.systems import CatalogError, systems
+from hub.quality.report_html import render_html
 
 __all__ = ["DEFAULT_DAYS", "MIN_VOLUME", "OUTCOMES", "REPORT_VERSION", "build", "daily_dir", "pass_rate", "to_json", "write",
            "write_daily"]
@@ -53,8 +55,6 @@ RESOLVED = ("retried", "rejected")
 
 
 def _system_names() -> dict[str, str]:
-    from hub.catalog.systems import CatalogError, systems
-
     try:
         return {s.id: s.name for s in systems().values()}
     except CatalogError:  # a broken catalogue must not take the report down with it
@@ -143,8 +143,6 @@ def to_json(report: dict) -> str:
 
 
 def write(report: dict, html_path: Path | str | None = None, json_path: Path | str | None = None) -> list[Path]:
-    from hub.quality.report_html import render_html
-
     written = []
     if html_path:
         _write_atomic(Path(html_path), render_html(report))

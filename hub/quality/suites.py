@@ -145,7 +145,7 @@ class LoadedSuite:
 
     def gx_suite(self):
         """A fresh ``great_expectations.ExpectationSuite`` (not bound to any context)."""
-        import great_expectations as gx
+        import great_expectations as gx  # deferred: GE takes seconds and ~150 MB to import
 
         return gx.ExpectationSuite(
             name=self.name,
@@ -160,6 +160,7 @@ def _parameters(kwargs: dict) -> list[str]:
 
 
 def _gx_expectation(e: ExpectationSpec):
+    # deferred: GE takes seconds and ~150 MB to import
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     return ExpectationConfiguration(

@@ -19,7 +19,7 @@ from hub.model.masking import mask_payload
 from hub.ingest.pipeline import Pipeline
 from hub.quarantine.actions import WorkflowError
 from hub.quarantine.payload import PayloadError, as_message, flatten
-from hub.catalog.systems import CatalogError, System, get_system
+from hub.catalog.systems import CatalogError, System, _systems_at, get_system
 
 RULE = "quarantine:retry"  # the "rule" of a defect found by the retry itself (no record in the payload)
 
@@ -123,7 +123,5 @@ def _masked_changes(kind: str, mapping: str, before: dict | None, after: dict | 
 
 def reload_configuration() -> None:
     """Read mappings and the catalogue again, so a retry sees the fix just made."""
-    from hub.catalog.systems import _systems_at
-
     reload_mappings()
     _systems_at.cache_clear()

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, or_, select
 
 from hub.model.masking import mask_payload
 from hub.db.tables import quarantine
+from hub.quarantine.actions import quarantine_action
 
 STATUSES = ("open", "retried", "rejected")
 
@@ -20,8 +21,6 @@ def list_records(engine: Engine, system: str | None = None, reason: str | None =
     """Newest first. ``rule`` matches a rule exactly or every version of it
     (``mapping:dept_b_case_csv`` matches ``mapping:dept_b_case_csv@1``); ``status``
     ``all`` (or None) lists every status; ``since`` is a received time (CST)."""
-    from hub.quarantine.workflow import quarantine_action
-
     attempts = (select(func.count()).where(quarantine_action.c.quarantine_id == quarantine.c.id,
                                            quarantine_action.c.action.in_(("correct", "retry")))
                 .scalar_subquery().label("attempts"))

@@ -39,7 +39,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field as dc_field
 from typing import Callable
 
-from psycopg.errors import UniqueViolation
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -51,7 +50,9 @@ from hub.quarantine.actions import WorkflowError, _note, _open, _operator, _row,
 from hub.quarantine.payload import PayloadError, edit, view
 from hub.quarantine.reread import (_authorise, _fmt_from_label, _masked_changes, _Planner, _read_one,
                                    reload_configuration)
-from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, add_counts, store_batch
+from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
+from hub.outbound.delivery import enqueue_reports
+from hub.quarantine.view import show
 
 __all__ = ["Attempt", "RetrySummary", "WorkflowError", "export", "history", "matching_ids", "quarantine_action", "reject",
            "reload_configuration", "retry", "retry_matching"]
@@ -152,14 +153,14 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
                 if claimed != 1:
                     _open(_row(conn, qid))
                     raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
-                store_batch(conn, ctx, [p])
+                store_batch(conn, ctx, [p], observers=(enqueue_reports,))  # report_to peers, as any ingest
                 add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
                 lineage_id = conn.execute(select(lineage.c.id).where(lineage.c.correction_of == qid)
                                           .order_by(lineage.c.id.desc()).limit(1)).scalar_one()
                 conn.execute(insert(quarantine_action).values(**trace, outcome=p.outcome, detail=p.detail,
                                                               lineage_id=lineage_id))
                 return lineage_id
-        except (IntegrityError, ConcurrentUpdate, UniqueViolation):
+        except (IntegrityError, StoreConflict):  # StoreConflict: store_batch lost a race; IntegrityError: the claim
             if attempt == 4:  # another writer stored this key first, five times over: give up loudly
                 raise
             p.outcome = p.detail = ""
@@ -212,8 +213,6 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
 
 def history(engine: Engine, qid: int) -> dict:
     """What happened to a quarantined record: its actions and its lineage, masked."""
-    from hub.quarantine.view import show
-
     row = show(engine, qid)
     if row is None:
         raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")

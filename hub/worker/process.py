@@ -17,18 +17,18 @@ quarantined). What happens when it cannot be:
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 import signal
 import socket
+import threading
 import time
 from collections import Counter
 
-from sqlalchemy import Engine, insert
+from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wraps a refused connect in it
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from hub.core import clock
 from hub.bus import topology as bus
 from hub.core import correlation
 from hub.core.config import Settings
@@ -37,11 +37,11 @@ from hub.outbound.delivery import Deliverer
 from hub.model.dictionary import DictionaryError
 from hub.model.mapping import MappingError
 from hub.model.masking import mask_text
-from hub.db.tables import lineage, quarantine
 from hub.bus.consumers import PartitionConsumers
 from hub.ingest.partitions import PartUnreadable, ingest_part, is_part
 from hub.ingest.pipeline import Pipeline
-from hub.ingest.store import add_counts, text_hash
+from hub.wiring import standard_pipeline
+from hub.ingest.rows import quarantine_message, text_hash  # quarantine_message: also imported from here (devices.gateway, tests)
 from hub.catalog.systems import CatalogError
 
 log = logging.getLogger("govhub.worker")
@@ -53,35 +53,11 @@ class Terminal(Exception):
         self.reason, self.message = reason, message
 
 
-def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, body: bytes,
-                       reason: str, message: str, rule: str) -> None:
-    """Dead-letter a whole message into the hub's own store (works on every transport)."""
-    try:
-        payload, enc = body.decode("utf-8"), "text"
-    except UnicodeDecodeError:
-        payload, enc = None, "base64"
-    if payload is None or "\x00" in payload:  # PostgreSQL text cannot hold NUL characters
-        payload, enc = base64.b64encode(body).decode("ascii"), "base64"
-    now = clock.now().replace(microsecond=0)
-    with engine.begin() as conn:
-        lid = conn.execute(insert(lineage).returning(lineage.c.id), {
-            "source_system": system, "kind": kind, "message_id": message_id, "seq": 0, "record_key": None,
-            "received_at": now, "payload_hash": text_hash(payload), "mapping": "-", "schema_version": "-",
-            "outcome": "quarantined", "detail": reason, "record_version": None,
-        }).scalar_one()
-        conn.execute(insert(quarantine), {
-            "lineage_id": lid, "source_system": system, "kind": kind, "message_id": message_id, "seq": 0,
-            "received_at": now, "reason": reason, "message": mask_text(message).replace("\x00", "\u2400"), "rule": rule, "field": None,
-            "schema_version": "-", "mapping": "-", "payload": payload, "payload_encoding": enc, "status": "open",
-        })
-        add_counts(conn, system, kind, Counter({"quarantined": 1}))
-
-
 class Worker:
     def __init__(self, settings: Settings, engine: Engine, pipeline: Pipeline | None = None):
         self.settings = settings
         self.engine = engine
-        self.pipeline = pipeline or Pipeline(engine, batch_size=settings.batch_size)
+        self.pipeline = pipeline or standard_pipeline(engine, batch_size=settings.batch_size)
         self.handled = Counter()
         self._stop = False
         self._backoff = 0.5
@@ -233,13 +209,9 @@ class _Reconnect(Exception):
 
 def _bus_errors(settings: Settings) -> tuple:
     """What the transport raises when the broker connection is lost (kombu knows them)."""
-    from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wraps a refused connect in it
-
     probe = bus.connect(settings)
     return (BrokerUnreachable, *probe.recoverable_connection_errors, *probe.recoverable_channel_errors)
 
 
 def _in_main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from hub.catalog.access import hash_password
 from synth.generator import Generator
 from hub.db.tables import LIBRARY, ingest_message, lineage
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.model.schemagen import xsd_path
 from hub.api import body as request_body
 from hub.api.soap.service import routes
@@ -70,7 +70,7 @@ def endpoint(catalogue):
 
 @pytest.fixture
 def hub(catalogue, engine):
-    base, stop = _serve(Pipeline(engine))
+    base, stop = _serve(standard_pipeline(engine))
     yield base + "/soap/push"
     stop()
 

@@ -186,7 +186,7 @@ def run_device(entry: Entry, hub, request, data: bytes) -> Seen:
 def run_sftp(entry: Entry, hub, request, data: bytes) -> Seen:
     from hub.ingest.drop import poll_drop
     from adapters.registry import open_adapter
-    from hub.ingest.pipeline import Pipeline
+    from hub.wiring import standard_pipeline
 
     server = request.getfixturevalue("sftp")
     folder = f"/drop-{entry.id}"
@@ -201,8 +201,8 @@ def run_sftp(entry: Entry, hub, request, data: bytes) -> Seen:
     ops_before = len(server.state.ops)
     seen = Seen()
     with open_adapter(server.url(folder, stable_seconds=0, pattern="*.xml")) as adapter:
-        counts = poll_drop(adapter, entry.system, Pipeline(hub.engine))
-        again = poll_drop(adapter, entry.system, Pipeline(hub.engine))
+        counts = poll_drop(adapter, entry.system, standard_pipeline(hub.engine))
+        again = poll_drop(adapter, entry.system, standard_pipeline(hub.engine))
     seen.reported = {k: counts[k] for k in ("stored", "duplicate", "quarantined")}
     ops = server.state.ops[ops_before:]
     touched = [(op, path) for op, path in ops if op != "list" and entry.remote_name in path]
@@ -350,12 +350,13 @@ def test_worker_survived_every_bus_input_and_still_stores(hub, request):
     worker = request.getfixturevalue("worker")
     assert sorted(worker.handled) == sorted(bus_entries) or not worker.handled, "run the whole module"
     from hub.bus import topology as bus
+    from hub.ingest.partitions import publish_inbound
 
     assert worker.alive(), worker.text()[-3000:]
     good = (HERE / "bus" / "good_case.xml").read_bytes()
     before = snapshot(hub.engine)
     with bus.connect(hub.settings) as conn:
-        bus.publish_inbound(conn, good, "cs-approval", f"corpus-final-{uuid.uuid4().hex[:8]}", fmt="xml")
+        publish_inbound(conn, good, "cs-approval", f"corpus-final-{uuid.uuid4().hex[:8]}", fmt="xml")
     wait_for_rows(hub.engine, "corpus-final-", 2)
     after = snapshot(hub.engine)
     assert after["stats"]["stored"] - before["stats"]["stored"] == 2

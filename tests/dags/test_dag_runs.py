@@ -15,7 +15,7 @@ from hub.domains import items as catalogue
 from synth.generator import Generator
 from hub.ops.jobs import last_runs
 from hub.db.tables import LIBRARY, delivery, outbox
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.helpers import xml_doc
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,7 @@ def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog,
                        endpoint=f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=GOVHUB_TEST_PROV_IN&retries=0")
         cases = [r for r, _ in Generator(seed=81, departments=["常熟市行政审批局"]).records("case", 25)]
         monkeypatch.setenv("GOVHUB_TEST_PROV_IN", "prov-in")
-        Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="dag-1")), "dept-a")
+        standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="dag-1")), "dept-a")
         import time
 
         time.sleep(2.1)  # the DAG process applies the normal settle time
@@ -121,7 +121,7 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
         _ok(run_dag("reconcile", **env))
 
         issued = [r for r, _ in Generator(seed=93).records("licence", 6)]
-        Pipeline(engine).ingest(io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence")
+        standard_pipeline(engine).ingest(io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence")
         import time
 
         time.sleep(2.1)  # past the reporting settle time

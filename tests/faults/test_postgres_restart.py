@@ -15,6 +15,7 @@ import time
 from sqlalchemy import func, select
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core.config import load_settings
 from hub.db.tables import lineage
 from tests.faults.conftest import hub_env
@@ -39,7 +40,7 @@ def test_postgres_restarted_mid_batch(private_pg, rabbit_url, fault_db, fault_en
     with bus.connect(load_settings(env)) as conn:
         bus.declare(conn)
         for m in messages:
-            bus.publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
+            publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
     worker = workers(env, tmp_path / "worker.log")
     t0 = time.monotonic()
     while not marker.exists():

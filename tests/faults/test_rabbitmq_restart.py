@@ -1,6 +1,6 @@
 """Fault 1: the RabbitMQ node is restarted (the whole Erlang VM stops and starts again)
 while a publisher is publishing and a worker is consuming. The publisher (the code path
-of ``govhub publish``: ``bus.publish_inbound`` with publisher confirms) must ride it out
+of ``govhub publish``: ``publish_inbound`` with publisher confirms) must ride it out
 or report each message it could not publish; the worker must reconnect and go on.
 Afterwards every record sent is stored once or quarantined, none lost or doubled."""
 
@@ -12,6 +12,7 @@ import threading
 import time
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core.config import ROOT, load_settings
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
@@ -29,7 +30,7 @@ def test_rabbitmq_restarted_mid_stream(private_rabbit, rabbit_url, fault_db, fau
             bus.declare(conn)
             for m in messages:
                 try:
-                    bus.publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
+                    publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
                     published.append(m.message_id)
                 except Exception as exc:  # noqa: BLE001 — reported, not dropped: the test sends it again
                     failed.append((m.message_id, f"{type(exc).__name__}: {exc}"))
@@ -70,7 +71,7 @@ def test_rabbitmq_restarted_mid_stream(private_rabbit, rabbit_url, fault_db, fau
         with bus.connect(settings) as conn:
             for mid, _err in failed:
                 m = next(m for m in messages if m.message_id == mid)
-                bus.publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
+                publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
     messages += by_cli
     settle = wait_settled(fault_engine, messages, timeout=120, worker=worker)
     assert worker.alive(), worker.tail()

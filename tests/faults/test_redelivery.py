@@ -11,6 +11,7 @@ import time
 import pytest
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core.config import load_settings
 from hub.db.engine import engine_for, migrate
 from hub.ops.stats import counts
@@ -45,7 +46,7 @@ def test_same_message_delivered_many_times(backend, request, tmp_path, workers):
             time.sleep(0.2)
         for n, m in enumerate(messages):  # copies back to back: each worker takes one of the same message
             for _ in range(COPIES[n]):
-                bus.publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
+                publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
     copies = sum(COPIES[n] * m.size for n, m in enumerate(messages))
     wait_settled(fault_engine, messages, timeout=120, worker=pair[0])
     deadline = time.monotonic() + 120

@@ -34,7 +34,7 @@ from adapters.registry import open_adapter
 from sandbox.sftp_server import start_sftp_server
 from hub.outbound.delivery import Deliverer
 from hub.db.tables import delivery, lineage
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.conftest import CI
 from tests.faults.ledger import account, check, make_messages
 from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)
@@ -115,7 +115,7 @@ def test_sftp_full_disk(small_disk, catalog, fault_engine, monkeypatch):  # noqa
         catalog.add({"id": "dept-sftp", "name": "常熟市档案馆文件交换", "level": "department", "region_code": "320581",
                      "endpoint": server.url("/inbox", timeout=5)})
         catalog.update("dept-a", report_to=["dept-sftp"])
-        pipe = Pipeline(fault_engine)
+        pipe = standard_pipeline(fault_engine)
         drop_url = server.url("/drop", stable_seconds=0, pattern="*.xml")
         small_disk.fill()
         t0 = time.monotonic()

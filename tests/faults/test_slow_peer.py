@@ -21,7 +21,7 @@ from sandbox.dept_rest import DeptState, make_app
 from sandbox.server import run_in_thread
 from hub.outbound.delivery import Deliverer
 from hub.db.tables import delivery
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.faults.ledger import account, check, make_messages
 from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)
 
@@ -59,7 +59,7 @@ def _passes(d: Deliverer, seconds: float) -> int:
 
 def test_peer_answering_500s_then_slowly(peer, fault_engine):
     messages = make_messages("slow", seed=401, n_messages=3, per_message=20)
-    pipe = Pipeline(fault_engine)
+    pipe = standard_pipeline(fault_engine)
     for m in messages:
         pipe.ingest(io.BytesIO(m.body), SYSTEM, message_id=m.message_id)
     inbound = account(fault_engine, messages, "slow_peer", system=SYSTEM)

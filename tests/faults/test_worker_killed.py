@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core.config import load_settings
 from hub.db.tables import lineage
 from tests.faults.conftest import hub_env
@@ -38,7 +39,7 @@ def test_worker_sigkilled_mid_batch(transport, request, fault_db, fault_engine, 
     with bus.connect(load_settings(env)) as conn:
         bus.declare(conn)
         for m in messages:
-            bus.publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
+            publish_inbound(conn, m.body, SYSTEM, m.message_id, kind="case", fmt="xml")
     rng = random.Random(2026)
     kills = []
     t0 = time.monotonic()

@@ -21,7 +21,7 @@ from hub.domains.bundles import BUNDLES_FILE, BundleError, bundle, bundle_part, 
 from hub.outbound.delivery import Deliverer
 from synth.generator import Generator
 from hub.db.tables import LIBRARY, delivery, ingest_message, lineage, metadata, outbox
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.catalog.systems import SYSTEMS_FILE, load_systems
 
 MARKET, APPROVAL = "常熟市市场监督管理局", "常熟市行政审批局"
@@ -76,7 +76,7 @@ def report(engine, system: str, record: dict, status: str, n: int) -> None:
     if status != "办理中":
         rec.update(finish_time=done, result_type="准予" if status == "办结" else "不予准予")
     body = json.dumps({"records": [rec]}, ensure_ascii=False).encode("utf-8")
-    assert Pipeline(engine).ingest(io.BytesIO(body), system, fmt="json", kind="case", message_id=f"{system}-{n}").counts["stored"] == 1
+    assert standard_pipeline(engine).ingest(io.BytesIO(body), system, fmt="json", kind="case", message_id=f"{system}-{n}").counts["stored"] == 1
 
 
 def status(engine, bundle_no: str) -> tuple:
@@ -199,7 +199,7 @@ def test_a_quarantined_part_waits_until_its_case_is_in_the_library(engine, depts
     assert sizes(engine) == before  # the processed message is not sent through the pipeline again
     assert status(engine, "CS20240601-0006") == ("待分发", False)
     body = json.dumps({"records": [record]}, ensure_ascii=False).encode("utf-8")  # the window sends it corrected
-    Pipeline(engine).ingest(io.BytesIO(body), "window", fmt="json", kind="case", message_id="window-fix-1")
+    standard_pipeline(engine).ingest(io.BytesIO(body), "window", fmt="json", kind="case", message_id="window-fix-1")
     assert bundles.resume(engine) == {"bundles": 1, "dispatched": 1, "waiting": 0}
     assert status(engine, "CS20240601-0006") == ("办理中", False)
 

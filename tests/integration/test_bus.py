@@ -16,6 +16,7 @@ import pytest
 from kombu import Consumer
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core.config import ROOT
 from synth.generator import Generator
 from hub.ingest.partitions import split
@@ -31,7 +32,7 @@ def _publish(settings, docs: list[tuple[bytes, str]], system="cs-approval", **kw
     with bus.connect(settings) as conn:
         bus.declare(conn)
         for body, mid in docs:
-            bus.publish_inbound(conn, body, system, mid, **kw)
+            publish_inbound(conn, body, system, mid, **kw)
 
 
 def test_worker_stores_messages_and_relays_events(settings, engine):

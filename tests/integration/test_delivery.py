@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub.outbound.delivery import Deliverer, replay
 from synth.generator import Generator
 from hub.db.tables import delivery
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.helpers import xml_doc
 from sandbox.server import run_in_thread
 from sandbox.dept_rest import DeptState, make_app
@@ -50,7 +50,7 @@ def drain(d: Deliverer, rounds: int = 60) -> None:
 
 def test_peer_down_for_a_while_gets_everything_once_in_order(engine, peer):
     cases = [r for r, _ in Generator(seed=31, departments=[DEPT]).records("case", 30)]
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     peer.mode = "down"
     pipe.ingest(io.BytesIO(xml_doc(cases, message_id="d1")), "dept-a")
     d = Deliverer(engine, batch_size=10, base_backoff=0.02, max_backoff=0.1, breaker_threshold=1000)
@@ -79,7 +79,7 @@ def test_peer_down_for_a_while_gets_everything_once_in_order(engine, peer):
 
 def test_resending_a_batch_after_a_crash_is_the_same_message(engine, peer):
     cases = [r for r, _ in Generator(seed=32, departments=[DEPT]).records("case", 4)]
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="c1")), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="c1")), "dept-a")
     d = Deliverer(engine, batch_size=10)
     d.run_once()
     replay_ids = []
@@ -94,7 +94,7 @@ def test_resending_a_batch_after_a_crash_is_the_same_message(engine, peer):
 
 def test_refused_records_become_dead_letters_and_replay_sends_them(engine, peer):
     cases = [r for r, _ in Generator(seed=33, departments=[DEPT]).records("case", 3)]
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="r1")), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="r1")), "dept-a")
     peer.mode = "refuse"
     d = Deliverer(engine, batch_size=10)
     assert d.run_once() == Counter(dead=3)  # refused as a batch, then one by one
@@ -110,7 +110,7 @@ def test_refused_records_become_dead_letters_and_replay_sends_them(engine, peer)
 
 def test_circuit_breaker_stops_calling_a_failing_peer(engine, peer):
     cases = [r for r, _ in Generator(seed=34, departments=[DEPT]).records("case", 2)]
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="b1")), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="b1")), "dept-a")
     peer.mode = "down"
     d = Deliverer(engine, batch_size=10, base_backoff=0.0, breaker_threshold=3, breaker_cooldown=60)
     for _ in range(6):

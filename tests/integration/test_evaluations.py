@@ -15,7 +15,7 @@ from hub.domains import evaluations
 from hub.domains.evaluations import close_follow_up, evaluation_follow_up, linked, open_follow_ups, overdue
 from synth.generator import Generator
 from hub.db.tables import metadata, outbox
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 
 NOW = datetime(2026, 9, 30, 10, 0)  # the day before the National Day holiday (Oct 1–7, Sat Oct 10 worked)
 
@@ -27,7 +27,7 @@ def tables(engine):
 
 def _ingest(engine, kind, records, mid):
     body = json.dumps({"records": records}, ensure_ascii=False).encode("utf-8")
-    s = Pipeline(engine).ingest(io.BytesIO(body), "js-province", fmt="json", kind=kind, message_id=mid)
+    s = standard_pipeline(engine).ingest(io.BytesIO(body), "js-province", fmt="json", kind=kind, message_id=mid)
     assert s.counts["stored"] == len(records), s.as_dict()
 
 
@@ -123,7 +123,7 @@ def test_an_overdue_follow_up_is_itself_supervised_once(engine, catalog):
     evs = [r for r, _ in Generator(seed=95).records("evaluation", 20)]
     for e in evs:
         e["satisfaction"] = "1"
-    Pipeline(engine).ingest(io.BytesIO(json.dumps({"records": evs}, ensure_ascii=False).encode()), "prov",
+    standard_pipeline(engine).ingest(io.BytesIO(json.dumps({"records": evs}, ensure_ascii=False).encode()), "prov",
                             fmt="json", kind="evaluation", message_id="bad-reviews")
     metadata.create_all(engine, tables=[evaluation_follow_up, supervision_action, supervision_scan])
     open_follow_ups(engine, days=1)

@@ -20,7 +20,7 @@ from synth.generator import Generator
 from hub.domains.libraries.merge import field_provenance, merge_conflict, refresh, refresh_cursor, stored_cursor
 from hub.domains.libraries.precedence import PrecedenceError, load_precedence
 from hub.db.tables import LIBRARY, metadata, outbox, quarantine, record_history
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.catalog.systems import get_system
 from tests.helpers import count
 
@@ -167,7 +167,7 @@ def test_people_masked_conflicts_pipeline_rows_and_quarantine(engine, platform):
     people = [r for r, _ in g.records("person", 5)]
     # a department stored one person through the pipeline: a row without field provenance
     body = json.dumps({"records": [people[0]]}, ensure_ascii=False).encode()
-    Pipeline(engine).ingest(io.BytesIO(body), "dept-a", fmt="json", kind="person", message_id="dept-person-1")
+    standard_pipeline(engine).ingest(io.BytesIO(body), "dept-a", fmt="json", kind="person", message_id="dept-person-1")
 
     # the population register: the department's phone outranks its copy ("*" before it),
     # its name spelling outranks the department's; and one defective record

@@ -19,7 +19,7 @@ from synth.generator import Generator
 from hub.domains.licences import (CATALOGUE_FILE, LicenceCatalogueError, catalogue_diff, expiry_reminders, licence_catalogue,
                           licence_catalogue_log, licence_reminder, load_catalogue, read_catalogue, sync_to_province)
 from hub.db.tables import metadata, outbox
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.helpers import xml_doc
 
 DEPT = "常熟市行政审批局"
@@ -93,7 +93,7 @@ def test_catalogue_file_errors_name_the_file_and_key(tmp_path):
 
 
 def _ingest(engine, recs: list[dict], mid: str) -> list[dict]:
-    summary = Pipeline(engine).ingest(io.BytesIO(xml_doc(recs, kind="licence", message_id=mid)), "dept-a")
+    summary = standard_pipeline(engine).ingest(io.BytesIO(xml_doc(recs, kind="licence", message_id=mid)), "dept-a")
     assert summary.counts["stored"] == len(recs), summary.as_dict()
     return recs
 

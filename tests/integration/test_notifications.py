@@ -19,7 +19,7 @@ from hub.core import clock
 from synth.generator import Generator
 from hub.db.tables import metadata
 from hub.domains.notifications import collect, load_templates, notification, send, supervision_alert
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 
 P1, P2 = "13912345678", "13787654321"
 NOW = datetime(2026, 11, 20, 10, 0)
@@ -42,7 +42,7 @@ def gateway(monkeypatch):
 
 def _ingest(engine, records, mid):
     body = json.dumps({"records": records}, ensure_ascii=False).encode("utf-8")
-    s = Pipeline(engine).ingest(io.BytesIO(body), "js-province", fmt="json", kind="case", message_id=mid)
+    s = standard_pipeline(engine).ingest(io.BytesIO(body), "js-province", fmt="json", kind="case", message_id=mid)
     assert s.counts["stored"] == len(records), s.as_dict()
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sandbox.dept_rest import DeptState, make_app
 from sandbox.server import run_in_thread
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core import clock, correlation
 from hub.ops import logs
 from hub.api.app import create_app
@@ -137,7 +138,7 @@ def test_queue_depth_on_the_bus(broker_url, tmp_path):
     with bus.connect(settings) as conn:
         bus.declare(conn)
         for i in range(3):
-            bus.publish_inbound(conn, b"<x/>", "dept-a", f"depth-{i}")
+            publish_inbound(conn, b"<x/>", "dept-a", f"depth-{i}")
         bus.publish_dead(conn, b"<x/>", {"system": "dept-a", "message_id": "d-1"}, "processing_failed", "test")
     after = collected(engine, settings)
     dead = (("queue", "govhub.dead"),)
@@ -255,14 +256,14 @@ def test_one_correlation_id_from_publish_through_the_worker(settings, engine, js
 def test_each_sftp_file_gets_its_own_correlation_id(engine, sftp_server, json_log):
     from hub.ingest.drop import poll_drop
     from adapters.registry import open_adapter
-    from hub.ingest.pipeline import Pipeline
+    from hub.wiring import standard_pipeline
     from tests.integration.test_sftp_drop import SYSTEM, case_xml, drop_url
 
     drop = sftp_server.state.root / "drop"
     for i in range(2):
         (drop / f"cs-corr-{i}.xml").write_bytes(case_xml(seed=30 + i, n=4, message_id=f"cs-corr-{i}"))
     with correlation.bound("outer-poll"), open_adapter(drop_url(sftp_server)) as adapter:
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine))["stored"] == 8
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine))["stored"] == 8
     by_file = {}
     for ln in json_log():
         if ln["logger"] == "govhub.drop" and "ingesting" in ln["message"]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub.ops import stats
 from synth.generator import DEFECT_KINDS, Generator, write_dept_b_csv, write_dept_c_jsonl
 from hub.db.tables import LIBRARY, record_history
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.helpers import jsonl_doc, library_count, outcomes, quarantine_rows, xml_doc
 from tests.unit.test_xmlsafe import BOMB, XXE
 
@@ -49,7 +49,7 @@ def _assert_adds_up(summary, n=None):
 
 def test_record_pushed_twice_is_stored_once(engine):
     recs = [r for r, _ in Generator(seed=1).records("case", 40)]
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     first = pipe.ingest(io.BytesIO(xml_doc(recs, message_id="m-1")), "cs-approval")
     again = pipe.ingest(io.BytesIO(xml_doc(recs, message_id="m-1")), "cs-approval")  # same message redelivered
     other = pipe.ingest(io.BytesIO(xml_doc(recs, message_id="m-2")), "cs-approval")  # same records, new message
@@ -64,7 +64,7 @@ def test_record_pushed_twice_is_stored_once(engine):
 def test_changed_record_is_updated_and_history_kept(engine):
     g = Generator(seed=2)
     recs = [r for r, _ in g.records("case", 5)]
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     pipe.ingest(io.BytesIO(xml_doc(recs, message_id="v1")), "cs-approval")
     changed = [dict(r) for r in recs]
     changed[0]["case_name"] = changed[0].get("case_name", "") + "（更正）"
@@ -83,7 +83,7 @@ def test_older_version_does_not_overwrite_newer(engine):
     rec = next(Generator(seed=3).records("case", 1))[0]
     newer = dict(rec, case_name="新名称", source_time="2026-11-10 10:00:00")
     older = dict(rec, case_name="旧名称", source_time="2026-11-01 10:00:00")
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     pipe.ingest(io.BytesIO(xml_doc([newer], message_id="n")), "cs-approval")
     s = pipe.ingest(io.BytesIO(xml_doc([older], message_id="o")), "cs-approval")
     assert s.details == Counter(stale=1)
@@ -97,7 +97,7 @@ def test_each_case_defect_is_quarantined_with_reason_and_payload(engine, defect)
     g = Generator(seed=4)
     recs = [(r, d) for r, d in g.records("case", 30, defect_rate=0.5, defects=[defect])]
     assert any(d for _, d in recs), "the generator injected nothing"
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     s = pipe.ingest(io.BytesIO(xml_doc([r for r, _ in recs], message_id=f"d-{defect}")), "cs-approval")
     n_bad = sum(1 for _, d in recs if d)
     _assert_adds_up(s, 30)
@@ -116,7 +116,7 @@ def test_every_kind_round_trips_canonical_xml_and_json(engine, kind, fmt):
     pairs = list(g.records(kind, 60, defect_rate=0.2))
     records = [r for r, _ in pairs]
     doc = xml_doc(records, kind, message_id=f"{kind}-{fmt}") if fmt == "xml" else jsonl_doc(records)
-    s = Pipeline(engine).ingest(io.BytesIO(doc), SYSTEM_FOR_KIND[kind], fmt=fmt, kind=kind, message_id=f"{kind}-{fmt}")
+    s = standard_pipeline(engine).ingest(io.BytesIO(doc), SYSTEM_FOR_KIND[kind], fmt=fmt, kind=kind, message_id=f"{kind}-{fmt}")
     _assert_adds_up(s, 60)
     bad = [d for _, d in pairs if d]
     assert s.counts["quarantined"] == len(bad)
@@ -127,7 +127,7 @@ def test_every_kind_round_trips_canonical_xml_and_json(engine, kind, fmt):
 
 def test_counts_add_up_and_stats_agree(engine):
     g = Generator(seed=6)
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     recs = [r for r, _ in g.records("case", 500, defect_rate=0.1)]
     pipe.ingest(io.BytesIO(xml_doc(recs, message_id="s1")), "cs-approval")
     pipe.ingest(io.BytesIO(xml_doc(recs[:100], message_id="s2")), "cs-approval")
@@ -143,7 +143,7 @@ def test_counts_add_up_and_stats_agree(engine):
 def test_gbk_xml_is_stored_as_utf8(engine):
     recs = [r for r, _ in Generator(seed=7).records("case", 20)]
     for enc in ("gbk", "gb18030"):
-        Pipeline(engine).ingest(io.BytesIO(xml_doc(recs, encoding=enc, message_id=f"enc-{enc}")), "cs-approval")
+        standard_pipeline(engine).ingest(io.BytesIO(xml_doc(recs, encoding=enc, message_id=f"enc-{enc}")), "cs-approval")
     t = LIBRARY["case"]
     with engine.connect() as conn:
         stored = dict(conn.execute(select(t.c.case_no, t.c.applicant_name)).all())
@@ -153,7 +153,7 @@ def test_gbk_xml_is_stored_as_utf8(engine):
 
 @pytest.mark.parametrize("doc,name", [(BOMB, "bomb"), (XXE, "xxe")])
 def test_xml_bomb_and_external_entity_refused_without_expansion(engine, doc, name):
-    s = Pipeline(engine).ingest(io.BytesIO(doc), "cs-approval", fmt="xml", message_id=name)
+    s = standard_pipeline(engine).ingest(io.BytesIO(doc), "cs-approval", fmt="xml", message_id=name)
     assert s.counts == Counter(quarantined=1)
     (row,) = quarantine_rows(engine)
     assert row["reason"] == "xml_forbidden"
@@ -165,7 +165,7 @@ def test_truncated_document_keeps_what_came_before(engine):
     recs = [r for r, _ in Generator(seed=8).records("case", 10)]
     doc = xml_doc(recs, message_id="cut")
     cut = doc[: doc.index(recs[7]["case_no"].encode())]  # breaks off inside the 8th record
-    s = Pipeline(engine).ingest(io.BytesIO(cut), "cs-approval", fmt="xml", message_id="cut")
+    s = standard_pipeline(engine).ingest(io.BytesIO(cut), "cs-approval", fmt="xml", message_id="cut")
     _assert_adds_up(s)
     assert s.counts["stored"] == 7 and s.counts["quarantined"] == 1 and s.reasons == Counter(xml_malformed=1)
 
@@ -175,7 +175,7 @@ def test_department_b_gbk_csv(engine):
     pairs = list(g.records("case", 80, defect_rate=0.25, defects=["id_check_char", "missing_required", "bad_enum", "time_order"]))
     buf = io.BytesIO()
     write_dept_b_csv(iter([r for r, _ in pairs]), buf, on_unmapped="keep")
-    s = Pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "zjg-housing", fmt="csv", message_id="b1")
+    s = standard_pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "zjg-housing", fmt="csv", message_id="b1")
     _assert_adds_up(s, 80)
     assert s.counts["quarantined"] == sum(1 for _, d in pairs if d)
     t = LIBRARY["case"]
@@ -195,7 +195,7 @@ def test_department_c_nested_jsonl(engine):
     pairs = list(g.records("case", 60, defect_rate=0.2, defects=["uscc_check_char", "future_apply"]))
     buf = io.BytesIO()
     write_dept_c_jsonl(iter([r for r, _ in pairs]), buf, on_unmapped="keep")
-    s = Pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "tc-market", fmt="jsonl", message_id="c1")
+    s = standard_pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "tc-market", fmt="jsonl", message_id="c1")
     _assert_adds_up(s, 60)
     assert s.counts["quarantined"] == sum(1 for _, d in pairs if d)
     t = LIBRARY["case"]
@@ -210,7 +210,7 @@ def test_department_c_nested_jsonl(engine):
 def test_broken_lines_in_jsonl_are_quarantined_not_dropped(engine):
     recs = [r for r, _ in Generator(seed=11).records("person", 5)]
     body = jsonl_doc(recs[:2]) + b'{"id_no": "broken\n' + b"\xff\xfe not utf8\n" + b"[1,2]\n" + jsonl_doc(recs[2:])
-    s = Pipeline(engine).ingest(io.BytesIO(body), "sz-sharing", fmt="jsonl", kind="person", message_id="j1")
+    s = standard_pipeline(engine).ingest(io.BytesIO(body), "sz-sharing", fmt="jsonl", kind="person", message_id="j1")
     _assert_adds_up(s, 8)
     assert s.counts["stored"] == 5 and s.counts["quarantined"] == 3
     assert s.reasons == Counter(json_malformed=2, encoding_invalid=1)
@@ -221,7 +221,7 @@ def test_concurrent_writers_store_each_record_once(engine):
 
     recs = [r for r, _ in Generator(seed=12).records("case", 300)]
     docs = [xml_doc(recs, message_id=f"race-{i}") for i in range(3)]
-    pipe = Pipeline(engine, batch_size=100)
+    pipe = standard_pipeline(engine, batch_size=100)
     with ThreadPoolExecutor(3) as pool:
         summaries = list(pool.map(lambda d: pipe.ingest(io.BytesIO(d), "cs-approval"), docs))
     assert library_count(engine, "case") == 300
@@ -231,7 +231,7 @@ def test_concurrent_writers_store_each_record_once(engine):
 
 def test_a_reused_message_id_with_other_content_is_not_skipped(engine):
     recs = [r for r, _ in Generator(seed=13).records("case", 5)]
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     pipe.ingest(io.BytesIO(xml_doc(recs, message_id="same-id")), "cs-approval")
     changed = [dict(recs[0], case_name="改名后的办件")] + recs[1:]
     s = pipe.ingest(io.BytesIO(xml_doc(changed, message_id="same-id")), "cs-approval")

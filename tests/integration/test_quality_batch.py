@@ -15,7 +15,7 @@ from hub.model.canonical import canonicalise
 from hub.model.dictionary import kind as dictionary_kind
 from synth.generator import DEFECT_KINDS, KINDS, Generator
 from hub.db.tables import LIBRARY
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.quality.checks import env_for, run_suite
 from hub.quality.models import quality_run
 from hub.quality.suites import suite
@@ -130,7 +130,7 @@ def test_the_pipeline_checks_each_message_when_enabled(engine, catalog, monkeypa
     catalogue_and_holders(engine, g, [])
     cases = [r for r, _ in g.records("case", 30)]
     monkeypatch.setenv("GOVHUB_QUALITY_BATCH", "on")
-    summary = Pipeline(engine).ingest(io.BytesIO(xml_doc(cases + [cases[5]], message_id="q-1")), "dept-a")
+    summary = standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases + [cases[5]], message_id="q-1")), "dept-a")
     assert summary.counts["stored"] == 30 and summary.counts["duplicate"] == 1
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(quality_run))]
@@ -150,7 +150,7 @@ def test_deferred_mode_leaves_the_check_for_later(engine, catalog, monkeypatch):
     catalogue_and_holders(engine, g, [])
     monkeypatch.setenv("GOVHUB_QUALITY_BATCH", "deferred")
     cases = [r for r, _ in g.records("case", 12)]
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="q-2")), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="q-2")), "dept-a")
     with engine.connect() as conn:
         assert conn.execute(select(quality_run)).first() is None
     assert list(pending_messages(engine)) == [("dept-a", "case", "q-2")]
@@ -170,7 +170,7 @@ def test_pending_checks_run_in_one_pass(engine, catalog, monkeypatch):  # noqa: 
         cases = [r for r, _ in g.records("case", 6)]
         if i == 1:
             cases.append(dict(cases[0]))  # a repeated case number: the batch's uniqueness check fails
-        Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id=f"q-p{i}")), "dept-a")
+        standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id=f"q-p{i}")), "dept-a")
     assert len(list(pending_messages(engine))) == 2
     assert check_pending(engine) == (2, 1)
     assert list(pending_messages(engine)) == [] and check_pending(engine) == (0, 0)

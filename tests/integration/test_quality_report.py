@@ -20,7 +20,7 @@ from hub.model.codes import idcard
 from hub.core.config import ROOT
 from synth.generator import Generator
 from hub.db.tables import lineage, quarantine
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.quality import report as quality_report
 from hub.quality.models import quality_run
 from hub.quality.report_html import render_html
@@ -40,7 +40,7 @@ def a_valid_id(seed: str = "32058119800101123") -> str:
 
 def ingest_with_defects(engine) -> None:
     g = Generator(seed=7)
-    pipe = Pipeline(engine)
+    pipe = standard_pipeline(engine)
     cases = [r for r, _ in g.records("case", 120, defect_rate=0.15)]
     pipe.ingest(io.BytesIO(xml_doc(cases, message_id="q-1")), "cs-approval")
     pipe.ingest(io.BytesIO(xml_doc(cases[:40], message_id="q-1b")), "cs-approval")  # same records again

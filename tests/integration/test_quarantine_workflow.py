@@ -19,7 +19,7 @@ from synth.generator import Generator, write_dept_b_csv
 from hub.model.mapping import get_mapping, reload_mappings
 from hub.db.tables import LIBRARY, lineage, outbox, quarantine
 from hub.ops.pii_scan import leaks
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.quarantine.payload import view
 from hub.quarantine.workflow import (WorkflowError, history, quarantine_action, reject, retry, retry_matching)
 from tests.helpers import count, quarantine_rows, xml_doc
@@ -41,7 +41,7 @@ def _counts(engine) -> dict:
 
 def _ingest_cases(engine, n=12, seed=3, defects=("id_check_char",), rate=0.25, system="dept-a", dept=CS):
     pairs = list(Generator(seed=seed, departments=[dept]).records("case", n, defect_rate=rate, defects=list(defects)))
-    Pipeline(engine).ingest(io.BytesIO(xml_doc([r for r, _ in pairs], message_id=f"qw-{seed}")), system, fmt="xml")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc([r for r, _ in pairs], message_id=f"qw-{seed}")), system, fmt="xml")
     return pairs
 
 
@@ -205,7 +205,7 @@ def test_retry_by_rule_after_a_mapping_fix(engine, catalog, broken_mapping):
         "case", 60, defect_rate=0.2, defects=["id_check_char", "time_order", "promise_exceeds_legal"]))
     buf = io.BytesIO()
     write_dept_b_csv((r for r, _ in pairs), buf, on_unmapped="keep")
-    Pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "dept-b", fmt="csv", message_id="zjg-csv-1")
+    standard_pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "dept-b", fmt="csv", message_id="zjg-csv-1")
     rows = quarantine_rows(engine)
     of_rule = [r for r in rows if r["rule"] == "mapping:fix_case_csv@1"]
     others = [r for r in rows if r["rule"] != "mapping:fix_case_csv@1"]

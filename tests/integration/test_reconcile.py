@@ -18,7 +18,7 @@ from hub.core import clock
 from hub.outbound import reporting
 from synth.generator import Generator
 from hub.db.tables import metadata
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.outbound.reconcile import reconcile, reconcile_discrepancy
 from tests.helpers import xml_doc
 
@@ -66,7 +66,7 @@ def _discrepancies(engine) -> list[dict]:
 
 def test_reconcile_finds_missing_and_unexpected_cases_once(engine, platform):
     cases = _cases_on(DAY, seed=81, n=12) + _cases_on(DAY - timedelta(days=1), seed=82, n=3)
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="rc-1")), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="rc-1")), "dept-a")
     assert reporting.run(engine, PEER, "case").delivered == {"acknowledged": 15}
     per_item = Counter(c["item_code"] for c in cases[:12])
     assert len(per_item) == 2
@@ -105,7 +105,7 @@ def test_reconcile_finds_missing_and_unexpected_cases_once(engine, platform):
 
 def test_undelivered_cases_are_not_ours(engine, platform):
     cases = _cases_on(DAY, seed=83, n=4)
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="rc-2")), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="rc-2")), "dept-a")
     platform.mode = "down"  # queued, not delivered: the platform does not hold them, and we do not claim it should
     assert reporting.run(engine, PEER, "case").delivered == {"retry": 4}
     platform.mode = "up"

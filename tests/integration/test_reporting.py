@@ -14,7 +14,7 @@ from hub.outbound import reporting
 from hub.outbound.delivery import Deliverer
 from synth.generator import Generator
 from hub.db.tables import report_watermark
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.helpers import xml_doc
 from sandbox.server import run_in_thread
 from sandbox.dept_rest import DeptState, make_app
@@ -35,7 +35,7 @@ def province(catalog, monkeypatch):
 
 def _push(engine, seed, n, mid):
     cases = [r for r, _ in Generator(seed=seed, departments=[DEPT]).records("case", n)]
-    Pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id=mid)), "dept-a")
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id=mid)), "dept-a")
     return cases
 
 

@@ -19,6 +19,7 @@ from kombu import Connection, Producer
 from sqlalchemy import select
 
 from hub.bus import topology as bus
+from hub.ingest.partitions import publish_inbound
 from hub.core.config import ROOT, load_settings
 from hub.db.engine import engine_for, migrate
 from synth.generator import Generator
@@ -64,7 +65,7 @@ def publish(env: dict, messages) -> None:
     with bus.connect(settings) as conn:
         bus.declare(conn)
         for mid, body in messages:
-            bus.publish_inbound(conn, body, SYSTEM, mid)
+            publish_inbound(conn, body, SYSTEM, mid)
 
 
 def start_worker(env: dict, tmp_path: Path, name: str, pause: str | None = None, idle_exit: float = 8.0):

@@ -27,7 +27,7 @@ from adapters.errors import AuthError, ConfigError, RejectedError, TransientErro
 from adapters.registry import open_adapter
 from hub.core.config import ROOT
 from synth.generator import Generator, write_xml
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from tests.helpers import library_count, outcomes, quarantine_rows
 from tests.peers.fixtures import SFTP_USER
 from sandbox.sftp_server import start_sftp_server
@@ -51,23 +51,23 @@ def test_department_drop_is_ingested_and_moved_to_done(engine, sftp_server):
         (drop / f"cs-2024-{i}.xml").write_bytes(case_xml(seed=10 + i, n=5, message_id=f"cs-batch-{i}"))
     (drop / "readme.txt").write_text("not a batch")  # outside the pattern: left alone
     with open_adapter(drop_url(sftp_server)) as adapter:
-        counts = poll_drop(adapter, SYSTEM, Pipeline(engine))
+        counts = poll_drop(adapter, SYSTEM, standard_pipeline(engine))
         assert counts == Counter(files=3, stored=15)
         assert library_count(engine, "case") == 15
         assert sorted(p.name for p in drop.iterdir()) == ["done", "readme.txt"]
         assert sorted(p.name for p in (drop / "done").iterdir()) == [f"cs-2024-{i}.xml" for i in range(3)]
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter()
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter()
 
 
 def test_file_the_hub_cannot_read_is_quarantined_whole_once(engine, sftp_server):
     drop = sftp_server.state.root / "drop"
     (drop / "cs-2024.csv").write_text("办件编号,状态\nCS-1,办结\n", encoding="utf-8")  # cs-approval sends only case XML
     with open_adapter(drop_url(sftp_server, pattern="*")) as adapter:
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter(files=1, quarantined=1)
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter()
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter(files=1, quarantined=1)
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter()
     (drop / "done" / "cs-2024.csv").rename(drop / "cs-2024.csv")  # as if killed after quarantining, before the ack
     with open_adapter(drop_url(sftp_server, pattern="*")) as adapter:
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter(files=1, quarantined=1)
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter(files=1, quarantined=1)
     rows = quarantine_rows(engine)
     assert [(r["source_system"], r["reason"], r["rule"]) for r in rows] == [(SYSTEM, "message_invalid", "drop")]
     assert "办件编号" in rows[0]["payload"]
@@ -78,9 +78,9 @@ def _poll_in_child(url: str, db_url: str, pause: str, marker) -> subprocess.Pope
             "from hub.ingest.drop import poll_drop\n"
             "from adapters.registry import open_adapter\n"
             "from hub.db.engine import engine_for\n"
-            "from hub.ingest.pipeline import Pipeline\n"
+            "from hub.wiring import standard_pipeline\n"
             "with open_adapter(sys.argv[1]) as drop:\n"
-            "    poll_drop(drop, 'cs-approval', Pipeline(engine_for(sys.argv[2])))\n")
+            "    poll_drop(drop, 'cs-approval', standard_pipeline(engine_for(sys.argv[2])))\n")
     env = {**os.environ, "GOVHUB_FAULT_PAUSE": f"{pause}:60", "GOVHUB_FAULT_MARKER": str(marker)}
     return subprocess.Popen([sys.executable, "-c", code, url, db_url], cwd=ROOT, env=env)
 
@@ -105,7 +105,7 @@ def test_hub_killed_mid_file_ingests_it_exactly_once(engine, db_url, sftp_server
     assert library_count(engine, "case") == committed
     # the next poll reads the same file, same message id: committed records are duplicates
     with open_adapter(drop_url(sftp_server)) as adapter:
-        counts = poll_drop(adapter, SYSTEM, Pipeline(engine))
+        counts = poll_drop(adapter, SYSTEM, standard_pipeline(engine))
     assert library_count(engine, "case") == 20
     if committed:
         assert counts == Counter(files=1, duplicate=20)
@@ -133,9 +133,9 @@ def test_file_still_uploading_waits_until_complete(engine, sftp_server):
     uploader.start()
     try:
         with open_adapter(drop_url(sftp_server, stable_seconds=0.2)) as adapter:
-            assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter()
+            assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter()
             uploader.join()
-            assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter(files=1, stored=40)
+            assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter(files=1, stored=40)
     finally:
         uploader.join()
 
@@ -168,10 +168,10 @@ def test_checksum_sidecar_gates_ingest(engine, sftp_server, caplog):
     (drop / "cs-summed.xml.sha256").write_text("0" * 64 + "  cs-summed.xml\n")  # the upload is not finished
     (drop / "cs-unsummed.xml").write_bytes(case_xml(seed=42, n=5, message_id="cs-unsummed"))
     with open_adapter(drop_url(sftp_server, require_checksum=1)) as adapter, caplog.at_level(logging.WARNING):
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter()
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter()
         assert "cs-summed.xml does not match cs-summed.xml.sha256" in caplog.text
         (drop / "cs-summed.xml.sha256").write_text(hashlib.sha256(doc).hexdigest() + "  cs-summed.xml\n")
-        assert poll_drop(adapter, SYSTEM, Pipeline(engine)) == Counter(files=1, stored=5)
+        assert poll_drop(adapter, SYSTEM, standard_pipeline(engine)) == Counter(files=1, stored=5)
     assert sorted(p.name for p in (drop / "done").iterdir()) == ["cs-summed.xml", "cs-summed.xml.sha256"]
     assert (drop / "cs-unsummed.xml").exists()  # require_checksum: no sidecar, not taken
 
@@ -315,6 +315,6 @@ def test_a_departments_drop_keeps_only_its_own_records(engine, sftp_server):
     write_xml(iter(own + other), "case", buf, message_id="mixed-1")
     (sftp_server.state.root / "drop" / "mixed.xml").write_bytes(buf.getvalue())
     with open_adapter(drop_url(sftp_server)) as drop:
-        counts = poll_drop(drop, SYSTEM, Pipeline(engine))
+        counts = poll_drop(drop, SYSTEM, standard_pipeline(engine))
     assert counts["stored"] == 4 and counts["quarantined"] == 2
     assert {r["reason"] for r in quarantine_rows(engine)} == {"forbidden_region"}

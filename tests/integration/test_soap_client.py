@@ -21,7 +21,7 @@ from hub.catalog.access import hash_password
 from hub.core.config import ROOT
 from synth.generator import Generator
 from hub.db.tables import LIBRARY
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.api.soap.service import routes
 from hub.catalog.systems import System
 from tests.helpers import library_count, xml_doc
@@ -63,7 +63,7 @@ def test_pull_the_item_catalogue_and_ingest_it(province, engine):
         (envelope,) = list(soap.read())
         expected = state.items_of("320581")
         assert expected and envelope.kind == "item" and envelope.format == "xml"
-        summary = Pipeline(engine).ingest(io.BytesIO(envelope.body), PROVINCE, fmt="xml", kind=envelope.kind,
+        summary = standard_pipeline(engine).ingest(io.BytesIO(envelope.body), PROVINCE, fmt="xml", kind=envelope.kind,
                                           message_id=envelope.message_id)
         assert summary.counts["stored"] == len(expected) == summary.received
         t = LIBRARY["item"]
@@ -72,7 +72,7 @@ def test_pull_the_item_catalogue_and_ingest_it(province, engine):
         assert names == {r["item_code"]: r["item_name"] for r in expected}  # GBK in, UTF-8 stored
         state.encoding = "utf-8"
         (again,) = list(soap.read())  # the daily pull of an unchanged catalogue
-        repeat = Pipeline(engine).ingest(io.BytesIO(again.body), PROVINCE, fmt="xml", kind="item", message_id=again.message_id)
+        repeat = standard_pipeline(engine).ingest(io.BytesIO(again.body), PROVINCE, fmt="xml", kind="item", message_id=again.message_id)
         assert repeat.counts["duplicate"] == len(expected) and library_count(engine, "item") == len(expected)
 
 
@@ -154,7 +154,7 @@ def hub_soap(tmp_path, monkeypatch, engine):
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))
     monkeypatch.setenv("GOVHUB_TEST_HUB_PW", "Cs-pw-2024")
     app = Starlette(routes=routes())
-    app.state.pipeline = Pipeline(engine)
+    app.state.pipeline = standard_pipeline(engine)
     base, stop = run_in_thread(app)
     yield base.replace("http://", "soap://") + "/soap/push"
     stop()

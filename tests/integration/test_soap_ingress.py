@@ -20,7 +20,7 @@ from hub.catalog.access import hash_password
 from hub.model.dictionary import kind as dictionary_kind
 from synth.generator import Generator
 from hub.db.tables import LIBRARY, ingest_message, lineage, quarantine
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.api.soap.service import routes
 from tests.helpers import count, library_count
 from sandbox.server import run_in_thread
@@ -46,7 +46,7 @@ def wsdl(tmp_path, monkeypatch, engine):
     path.write_text(yaml.safe_dump({"systems": [entry]}, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))
     app = Starlette(routes=routes())
-    app.state.pipeline = Pipeline(engine)
+    app.state.pipeline = standard_pipeline(engine)
     base, stop = run_in_thread(app)
     yield f"{base}/soap/push?wsdl"
     stop()

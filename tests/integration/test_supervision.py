@@ -19,7 +19,7 @@ from sandbox.server import run_in_thread
 from hub.outbound import reporting
 from synth.generator import Generator
 from hub.db.tables import LIBRARY, metadata, record_history
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.domains.supervision import scan as sv
 from hub.domains.supervision.scan import SYSTEM, WorkflowError, supervision_action, supervision_no, supervision_scan
 
@@ -71,7 +71,7 @@ class World:
 
     def ingest(self, kind, records, system="dept-a"):
         self.n += 1
-        s = Pipeline(self.engine).ingest(io.BytesIO(_json(records)), system, fmt="json", kind=kind, message_id=f"m{self.n}")
+        s = standard_pipeline(self.engine).ingest(io.BytesIO(_json(records)), system, fmt="json", kind=kind, message_id=f"m{self.n}")
         assert s.counts["stored"] == len(records), s.as_dict()
 
     def open_case(self, no, at, **over):

@@ -79,7 +79,7 @@ from hub.domains.libraries.merge_batch import _lineage, _merge_batch, field_prov
 from hub.domains.libraries.precedence import KindPrecedence, Precedence, precedence as current_precedence
 from hub.db.tables import metadata, quarantine
 from hub.ingest.pipeline import OpenMessage, Pipeline, batches
-from hub.ingest.store import ConcurrentUpdate, Prepared, add_counts, record_message, store_batch
+from hub.ingest.store import Prepared, StoreConflict, add_counts, record_message, store_batch
 from hub.catalog.systems import CatalogError, System, get_system
 
 __all__ = ["COUNTS", "field_provenance", "merge_conflict", "refresh", "refresh_cursor", "stored_cursor"]
@@ -168,7 +168,7 @@ def _merge_page(engine: Engine, pipeline: Pipeline, system: System, prec: Preced
                 if envelope.handle:
                     _save_cursor(conn, system.id, str(envelope.handle))
                 return counts
-        except (IntegrityError, ConcurrentUpdate, UniqueViolation):
+        except (IntegrityError, StoreConflict, UniqueViolation):  # StoreConflict: from store_batch
             # another writer changed or created one of these records first: merge again
             if attempt == 4:
                 raise

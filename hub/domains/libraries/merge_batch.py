@@ -21,6 +21,7 @@ from hub.domains.libraries.precedence import KindPrecedence
 from hub.model.masking import mask_record
 from hub.db.tables import LIBRARY, Id, lineage, metadata, outbox, record_history
 from hub.ingest.pipeline import OpenMessage
+from hub.outbound.delivery import enqueue
 from hub.ingest.store import (EVENTS_EXCHANGE, BatchContext, ConcurrentUpdate, Prepared, add_counts, bulk_insert,
                               content_hash)
 
@@ -132,8 +133,6 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
     if events:
         bulk_insert(conn, outbox, [_event(k, source, ctx.message_id, now, p, mg, lid) for p, mg, lid in events])
     if events and m.system.report_to:
-        from hub.outbound.delivery import enqueue
-
         items = [(source, p.key_text, p.version, p.key_text) for p, _, _ in events]
         for peer in m.system.report_to:
             enqueue(conn, peer, k.kind, items, now)

@@ -25,8 +25,9 @@ from hub.core import clock
 from hub.outbound import reporting
 from hub.model.masking import mask_text
 from hub.db.tables import LIBRARY, Id, metadata
-from hub.ingest.pipeline import Pipeline
+from hub.wiring import standard_pipeline
 from hub.domains.supervision.rules import Finding, MonitoringRule, evaluate, load_rules
+from hub.domains.evaluations import overdue
 
 SYSTEM = "govhub-supervision"
 SUPERVISOR_DEPT = "电子监察系统"
@@ -71,7 +72,7 @@ def supervision_no(rule_id: str, level: str, case_no: str) -> str:
 
 def _ingest(engine: Engine, records: list[dict], message_id: str):
     body = json.dumps({"records": records}, ensure_ascii=False, default=_json_default).encode()
-    summary = Pipeline(engine).ingest(io.BytesIO(body), SYSTEM, fmt="json", kind="supervision", message_id=message_id)
+    summary = standard_pipeline(engine).ingest(io.BytesIO(body), SYSTEM, fmt="json", kind="supervision", message_id=message_id)
     if summary.counts["quarantined"]:
         raise RuntimeError(f"supervision records quarantined: {dict(summary.reasons)} (message {message_id})")
     return summary
@@ -111,8 +112,6 @@ def _record(f: Finding, case: dict, now: datetime) -> dict:
 
 def _overdue_follow_ups(conn, engine: Engine, now: datetime, existing: set[str]) -> dict[str, dict]:
     """A 差评 whose follow-up was not closed in time is itself supervised (评价, 黄牌)."""
-    from hub.domains.evaluations import overdue
-
     c, s = LIBRARY["case"], LIBRARY["supervision"]
     out = {}
     for fu in overdue(engine, now):
