@@ -738,11 +738,17 @@ def stats(as_json) -> None:
 @click.option("--defect-rate", type=float, default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--encoding", default="utf-8", show_default=True, help="for XML: utf-8, gbk or gb18030")
-def generate(kind, n, out, fmt, defect_rate, seed, encoding) -> None:
+@click.option("--department", help="only this department: credit code or name, e.g. 11320581MBL65F0H1L (常熟市行政审批局)")
+@click.option("--region", help="only this GB2260 county (e.g. 320581) or prefecture (default 320500 苏州市)")
+def generate(kind, n, out, fmt, defect_rate, seed, encoding, department, region) -> None:
     """Write N synthetic records of KIND (with a share of defective ones)."""
     from synth import generator
+    from synth.scope import scoped_generator
 
-    g = generator.Generator(seed=seed)
+    try:
+        g = scoped_generator(kind, seed, department=department, region=region)
+    except ValueError as e:
+        _fail(str(e))
     records = (r for r, _d in g.records(kind, n, defect_rate=defect_rate))
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:

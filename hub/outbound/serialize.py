@@ -5,43 +5,34 @@ from __future__ import annotations
 
 import json
 
-from lxml import etree
 from sqlalchemy import Connection, select
 
+from hub.model import xmlwrite
 from hub.model.canonical import json_ready
 from hub.model.dictionary import Kind, kind as dictionary_kind
 from hub.db.tables import LIBRARY
 from sqlalchemy import tuple_
 
 
-def _text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(json_ready(value))
+def _ordered(k: Kind, rec: dict) -> dict:
+    """A record in the dictionary's field order, values as canonical text (None left out)."""
+    out = {}
+    for f in k.fields:
+        v = rec.get(f.name)
+        if v is None:
+            continue
+        if f.type == "list":
+            subs = f.fields or ()
+            out[f.name] = [{s.name: json_ready(e[s.name]) for s in subs if e.get(s.name) is not None} for e in v]
+        else:
+            out[f.name] = json_ready(v)
+    return out
 
 
 def to_xml(kind: str, records: list[dict], message_id: str | None = None) -> bytes:
+    """The canonical batch document, written by the hub's one canonical XML writer."""
     k: Kind = dictionary_kind(kind)
-    ns = k.namespace
-    root = etree.Element(f"{{{ns}}}{k.batch}", nsmap={None: ns})
-    if message_id:
-        root.set("message_id", message_id)
-    for rec in records:
-        el = etree.SubElement(root, f"{{{ns}}}{k.record}")
-        for f in k.fields:
-            v = rec.get(f.name)
-            if v is None:
-                continue
-            if f.type == "list":
-                wrapper = etree.SubElement(el, f"{{{ns}}}{f.name}")
-                for entry in v:
-                    item = etree.SubElement(wrapper, f"{{{ns}}}{f.record}")
-                    for sub in f.fields or ():
-                        if entry.get(sub.name) is not None:
-                            etree.SubElement(item, f"{{{ns}}}{sub.name}").text = _text(entry[sub.name])
-            else:
-                etree.SubElement(el, f"{{{ns}}}{f.name}").text = _text(v)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return xmlwrite.to_bytes(kind, (_ordered(k, rec) for rec in records), message_id=message_id or None)
 
 
 def to_json(kind: str, records: list[dict], message_id: str | None = None) -> bytes:

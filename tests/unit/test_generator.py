@@ -571,3 +571,60 @@ def test_dept_c_jsonl_nested_shape():
         for p, o in zip(rec.get("special_procedures", []), obj.get("tbcx", [])):
             assert o["lx"] == p["kind"]
         assert "materials" not in obj and "clzl" not in obj
+
+
+# -- the hub's clock, one canonical XML writer, generating for one department/region -----
+
+
+def test_today_defaults_to_the_hubs_clock(monkeypatch):
+    from hub.core import clock
+
+    monkeypatch.setattr(clock, "now", lambda: datetime(2024, 3, 5, 10, 0, 0))
+    x = gen.Generator(seed=3)
+    assert x.today == date(2024, 3, 5)
+    pinned = [gen.Generator(seed=3).case() for _ in range(2)]
+    assert pinned == [gen.Generator(seed=3, today=date(2024, 3, 5)).case() for _ in range(2)]
+    assert all(c["apply_time"] <= "2024-03-04 23:59:59" for c in pinned)
+
+
+def test_outbound_to_xml_and_write_xml_are_one_writer(g):
+    from hub.outbound.serialize import to_xml
+
+    cases = [g.case() for _ in range(20)]
+    kind = dict_kind("case")
+    ordered = [{f.name: c[f.name] for f in kind.fields if f.name in c} for c in cases]
+    buf = io.BytesIO()
+    gen.write_xml(ordered, "case", buf, message_id="m-1")
+    assert to_xml("case", cases, "m-1") == buf.getvalue()
+
+
+def test_scoped_generator_keeps_to_one_department_and_region():
+    from synth.scope import scoped_generator
+
+    x = scoped_generator("case", 1, department="11320581MBL65F0H1L", region="320581")
+    cases = [x.case() for _ in range(100)]
+    assert {(c["dept_code"], c["region_code"]) for c in cases} == {("11320581MBL65F0H1L", "320581")}
+    by_code = scoped_generator("case", 1, department="11320581MBL65F0H1L")
+    by_name = scoped_generator("case", 1, department="常熟市行政审批局")
+    assert [by_name.case() for _ in range(5)] == [by_code.case() for _ in range(5)]
+    assert {c["region_code"] for c in (scoped_generator("licence", 2, region="320582").licence()
+                                        for _ in range(30))} == {"320582"}
+    nanjing = scoped_generator("case", 1, region="320100")
+    assert {nanjing.case()["region_code"][:4] for _ in range(30)} == {"3201"}
+
+
+@pytest.mark.parametrize("kind,department,region,message", [
+    ("case", None, "329999", "is not a division code"),
+    ("case", None, "320502", "not a current division"),
+    ("case", None, "320000", "is a province"),
+    ("person", None, "320581", "whole prefecture"),
+    ("person", "11320581MBL65F0H1L", None, "applies to case"),
+    ("case", "11320581MBL65F0H1X", None, "not a valid credit code"),
+    ("case", "常熟市行政审批局", "320582", "not of --region 320582"),
+    ("case", "无此局", None, "not a department of 苏州市"),
+])
+def test_scoped_generator_refuses_with_a_reason(kind, department, region, message):
+    from synth.scope import scoped_generator
+
+    with pytest.raises(ValueError, match=message):
+        scoped_generator(kind, 0, department=department, region=region)

@@ -1,0 +1,1 @@
+"""One module per record kind or group of kinds; each is a mixin of ``Generator``."""
