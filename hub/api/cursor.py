@@ -9,14 +9,15 @@ import hmac
 import json
 import os
 from datetime import datetime
+from hub.core.errors import InputError
 
 # The signature catches damaged or hand-edited cursors; access is enforced on every
 # request regardless, so the key need not be secret, only the same on every API replica.
 _KEY = (os.environ.get("GOVHUB_CURSOR_KEY") or "govhub-cursor-v1").encode()
 
 
-class BadCursor(ValueError):
-    pass
+class BadCursor(InputError):
+    reason = "bad_cursor"
 
 
 def encode(updated_at: datetime, row_id: int, scope: str) -> str:

@@ -22,12 +22,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from hub.core.config import CATALOG_DIR
 from hub.model.dictionary import kinds
 from hub.model.mapping import Mapping, canonical_mapping, get_mapping
+from hub.core.errors import ConfigError
 
 SYSTEMS_FILE = CATALOG_DIR / "systems.yaml"
 
 
-class CatalogError(ValueError):
-    pass
+class CatalogError(ConfigError):
+    reason = "catalog_invalid"
 
 
 class SecretRef(BaseModel):

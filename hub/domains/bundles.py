@@ -67,6 +67,7 @@ from hub.db.tables import LIBRARY, Json, metadata, outbox
 from hub.ingest.pipeline import Pipeline
 from hub.ingest.store import EVENTS_EXCHANGE, content_hash, message_seen
 from hub.catalog.systems import System, catalog_path, get_system, systems
+from hub.core.errors import ConfigError
 
 log = logging.getLogger("govhub.bundles")
 
@@ -111,8 +112,10 @@ bundle_part = Table(
 )
 
 
-class BundleError(ValueError):
-    pass
+class BundleError(ConfigError):
+    """The bundle definitions file (一件事) is wrong."""
+
+    reason = "bundles_invalid"
 
 
 # ---- definitions -----------------------------------------------------------------------

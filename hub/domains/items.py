@@ -31,6 +31,7 @@ from hub.db.tables import LIBRARY, outbox, record_history
 from hub.ingest.pipeline import Pipeline
 from hub.ingest.store import EVENTS_EXCHANGE
 from hub.catalog.systems import get_system
+from hub.core.errors import NotFound
 
 log = logging.getLogger("govhub.catalogue")
 WITHDRAWN = "取消"
@@ -152,10 +153,10 @@ def versions(engine: Engine, item_code: str) -> list[dict]:
 
 def diff_versions(engine: Engine, item_code: str, v_from: str, v_to: str) -> dict[str, dict]:
     """Field diff between two versions (``item_version`` values as the province numbers
-    them); raises ``LookupError`` naming the versions that exist."""
+    them); raises ``NotFound`` (a ``LookupError``) naming the versions that exist."""
     vs = {v["item_version"]: v["record"] for v in versions(engine, item_code)}
     missing = [v for v in (v_from, v_to) if v not in vs]
     if missing:
-        raise LookupError(f"item {item_code} has no version {', '.join(missing)}; stored versions: "
+        raise NotFound(f"item {item_code} has no version {', '.join(missing)}; stored versions: "
                           f"{', '.join(vs) or 'none'}")
     return diff_fields("item", vs[v_from], vs[v_to])

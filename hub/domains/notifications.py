@@ -50,6 +50,7 @@ from hub.core import clock
 from hub.core.config import CATALOG_DIR
 from hub.model.masking import mask_phone, mask_text
 from hub.db.tables import LIBRARY, Id, metadata
+from hub.core.errors import ConfigError
 
 log = logging.getLogger("govhub.notifications")
 
@@ -83,8 +84,8 @@ notification = Table(
 _N = notification
 
 
-class TemplateError(ValueError):
-    pass
+class TemplateError(ConfigError):
+    reason = "templates_invalid"
 
 
 def load_templates(path: str | Path | None = None) -> dict[str, str]:

@@ -34,6 +34,7 @@ from hub.model.defects import Defect
 from hub.model.dictionary import Kind
 from hub.core.faults import pause_point
 from hub.db.tables import LIBRARY, ingest_counter, ingest_message, lineage, outbox, quarantine, record_history
+from hub.core.errors import StorageError
 
 EVENTS_EXCHANGE = "govhub.events"
 _ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
@@ -408,5 +409,7 @@ def record_message(conn: Connection, system: str, message_id: str, kind: str, fm
     conn.execute(stmt)
 
 
-class ConcurrentUpdate(RuntimeError):
+class ConcurrentUpdate(StorageError):
     """Another writer changed a row of this batch; the batch is retried from scratch."""
+
+    reason = "concurrent_update"

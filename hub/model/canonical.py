@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from hub.model.dictionary import Field, Kind, kind as dictionary_kind
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 CST = timezone(timedelta(hours=8))
 _TRUE = {"true", "1", "是", "y", "yes"}
@@ -24,12 +26,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FALSE = {"false", "0", "否", "n", "no"}
 
 
-class FieldDefect(ValueError):
+class FieldDefect(InputError):
     """One field is wrong; ``reason`` is the quarantine reason code."""
 
-    def __init__(self, reason: str, field: str, message: str):
-        super().__init__(message)
-        self.reason, self.field, self.message = reason, field, message
+    def __init__(self, reason: Reason, field: str, message: str):
+        super().__init__(message, reason=reason)
+        self.field = field
 
 
 def parse_datetime(s) -> datetime:

@@ -26,12 +26,16 @@ from hub.core.config import MAPPINGS_DIR
 from hub.model.dictionary import Field, Kind, kind as dictionary_kind, kinds
 from hub.model.transforms import TRANSFORMS
 from hub.core.yamlsource import line_of
+from hub.core.errors import ConfigError, InputError
+from hub.model.outcomes import Reason
 
 Format = Literal["xml", "jsonl", "json", "csv"]
 
 
-class MappingError(ValueError):
+class MappingError(ConfigError):
     """A mapping file is wrong; the message names the file, line and key."""
+
+    reason = "mapping_invalid"
 
 
 class FieldSpec(BaseModel):
@@ -120,10 +124,10 @@ class Mapping:
         return _apply(self.spec, self.spec.fields, self.kind.fields, source, self.spec.canonical)
 
 
-class MappingApplyError(ValueError):
-    def __init__(self, reason: str, field: str, message: str):
-        super().__init__(message)
-        self.reason, self.field, self.message = reason, field, message
+class MappingApplyError(InputError):
+    def __init__(self, reason: Reason, field: str, message: str):
+        super().__init__(message, reason=reason)
+        self.field = field
 
 
 _MISSING = object()

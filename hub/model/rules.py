@@ -15,15 +15,17 @@ from datetime import datetime, timedelta
 from hub.core import clock
 from hub.model.codes import divisions as division_codes, idcard, licence_id, orgcode, uscc
 from hub.model.codes.errors import CodeError
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 CLOCK_SKEW = timedelta(days=1)  # senders' clocks drift; a day ahead is not "in the future"
 PROJECT_CODE_RE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
 
 
-class RuleDefect(ValueError):
-    def __init__(self, reason: str, field: str, message: str, rule: str = ""):
-        super().__init__(message)
-        self.reason, self.field, self.message, self.rule = reason, field, message, rule
+class RuleDefect(InputError):
+    def __init__(self, reason: Reason, field: str, message: str, rule: str = ""):
+        super().__init__(message, reason=reason)
+        self.field, self.rule = field, rule
 
 
 @dataclass

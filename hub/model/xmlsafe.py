@@ -18,6 +18,8 @@ import io
 import re
 
 from lxml import etree
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -27,13 +29,11 @@ _ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
 TRANSCODE = {"gbk": "gbk", "gb2312": "gbk", "cp936": "gbk", "gb18030": "gb18030", "gb_2312": "gbk"}
 
 
-class XmlRefused(ValueError):
+class XmlRefused(InputError):
     """The document is refused as a whole; ``reason`` is a quarantine reason code."""
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message, reason=reason)
 
 
 def declared_encoding(head: bytes) -> str | None:

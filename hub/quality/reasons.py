@@ -16,12 +16,13 @@ import yaml
 
 from hub.core.config import ROOT
 from hub.core.yamlsource import line_of
+from hub.core.errors import ConfigError
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 
-class ReasonsError(ValueError):
-    pass
+class ReasonsError(ConfigError):
+    reason = "reasons_invalid"
 
 
 def reasons_path() -> Path:

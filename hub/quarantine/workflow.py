@@ -35,7 +35,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field as dc_field
-from typing import Callable
+from typing import Callable, Literal
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import (BigInteger, Column, DateTime, Engine, Index, String, Table, Text, insert, or_, select, update)
@@ -52,6 +52,7 @@ from hub.ingest.pipeline import Pipeline, prepare
 from hub.quarantine.payload import PayloadError, as_message, edit, flatten, view
 from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, add_counts, store_batch
 from hub.catalog.systems import CatalogError, System, get_system
+from hub.core.errors import WorkflowError
 
 log = logging.getLogger("govhub.quarantine")
 
@@ -81,12 +82,16 @@ quarantine_action = Table(
 RULE = "quarantine:retry"  # the "rule" of a defect found by the retry itself (no record in the payload)
 
 
-class WorkflowError(ValueError):
-    """The action cannot be done; ``status`` is the HTTP status, ``reason`` a code."""
+ActionReason = Literal["operator_required", "note_required", "filter_required", "not_found", "not_open", "whole_message",
+                       "library_refresh", "unknown_system", "kind_changed", "bad_correction"]
 
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
+
+class QuarantineActionError(WorkflowError):
+    """A quarantine action (retry, reject, export) cannot be done; ``status`` is the HTTP
+    status, ``reason`` a code."""
+
+    def __init__(self, status: int, reason: ActionReason, message: str):
+        super().__init__(message, reason=reason, status=status)
 
 
 @dataclass
@@ -125,7 +130,7 @@ class RetrySummary:
 def _operator(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise WorkflowError(422, "operator_required", "say who you are: --operator NAME (up to 100 characters); "
+        raise QuarantineActionError(422, "operator_required", "say who you are: --operator NAME (up to 100 characters); "
                             "it is kept with every action")
     return name
 
@@ -133,20 +138,20 @@ def _operator(name: str | None) -> str:
 def _note(note: str | None, required: bool = False) -> str | None:
     note = (note or "").strip()
     if required and not note:
-        raise WorkflowError(422, "note_required", "give a reason with --note TEXT; it is kept with the action")
+        raise QuarantineActionError(422, "note_required", "give a reason with --note TEXT; it is kept with the action")
     return mask_text(note) if note else None  # a note is a remark: no personal data needed in it
 
 
 def _row(conn, qid: int) -> dict:
     row = conn.execute(select(quarantine).where(quarantine.c.id == qid)).mappings().first()
     if row is None:
-        raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+        raise QuarantineActionError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
     return dict(row)
 
 
 def _open(row: dict) -> None:
     if row["status"] != "open":
-        raise WorkflowError(409, "not_open", f"quarantined record #{row['id']} is {row['status']} already "
+        raise QuarantineActionError(409, "not_open", f"quarantined record #{row['id']} is {row['status']} already "
                             f"(by {row['resolved_by']} at {row['resolved_at']}); `govhub quarantine history {row['id']}`")
 
 
@@ -183,16 +188,16 @@ class _Planner:
 
     def plan(self, row: dict) -> _Plan:
         if row["seq"] == 0 or row["mapping"] in ("-", ""):
-            raise WorkflowError(409, "whole_message", f"#{row['id']} is a whole message that could not be read "
+            raise QuarantineActionError(409, "whole_message", f"#{row['id']} is a whole message that could not be read "
                                 f"({row['reason']}); the sender must send it again — then reject this entry with a note")
         if row["message_id"].startswith("refresh:"):
-            raise WorkflowError(409, "library_refresh", f"#{row['id']} came from a resource-library refresh, which merges "
+            raise QuarantineActionError(409, "library_refresh", f"#{row['id']} came from a resource-library refresh, which merges "
                                 "by field precedence; correct it at the sharing platform and refresh again — then reject "
                                 "this entry with a note")
         try:
             system = get_system(row["source_system"])
         except CatalogError:
-            raise WorkflowError(409, "unknown_system", f"#{row['id']} came from {row['source_system']}, which the "
+            raise QuarantineActionError(409, "unknown_system", f"#{row['id']} came from {row['source_system']}, which the "
                                 "catalogue no longer lists; add it back or reject this entry") from None
         fmt = _fmt_from_label(row["mapping"]) or _fmt_from_payload(row["payload"], row["payload_encoding"])
         name = row["mapping"].split("@", 1)[0]
@@ -201,7 +206,7 @@ class _Planner:
         except MappingError:  # renamed or removed since: what the catalogue names now
             mapping = system.mapping_for(row["kind"], fmt)
         if mapping.kind.kind != row["kind"]:
-            raise WorkflowError(409, "kind_changed", f"mapping {mapping.label} now reads {mapping.kind.kind}, "
+            raise QuarantineActionError(409, "kind_changed", f"mapping {mapping.label} now reads {mapping.kind.kind}, "
                                 f"not {row['kind']}; fix the mapping or reject this entry")
         return _Plan(system, mapping, fmt)
 
@@ -215,10 +220,10 @@ def _read_one(row: dict, text: str, encoding: str, plan: _Plan, given: bool) -> 
     try:
         body = as_message(text, encoding, plan.fmt, plan.mapping)
     except PayloadError as exc:
-        raise WorkflowError(422, "bad_correction", str(exc)) from None
+        raise QuarantineActionError(422, "bad_correction", str(exc)) from None
     raws = list(decode.read(io.BufferedReader(io.BytesIO(body)), plan.mapping, decode.MessageInfo()))
     if given and len(raws) != 1:
-        raise WorkflowError(422, "bad_correction", f"a corrected record holds exactly one {row['kind']} record in the form "
+        raise QuarantineActionError(422, "bad_correction", f"a corrected record holds exactly one {row['kind']} record in the form "
                             f"the source sends ({plan.fmt}); this one holds {len(raws)}")
     if not raws:
         return decode.RawRecord(row["seq"], None, Defect(
@@ -253,7 +258,7 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
     one open quarantined record; or retry it unchanged after a fix of mapping or rules."""
     operator, note = _operator(operator), _note(note)
     if changes and payload is not None:
-        raise WorkflowError(422, "bad_correction", "give either field corrections or a whole corrected record, not both")
+        raise QuarantineActionError(422, "bad_correction", "give either field corrections or a whole corrected record, not both")
     if planner is None:  # one record: read mappings and catalogue afresh (a bulk run does it once)
         reload_configuration()
         planner = _Planner(engine)
@@ -267,7 +272,7 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
         try:
             text = edit(text, encoding, plan.fmt, plan.mapping, changes)
         except PayloadError as exc:
-            raise WorkflowError(422, "bad_correction", str(exc)) from None
+            raise QuarantineActionError(422, "bad_correction", str(exc)) from None
         action, encoding = "correct", ("csv" if plan.fmt == "csv" else "text")
     elif payload is not None:
         action, text, encoding = "correct", payload.strip("\ufeff\r\n"), ("csv" if plan.fmt == "csv" else "text")
@@ -306,7 +311,7 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
                     status="retried", resolved_by=ctx.corrected_by, resolved_at=ctx.received_at, note=note)).rowcount
                 if claimed != 1:
                     _open(_row(conn, qid))
-                    raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
+                    raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
                 store_batch(conn, ctx, [p])
                 add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
                 lineage_id = conn.execute(select(lineage.c.id).where(lineage.c.correction_of == qid)
@@ -332,7 +337,7 @@ def reject(engine: Engine, qid: int, operator: str, note: str) -> dict:
         done = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == "open").values(
             status="rejected", resolved_by=operator, resolved_at=now, note=note)).rowcount
         if done != 1:
-            raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
+            raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
         conn.execute(insert(quarantine_action).values(quarantine_id=qid, action="reject", operator=operator, at=now,
                                                       note=note, outcome="rejected"))
     log.info("quarantine #%d rejected by %s", qid, operator)
@@ -360,7 +365,7 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
     mappings, rules and catalogue as they are now — after a fix."""
     operator = _operator(operator)
     if not (rule or system or kind or reason or ids):
-        raise WorkflowError(422, "filter_required", "say which records: --rule R (and/or --system, --kind, --reason)")
+        raise QuarantineActionError(422, "filter_required", "say which records: --rule R (and/or --system, --kind, --reason)")
     reload_configuration()
     note = note or f"retry after a fix: {', '.join(f'{k}={v}' for k, v in (('rule', rule), ('system', system), ('kind', kind), ('reason', reason)) if v)}"
     planner = _Planner(engine)
@@ -368,7 +373,7 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
     for qid in ids if ids is not None else matching_ids(engine, rule, system, kind, reason):
         try:
             a = retry(engine, qid, operator, note, planner=planner)
-        except WorkflowError as exc:
+        except QuarantineActionError as exc:
             summary.skipped[exc.reason] += 1
             a = None
         else:
@@ -408,7 +413,7 @@ def history(engine: Engine, qid: int) -> dict:
 
     row = show(engine, qid)
     if row is None:
-        raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+        raise QuarantineActionError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
     with engine.connect() as conn:
         actions = [dict(r) for r in conn.execute(select(quarantine_action).where(quarantine_action.c.quarantine_id == qid)
                                                  .order_by(quarantine_action.c.id)).mappings()]

@@ -43,14 +43,17 @@ from hub.ingest.partitions import PartUnreadable, ingest_part, is_part
 from hub.ingest.pipeline import Pipeline
 from hub.ingest.store import add_counts, text_hash
 from hub.catalog.systems import CatalogError
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 log = logging.getLogger("govhub.worker")
 
 
-class Terminal(Exception):
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason, self.message = reason, message
+class Terminal(InputError):
+    """A message no retry can take: it is quarantined whole with ``reason``."""
+
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message, reason=reason)
 
 
 def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, body: bytes,

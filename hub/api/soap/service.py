@@ -76,6 +76,7 @@ from hub.model.masking import mask_id, mask_text
 from hub.api.soap.wsdl import SERVICE_NS, batch_elements, build_wsdl, kind_xsd
 from hub.catalog.systems import System
 from hub.model.xmlsafe import XmlRefused, parse_document
+from hub.core.errors import GovhubError
 
 log = logging.getLogger("govhub.soap")
 
@@ -118,12 +119,12 @@ def scrub(message: str) -> str:
     return _DIGIT_RUN_RE.sub(lambda m: mask_id(m.group(0)), mask_text(message))
 
 
-class SoapFault(Exception):
+class SoapFault(GovhubError):
     """``code`` is ``Client.<Subcode>``, ``Server``, ``VersionMismatch`` or ``MustUnderstand``."""
 
     def __init__(self, code: str, reason: str, message: str):
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, scrub(message)
+        super().__init__(message, reason=reason)
+        self.code, self.message = code, scrub(message)
 
     @classmethod
     def denied(cls, exc: AccessDenied) -> "SoapFault":

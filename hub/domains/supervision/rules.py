@@ -28,6 +28,7 @@ import yaml
 
 from hub.core.config import ROOT
 from hub.domains.timelimit.engine import Policy, TimeLimitError, compute_deadlines
+from hub.core.errors import ConfigError
 
 RULE_TYPES = ("时限", "内容", "流程", "收费", "评价")
 LEVELS = ("黄牌", "红牌", "超法定期限")
@@ -43,8 +44,10 @@ _PARAMS = {
 }
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError):
     """The monitoring rules file is unreadable or invalid (message: file, key, problem)."""
+
+    reason = "monitoring_rules_invalid"
 
 
 @dataclass(frozen=True)
