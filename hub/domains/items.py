@@ -32,6 +32,7 @@ from hub.ingest.pipeline import Pipeline
 from hub.ingest.store import EVENTS_EXCHANGE
 from hub.catalog.systems import get_system
 from hub.core.errors import NotFound
+from hub.model.outcomes import RECORD_OUTCOMES
 
 log = logging.getLogger("govhub.catalogue")
 WITHDRAWN = "取消"
@@ -74,7 +75,7 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
             summary = pipeline.ingest(io.BytesIO(envelope.body), system, fmt="xml", kind="item",
                                       message_id=envelope.message_id)
             counts["pulled"] += summary.received
-            for o in ("stored", "duplicate", "quarantined"):
+            for o in RECORD_OUTCOMES:
                 counts[o] += summary.counts[o]
             seen.update(_item_codes(envelope.body))
     finally:

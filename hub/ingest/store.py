@@ -35,6 +35,7 @@ from hub.model.dictionary import Kind
 from hub.core.faults import pause_point
 from hub.db.tables import LIBRARY, ingest_counter, ingest_message, lineage, outbox, quarantine, record_history
 from hub.core.errors import StorageError
+from hub.model.outcomes import Detail, Outcome, QuarantineStatus
 
 EVENTS_EXCHANGE = "govhub.events"
 _ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
@@ -161,7 +162,7 @@ def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepar
         select(lineage.c.seq, lineage.c.payload_hash).where(
             lineage.c.source_system == ctx.system,
             lineage.c.message_id == ctx.message_id,
-            lineage.c.outcome == "quarantined",
+            lineage.c.outcome == Outcome.QUARANTINED,
             lineage.c.seq.in_([p.seq for p in items]),
         )
     )
@@ -171,27 +172,27 @@ def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepar
 def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> dict[tuple, tuple]:
     if message_seen:
         for p in batch:
-            p.outcome, p.detail = "duplicate", "same_message"
+            p.outcome, p.detail = Outcome.DUPLICATE, Detail.SAME_MESSAGE
         return {}
     good = [p for p in batch if p.defect is None]
     existing = _existing(conn, ctx, [p.key for p in good])
     for p in good:
         ex = existing.get(p.key)
         if ex is None:
-            p.outcome, p.detail, p.version = "stored", "new", 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
         elif ex[2] == p.hash:
-            p.outcome, p.detail, p.version = "duplicate", "same_content", ex[1]
+            p.outcome, p.detail, p.version = Outcome.DUPLICATE, Detail.SAME_CONTENT, ex[1]
         elif p.record.get("source_time") and ex[3] and p.record["source_time"] < ex[3]:
-            p.outcome, p.detail, p.version = "stored", "stale", ex[1]
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.STALE, ex[1]
         else:
-            p.outcome, p.detail, p.version = "stored", "updated", ex[1] + 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.UPDATED, ex[1] + 1
     bad = [p for p in batch if p.defect is not None]
     seen = _already_quarantined(conn, ctx, bad)
     for p in bad:
         if (p.seq, p.hash) in seen:
-            p.outcome, p.detail = "duplicate", "already_quarantined"
+            p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
         else:
-            p.outcome, p.detail = "quarantined", p.defect.reason
+            p.outcome, p.detail = Outcome.QUARANTINED, p.defect.reason
     return existing
 
 
@@ -247,7 +248,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
     for p, lid in zip(batch, lineage_ids):
         by_detail.setdefault(p.detail, []).append((p, lid))
 
-    new = by_detail.get("new", [])
+    new = by_detail.get(Detail.NEW, [])
     if new:
         bulk_insert(conn, t, [
             {**_field_values(k, p.record), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
@@ -255,7 +256,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
             for p, lid in new
         ])
 
-    updated = by_detail.get("updated", [])
+    updated = by_detail.get(Detail.UPDATED, [])
     if updated:
         ids = [existing[p.key][0] for p, _ in updated]
         previous = {r._mapping["id"]: r._mapping for r in conn.execute(select(t).where(t.c.id.in_(ids)))}
@@ -284,7 +285,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
         if res.rowcount not in (-1, len(updated)):
             raise ConcurrentUpdate(f"{len(updated) - res.rowcount} rows changed underneath this batch")
 
-    stale = by_detail.get("stale", [])
+    stale = by_detail.get(Detail.STALE, [])
     if stale:
         conn.execute(insert(record_history), [
             {"kind": k.kind, "record_id": existing[p.key][0], "record_key": p.key_text, "version": p.version,
@@ -293,13 +294,13 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
             for p, lid in stale
         ])
 
-    quarantined = [(p, lid) for p, lid in zip(batch, lineage_ids) if p.outcome == "quarantined"]
+    quarantined = [(p, lid) for p, lid in zip(batch, lineage_ids) if p.outcome == Outcome.QUARANTINED]
     if quarantined:
         conn.execute(insert(quarantine), [
             {"lineage_id": lid, "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
              "received_at": now, "reason": p.defect.reason, "message": no_nul(p.defect.message), "rule": p.defect.rule,
              "field": no_nul(p.defect.field), "schema_version": ctx.schema_version, "mapping": ctx.mapping,
-             **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": "open"}
+             **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": QuarantineStatus.OPEN}
             for p, lid in quarantined
         ])
 
@@ -308,8 +309,8 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
         bulk_insert(conn, outbox, [
             {"exchange": EVENTS_EXCHANGE,
              "routing_key": f"{k.kind}.{p.record.get('region_code') or 'unknown'}.{ctx.system}",
-             "kind": k.kind, "record_key": p.key_text, "event": "created" if p.detail == "new" else "updated",
-             "body": {"event": "created" if p.detail == "new" else "updated", "kind": k.kind, "key": p.key_text,
+             "kind": k.kind, "record_key": p.key_text, "event": "created" if p.detail == Detail.NEW else "updated",
+             "body": {"event": "created" if p.detail == Detail.NEW else "updated", "kind": k.kind, "key": p.key_text,
                       "version": p.version, "source_system": ctx.system, "region_code": p.record.get("region_code"),
                       "message_id": ctx.message_id, "lineage_id": lid, "correlation_id": correlation.current()},
              "created_at": now}
@@ -400,8 +401,8 @@ def record_message(conn: Connection, system: str, message_id: str, kind: str, fm
                    counts: Counter, payload_hash: str) -> None:
     stmt = _dialect_insert(conn, ingest_message).values(
         source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
-        records=sum(counts.values()), stored=counts["stored"], duplicate=counts["duplicate"],
-        quarantined=counts["quarantined"], payload_hash=payload_hash,
+        records=sum(counts.values()), stored=counts[Outcome.STORED], duplicate=counts[Outcome.DUPLICATE],
+        quarantined=counts[Outcome.QUARANTINED], payload_hash=payload_hash,
     )
     # a reused message id with other content: remember the latest content's digest
     stmt = stmt.on_conflict_do_update(index_elements=["source_system", "message_id"],

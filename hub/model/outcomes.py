@@ -2,9 +2,10 @@
 quarantined: every such word the hub stores, counts or answers with is defined here once.
 
 They are ``StrEnum`` members, so each *is* its string: ``Outcome.STORED == "stored"``,
-``f"{Outcome.STORED}"``, ``str()``, ``json.dumps``, msgspec, CSV and XML all give
-``stored``, and database rows, JSON answers and reports are the same as with the bare
-strings (only ``repr()`` differs).
+same hash, and ``f"{Outcome.STORED}"``, ``str()``, ``json.dumps``, msgspec, CSV, XML and
+database drivers all give ``stored``. ``repr()`` is the string's too (``'stored'``), so a
+logged or printed ``Counter`` of outcomes reads as it did with bare strings: database
+rows, JSON answers, reports and log lines are byte-identical.
 
 - :class:`Outcome` — ``lineage.outcome``, a push's counts, a quarantine action's outcome;
 - :class:`Detail` — ``lineage.detail`` beside a stored or duplicate outcome (a quarantined
@@ -23,7 +24,13 @@ from enum import StrEnum
 __all__ = ["Outcome", "Detail", "DeliveryStatus", "QuarantineStatus", "Reason", "RECORD_OUTCOMES", "DELIVERED"]
 
 
-class Outcome(StrEnum):
+class _Word(StrEnum):
+    """A word the hub stores and answers with; its repr is the plain string's."""
+
+    __repr__ = str.__repr__
+
+
+class Outcome(_Word):
     STORED = "stored"            # a new record, a new version, or a stale one kept in history
     DUPLICATE = "duplicate"      # nothing new: the same content, message or quarantined record again
     QUARANTINED = "quarantined"  # refused, kept in the quarantine with its reason
@@ -34,7 +41,7 @@ class Outcome(StrEnum):
 RECORD_OUTCOMES = (Outcome.STORED, Outcome.DUPLICATE, Outcome.QUARANTINED)  # what can become of a received record
 
 
-class Detail(StrEnum):
+class Detail(_Word):
     NEW = "new"                                  # stored: first version
     UPDATED = "updated"                          # stored: a new version
     STALE = "stale"                              # stored in history only: older than the current version
@@ -45,7 +52,7 @@ class Detail(StrEnum):
     ALREADY_QUARANTINED = "already_quarantined"  # duplicate: the same bad record is in the quarantine
 
 
-class DeliveryStatus(StrEnum):
+class DeliveryStatus(_Word):
     PENDING = "pending"            # waiting for (another) attempt
     ACKNOWLEDGED = "acknowledged"  # the peer confirmed it holds the message
     SENT = "sent"                  # handed over; the protocol has no confirmation
@@ -56,13 +63,13 @@ class DeliveryStatus(StrEnum):
 DELIVERED = (DeliveryStatus.ACKNOWLEDGED, DeliveryStatus.SENT)
 
 
-class QuarantineStatus(StrEnum):
+class QuarantineStatus(_Word):
     OPEN = "open"
     RETRIED = "retried"    # corrected and stored (or found a duplicate)
     REJECTED = "rejected"  # closed without storing
 
 
-class Reason(StrEnum):
+class Reason(_Word):
     # the message as a whole
     XML_FORBIDDEN = "xml_forbidden"
     XML_MALFORMED = "xml_malformed"

@@ -40,6 +40,7 @@ from hub.model.masking import mask_record, mask_text
 from hub.db.tables import lineage, quarantine
 from hub.quality.models import quality_run
 from hub.quality.reasons import label as reason_label
+from hub.model.outcomes import QuarantineStatus
 
 REPORT_VERSION = 1
 DEFAULT_DAYS = 30
@@ -49,7 +50,7 @@ EXAMPLES = 3
 SUITE_FAILED_RUNS = 20  # failed runs per suite whose expectations are summarised
 EXAMPLE_CHARS = 160
 OUTCOMES = stats.OUTCOMES
-RESOLVED = ("retried", "rejected")
+RESOLVED = (QuarantineStatus.RETRIED, QuarantineStatus.REJECTED)
 
 
 def pass_rate(stored: int, quarantined: int) -> float | None:

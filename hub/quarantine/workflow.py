@@ -53,6 +53,7 @@ from hub.quarantine.payload import PayloadError, as_message, edit, flatten, view
 from hub.ingest.store import BatchContext, ConcurrentUpdate, Prepared, add_counts, store_batch
 from hub.catalog.systems import CatalogError, System, get_system
 from hub.core.errors import WorkflowError
+from hub.model.outcomes import Outcome, QuarantineStatus
 
 log = logging.getLogger("govhub.quarantine")
 
@@ -98,7 +99,7 @@ class QuarantineActionError(WorkflowError):
 class Attempt:
     quarantine_id: int
     action: str
-    outcome: str  # stored | duplicate | quarantined
+    outcome: Outcome  # stored | duplicate | quarantined
     detail: str
     record_key: str | None = None
     lineage_id: int | None = None
@@ -122,8 +123,8 @@ class RetrySummary:
     quarantine_ids: list[int] = dc_field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"retried": self.retried, "stored": self.outcomes["stored"], "duplicate": self.outcomes["duplicate"],
-                "still_quarantined": self.outcomes["quarantined"], "still_quarantined_by_reason": dict(self.reasons),
+        return {"retried": self.retried, "stored": self.outcomes[Outcome.STORED], "duplicate": self.outcomes[Outcome.DUPLICATE],
+                "still_quarantined": self.outcomes[Outcome.QUARANTINED], "still_quarantined_by_reason": dict(self.reasons),
                 "skipped": dict(self.skipped), "quarantine_ids": self.quarantine_ids}
 
 
@@ -150,7 +151,7 @@ def _row(conn, qid: int) -> dict:
 
 
 def _open(row: dict) -> None:
-    if row["status"] != "open":
+    if row["status"] != QuarantineStatus.OPEN:
         raise QuarantineActionError(409, "not_open", f"quarantined record #{row['id']} is {row['status']} already "
                             f"(by {row['resolved_by']} at {row['resolved_at']}); `govhub quarantine history {row['id']}`")
 
@@ -287,10 +288,10 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
     if p.defect is not None:
         with engine.begin() as conn:
             _open(_row(conn, qid))
-            conn.execute(insert(quarantine_action).values(**trace, outcome="quarantined", detail=p.defect.reason,
+            conn.execute(insert(quarantine_action).values(**trace, outcome=Outcome.QUARANTINED, detail=p.defect.reason,
                                                           message=p.defect.message, rule=p.defect.rule, field=p.defect.field))
         log.info("quarantine #%d %s by %s: still quarantined (%s)", qid, action, operator, p.defect.reason)
-        return Attempt(qid, action, "quarantined", p.defect.reason, reason=p.defect.reason, message=p.defect.message,
+        return Attempt(qid, action, Outcome.QUARANTINED, p.defect.reason, reason=p.defect.reason, message=p.defect.message,
                        rule=p.defect.rule, field=p.defect.field, mapping=plan.mapping.label, changes=diff)
     ctx = BatchContext(plan.system.id, plan.mapping.kind, row["message_id"], plan.mapping.label,
                        plan.mapping.kind.schema_version, now, plan.system.report_to, correction_of=qid, corrected_by=operator)
@@ -307,13 +308,13 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
         try:
             with engine.begin() as conn:
                 # claiming the row first: of two administrators retrying at once, one wins
-                claimed = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == "open").values(
-                    status="retried", resolved_by=ctx.corrected_by, resolved_at=ctx.received_at, note=note)).rowcount
+                claimed = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == QuarantineStatus.OPEN).values(
+                    status=QuarantineStatus.RETRIED, resolved_by=ctx.corrected_by, resolved_at=ctx.received_at, note=note)).rowcount
                 if claimed != 1:
                     _open(_row(conn, qid))
                     raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
                 store_batch(conn, ctx, [p])
-                add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
+                add_counts(conn, row["source_system"], row["kind"], Counter({Outcome.QUARANTINED: -1}))
                 lineage_id = conn.execute(select(lineage.c.id).where(lineage.c.correction_of == qid)
                                           .order_by(lineage.c.id.desc()).limit(1)).scalar_one()
                 conn.execute(insert(quarantine_action).values(**trace, outcome=p.outcome, detail=p.detail,
@@ -334,21 +335,21 @@ def reject(engine: Engine, qid: int, operator: str, note: str) -> dict:
     with engine.begin() as conn:
         row = _row(conn, qid)
         _open(row)
-        done = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == "open").values(
-            status="rejected", resolved_by=operator, resolved_at=now, note=note)).rowcount
+        done = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == QuarantineStatus.OPEN).values(
+            status=QuarantineStatus.REJECTED, resolved_by=operator, resolved_at=now, note=note)).rowcount
         if done != 1:
             raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
         conn.execute(insert(quarantine_action).values(quarantine_id=qid, action="reject", operator=operator, at=now,
-                                                      note=note, outcome="rejected"))
+                                                      note=note, outcome=Outcome.REJECTED))
     log.info("quarantine #%d rejected by %s", qid, operator)
-    return {"quarantine_id": qid, "status": "rejected", "resolved_by": operator, "resolved_at": now, "note": note}
+    return {"quarantine_id": qid, "status": QuarantineStatus.REJECTED, "resolved_by": operator, "resolved_at": now, "note": note}
 
 
 def matching_ids(engine: Engine, rule: str | None = None, system: str | None = None, kind: str | None = None,
                  reason: str | None = None) -> list[int]:
     """Open quarantined records of a rule (``mapping:dept_b_case_csv`` matches every version
     of that mapping), oldest first — so a later record of the same key is applied last."""
-    q = select(quarantine.c.id).where(quarantine.c.status == "open").order_by(quarantine.c.id)
+    q = select(quarantine.c.id).where(quarantine.c.status == QuarantineStatus.OPEN).order_by(quarantine.c.id)
     if rule:
         q = q.where(or_(quarantine.c.rule == rule, quarantine.c.rule.startswith(rule + "@", autoescape=True)))
     for col, val in (("source_system", system), ("kind", kind), ("reason", reason)):
@@ -380,7 +381,7 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
             summary.retried += 1
             summary.outcomes[a.outcome] += 1
             summary.quarantine_ids.append(qid)
-            if a.outcome == "quarantined":
+            if a.outcome == Outcome.QUARANTINED:
                 summary.reasons[a.reason] += 1
         if on_record:
             on_record(a)
@@ -402,7 +403,7 @@ def export(engine: Engine, qid: int, operator: str, note: str | None = None) -> 
     with engine.begin() as conn:
         row = _row(conn, qid)
         conn.execute(insert(quarantine_action).values(quarantine_id=qid, action="export", operator=operator,
-                                                      at=clock.now().replace(microsecond=0), note=note, outcome="exported"))
+                                                      at=clock.now().replace(microsecond=0), note=note, outcome=Outcome.EXPORTED))
     log.info("quarantine #%d exported by %s", qid, operator)
     return row["payload"], row["payload_encoding"]
 

@@ -44,7 +44,7 @@ from hub.ingest.pipeline import Pipeline
 from hub.ingest.store import add_counts, text_hash
 from hub.catalog.systems import CatalogError
 from hub.core.errors import InputError
-from hub.model.outcomes import Reason
+from hub.model.outcomes import Outcome, QuarantineStatus, Reason
 
 log = logging.getLogger("govhub.worker")
 
@@ -70,14 +70,14 @@ def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, 
         lid = conn.execute(insert(lineage).returning(lineage.c.id), {
             "source_system": system, "kind": kind, "message_id": message_id, "seq": 0, "record_key": None,
             "received_at": now, "payload_hash": text_hash(payload), "mapping": "-", "schema_version": "-",
-            "outcome": "quarantined", "detail": reason, "record_version": None,
+            "outcome": Outcome.QUARANTINED, "detail": reason, "record_version": None,
         }).scalar_one()
         conn.execute(insert(quarantine), {
             "lineage_id": lid, "source_system": system, "kind": kind, "message_id": message_id, "seq": 0,
             "received_at": now, "reason": reason, "message": mask_text(message).replace("\x00", "\u2400"), "rule": rule, "field": None,
-            "schema_version": "-", "mapping": "-", "payload": payload, "payload_encoding": enc, "status": "open",
+            "schema_version": "-", "mapping": "-", "payload": payload, "payload_encoding": enc, "status": QuarantineStatus.OPEN,
         })
-        add_counts(conn, system, kind, Counter({"quarantined": 1}))
+        add_counts(conn, system, kind, Counter({Outcome.QUARANTINED: 1}))
 
 
 class Worker:
@@ -100,7 +100,7 @@ class Worker:
         message_id = headers.get("message_id")
         kind = headers.get("kind")
         if not system or not message_id:
-            raise Terminal("message_invalid", "an inbound message needs the headers 'system' and 'message_id'")
+            raise Terminal(Reason.MESSAGE_INVALID, "an inbound message needs the headers 'system' and 'message_id'")
         try:
             if is_part(content_type):
                 summary = ingest_part(self.pipeline, self.engine, body)
@@ -108,7 +108,7 @@ class Worker:
                 summary = self.pipeline.ingest(io.BytesIO(body), system, fmt=headers.get("format"), kind=kind,
                                                message_id=message_id, filename=headers.get("filename"))
         except (CatalogError, MappingError, DictionaryError, PartUnreadable) as exc:
-            raise Terminal("message_invalid", str(exc)) from None
+            raise Terminal(Reason.MESSAGE_INVALID, str(exc)) from None
         self.handled.update(summary.counts)
         pause_point("before_ack")
 
@@ -138,7 +138,7 @@ class Worker:
     def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
         if deliveries >= bus.DELIVERY_LIMIT:
             log.error("message %s failed %d times; quarantined: %s", headers.get("message_id"), deliveries, mask_text(str(exc)))
-            self._give_up(raw, headers, "processing_failed",
+            self._give_up(raw, headers, Reason.PROCESSING_FAILED,
                           f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}", message)
         else:
             log.warning("message %s failed (%s: %s); put back (delivery %d of %d)", headers.get("message_id"),

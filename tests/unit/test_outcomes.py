@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import pickle
+from collections import Counter
 
 import msgspec
 import pytest
@@ -30,6 +31,7 @@ def test_members_read_as_their_strings(enum):
         v = m.value
         assert m == v and hash(m) == hash(v) and {v: 1}[m] == 1
         assert str(m) == f"{m}" == "%s" % m == format(m, "") == v
+        assert repr(m) == repr(v) and repr(Counter({m: 1})) == repr(Counter({v: 1}))
         assert json.dumps({m: [m]}) == json.dumps({v: [v]})
         assert msgspec.json.encode({m: m}) == msgspec.json.encode({v: v})
         out = io.StringIO()

@@ -77,6 +77,7 @@ from hub.api.soap.wsdl import SERVICE_NS, batch_elements, build_wsdl, kind_xsd
 from hub.catalog.systems import System
 from hub.model.xmlsafe import XmlRefused, parse_document
 from hub.core.errors import GovhubError
+from hub.model.outcomes import RECORD_OUTCOMES
 
 log = logging.getLogger("govhub.soap")
 
@@ -394,7 +395,7 @@ def push_result(summary, results: list[dict]) -> etree._Element:
     _sub(el, "message_id", summary.message_id)
     _sub(el, "kind", summary.kind)
     _sub(el, "received", summary.received)
-    for outcome in ("stored", "duplicate", "quarantined"):
+    for outcome in RECORD_OUTCOMES:
         _sub(el, outcome, summary.counts[outcome])
     for r in results:
         item = etree.SubElement(el, f"{{{SERVICE_NS}}}result")

@@ -83,6 +83,7 @@ from hub.ingest.pipeline import OpenMessage, Pipeline, batches
 from hub.ingest.store import (EVENTS_EXCHANGE, BatchContext, ConcurrentUpdate, Prepared, add_counts, bulk_insert, content_hash,
                        record_message, store_batch, text_hash)
 from hub.catalog.systems import CatalogError, System, get_system
+from hub.model.outcomes import Detail, Outcome
 
 log = logging.getLogger("govhub.libraries")
 
@@ -229,7 +230,7 @@ def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], k
     ctx = m.ctx
     if m.seen:  # this page content was merged before: lineage records the repeat, nothing else
         done = store_batch(conn, ctx, prepared, message_seen=True)
-        return Counter(pulled=len(prepared), unchanged=done["duplicate"])
+        return Counter(pulled=len(prepared), unchanged=done[Outcome.DUPLICATE])
     counts = Counter(pulled=len(prepared))
     outcomes: Counter = Counter()
     bad = [p for p in prepared if p.defect is not None]
@@ -241,14 +242,14 @@ def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], k
             quarantine.c.payload.in_([p.raw.payload for p in bad]))).scalars())
         again = [p for p in bad if p.raw.payload in before]
         for p in again:
-            p.outcome, p.detail = "duplicate", "already_quarantined"
+            p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
         _lineage(conn, ctx, again)
         fresh = [p for p in bad if p.raw.payload not in before]
         done = store_batch(conn, ctx, fresh) if fresh else Counter()  # the pipeline's own quarantine
         outcomes.update(done)
         outcomes.update(duplicate=len(again))
         add_counts(conn, ctx.system, ctx.kind.kind, Counter(duplicate=len(again)))
-        counts.update(quarantined=done["quarantined"], unchanged=done["duplicate"] + len(again))
+        counts.update(quarantined=done[Outcome.QUARANTINED], unchanged=done[Outcome.DUPLICATE] + len(again))
     # a key repeated in the page starts a new batch, so it merges onto its predecessor's result
     for batch in batches((p for p in prepared if p.defect is None), batch_size):
         merged = _merge_batch(conn, m, kp, batch)
@@ -353,11 +354,11 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
     merges = [_decide(k, kp, source, p.record, rows.get(p.key_text), provenance.get(p.key_text, {})) for p in batch]
     for p, mg in zip(batch, merges):
         if mg.row is None:
-            p.outcome, p.detail, p.version = "stored", "new", 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
         elif mg.changed:
-            p.outcome, p.detail, p.version = "stored", "merged", mg.row["version"] + 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.MERGED, mg.row["version"] + 1
         else:
-            p.outcome, p.detail, p.version = "duplicate", "unchanged", mg.row["version"]
+            p.outcome, p.detail, p.version = Outcome.DUPLICATE, Detail.UNCHANGED, mg.row["version"]
     lineage_ids = _lineage(conn, ctx, batch)
 
     new = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is None]
