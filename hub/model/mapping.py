@@ -159,14 +159,14 @@ def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ..
             continue
         if spec.fields is not None:
             if not isinstance(value, list):
-                raise MappingApplyError("mapping_error", name, f"{name}: expected a list in the source field {spec.from_}")
+                raise MappingApplyError(Reason.MAPPING_ERROR, name, f"{name}: expected a list in the source field {spec.from_}")
             sub = next(f for f in fields if f.name == name).fields or ()
             value = [_apply(mf, spec.fields, sub, e if isinstance(e, dict) else {}, False) for e in value]
         if spec.code_table is not None:
             table = mf.code_tables[spec.code_table]
             key = str(value).strip()
             if key not in table:
-                raise MappingApplyError("code_table_miss", name,
+                raise MappingApplyError(Reason.CODE_TABLE_MISS, name,
                                         f"{name}: code {key!r} is not in the code table {spec.code_table!r} of mapping {mf.name}; "
                                         f"known codes: {', '.join(table)}")
             value = table[key]
@@ -174,7 +174,7 @@ def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ..
             try:
                 value = TRANSFORMS[spec.transform](value, spec.format)
             except ValueError as exc:
-                raise MappingApplyError("field_format", name, f"{name}: {exc}") from None
+                raise MappingApplyError(Reason.FIELD_FORMAT, name, f"{name}: {exc}") from None
         out[name] = value
     return out
 

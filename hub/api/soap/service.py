@@ -78,6 +78,7 @@ from hub.catalog.systems import System
 from hub.model.xmlsafe import XmlRefused, parse_document
 from hub.core.errors import GovhubError
 from hub.model.outcomes import RECORD_OUTCOMES
+from hub.model.outcomes import Reason
 
 log = logging.getLogger("govhub.soap")
 
@@ -232,14 +233,14 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
 
 def _parse_envelope(body: bytes) -> tuple[etree._Element, SoapVersion]:
     if not body.strip():
-        raise SoapFault("Client.MalformedXml", "xml_malformed", "the request body is empty; POST a SOAP envelope")
+        raise SoapFault("Client.MalformedXml", Reason.XML_MALFORMED, "the request body is empty; POST a SOAP envelope")
     try:
         root = parse_document(body)
     except XmlRefused as exc:
-        code = "Client.XmlForbidden" if exc.reason == "xml_forbidden" else "Client.MalformedXml"
+        code = "Client.XmlForbidden" if exc.reason == Reason.XML_FORBIDDEN else "Client.MalformedXml"
         raise SoapFault(code, exc.reason, exc.message) from None
     if root.getroottree().docinfo.doctype:  # a DOCTYPE the prolog check did not see
-        raise SoapFault("Client.XmlForbidden", "xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
+        raise SoapFault("Client.XmlForbidden", Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML")
     name = etree.QName(root)
     if name.localname != "Envelope":
         raise SoapFault("Client.MalformedXml", "not_soap", f"the document is a <{name.localname}>, not a SOAP Envelope; "

@@ -6,7 +6,7 @@ the record and report ``reason`` (a short machine code, stable across releases, 
 for counting in lineage) and ``message`` (English, says what is wrong and what to
 fix).
 
-Reasons::
+Reasons (members of ``hub.model.outcomes.Reason``)::
 
     id_length  id_format  id_birth_date  id_address  id_check_char
     uscc_length  uscc_format  uscc_registration_dept  uscc_division  uscc_check_char
