@@ -22,19 +22,19 @@ from lxml import etree
 from devices.vendors import Vendor
 from hub.model.masking import mask_text
 from hub.model.xmlsafe import XmlRefused, declared_encoding, parse_document
+from hub.core.errors import InputError
 
 REASONS = ("vendor_unknown", "payload_empty", "encoding_invalid", "json_malformed", "xml_forbidden", "xml_malformed",
            "line_malformed", "line_too_long", "type_unknown", "field_missing", "field_format", "code_unknown",
            "time_invalid", "id_invalid")
 
 
-class DeviceInputError(ValueError):
+class DeviceInputError(InputError):
     """Device input that cannot become a canonical event: quarantine it, never drop it."""
 
     def __init__(self, reason: str, message: str):
         assert reason in REASONS, reason
-        self.reason, self.message = reason, mask_text(message)
-        super().__init__(self.message)
+        super().__init__(mask_text(message), reason=reason)
 
     def __reduce__(self):
         return (type(self), (self.reason, self.message))

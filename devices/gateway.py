@@ -39,6 +39,7 @@ from hub.model.codes import CodeError
 from hub.core.config import Settings
 from hub.db.tables import quarantine
 from hub.worker.process import quarantine_message
+from hub.model.outcomes import RECORD_OUTCOMES, Outcome, QuarantineStatus
 
 __all__ = ["DeviceInputError", "Gateway", "Item", "Receipt", "Result", "normalise", "publish", "read"]
 
@@ -188,7 +189,7 @@ def _send(conn: Connection, messages: list[tuple[str, str, str, dict]]) -> None:
 @dataclass(frozen=True)
 class Result:
     position: int
-    outcome: str  # stored | duplicate | quarantined
+    outcome: Outcome  # stored | duplicate | quarantined
     event_id: str | None = None
     kind: str | None = None
     reason: str | None = None
@@ -206,11 +207,11 @@ class Receipt:
     refused: DeviceInputError | None = None
 
     def counts(self) -> dict[str, int]:
-        out = {"stored": 0, "duplicate": 0, "quarantined": 0}
+        out = dict.fromkeys(RECORD_OUTCOMES, 0)
         for r in self.results:
             out[r.outcome] += 1
         if self.refused:
-            out["quarantined"] += 1
+            out[Outcome.QUARANTINED] += 1
         return out
 
 
@@ -238,10 +239,10 @@ class Gateway:
         for it in items:
             if it.error:
                 self._quarantine(hall, vendor, it.fragment, it.error)
-                results.append(Result(it.position, "quarantined", reason=it.error.reason, message=it.error.message))
+                results.append(Result(it.position, Outcome.QUARANTINED, reason=it.error.reason, message=it.error.message))
                 continue
             e = it.event
-            results.append(Result(it.position, "stored" if e.event_id in new else "duplicate", e.event_id, e.kind))
+            results.append(Result(it.position, Outcome.STORED if e.event_id in new else Outcome.DUPLICATE, e.event_id, e.kind))
             new.discard(e.event_id)  # a repeat later in the same payload is a duplicate
         self.flush()
         return Receipt(hall, vendor, tuple(results))
@@ -290,7 +291,7 @@ class Gateway:
         with self.engine.connect() as db:
             seen = db.execute(select(quarantine.c.id).where(
                 quarantine.c.source_system == system, quarantine.c.message_id == message_id,
-                quarantine.c.status == "open").limit(1)).first()
+                quarantine.c.status == QuarantineStatus.OPEN).limit(1)).first()
         if seen is None:
             quarantine_message(self.engine, system, "device", message_id, body, error.reason, error.message,
                                f"devices/{vendor}")

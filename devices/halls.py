@@ -19,12 +19,13 @@ from hub.catalog.access import sha256_hex
 from hub.model.codes.divisions import default_table
 from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
+from hub.core.errors import ConfigError
 
 HALLS_FILE = CATALOG_DIR / "halls.yaml"
 
 
-class HallsError(ValueError):
-    pass
+class HallsError(ConfigError):
+    reason = "halls_invalid"
 
 
 class Hall(BaseModel):

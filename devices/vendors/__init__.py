@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from hub.core import catalogfile
 
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
+from hub.core.errors import ConfigError
 
 VENDORS_DIR = Path(__file__).resolve().parent
 
@@ -39,12 +40,16 @@ NEEDS = {"queue": ("ticket_no", "item_code", "window_no"), "window": ("window_no
 CODED = {"status": WINDOW_STATUSES, "satisfaction": (1, 2, 3, 4, 5)}
 
 
-class VendorError(ValueError):
+class VendorError(ConfigError):
     """A vendor file is wrong; the message names the file, line and key."""
+
+    reason = "vendors_invalid"
 
 
 class UnknownVendor(VendorError):
     """No vendor format of that name."""
+
+    reason = "vendor_unknown"
 
 
 class EventType(BaseModel):

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.ops import logs
 from hub.catalog.access import AccessDenied
 from hub.api import routes_pull, routes_push, routes_reports
-from hub.api import routes_pull, routes_push, routes_quarantine
+from hub.api import routes_quarantine
 from hub.api.cursor import BadCursor
 from hub.api.middleware import CorrelationMiddleware
 from hub.ops.metrics import metrics_enabled, metrics_endpoint

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from hub.core.config import load_settings
+from hub.core.errors import InputError
 
 # The signature catches damaged or hand-edited cursors; access is enforced on every
 # request regardless, so the key need not be secret, only the same on every API replica.
@@ -19,8 +20,8 @@ def _key() -> bytes:
     return load_settings().cursor_key.encode()  # GOVHUB_CURSOR_KEY, read once per process
 
 
-class BadCursor(ValueError):
-    pass
+class BadCursor(InputError):
+    reason = "bad_cursor"
 
 
 def encode(updated_at: datetime, row_id: int, scope: str) -> str:

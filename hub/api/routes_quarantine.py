@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.api.auth import administrator
 from hub.model.masking import mask_text
 from hub.quarantine.view import STATUSES, list_records, show
-from hub.quarantine.workflow import WorkflowError, history, reject, retry, retry_matching
+from hub.quarantine.workflow import QuarantineActionError, history, reject, retry, retry_matching
 from hub.catalog.systems import Administrator
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
@@ -55,7 +55,7 @@ class RetryRuleBody(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _refused(exc: WorkflowError) -> JSONResponse:
+def _refused(exc: QuarantineActionError) -> JSONResponse:
     return JSONResponse({"error": exc.reason, "message": mask_text(exc.message)}, status_code=exc.status)
 
 
@@ -76,7 +76,7 @@ def listing(request: Request, system: str | None = Query(None, max_length=64), k
 def one(request: Request, qid: int, admin: Administrator = Depends(administrator)):
     row = show(request.app.state.engine, qid)
     if row is None:
-        return _refused(WorkflowError(404, "not_found", f"no quarantined record #{qid}"))
+        return _refused(QuarantineActionError(404, "not_found", f"no quarantined record #{qid}"))
     return row
 
 
@@ -84,7 +84,7 @@ def one(request: Request, qid: int, admin: Administrator = Depends(administrator
 def record_history(request: Request, qid: int, admin: Administrator = Depends(administrator)):
     try:
         return history(request.app.state.engine, qid)
-    except WorkflowError as exc:
+    except QuarantineActionError as exc:
         return _refused(exc)
 
 
@@ -92,7 +92,7 @@ def record_history(request: Request, qid: int, admin: Administrator = Depends(ad
 def retry_one(request: Request, qid: int, body: RetryBody, admin: Administrator = Depends(administrator)):
     try:
         return retry(request.app.state.engine, qid, admin.id, body.note, changes=body.set, payload=body.payload).as_dict()
-    except WorkflowError as exc:
+    except QuarantineActionError as exc:
         return _refused(exc)
 
 
@@ -100,7 +100,7 @@ def retry_one(request: Request, qid: int, body: RetryBody, admin: Administrator 
 def reject_one(request: Request, qid: int, body: RejectBody, admin: Administrator = Depends(administrator)):
     try:
         return reject(request.app.state.engine, qid, admin.id, body.note)
-    except WorkflowError as exc:
+    except QuarantineActionError as exc:
         return _refused(exc)
 
 
@@ -109,5 +109,5 @@ def retry_rule(request: Request, body: RetryRuleBody, admin: Administrator = Dep
     try:
         return retry_matching(request.app.state.engine, admin.id, rule=body.rule, system=body.system, kind=body.kind,
                               reason=body.reason, note=body.note).as_dict()
-    except WorkflowError as exc:
+    except QuarantineActionError as exc:
         return _refused(exc)

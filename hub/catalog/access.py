@@ -22,16 +22,9 @@ import os
 import time
 
 from hub.catalog.systems import Administrator, System, administrators, systems
+from hub.core.errors import AccessDenied
 
 MAX_SKEW = 300  # seconds between the sender's clock and ours for HMAC and WS-Security
-
-
-class AccessDenied(Exception):
-    """``status`` is the HTTP status to answer with (401 unauthenticated, 403 forbidden)."""
-
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
 
 
 def sha256_hex(data: bytes | str) -> str:

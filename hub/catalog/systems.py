@@ -23,12 +23,13 @@ from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.dictionary import kinds
 from hub.model.mapping import Mapping, canonical_mapping, get_mapping
 from adapters.registry import ADAPTER_ALIASES
+from hub.core.errors import ConfigError
 
 SYSTEMS_FILE = CATALOG_DIR / "systems.yaml"
 
 
-class CatalogError(ValueError):
-    pass
+class CatalogError(ConfigError):
+    reason = "catalog_invalid"
 
 
 class SecretRef(BaseModel):

@@ -12,14 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from hub.model.codes import uscc
 from hub.model.codes.errors import CodeError
 from hub.core import catalogfile
+from hub.core.errors import ConfigError
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.catalog.systems import System, catalog_path, systems
 
 BUNDLES_FILE = CATALOG_DIR / "bundles.yaml"
 
 
-class BundleError(ValueError):
-    pass
+class BundleError(ConfigError):
+    """The bundle definitions file (一件事) is wrong."""
+
+    reason = "bundles_invalid"
 
 
 class Part(BaseModel):

@@ -43,6 +43,7 @@ from hub.model.masking import mask_name, mask_phone, mask_record
 from hub.db.tables import LIBRARY, Id, metadata, outbox
 from hub.ingest.store import EVENTS_EXCHANGE
 from hub.domains.timelimit.calendar import default_calendar
+from hub.core.errors import NotFound
 
 log = logging.getLogger("govhub.evaluations")
 
@@ -111,9 +112,9 @@ def _one(conn, eval_no: str, source_system: str | None):
         q = q.where(_FU.c.source_system == source_system)
     rows = conn.execute(q).mappings().all()
     if not rows:
-        raise LookupError(f"no follow-up for evaluation {eval_no}")
+        raise NotFound(f"no follow-up for evaluation {eval_no}")
     if len(rows) > 1:
-        raise LookupError(f"evaluation {eval_no} has follow-ups from several systems; name the source system")
+        raise NotFound(f"evaluation {eval_no} has follow-ups from several systems; name the source system", reason="ambiguous")
     return rows[0]
 
 
@@ -175,9 +176,9 @@ def linked(engine: Engine, eval_no: str, source_system: str | None = None, maske
             q = q.where(ev.c.source_system == source_system)
         evs = conn.execute(q).mappings().all()
         if not evs:
-            raise LookupError(f"no evaluation {eval_no}")
+            raise NotFound(f"no evaluation {eval_no}")
         if len(evs) > 1:
-            raise LookupError(f"evaluation {eval_no} came from several systems; name the source system")
+            raise NotFound(f"evaluation {eval_no} came from several systems; name the source system", reason="ambiguous")
         e = dict(evs[0])
         c = None
         if e["case_no"]:

@@ -33,6 +33,8 @@ from hub.ingest.store import EVENTS_EXCHANGE
 from hub.catalog.systems import get_system
 from hub.ingest.decode import MessageInfo, read
 from hub.model.mapping import canonical_mapping
+from hub.core.errors import NotFound
+from hub.model.outcomes import RECORD_OUTCOMES
 
 log = logging.getLogger("govhub.catalogue")
 WITHDRAWN = "取消"
@@ -75,7 +77,7 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
             summary = pipeline.ingest(io.BytesIO(envelope.body), system, fmt="xml", kind="item",
                                       message_id=envelope.message_id)
             counts["pulled"] += summary.received
-            for o in ("stored", "duplicate", "quarantined"):
+            for o in RECORD_OUTCOMES:
                 counts[o] += summary.counts[o]
             seen.update(_item_codes(envelope.body))
     finally:
@@ -151,10 +153,10 @@ def versions(engine: Engine, item_code: str) -> list[dict]:
 
 def diff_versions(engine: Engine, item_code: str, v_from: str, v_to: str) -> dict[str, dict]:
     """Field diff between two versions (``item_version`` values as the province numbers
-    them); raises ``LookupError`` naming the versions that exist."""
+    them); raises ``NotFound`` (a ``LookupError``) naming the versions that exist."""
     vs = {v["item_version"]: v["record"] for v in versions(engine, item_code)}
     missing = [v for v in (v_from, v_to) if v not in vs]
     if missing:
-        raise LookupError(f"item {item_code} has no version {', '.join(missing)}; stored versions: "
+        raise NotFound(f"item {item_code} has no version {', '.join(missing)}; stored versions: "
                           f"{', '.join(vs) or 'none'}")
     return diff_fields("item", vs[v_from], vs[v_to])

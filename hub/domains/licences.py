@@ -54,6 +54,7 @@ from hub.core.config import CATALOG_DIR, load_settings
 from hub.outbound.delivery import Deliverer
 from hub.db.tables import LIBRARY, Id, Json, metadata, outbox
 from hub.ingest.store import EVENTS_EXCHANGE
+from hub.core.errors import ConfigError, NotFound
 
 log = logging.getLogger("govhub.licences")
 
@@ -103,8 +104,10 @@ licence_reminder = Table(
 )
 
 
-class LicenceCatalogueError(ValueError):
+class LicenceCatalogueError(ConfigError):
     """The licence catalogue file (证照目录, ``catalog/licence_catalogue.yaml``) is wrong."""
+
+    reason = "licence_types_invalid"
 
 
 class LicenceType(BaseModel):
@@ -219,7 +222,7 @@ def catalogue_diff(engine: Engine, code: str, v1: int, v2: int) -> dict:
             licence_catalogue.c.code == code, licence_catalogue.c.version.in_((v1, v2)))).mappings()}
     missing = [v for v in (v1, v2) if v not in rows]
     if missing:
-        raise LookupError(f"licence type {code} has no version {', '.join(map(str, missing))}")
+        raise NotFound(f"licence type {code} has no version {', '.join(map(str, missing))}")
     return {"code": code, "from_version": v1, "to_version": v2, "changes": _diff(_flat(rows[v1]), _flat(rows[v2]))}
 
 

@@ -52,6 +52,7 @@ from hub.db.tables import LIBRARY, Id, metadata
 from adapters.registry import open_adapter
 from adapters.base import Envelope
 from adapters.errors import AdapterError, TerminalError, TransientError
+from hub.core.errors import ConfigError
 
 log = logging.getLogger("govhub.notifications")
 
@@ -85,8 +86,8 @@ notification = Table(
 _N = notification
 
 
-class TemplateError(ValueError):
-    pass
+class TemplateError(ConfigError):
+    reason = "templates_invalid"
 
 
 def load_templates(path: str | Path | None = None) -> dict[str, str]:

@@ -31,6 +31,7 @@ from hub.model.masking import mask_text
 from hub.model.mapping import Mapping
 from hub.model.schemagen import json_schema_path, xsd_path
 import fastjsonschema
+from hub.model.outcomes import Reason
 
 MAX_LINE = 1 << 20  # one JSON line / CSV row larger than 1 MiB is refused, not buffered
 TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or objects); send flat records"
@@ -153,10 +154,10 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
                 checked_prolog = True
                 tree = el.getroottree()
                 if tree.docinfo.doctype:
-                    raise xmlsafe.XmlRefused("xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
+                    raise xmlsafe.XmlRefused(Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML")
                 root = tree.getroot()
                 if canonical and root.tag != f"{{{k.namespace}}}{k.batch}":
-                    yield RawRecord(seq, None, Defect("schema_invalid", f"root element must be {k.batch} in namespace {k.namespace}", rule), _element=el)
+                    yield RawRecord(seq, None, Defect(Reason.SCHEMA_INVALID, f"root element must be {k.batch} in namespace {k.namespace}", rule), _element=el)
                     return
                 info.attributes = dict(root.attrib)
                 info.message_id = root.get("message_id")
@@ -165,7 +166,7 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
             if schema is not None and not schema.validate(el):
                 err = schema.error_log.last_error
                 msg = mask_text(err.message) if err else "does not match the schema"
-                rec.defect = Defect("schema_invalid", f"record {seq}: {msg}", rule, _xml_error_field(msg))
+                rec.defect = Defect(Reason.SCHEMA_INVALID, f"record {seq}: {msg}", rule, _xml_error_field(msg))
             else:
                 rec.data = (_valid_element_to_dict if schema is not None else _element_to_dict)(el, list_fields)
             yield rec
@@ -183,7 +184,7 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
     except xmlsafe.XmlRefused as exc:
         yield RawRecord(seq + 1, None, Defect(exc.reason, exc.message, "decode:xml"), f"(document refused after record {seq})")
     except etree.XMLSyntaxError as exc:
-        yield RawRecord(seq + 1, None, Defect("xml_malformed", f"XML is not well-formed after record {seq}: {mask_text(str(exc))}; "
+        yield RawRecord(seq + 1, None, Defect(Reason.XML_MALFORMED, f"XML is not well-formed after record {seq}: {mask_text(str(exc))}; "
                                                "the records before it were processed, send the rest again as a new message",
                                                "decode:xml"), f"(document broken off after record {seq}: {mask_text(str(exc))})")
 
@@ -195,11 +196,11 @@ def _no_records(root, batch_tag: str | None, record_tag: str) -> tuple[str, str]
     if root is None:
         return None
     if root.getroottree().docinfo.doctype:
-        return "xml_forbidden", "XML with a DOCTYPE is refused; send plain XML"
+        return Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML"
     if (batch_tag is None or root.tag == batch_tag) and not any(isinstance(c.tag, str) for c in root):
         return None  # an empty batch: nothing was sent, nothing is lost
     name = root.tag if isinstance(root.tag, str) else "?"
-    return "schema_invalid", (f"the document (root <{_local(name)}> in namespace {name[1:].split('}')[0] if name.startswith('{') else 'none'}) "
+    return Reason.SCHEMA_INVALID, (f"the document (root <{_local(name)}> in namespace {name[1:].split('}')[0] if name.startswith('{') else 'none'}) "
                               f"holds no {record_tag.replace('{*}', '')} records; check the namespace and the element names")
 
 
@@ -207,14 +208,14 @@ def _no_records(root, batch_tag: str | None, record_tag: str) -> tuple[str, str]
 
 def _json_record(seq: int, obj, mapping: Mapping, raw: str) -> RawRecord:
     if not isinstance(obj, dict):
-        return RawRecord(seq, None, Defect("json_malformed", f"record {seq} is not a JSON object", "decode:json"), raw)
+        return RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not a JSON object", "decode:json"), raw)
     if mapping.spec.canonical:
         try:
             json_validator(mapping.kind.kind)(obj)
         except Exception as exc:  # fastjsonschema.JsonSchemaException
             name = getattr(exc, "name", "") or ""
             field_name = name.split(".", 1)[1].split(".")[0].split("[")[0] if "." in name else None
-            return RawRecord(seq, None, Defect("schema_invalid", f"record {seq}: {mask_text(str(exc))}",
+            return RawRecord(seq, None, Defect(Reason.SCHEMA_INVALID, f"record {seq}: {mask_text(str(exc))}",
                                                f"jsonschema:{mapping.kind.schema_version}", field_name), raw)
     return RawRecord(seq, obj, None, raw)
 
@@ -230,7 +231,7 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
             seq += 1
             while line and not line.endswith(b"\n"):  # skip the rest of the oversized line
                 line = stream.readline(MAX_LINE)
-            yield RawRecord(seq, None, Defect("record_too_large", f"record {seq} is larger than {MAX_LINE} bytes", "decode:jsonl"), "(oversized line not kept)")
+            yield RawRecord(seq, None, Defect(Reason.RECORD_TOO_LARGE, f"record {seq} is larger than {MAX_LINE} bytes", "decode:jsonl"), "(oversized line not kept)")
             continue
         if not line.strip():
             continue
@@ -239,17 +240,17 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
             text = line.decode(enc)
         except UnicodeDecodeError:
             payload, penc = _raw_payload(line)
-            yield RawRecord(seq, None, Defect("encoding_invalid", f"record {seq} is not valid {enc.upper()}", "decode:jsonl"), payload, payload_encoding=penc)
+            yield RawRecord(seq, None, Defect(Reason.ENCODING_INVALID, f"record {seq} is not valid {enc.upper()}", "decode:jsonl"), payload, payload_encoding=penc)
             continue
         if seq == 1:
             text = text.lstrip("\ufeff")  # a byte-order mark from a Windows export, as the CSV reader allows
         try:
             obj = json.loads(text)
         except ValueError as exc:
-            yield RawRecord(seq, None, Defect("json_malformed", f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}", "decode:jsonl"), text.rstrip("\n"))
+            yield RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}", "decode:jsonl"), text.rstrip("\n"))
             continue
         except RecursionError:  # the C decoder recurses per level: 10,000 nested arrays exhaust the stack
-            yield RawRecord(seq, None, Defect("json_malformed", f"record {seq} {TOO_DEEP}", "decode:jsonl"), text.rstrip("\n"))
+            yield RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} {TOO_DEEP}", "decode:jsonl"), text.rstrip("\n"))
             continue
         yield _json_record(seq, obj, mapping, text.rstrip("\n"))
 
@@ -261,18 +262,18 @@ def read_json(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         why = TOO_DEEP if isinstance(exc, RecursionError) else f"is not valid JSON: {mask_text(str(exc))}"
         payload, penc = _raw_payload(data)
-        yield RawRecord(1, None, Defect("json_malformed", f"the body {why}", "decode:json"), payload, payload_encoding=penc)
+        yield RawRecord(1, None, Defect(Reason.JSON_MALFORMED, f"the body {why}", "decode:json"), payload, payload_encoding=penc)
         return
     if isinstance(doc, dict):
         info.message_id = doc.get("message_id") if isinstance(doc.get("message_id"), str) else None
         records = doc.get("records")
         if not isinstance(records, list):
-            yield RawRecord(1, None, Defect("json_malformed", "a JSON batch is an array or an object with a 'records' array", "decode:json"), data.decode(mapping.spec.encoding, "replace"))
+            yield RawRecord(1, None, Defect(Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"), data.decode(mapping.spec.encoding, "replace"))
             return
     elif isinstance(doc, list):
         records = doc
     else:
-        yield RawRecord(1, None, Defect("json_malformed", "a JSON batch is an array or an object with a 'records' array", "decode:json"), data.decode(mapping.spec.encoding, "replace"))
+        yield RawRecord(1, None, Defect(Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"), data.decode(mapping.spec.encoding, "replace"))
         return
     for seq, obj in enumerate(records, 1):
         yield _json_record(seq, obj, mapping, json.dumps(obj, ensure_ascii=False))
@@ -305,28 +306,28 @@ def read_csv(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]
                 header = next(csv.reader([text]))
             except (UnicodeDecodeError, StopIteration, csv.Error):
                 payload, penc = _raw_payload(joined)
-                yield RawRecord(1, None, Defect("csv_malformed", f"the CSV header row cannot be read as {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
+                yield RawRecord(1, None, Defect(Reason.CSV_MALFORMED, f"the CSV header row cannot be read as {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
                 return
             header = [h.strip() for h in header]
             header_line = text.rstrip("\r\n") + "\n"  # kept with each row so a quarantined row reads on its own
             continue
         seq += 1
         if len(joined) > MAX_LINE:
-            yield RawRecord(seq, None, Defect("record_too_large", f"row {seq} is larger than {MAX_LINE} bytes", "decode:csv"), "(oversized row not kept)")
+            yield RawRecord(seq, None, Defect(Reason.RECORD_TOO_LARGE, f"row {seq} is larger than {MAX_LINE} bytes", "decode:csv"), "(oversized row not kept)")
             continue
         try:
             text = joined.decode(enc)
         except UnicodeDecodeError:
             payload, penc = _raw_payload(joined)
-            yield RawRecord(seq, None, Defect("encoding_invalid", f"row {seq} is not valid {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
+            yield RawRecord(seq, None, Defect(Reason.ENCODING_INVALID, f"row {seq} is not valid {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
             continue
         try:
             row = next(csv.reader(io.StringIO(text)))
         except csv.Error as exc:
-            yield RawRecord(seq, None, Defect("csv_malformed", f"row {seq}: {exc}", "decode:csv"), text.rstrip("\r\n"))
+            yield RawRecord(seq, None, Defect(Reason.CSV_MALFORMED, f"row {seq}: {exc}", "decode:csv"), text.rstrip("\r\n"))
             continue
         if len(row) != len(header):
-            yield RawRecord(seq, None, Defect("csv_malformed", f"row {seq} has {len(row)} columns; the header has {len(header)}", "decode:csv"), text.rstrip("\r\n"))
+            yield RawRecord(seq, None, Defect(Reason.CSV_MALFORMED, f"row {seq} has {len(row)} columns; the header has {len(header)}", "decode:csv"), text.rstrip("\r\n"))
             continue
         yield RawRecord(seq, dict(zip(header, row)), None, header_line + text.rstrip("\r\n"), payload_encoding="csv")
 

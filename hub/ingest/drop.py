@@ -34,6 +34,7 @@ from hub.ingest.pipeline import Pipeline
 from hub.ingest.rows import quarantine_message
 from hub.catalog.access import authorise_record
 from hub.catalog.systems import CatalogError, get_system
+from hub.model.outcomes import Outcome, Reason
 
 log = logging.getLogger("govhub.drop")
 
@@ -56,7 +57,7 @@ def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeli
     """Ingest one file or message of the drop, then acknowledge it (after the commit)."""
     counts: Counter = Counter()
     if (envelope.headers or {}).get("refused"):
-        counts["quarantined"] += _refuse_name(pipeline, system_id, envelope)
+        counts[Outcome.QUARANTINED] += _refuse_name(pipeline, system_id, envelope)
         return counts
     log.info("%s from %s: ingesting (message %s)", envelope.filename, system_id, envelope.message_id)
     try:
@@ -66,7 +67,7 @@ def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeli
     except (CatalogError, MappingError, DictionaryError) as exc:
         log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, exc)
         _quarantine_once(pipeline, system_id, envelope, str(exc))
-        counts["quarantined"] += 1
+        counts[Outcome.QUARANTINED] += 1
     pause_point("drop_before_ack")  # test hook: committed, not yet acknowledged
     adapter.ack(envelope)
     counts["files"] += 1
@@ -97,7 +98,7 @@ def _refuse_name(pipeline: Pipeline, system_id: str, envelope: Envelope) -> int:
 
 
 def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, message: str,
-                     reason: str = "message_invalid", body: bytes | None = None) -> bool:
+                     reason: str = Reason.MESSAGE_INVALID, body: bytes | None = None) -> bool:
     """Quarantine the whole file unless a poll killed before its ack already did."""
     with pipeline.engine.connect() as conn:
         done = conn.execute(select(quarantine.c.id).where(quarantine.c.source_system == system_id,

@@ -41,6 +41,8 @@ from hub.model.mapping import MappingApplyError, MappingError
 from hub.ingest.pipeline import OpenMessage, Pipeline, Summary, body_digest
 from hub.ingest.store import BatchContext, message_seen
 from hub.catalog.systems import CatalogError, get_system
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 PART_CONTENT_TYPE = "application/x-govhub-part+msgpack"
 PART_SEPARATOR = "#"
@@ -150,8 +152,10 @@ def _key(raw: RawRecord, mapping) -> tuple | None:
         return None
 
 
-class PartUnreadable(ValueError):
+class PartUnreadable(InputError):
     """A message part whose envelope cannot be read (it is quarantined whole)."""
+
+    reason = Reason.MESSAGE_INVALID
 
 
 def is_part(content_type: str | None) -> bool:

@@ -38,6 +38,7 @@ from hub.model.rules import RuleContext, RuleDefect, check
 from hub.ingest.rows import content_hash, text_hash
 from hub.ingest.store import BatchContext, BatchObserver, Prepared, StoreConflict, message_seen, record_message, store_batch
 from hub.catalog.systems import System, get_system
+from hub.model.outcomes import RECORD_OUTCOMES, Outcome
 
 log = logging.getLogger("govhub.pipeline")
 
@@ -54,7 +55,7 @@ class Summary:
 
     @property
     def received(self) -> int:
-        return self.counts["stored"] + self.counts["duplicate"] + self.counts["quarantined"]
+        return sum(self.counts[o] for o in RECORD_OUTCOMES)
 
     def add(self, other: "Summary") -> None:
         self.counts.update(other.counts)
@@ -182,7 +183,7 @@ class Pipeline:
         for batch, counts in self._stored(ctx, batches(prepared, self.batch_size), m.seen):
             summary.counts.update(counts)
             summary.details.update(p.detail for p in batch)
-            summary.reasons.update(p.defect.reason for p in batch if p.outcome == "quarantined")
+            summary.reasons.update(p.defect.reason for p in batch if p.outcome == Outcome.QUARANTINED)
             if results is not None:
                 results.extend(
                     {"seq": p.seq, "key": p.key_text, "outcome": p.outcome, "detail": p.detail,

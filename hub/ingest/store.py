@@ -37,17 +37,23 @@ from hub.model.canonical import json_ready
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
 from hub.model.dictionary import kind as dictionary_kind
+from hub.core.errors import StorageError
+from hub.model.outcomes import Detail, Outcome, QuarantineStatus
 
 # EVENTS_EXCHANGE, content_hash, add_counts, bulk_insert, text_hash: still importable from here (hub.domains uses them)
 
 
-class StoreConflict(RuntimeError):
+class StoreConflict(StorageError):
     """Another writer stored one of this batch's keys, or changed one of its rows, first:
     the batch is rolled back and may be classified and written again."""
+
+    reason = "store_conflict"
 
 
 class ConcurrentUpdate(StoreConflict):
     """Another writer changed a row of this batch; the batch is retried from scratch."""
+
+    reason = "concurrent_update"
 
 
 # Called inside the batch's transaction with (conn, ctx, the outbox rows just written).
@@ -138,7 +144,7 @@ def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepar
         select(lineage.c.seq, lineage.c.payload_hash).where(
             lineage.c.source_system == ctx.system,
             lineage.c.message_id == ctx.message_id,
-            lineage.c.outcome == "quarantined",
+            lineage.c.outcome == Outcome.QUARANTINED,
             lineage.c.seq.in_([p.seq for p in items]),
         )
     )
@@ -148,27 +154,27 @@ def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepar
 def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> dict[tuple, tuple]:
     if message_seen:
         for p in batch:
-            p.outcome, p.detail = "duplicate", "same_message"
+            p.outcome, p.detail = Outcome.DUPLICATE, Detail.SAME_MESSAGE
         return {}
     good = [p for p in batch if p.defect is None]
     existing = _existing(conn, ctx, [p.key for p in good])
     for p in good:
         ex = existing.get(p.key)
         if ex is None:
-            p.outcome, p.detail, p.version = "stored", "new", 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
         elif ex[2] == p.hash:
-            p.outcome, p.detail, p.version = "duplicate", "same_content", ex[1]
+            p.outcome, p.detail, p.version = Outcome.DUPLICATE, Detail.SAME_CONTENT, ex[1]
         elif p.record.get("source_time") and ex[3] and p.record["source_time"] < ex[3]:
-            p.outcome, p.detail, p.version = "stored", "stale", ex[1]
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.STALE, ex[1]
         else:
-            p.outcome, p.detail, p.version = "stored", "updated", ex[1] + 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.UPDATED, ex[1] + 1
     bad = [p for p in batch if p.defect is not None]
     seen = _already_quarantined(conn, ctx, bad)
     for p in bad:
         if (p.seq, p.hash) in seen:
-            p.outcome, p.detail = "duplicate", "already_quarantined"
+            p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
         else:
-            p.outcome, p.detail = "quarantined", p.defect.reason
+            p.outcome, p.detail = Outcome.QUARANTINED, p.defect.reason
     return existing
 
 
@@ -233,7 +239,7 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
     for p, lid in zip(batch, lineage_ids):
         by_detail.setdefault(p.detail, []).append((p, lid))
 
-    new = by_detail.get("new", [])
+    new = by_detail.get(Detail.NEW, [])
     if new:
         bulk_insert(conn, t, [
             {**_field_values(k, p.record), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
@@ -241,7 +247,7 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
             for p, lid in new
         ])
 
-    updated = by_detail.get("updated", [])
+    updated = by_detail.get(Detail.UPDATED, [])
     if updated:
         ids = [existing[p.key][0] for p, _ in updated]
         previous = {r._mapping["id"]: r._mapping for r in conn.execute(select(t).where(t.c.id.in_(ids)))}
@@ -270,7 +276,7 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
         if res.rowcount not in (-1, len(updated)):
             raise ConcurrentUpdate(f"{len(updated) - res.rowcount} rows changed underneath this batch")
 
-    stale = by_detail.get("stale", [])
+    stale = by_detail.get(Detail.STALE, [])
     if stale:
         conn.execute(insert(record_history), [
             {"kind": k.kind, "record_id": existing[p.key][0], "record_key": p.key_text, "version": p.version,
@@ -279,18 +285,18 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
             for p, lid in stale
         ])
 
-    quarantined = [(p, lid) for p, lid in zip(batch, lineage_ids) if p.outcome == "quarantined"]
+    quarantined = [(p, lid) for p, lid in zip(batch, lineage_ids) if p.outcome == Outcome.QUARANTINED]
     if quarantined:
         conn.execute(insert(quarantine), [
             {"lineage_id": lid, "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
              "received_at": now, "reason": p.defect.reason, "message": no_nul(p.defect.message), "rule": p.defect.rule,
              "field": no_nul(p.defect.field), "schema_version": ctx.schema_version, "mapping": ctx.mapping,
-             **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": "open"}
+             **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": QuarantineStatus.OPEN}
             for p, lid in quarantined
         ])
 
     events = [outbox_row(k, ctx.system, ctx.message_id, p.record, p.key_text, p.version,
-                         "created" if p.detail == "new" else "updated", lid, now) for p, lid in new + updated]
+                         "created" if p.detail == Detail.NEW else "updated", lid, now) for p, lid in new + updated]
     if events:
         bulk_insert(conn, outbox, events)
         for observe in observers:
@@ -319,8 +325,8 @@ def record_message(conn: Connection, system: str, message_id: str, kind: str, fm
                    counts: Counter, payload_hash: str) -> None:
     stmt = dialect_insert(conn, ingest_message).values(
         source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
-        records=sum(counts.values()), stored=counts["stored"], duplicate=counts["duplicate"],
-        quarantined=counts["quarantined"], payload_hash=payload_hash,
+        records=sum(counts.values()), stored=counts[Outcome.STORED], duplicate=counts[Outcome.DUPLICATE],
+        quarantined=counts[Outcome.QUARANTINED], payload_hash=payload_hash,
     )
     # a reused message id with other content: remember the latest content's digest
     stmt = stmt.on_conflict_do_update(index_elements=["source_system", "message_id"],

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from hub.model.dictionary import Field, Kind, kind as dictionary_kind
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 CST = timezone(timedelta(hours=8))
 _TRUE = {"true", "1", "是", "y", "yes"}
@@ -24,12 +26,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FALSE = {"false", "0", "否", "n", "no"}
 
 
-class FieldDefect(ValueError):
+class FieldDefect(InputError):
     """One field is wrong; ``reason`` is the quarantine reason code."""
 
-    def __init__(self, reason: str, field: str, message: str):
-        super().__init__(message)
-        self.reason, self.field, self.message = reason, field, message
+    def __init__(self, reason: Reason, field: str, message: str):
+        super().__init__(message, reason=reason)
+        self.field = field
 
 
 def parse_datetime(s) -> datetime:
@@ -52,15 +54,15 @@ def _text_converter(f: Field, as_json: bool):
 
     def conv(v):
         if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
-            raise FieldDefect("field_type", name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
+            raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
         s = v.strip() if isinstance(v, str) else str(v)
         if _CONTROL_RE.search(s):
-            raise FieldDefect("field_format", name, f"{name} contains a control character (NUL, ESC...); send plain text")
+            raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} contains a control character (NUL, ESC...); send plain text")
         n = len(s)
         if n > limit:
-            raise FieldDefect("field_too_long", name, f"{name} is {n} characters; at most {limit} allowed")
+            raise FieldDefect(Reason.FIELD_TOO_LONG, name, f"{name} is {n} characters; at most {limit} allowed")
         if n < mn:
-            raise FieldDefect("field_format", name, f"{name} has {n} characters; at least {mn} expected")
+            raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} has {n} characters; at least {mn} expected")
         return s
     return conv
 
@@ -73,7 +75,7 @@ def _enum_converter(f: Field, as_json: bool):
     def conv(v):
         s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
         if s not in allowed:
-            raise FieldDefect("field_enum", name, f"{name}: value is not one of {', '.join(f.values or ())}")
+            raise FieldDefect(Reason.FIELD_ENUM, name, f"{name}: value is not one of {', '.join(f.values or ())}")
         return s
     return conv
 
@@ -85,13 +87,13 @@ def _int_converter(f: Field, as_json: bool):
 
     def conv(v):
         if isinstance(v, bool):
-            raise FieldDefect("field_type", name, f"{name} must be an integer")
+            raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be an integer")
         try:
             n = int(v) if isinstance(v, int) else int(str(v).strip())
         except ValueError:
-            raise FieldDefect("field_type", name, f"{name} must be an integer") from None
+            raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be an integer") from None
         if (lo is not None and n < lo) or (hi is not None and n > hi):
-            raise FieldDefect("field_range", name, f"{name} must be between {lo:g} and {hi:g}")
+            raise FieldDefect(Reason.FIELD_RANGE, name, f"{name} must be between {lo:g} and {hi:g}")
         return n
     return conv
 
@@ -105,11 +107,11 @@ def _decimal_converter(f: Field, as_json: bool):
         try:
             d = Decimal(str(v).strip())
         except InvalidOperation:
-            raise FieldDefect("field_type", name, f"{name} must be a decimal number") from None
+            raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be a decimal number") from None
         if not d.is_finite() or abs(d) >= Decimal("1e16"):
-            raise FieldDefect("field_range", name, f"{name} is out of range")
+            raise FieldDefect(Reason.FIELD_RANGE, name, f"{name} is out of range")
         if lo is not None and d < Decimal(str(lo)):
-            raise FieldDefect("field_range", name, f"{name} must be at least {lo:g}")
+            raise FieldDefect(Reason.FIELD_RANGE, name, f"{name} must be at least {lo:g}")
         d = d.quantize(Decimal("0.01"))
         return str(d) if as_json else d
     return conv
@@ -122,7 +124,7 @@ def _date_converter(f: Field, as_json: bool):
         try:
             d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
         except ValueError:
-            raise FieldDefect("field_format", name, f"{name} is not a real date in the form yyyy-MM-dd") from None
+            raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} is not a real date in the form yyyy-MM-dd") from None
         return d.isoformat() if as_json else d
     return conv
 
@@ -141,7 +143,7 @@ def _datetime_converter(f: Field, as_json: bool):
         try:
             dt = parse_datetime(v)
         except ValueError:
-            raise FieldDefect("field_format", name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
+            raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
         return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
     return conv
 
@@ -157,7 +159,7 @@ def _bool_converter(f: Field, as_json: bool):
             return True
         if s in _FALSE:
             return False
-        raise FieldDefect("field_type", name, f"{name} must be true or false")
+        raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be true or false")
     return conv
 
 
@@ -168,11 +170,11 @@ def _list_converter(f: Field, as_json: bool):
 
     def conv(v):
         if not isinstance(v, list):
-            raise FieldDefect("field_type", name, f"{name} must be a list")
+            raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be a list")
         out = []
         for i, e in enumerate(v):
             if not isinstance(e, dict):
-                raise FieldDefect("field_type", name, f"{name}[{i + 1}] must be an object")
+                raise FieldDefect(Reason.FIELD_TYPE, name, f"{name}[{i + 1}] must be an object")
             try:
                 out.append(_run(sub, e))
             except FieldDefect as d:
@@ -237,11 +239,11 @@ def _run_ordered(compiled, record: dict) -> dict:
         v = record.get(name)
         if v is None or (isinstance(v, str) and not v.strip()):
             if required:
-                raise FieldDefect("field_required", name, f"{name} is required")
+                raise FieldDefect(Reason.FIELD_REQUIRED, name, f"{name} is required")
             continue
         out[name] = conv(v)
     for extra in record.keys() - known:
-        raise FieldDefect("field_unknown", extra, f"{extra} is not a field of this message kind")
+        raise FieldDefect(Reason.FIELD_UNKNOWN, extra, f"{extra} is not a field of this message kind")
     return out
 
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from hub.core.config import SCHEMAS_DIR
+from hub.core.errors import ConfigError
 
 DICTIONARY_DIR = SCHEMAS_DIR / "dictionary"
 
@@ -99,8 +100,10 @@ class Kind(BaseModel):
         return f"{self.kind}/{self.version}"
 
 
-class DictionaryError(ValueError):
+class DictionaryError(ConfigError):
     """A dictionary file is malformed; the message names the file and the key."""
+
+    reason = "dictionary_invalid"
 
 
 def load_kind(path: Path) -> Kind:

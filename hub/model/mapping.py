@@ -23,12 +23,16 @@ from hub.core import catalogfile
 from hub.core.config import load_settings
 from hub.model.dictionary import Field, Kind, kind as dictionary_kind, kinds
 from hub.model.transforms import TRANSFORMS
+from hub.core.errors import ConfigError, InputError
+from hub.model.outcomes import Reason
 
 Format = Literal["xml", "jsonl", "json", "csv"]
 
 
-class MappingError(ValueError):
+class MappingError(ConfigError):
     """A mapping file is wrong; the message names the file, line and key."""
+
+    reason = "mapping_invalid"
 
 
 class FieldSpec(BaseModel):
@@ -113,10 +117,10 @@ class Mapping:
         return _apply(self.spec, self.spec.fields, self.kind.fields, source, self.spec.canonical)
 
 
-class MappingApplyError(ValueError):
-    def __init__(self, reason: str, field: str, message: str):
-        super().__init__(message)
-        self.reason, self.field, self.message = reason, field, message
+class MappingApplyError(InputError):
+    def __init__(self, reason: Reason, field: str, message: str):
+        super().__init__(message, reason=reason)
+        self.field = field
 
 
 _MISSING = object()
@@ -148,14 +152,14 @@ def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ..
             continue
         if spec.fields is not None:
             if not isinstance(value, list):
-                raise MappingApplyError("mapping_error", name, f"{name}: expected a list in the source field {spec.from_}")
+                raise MappingApplyError(Reason.MAPPING_ERROR, name, f"{name}: expected a list in the source field {spec.from_}")
             sub = next(f for f in fields if f.name == name).fields or ()
             value = [_apply(mf, spec.fields, sub, e if isinstance(e, dict) else {}, False) for e in value]
         if spec.code_table is not None:
             table = mf.code_tables[spec.code_table]
             key = str(value).strip()
             if key not in table:
-                raise MappingApplyError("code_table_miss", name,
+                raise MappingApplyError(Reason.CODE_TABLE_MISS, name,
                                         f"{name}: code {key!r} is not in the code table {spec.code_table!r} of mapping {mf.name}; "
                                         f"known codes: {', '.join(table)}")
             value = table[key]
@@ -163,7 +167,7 @@ def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ..
             try:
                 value = TRANSFORMS[spec.transform](value, spec.format)
             except ValueError as exc:
-                raise MappingApplyError("field_format", name, f"{name}: {exc}") from None
+                raise MappingApplyError(Reason.FIELD_FORMAT, name, f"{name}: {exc}") from None
         out[name] = value
     return out
 

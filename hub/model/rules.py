@@ -15,15 +15,17 @@ from datetime import datetime, timedelta
 from hub.core import clock
 from hub.model.codes import divisions as division_codes, idcard, licence_id, orgcode, uscc
 from hub.model.codes.errors import CodeError
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 CLOCK_SKEW = timedelta(days=1)  # senders' clocks drift; a day ahead is not "in the future"
 PROJECT_CODE_RE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
 
 
-class RuleDefect(ValueError):
-    def __init__(self, reason: str, field: str, message: str, rule: str = ""):
-        super().__init__(message)
-        self.reason, self.field, self.message, self.rule = reason, field, message, rule
+class RuleDefect(InputError):
+    def __init__(self, reason: Reason, field: str, message: str, rule: str = ""):
+        super().__init__(message, reason=reason)
+        self.field, self.rule = field, rule
 
 
 @dataclass
@@ -92,7 +94,7 @@ def _ordered(rec: dict, *fields: str) -> None:
     seen = [(f, rec[f]) for f in fields if rec.get(f) is not None]
     for (fa, a), (fb, b) in zip(seen, seen[1:]):
         if b < a:
-            raise RuleDefect("time_order", fb, f"{fb} is earlier than {fa}; times must run {' ≤ '.join(fields)}")
+            raise RuleDefect(Reason.TIME_ORDER, fb, f"{fb} is earlier than {fa}; times must run {' ≤ '.join(fields)}")
 
 
 def _not_future(rec: dict, f: str, ctx: RuleContext) -> None:
@@ -101,13 +103,13 @@ def _not_future(rec: dict, f: str, ctx: RuleContext) -> None:
         return
     limit = ctx.latest_allowed if isinstance(v, datetime) else ctx.latest_allowed.date()
     if v > limit:
-        raise RuleDefect("time_future", f, f"{f} is in the future; check the sender's clock and time zone (times are China Standard Time)")
+        raise RuleDefect(Reason.TIME_FUTURE, f, f"{f} is in the future; check the sender's clock and time zone (times are China Standard Time)")
 
 
 def _limits(rec: dict) -> None:
     p, lg = rec.get("promise_days"), rec.get("legal_days")
     if p is not None and lg is not None and p > lg:
-        raise RuleDefect("promise_exceeds_legal", "promise_days", "promise_days exceeds legal_days; the promised time limit may not be longer than the legal one")
+        raise RuleDefect(Reason.PROMISE_EXCEEDS_LEGAL, "promise_days", "promise_days exceeds legal_days; the promised time limit may not be longer than the legal one")
 
 
 # ---- 办件 case ----
@@ -130,10 +132,10 @@ def _case_times(rec, ctx):
     _ordered(rec, "apply_time", "accept_time", "finish_time", "delivery_time")
     for i, step in enumerate(rec.get("steps") or (), 1):
         if step.get("end_time") and step["end_time"] < step["start_time"]:
-            raise RuleDefect("time_order", f"steps[{i}].end_time", f"steps[{i}].end_time is earlier than its start_time")
+            raise RuleDefect(Reason.TIME_ORDER, f"steps[{i}].end_time", f"steps[{i}].end_time is earlier than its start_time")
     for i, sp in enumerate(rec.get("special_procedures") or (), 1):
         if sp.get("end_time") and sp["end_time"] < sp["start_time"]:
-            raise RuleDefect("time_order", f"special_procedures[{i}].end_time", f"special_procedures[{i}].end_time is earlier than its start_time")
+            raise RuleDefect(Reason.TIME_ORDER, f"special_procedures[{i}].end_time", f"special_procedures[{i}].end_time is earlier than its start_time")
 
 
 @rule("case", "limits")
@@ -144,9 +146,9 @@ def _case_limits(rec, ctx):
 @rule("case", "status")
 def _case_status(rec, ctx):
     if rec["status"] == "办结" and rec.get("finish_time") is None:
-        raise RuleDefect("status_inconsistent", "finish_time", "a concluded case (办结) needs finish_time")
+        raise RuleDefect(Reason.STATUS_INCONSISTENT, "finish_time", "a concluded case (办结) needs finish_time")
     if rec.get("finish_time") is not None and rec.get("accept_time") is None and rec["status"] not in ("不予受理", "退件", "作废"):
-        raise RuleDefect("status_inconsistent", "accept_time", "a case with finish_time needs accept_time (no conclusion without acceptance)")
+        raise RuleDefect(Reason.STATUS_INCONSISTENT, "accept_time", "a case with finish_time needs accept_time (no conclusion without acceptance)")
 
 
 # ---- 事项 item ----
@@ -157,7 +159,7 @@ def _item_codes(rec, ctx):
     _division(rec, "region_code", ctx)
     _limits(rec)
     if rec.get("charged") is False and (rec.get("fee_standard") or 0) > 0:
-        raise RuleDefect("fee_inconsistent", "fee_standard", "fee_standard is set for an item marked as free (charged=false)")
+        raise RuleDefect(Reason.FEE_INCONSISTENT, "fee_standard", "fee_standard is set for an item marked as free (charged=false)")
 
 
 # ---- 电子证照 licence ----
@@ -184,9 +186,9 @@ def _person_identity(rec, ctx):
     rec["id_no"] = _code("id_no", idcard.validate, rec["id_no"], divisions=ctx.divisions, today=ctx._now.date())
     born = idcard.birth_date(rec["id_no"])
     if rec.get("birth_date") is not None and rec["birth_date"] != born:
-        raise RuleDefect("id_inconsistent", "birth_date", "birth_date does not match the birth date in id_no")
+        raise RuleDefect(Reason.ID_INCONSISTENT, "birth_date", "birth_date does not match the birth date in id_no")
     if rec.get("gender") is not None and rec["gender"] != {"M": "男", "F": "女"}[idcard.gender(rec["id_no"])]:
-        raise RuleDefect("id_inconsistent", "gender", "gender does not match the sequence digit in id_no")
+        raise RuleDefect(Reason.ID_INCONSISTENT, "gender", "gender does not match the sequence digit in id_no")
 
 
 # ---- 企业 enterprise ----
@@ -198,7 +200,7 @@ def _enterprise_codes(rec, ctx):
         # pre-2015 records carry the GB 11714 code; in a credit code it is positions 9–17
         rec["org_code"] = _code("org_code", orgcode.validate, rec["org_code"])
         if rec["org_code"] != rec["uscc"][8:17] and rec["uscc"] not in ctx.uscc_allow:
-            raise RuleDefect("org_code_inconsistent", "org_code", "org_code does not match positions 9–17 of uscc")
+            raise RuleDefect(Reason.ORG_CODE_INCONSISTENT, "org_code", "org_code does not match positions 9–17 of uscc")
     _division(rec, "region_code", ctx)
     if rec.get("legal_rep_id_no") is not None and len(str(rec["legal_rep_id_no"])) in (15, 18):
         rec["legal_rep_id_no"] = _code("legal_rep_id_no", idcard.validate, rec["legal_rep_id_no"], divisions=ctx.divisions, today=ctx._now.date())
@@ -211,7 +213,7 @@ def _enterprise_codes(rec, ctx):
 def _project_codes(rec, ctx):
     m = PROJECT_CODE_RE.match(rec["project_code"])
     if not m:
-        raise RuleDefect("project_code_format", "project_code", "project_code must look like yyyy-dddddd-dd-dd-dddddd (年份-区划-行业-类型-顺序号)")
+        raise RuleDefect(Reason.PROJECT_CODE_FORMAT, "project_code", "project_code must look like yyyy-dddddd-dd-dd-dddddd (年份-区划-行业-类型-顺序号)")
     _code("project_code", division_codes.validate, m.group(2), table=ctx.divisions)
     _uscc(rec, "owner_uscc", ctx)
     _division(rec, "region_code", ctx)

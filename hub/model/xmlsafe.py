@@ -18,6 +18,8 @@ import io
 import re
 
 from lxml import etree
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 from hub.model.scrub import mask_text
 
@@ -29,13 +31,11 @@ _ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
 TRANSCODE = {"gbk": "gbk", "gb2312": "gbk", "cp936": "gbk", "gb18030": "gb18030", "gb_2312": "gbk"}
 
 
-class XmlRefused(ValueError):
+class XmlRefused(InputError):
     """The document is refused as a whole; ``reason`` is a quarantine reason code."""
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message, reason=reason)
 
 
 def declared_encoding(head: bytes) -> str | None:
@@ -52,7 +52,7 @@ def check_prolog(head: bytes) -> None:
     # well-formed UTF-8 never holds NUL, so dropping them only ever reveals markup.
     head = head.replace(b"\x00", b"")
     if _DOCTYPE_RE.search(head) or _ENTITY_RE.search(head):
-        raise XmlRefused("xml_forbidden", "XML with a DOCTYPE or entity declarations is refused "
+        raise XmlRefused(Reason.XML_FORBIDDEN, "XML with a DOCTYPE or entity declarations is refused "
                          "(DTDs, external entities and entity expansion are not accepted); send plain XML")
 
 
@@ -76,7 +76,7 @@ class TranscodingReader(io.RawIOBase):
         try:
             text = self._decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            raise XmlRefused("encoding_invalid", f"the bytes do not match the declared encoding "
+            raise XmlRefused(Reason.ENCODING_INVALID, f"the bytes do not match the declared encoding "
                              f"{self._encoding.upper()} ({exc.reason}); declare the encoding the file is written in") from None
         if not data:
             self._eof = True
@@ -105,7 +105,7 @@ def open_xml(stream) -> tuple[object, str]:
     if enc in TRANSCODE:
         return TranscodingReader(stream, TRANSCODE[enc]), enc
     if enc not in ("utf-8", "utf8", "us-ascii", "ascii"):
-        raise XmlRefused("encoding_invalid", f"declared encoding {enc!r} is not accepted; use UTF-8, GBK or GB18030")
+        raise XmlRefused(Reason.ENCODING_INVALID, f"declared encoding {enc!r} is not accepted; use UTF-8, GBK or GB18030")
     return stream, enc
 
 
@@ -150,12 +150,12 @@ def parse_document(data: bytes):
         try:
             text = data.decode(TRANSCODE[enc])
         except UnicodeDecodeError as exc:
-            raise XmlRefused("encoding_invalid", f"the bytes do not match the declared encoding {enc.upper()} ({exc.reason})") from None
+            raise XmlRefused(Reason.ENCODING_INVALID, f"the bytes do not match the declared encoding {enc.upper()} ({exc.reason})") from None
         data = re.sub(r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z0-9_.\-]+", r"\1UTF-8", text, count=1).encode("utf-8")
     try:
         root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise XmlRefused("xml_malformed", f"XML is not well-formed: {mask_text(str(exc))}") from None
+        raise XmlRefused(Reason.XML_MALFORMED, f"XML is not well-formed: {mask_text(str(exc))}") from None
     if root.getroottree().docinfo.doctype:  # a DOCTYPE pushed past the first 4 KiB by a comment
-        raise XmlRefused("xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
+        raise XmlRefused(Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML")
     return root

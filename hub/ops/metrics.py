@@ -37,6 +37,7 @@ from hub.db.tables import delivery
 from hub.ingest.counters import BATCH_SECONDS, timed_batch  # noqa: F401  (process-local instruments, default registry)
 from hub.ops import stats
 from hub.ops.jobs import job_run
+from hub.model.outcomes import RECORD_OUTCOMES, DeliveryStatus
 
 log = logging.getLogger("govhub.metrics")
 
@@ -74,7 +75,7 @@ class HubCollector:
         data = stats.counts(self.engine)
         families = {o: CounterMetricFamily(f"govhub_records_{o}", f"Records {o} per source system and kind "
                                            "(received = stored + duplicate + quarantined)", labels=["system", "kind"])
-                    for o in ("received", "stored", "duplicate", "quarantined")}
+                    for o in ("received", *RECORD_OUTCOMES)}
         for src in data["sources"]:
             for o, fam in families.items():
                 fam.add_metric([src["system"], src["kind"]], src[o])
@@ -94,12 +95,12 @@ class HubCollector:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
-                .where(delivery.c.status.in_(("pending", "dead"))).group_by(delivery.c.peer, delivery.c.status)
+                .where(delivery.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD))).group_by(delivery.c.peer, delivery.c.status)
             ).all()
             jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
         seen_pending = set()
         for peer, status, n, oldest in rows:
-            if status == "pending":
+            if status == DeliveryStatus.PENDING:
                 pending.add_metric([peer], n)
                 lag.add_metric([peer], max(0.0, (now - oldest).total_seconds()))
                 seen_pending.add(peer)

@@ -23,6 +23,7 @@ from typing import Iterable
 from hub.model.codes import idcard
 from hub.model.codes.errors import CodeError
 from hub.model.masking import mask_id, mask_phone
+from hub.model.outcomes import Reason
 
 # left: any non-digit (an ID glued to letters, as parser messages quote it, still counts)
 ID18_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
@@ -43,7 +44,7 @@ def _id_shaped(s: str) -> bool:
     try:
         idcard.validate(s)
     except CodeError as exc:
-        return exc.reason == "id_check_char"  # all else right: a real number, mistyped
+        return exc.reason == Reason.ID_CHECK_CHAR  # all else right: a real number, mistyped
     return True
 
 

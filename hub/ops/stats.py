@@ -15,8 +15,9 @@ from contextlib import nullcontext
 from sqlalchemy import Connection, Engine, func, select
 
 from hub.db.tables import ingest_counter, quarantine
+from hub.model.outcomes import RECORD_OUTCOMES, QuarantineStatus
 
-OUTCOMES = ("stored", "duplicate", "quarantined")
+OUTCOMES = RECORD_OUTCOMES
 
 
 def counts(engine: Engine | Connection) -> dict:
@@ -28,12 +29,12 @@ def counts(engine: Engine | Connection) -> dict:
             per[(system, kind)][outcome] += int(n)
         reasons = conn.execute(
             select(quarantine.c.source_system, quarantine.c.reason, func.count())
-            .where(quarantine.c.status != "retried")
+            .where(quarantine.c.status != QuarantineStatus.RETRIED)
             .group_by(quarantine.c.source_system, quarantine.c.reason)
         ).all()
         corrected = {(system, kind): int(n) for system, kind, n in conn.execute(
             select(quarantine.c.source_system, quarantine.c.kind, func.count())
-            .where(quarantine.c.status == "retried")
+            .where(quarantine.c.status == QuarantineStatus.RETRIED)
             .group_by(quarantine.c.source_system, quarantine.c.kind))}
     sources = []
     total = dict.fromkeys(OUTCOMES, 0)

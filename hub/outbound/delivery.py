@@ -38,6 +38,7 @@ from hub.model.masking import mask_text
 from hub.db.tables import delivery
 from hub.outbound.serialize import load_records, to_json, to_xml
 from hub.catalog.systems import System, systems
+from hub.model.outcomes import DELIVERED, DeliveryStatus
 
 log = logging.getLogger("govhub.delivery")
 
@@ -52,7 +53,7 @@ def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: dat
     conn.execute(ins.on_conflict_do_nothing(), [
         {"peer": peer, "source_system": it[0], "kind": kind, "record_key": it[1], "record_version": it[2],
          "ordering_key": it[3], "record_id": it[4] if len(it) > 4 else None,
-         "record_updated_at": it[5] if len(it) > 5 else None, "reason": reason, "status": "pending",
+         "record_updated_at": it[5] if len(it) > 5 else None, "reason": reason, "status": DeliveryStatus.PENDING,
          "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
          "correlation_id": correlation.current()}
         for it in items
@@ -106,7 +107,7 @@ class Deliverer:
         """One pass over every peer with due deliveries; returns counts by new status."""
         done: Counter = Counter()
         with self.engine.connect() as conn:
-            q = select(delivery.c.peer).where(delivery.c.status == "pending").distinct()
+            q = select(delivery.c.peer).where(delivery.c.status == DeliveryStatus.PENDING).distinct()
             peers = [r[0] for r in conn.execute(q)]
         for pid in peers:
             if peer_id is None or pid == peer_id:
@@ -120,7 +121,7 @@ class Deliverer:
             now = clock.now()
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(delivery).where(delivery.c.peer == peer_id, delivery.c.status == "pending")
+                    select(delivery).where(delivery.c.peer == peer_id, delivery.c.status == DeliveryStatus.PENDING)
                     .order_by(delivery.c.id).limit(self.batch_size)
                 ).mappings().all()
             if not rows or rows[0]["next_attempt_at"] > now:
@@ -146,7 +147,7 @@ class Deliverer:
             latest: dict[tuple, int] = {}
             for src, key, rid in conn.execute(
                 select(delivery.c.source_system, delivery.c.record_key, func.max(delivery.c.id))
-                .where(delivery.c.peer == peer_id, delivery.c.kind == rows[0]["kind"], delivery.c.status == "pending",
+                .where(delivery.c.peer == peer_id, delivery.c.kind == rows[0]["kind"], delivery.c.status == DeliveryStatus.PENDING,
                        delivery.c.record_key.in_([k for _, k in keys]))
                 .group_by(delivery.c.source_system, delivery.c.record_key)
             ):
@@ -154,7 +155,7 @@ class Deliverer:
             stale = [r for r in rows if latest.get((r["source_system"], r["record_key"]), r["id"]) != r["id"]]
             for r in stale:
                 conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
-                    status="superseded", peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
+                    status=DeliveryStatus.SUPERSEDED, peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
                     updated_at=clock.now()))
         return [r for r in rows if r not in stale]
 
@@ -177,7 +178,7 @@ class Deliverer:
                     if out.get("retry"):
                         break
                 return out
-            self._mark(rows, status="dead", error=f"refused: {exc.message}", message_id=message_id)
+            self._mark(rows, status=DeliveryStatus.DEAD, error=f"refused: {exc.message}", message_id=message_id)
             log.error("delivery %s to %s refused: %s", rows[0]["record_key"], peer_id, mask_text(exc.message))
             return Counter(dead=1)
         except AdapterError as exc:
@@ -212,7 +213,7 @@ class Deliverer:
             for r in rows:
                 attempts = r["attempts"] + 1
                 if attempts >= self.max_attempts:
-                    values = {"status": "dead"}
+                    values = {"status": DeliveryStatus.DEAD}
                 else:
                     delay = min(self.base_backoff * 2 ** (attempts - 1), self.max_backoff)
                     values = {"next_attempt_at": now + timedelta(seconds=delay)}
@@ -225,7 +226,7 @@ class Deliverer:
             conn.execute(update(delivery).where(delivery.c.id.in_([r["id"] for r in rows])).values(
                 status=status, attempts=delivery.c.attempts + 1, message_id=message_id, peer_ref=peer_ref,
                 last_error=mask_text(error)[:2000] if error else None, updated_at=now,
-                delivered_at=now if status in ("acknowledged", "sent") else None))
+                delivered_at=now if status in DELIVERED else None))
 
 
 def _correlation_ids(rows) -> str:
@@ -236,7 +237,7 @@ def _correlation_ids(rows) -> str:
 
 def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None) -> int:
     """Send dead letters again (after the peer or the data was fixed)."""
-    cond = [delivery.c.status == "dead"]
+    cond = [delivery.c.status == DeliveryStatus.DEAD]
     if peer:
         cond.append(delivery.c.peer == peer)
     if ids:
@@ -244,7 +245,7 @@ def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None
     now = clock.now()
     with engine.begin() as conn:
         return conn.execute(update(delivery).where(and_(*cond)).values(
-            status="pending", attempts=0, next_attempt_at=now, updated_at=now)).rowcount
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)).rowcount
 
 
 def summary(engine: Engine) -> list[dict]:

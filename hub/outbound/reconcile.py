@@ -45,10 +45,10 @@ from adapters.registry import open_adapter
 from hub.core import clock
 from hub.db.tables import LIBRARY, Id, Json, delivery, metadata
 from hub.catalog.systems import System, get_system
+from hub.model.outcomes import DELIVERED
 
 log = logging.getLogger("govhub.reconcile")
 
-DELIVERED = ("acknowledged", "sent")
 SAMPLE = 20
 DEFAULT_PATH = "/reconcile/case"
 

@@ -31,10 +31,11 @@ from hub.outbound.delivery import Deliverer, enqueue
 from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, delivery, report_watermark
 from hub.catalog.systems import get_system
+from hub.model.outcomes import DELIVERED, DeliveryStatus
 
 log = logging.getLogger("govhub.reporting")
 SETTLE = timedelta(seconds=2)
-FINAL = ("acknowledged", "sent", "superseded")
+FINAL = (*DELIVERED, DeliveryStatus.SUPERSEDED)
 
 
 @dataclass

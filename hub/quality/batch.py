@@ -24,6 +24,7 @@ from hub.db.tables import LIBRARY, ingest_message, lineage
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.models import quality_run
 from hub.quality.suites import suite
+from hub.model.outcomes import Outcome
 
 log = logging.getLogger("govhub.quality")
 MAX_ROWS = 20_000
@@ -37,7 +38,7 @@ def message_records(engine: Engine, system: str, kind: str, message_id: str, lim
         keys = list(conn.execute(
             select(lineage.c.record_key)
             .where(lineage.c.source_system == system, lineage.c.message_id == message_id, lineage.c.kind == kind,
-                   lineage.c.outcome.in_(("stored", "duplicate")), lineage.c.record_key.is_not(None))
+                   lineage.c.outcome.in_((Outcome.STORED, Outcome.DUPLICATE)), lineage.c.record_key.is_not(None))
             .order_by(lineage.c.seq).limit(limit)
         ).scalars())
         wanted = sorted({tuple(key.split("|", len(k.key) - 1)) for key in keys})

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from hub.core import catalogfile
 from hub.core.config import load_settings
+from hub.core.errors import ConfigError
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 
-class ReasonsError(ValueError):
-    pass
+class ReasonsError(ConfigError):
+    reason = "reasons_invalid"
 
 
 def reasons_path() -> Path:

@@ -44,6 +44,7 @@ from hub.quality.report_defects import _defects, _examples, _quarantine_groups, 
 from hub.quality.report_suites import _suites
 from hub.catalog.systems import CatalogError, systems
 from hub.quality.report_html import render_html
+from hub.model.outcomes import QuarantineStatus
 
 __all__ = ["DEFAULT_DAYS", "MIN_VOLUME", "OUTCOMES", "REPORT_VERSION", "build", "daily_dir", "pass_rate", "to_json", "write",
            "write_daily"]
@@ -51,7 +52,7 @@ __all__ = ["DEFAULT_DAYS", "MIN_VOLUME", "OUTCOMES", "REPORT_VERSION", "build", 
 REPORT_VERSION = 1
 DEFAULT_DAYS = 30
 MIN_VOLUME = 20  # a source needs this many judged records in the period to rank as a worst offender
-RESOLVED = ("retried", "rejected")
+RESOLVED = (QuarantineStatus.RETRIED, QuarantineStatus.REJECTED)
 
 
 def _system_names() -> dict[str, str]:

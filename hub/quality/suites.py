@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub.core.config import SCHEMAS_DIR
 from hub.model.dictionary import DictionaryError, kind as dictionary_kind
 from hub.quality.derived import CHECKS
+from hub.core.errors import ConfigError
 
 SUITES_DIR = SCHEMAS_DIR / "expectations"
 
@@ -50,8 +51,10 @@ RULE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
-class SuiteError(ValueError):
+class SuiteError(ConfigError):
     """A suite file is malformed; the message names the file and where."""
+
+    reason = "suite_invalid"
 
 
 class Derived(BaseModel):

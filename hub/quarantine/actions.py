@@ -6,12 +6,14 @@ record exists and is still open), and the actions that do not read the record ag
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from sqlalchemy import BigInteger, Column, DateTime, Engine, Index, String, Table, Text, insert, select, update
 
 from hub.core import clock
 from hub.model.masking import mask_text
 from hub.db.tables import Id, Json, metadata, quarantine
+from hub.core.errors import WorkflowError
 
 log = logging.getLogger("govhub.quarantine")
 
@@ -39,18 +41,22 @@ quarantine_action = Table(
 )
 
 
-class WorkflowError(ValueError):
-    """The action cannot be done; ``status`` is the HTTP status, ``reason`` a code."""
+ActionReason = Literal["operator_required", "note_required", "filter_required", "not_found", "not_open", "whole_message",
+                       "library_refresh", "unknown_system", "kind_changed", "bad_correction"]
 
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
+
+class QuarantineActionError(WorkflowError):
+    """A quarantine action (retry, reject, export) cannot be done; ``status`` is the HTTP
+    status, ``reason`` a code."""
+
+    def __init__(self, status: int, reason: ActionReason, message: str):
+        super().__init__(message, reason=reason, status=status)
 
 
 def _operator(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise WorkflowError(422, "operator_required", "say who you are: --operator NAME (up to 100 characters); "
+        raise QuarantineActionError(422, "operator_required", "say who you are: --operator NAME (up to 100 characters); "
                             "it is kept with every action")
     return name
 
@@ -58,20 +64,20 @@ def _operator(name: str | None) -> str:
 def _note(note: str | None, required: bool = False) -> str | None:
     note = (note or "").strip()
     if required and not note:
-        raise WorkflowError(422, "note_required", "give a reason with --note TEXT; it is kept with the action")
+        raise QuarantineActionError(422, "note_required", "give a reason with --note TEXT; it is kept with the action")
     return mask_text(note) if note else None  # a note is a remark: no personal data needed in it
 
 
 def _row(conn, qid: int) -> dict:
     row = conn.execute(select(quarantine).where(quarantine.c.id == qid)).mappings().first()
     if row is None:
-        raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+        raise QuarantineActionError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
     return dict(row)
 
 
 def _open(row: dict) -> None:
     if row["status"] != "open":
-        raise WorkflowError(409, "not_open", f"quarantined record #{row['id']} is {row['status']} already "
+        raise QuarantineActionError(409, "not_open", f"quarantined record #{row['id']} is {row['status']} already "
                             f"(by {row['resolved_by']} at {row['resolved_at']}); `govhub quarantine history {row['id']}`")
 
 
@@ -85,7 +91,7 @@ def reject(engine: Engine, qid: int, operator: str, note: str) -> dict:
         done = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == "open").values(
             status="rejected", resolved_by=operator, resolved_at=now, note=note)).rowcount
         if done != 1:
-            raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
+            raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
         conn.execute(insert(quarantine_action).values(quarantine_id=qid, action="reject", operator=operator, at=now,
                                                       note=note, outcome="rejected"))
     log.info("quarantine #%d rejected by %s", qid, operator)

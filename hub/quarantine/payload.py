@@ -24,10 +24,13 @@ from lxml import etree
 
 from hub.model.mapping import Mapping
 from hub.model.xmlsafe import SAFE_PARSER
+from hub.core.errors import InputError
 
 
-class PayloadError(ValueError):
+class PayloadError(InputError):
     """A correction cannot be applied; the message says what to give instead."""
+
+    reason = "bad_correction"
 
 
 def _parts(path: str) -> list[str]:

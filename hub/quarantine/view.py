@@ -11,8 +11,9 @@ from sqlalchemy import Engine, func, or_, select
 from hub.model.masking import mask_payload
 from hub.db.tables import quarantine
 from hub.quarantine.actions import quarantine_action
+from hub.model.outcomes import QuarantineStatus
 
-STATUSES = ("open", "retried", "rejected")
+STATUSES = tuple(s.value for s in QuarantineStatus)  # plain strings: click.Choice shows an enum by its name
 
 
 def list_records(engine: Engine, system: str | None = None, reason: str | None = None, kind: str | None = None,

@@ -46,15 +46,16 @@ from hub.core import clock
 from hub.model.masking import mask_payload, mask_text
 from hub.db.tables import lineage, quarantine
 from hub.ingest.pipeline import prepare
-from hub.quarantine.actions import WorkflowError, _note, _open, _operator, _row, export, quarantine_action, reject
+from hub.quarantine.actions import QuarantineActionError, WorkflowError, _note, _open, _operator, _row, export, quarantine_action, reject
 from hub.quarantine.payload import PayloadError, edit, view
 from hub.quarantine.reread import (_authorise, _fmt_from_label, _masked_changes, _Planner, _read_one,
                                    reload_configuration)
 from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
 from hub.outbound.delivery import enqueue_reports
 from hub.quarantine.view import show
+from hub.model.outcomes import Outcome, QuarantineStatus
 
-__all__ = ["Attempt", "RetrySummary", "WorkflowError", "export", "history", "matching_ids", "quarantine_action", "reject",
+__all__ = ["Attempt", "QuarantineActionError", "RetrySummary", "WorkflowError", "export", "history", "matching_ids", "quarantine_action", "reject",
            "reload_configuration", "retry", "retry_matching"]
 
 log = logging.getLogger("govhub.quarantine")
@@ -64,7 +65,7 @@ log = logging.getLogger("govhub.quarantine")
 class Attempt:
     quarantine_id: int
     action: str
-    outcome: str  # stored | duplicate | quarantined
+    outcome: Outcome  # stored | duplicate | quarantined
     detail: str
     record_key: str | None = None
     lineage_id: int | None = None
@@ -88,8 +89,8 @@ class RetrySummary:
     quarantine_ids: list[int] = dc_field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"retried": self.retried, "stored": self.outcomes["stored"], "duplicate": self.outcomes["duplicate"],
-                "still_quarantined": self.outcomes["quarantined"], "still_quarantined_by_reason": dict(self.reasons),
+        return {"retried": self.retried, "stored": self.outcomes[Outcome.STORED], "duplicate": self.outcomes[Outcome.DUPLICATE],
+                "still_quarantined": self.outcomes[Outcome.QUARANTINED], "still_quarantined_by_reason": dict(self.reasons),
                 "skipped": dict(self.skipped), "quarantine_ids": self.quarantine_ids}
 
 
@@ -99,7 +100,7 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
     one open quarantined record; or retry it unchanged after a fix of mapping or rules."""
     operator, note = _operator(operator), _note(note)
     if changes and payload is not None:
-        raise WorkflowError(422, "bad_correction", "give either field corrections or a whole corrected record, not both")
+        raise QuarantineActionError(422, "bad_correction", "give either field corrections or a whole corrected record, not both")
     if planner is None:  # one record: read mappings and catalogue afresh (a bulk run does it once)
         reload_configuration()
         planner = _Planner(engine)
@@ -113,7 +114,7 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
         try:
             text = edit(text, encoding, plan.fmt, plan.mapping, changes)
         except PayloadError as exc:
-            raise WorkflowError(422, "bad_correction", str(exc)) from None
+            raise QuarantineActionError(422, "bad_correction", str(exc)) from None
         action, encoding = "correct", ("csv" if plan.fmt == "csv" else "text")
     elif payload is not None:
         action, text, encoding = "correct", payload.strip("\ufeff\r\n"), ("csv" if plan.fmt == "csv" else "text")
@@ -128,10 +129,10 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
     if p.defect is not None:
         with engine.begin() as conn:
             _open(_row(conn, qid))
-            conn.execute(insert(quarantine_action).values(**trace, outcome="quarantined", detail=p.defect.reason,
+            conn.execute(insert(quarantine_action).values(**trace, outcome=Outcome.QUARANTINED, detail=p.defect.reason,
                                                           message=p.defect.message, rule=p.defect.rule, field=p.defect.field))
         log.info("quarantine #%d %s by %s: still quarantined (%s)", qid, action, operator, p.defect.reason)
-        return Attempt(qid, action, "quarantined", p.defect.reason, reason=p.defect.reason, message=p.defect.message,
+        return Attempt(qid, action, Outcome.QUARANTINED, p.defect.reason, reason=p.defect.reason, message=p.defect.message,
                        rule=p.defect.rule, field=p.defect.field, mapping=plan.mapping.label, changes=diff)
     ctx = BatchContext(plan.system.id, plan.mapping.kind, row["message_id"], plan.mapping.label,
                        plan.mapping.kind.schema_version, now, plan.system.report_to, correction_of=qid, corrected_by=operator)
@@ -148,11 +149,11 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
         try:
             with engine.begin() as conn:
                 # claiming the row first: of two administrators retrying at once, one wins
-                claimed = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == "open").values(
-                    status="retried", resolved_by=ctx.corrected_by, resolved_at=ctx.received_at, note=note)).rowcount
+                claimed = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == QuarantineStatus.OPEN).values(
+                    status=QuarantineStatus.RETRIED, resolved_by=ctx.corrected_by, resolved_at=ctx.received_at, note=note)).rowcount
                 if claimed != 1:
                     _open(_row(conn, qid))
-                    raise WorkflowError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
+                    raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
                 store_batch(conn, ctx, [p], observers=(enqueue_reports,))  # report_to peers, as any ingest
                 add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
                 lineage_id = conn.execute(select(lineage.c.id).where(lineage.c.correction_of == qid)
@@ -172,7 +173,7 @@ def matching_ids(engine: Engine, rule: str | None = None, system: str | None = N
                  reason: str | None = None) -> list[int]:
     """Open quarantined records of a rule (``mapping:dept_b_case_csv`` matches every version
     of that mapping), oldest first — so a later record of the same key is applied last."""
-    q = select(quarantine.c.id).where(quarantine.c.status == "open").order_by(quarantine.c.id)
+    q = select(quarantine.c.id).where(quarantine.c.status == QuarantineStatus.OPEN).order_by(quarantine.c.id)
     if rule:
         q = q.where(or_(quarantine.c.rule == rule, quarantine.c.rule.startswith(rule + "@", autoescape=True)))
     for col, val in (("source_system", system), ("kind", kind), ("reason", reason)):
@@ -189,7 +190,7 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
     mappings, rules and catalogue as they are now — after a fix."""
     operator = _operator(operator)
     if not (rule or system or kind or reason or ids):
-        raise WorkflowError(422, "filter_required", "say which records: --rule R (and/or --system, --kind, --reason)")
+        raise QuarantineActionError(422, "filter_required", "say which records: --rule R (and/or --system, --kind, --reason)")
     reload_configuration()
     note = note or f"retry after a fix: {', '.join(f'{k}={v}' for k, v in (('rule', rule), ('system', system), ('kind', kind), ('reason', reason)) if v)}"
     planner = _Planner(engine)
@@ -197,14 +198,14 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
     for qid in ids if ids is not None else matching_ids(engine, rule, system, kind, reason):
         try:
             a = retry(engine, qid, operator, note, planner=planner)
-        except WorkflowError as exc:
+        except QuarantineActionError as exc:
             summary.skipped[exc.reason] += 1
             a = None
         else:
             summary.retried += 1
             summary.outcomes[a.outcome] += 1
             summary.quarantine_ids.append(qid)
-            if a.outcome == "quarantined":
+            if a.outcome == Outcome.QUARANTINED:
                 summary.reasons[a.reason] += 1
         if on_record:
             on_record(a)
@@ -215,7 +216,7 @@ def history(engine: Engine, qid: int) -> dict:
     """What happened to a quarantined record: its actions and its lineage, masked."""
     row = show(engine, qid)
     if row is None:
-        raise WorkflowError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+        raise QuarantineActionError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
     with engine.connect() as conn:
         actions = [dict(r) for r in conn.execute(select(quarantine_action).where(quarantine_action.c.quarantine_id == qid)
                                                  .order_by(quarantine_action.c.id)).mappings()]

@@ -43,14 +43,17 @@ from hub.ingest.pipeline import Pipeline
 from hub.wiring import standard_pipeline
 from hub.ingest.rows import quarantine_message, text_hash  # quarantine_message: also imported from here (devices.gateway, tests)
 from hub.catalog.systems import CatalogError
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
 
 log = logging.getLogger("govhub.worker")
 
 
-class Terminal(Exception):
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason, self.message = reason, message
+class Terminal(InputError):
+    """A message no retry can take: it is quarantined whole with ``reason``."""
+
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message, reason=reason)
 
 
 class Worker:
@@ -73,7 +76,7 @@ class Worker:
         message_id = headers.get("message_id")
         kind = headers.get("kind")
         if not system or not message_id:
-            raise Terminal("message_invalid", "an inbound message needs the headers 'system' and 'message_id'")
+            raise Terminal(Reason.MESSAGE_INVALID, "an inbound message needs the headers 'system' and 'message_id'")
         try:
             if is_part(content_type):
                 summary = ingest_part(self.pipeline, self.engine, body)
@@ -81,7 +84,7 @@ class Worker:
                 summary = self.pipeline.ingest(io.BytesIO(body), system, fmt=headers.get("format"), kind=kind,
                                                message_id=message_id, filename=headers.get("filename"))
         except (CatalogError, MappingError, DictionaryError, PartUnreadable) as exc:
-            raise Terminal("message_invalid", str(exc)) from None
+            raise Terminal(Reason.MESSAGE_INVALID, str(exc)) from None
         self.handled.update(summary.counts)
         pause_point("before_ack")
 
@@ -111,7 +114,7 @@ class Worker:
     def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
         if deliveries >= bus.DELIVERY_LIMIT:
             log.error("message %s failed %d times; quarantined: %s", headers.get("message_id"), deliveries, mask_text(str(exc)))
-            self._give_up(raw, headers, "processing_failed",
+            self._give_up(raw, headers, Reason.PROCESSING_FAILED,
                           f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}", message)
         else:
             log.warning("message %s failed (%s: %s); put back (delivery %d of %d)", headers.get("message_id"),

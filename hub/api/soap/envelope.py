@@ -15,6 +15,8 @@ from hub.api.soap.wsdl import SERVICE_NS
 from hub.catalog.access import AccessDenied
 from hub.model.masking import mask_id, mask_text
 from hub.model.xmlsafe import XmlRefused, parse_document
+from hub.core.errors import GovhubError
+from hub.model.outcomes import RECORD_OUTCOMES, Reason
 
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSA = ("http://www.w3.org/2005/08/addressing", "http://schemas.xmlsoap.org/ws/2004/08/addressing")
@@ -49,12 +51,12 @@ def scrub(message: str) -> str:
     return _DIGIT_RUN_RE.sub(lambda m: mask_id(m.group(0)), mask_text(message))
 
 
-class SoapFault(Exception):
+class SoapFault(GovhubError):
     """``code`` is ``Client.<Subcode>``, ``Server``, ``VersionMismatch`` or ``MustUnderstand``."""
 
     def __init__(self, code: str, reason: str, message: str):
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, scrub(message)
+        super().__init__(message, reason=reason)
+        self.code, self.message = code, scrub(message)
 
     @classmethod
     def denied(cls, exc: AccessDenied) -> SoapFault:
@@ -63,14 +65,14 @@ class SoapFault(Exception):
 
 def parse_envelope(body: bytes) -> tuple[etree._Element, SoapVersion]:
     if not body.strip():
-        raise SoapFault("Client.MalformedXml", "xml_malformed", "the request body is empty; POST a SOAP envelope")
+        raise SoapFault("Client.MalformedXml", Reason.XML_MALFORMED, "the request body is empty; POST a SOAP envelope")
     try:
         root = parse_document(body)
     except XmlRefused as exc:
-        code = "Client.XmlForbidden" if exc.reason == "xml_forbidden" else "Client.MalformedXml"
+        code = "Client.XmlForbidden" if exc.reason == Reason.XML_FORBIDDEN else "Client.MalformedXml"
         raise SoapFault(code, exc.reason, exc.message) from None
     if root.getroottree().docinfo.doctype:  # a DOCTYPE the prolog check did not see
-        raise SoapFault("Client.XmlForbidden", "xml_forbidden", "XML with a DOCTYPE is refused; send plain XML")
+        raise SoapFault("Client.XmlForbidden", Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML")
     name = etree.QName(root)
     if name.localname != "Envelope":
         raise SoapFault("Client.MalformedXml", "not_soap", f"the document is a <{name.localname}>, not a SOAP Envelope; "
@@ -121,7 +123,7 @@ def push_result(summary, results: list[dict]) -> etree._Element:
     _sub(el, "message_id", summary.message_id)
     _sub(el, "kind", summary.kind)
     _sub(el, "received", summary.received)
-    for outcome in ("stored", "duplicate", "quarantined"):
+    for outcome in RECORD_OUTCOMES:
         _sub(el, outcome, summary.counts[outcome])
     for r in results:
         item = etree.SubElement(el, f"{{{SERVICE_NS}}}result")

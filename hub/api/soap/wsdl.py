@@ -33,6 +33,7 @@ from lxml import etree
 
 from hub.model.dictionary import Kind, kinds
 from hub.model.schemagen import xsd_path
+from hub.model.outcomes import RECORD_OUTCOMES
 
 SERVICE_NS = "urn:govhub:service:1"
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -42,7 +43,7 @@ WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
 HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
 SERVICE_XSD = "service"  # ?xsd=service
 
-OUTCOMES = ("stored", "duplicate", "quarantined")
+OUTCOMES = RECORD_OUTCOMES
 
 
 def operation_name(k: Kind) -> str:

@@ -81,6 +81,7 @@ from hub.db.tables import metadata, quarantine
 from hub.ingest.pipeline import OpenMessage, Pipeline, batches
 from hub.ingest.store import Prepared, StoreConflict, add_counts, record_message, store_batch
 from hub.catalog.systems import CatalogError, System, get_system
+from hub.model.outcomes import Detail, Outcome
 
 __all__ = ["COUNTS", "field_provenance", "merge_conflict", "refresh", "refresh_cursor", "stored_cursor"]
 
@@ -191,7 +192,7 @@ def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], k
     ctx = m.ctx
     if m.seen:  # this page content was merged before: lineage records the repeat, nothing else
         done = store_batch(conn, ctx, prepared, message_seen=True)
-        return Counter(pulled=len(prepared), unchanged=done["duplicate"])
+        return Counter(pulled=len(prepared), unchanged=done[Outcome.DUPLICATE])
     counts = Counter(pulled=len(prepared))
     outcomes: Counter = Counter()
     bad = [p for p in prepared if p.defect is not None]
@@ -203,14 +204,14 @@ def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], k
             quarantine.c.payload.in_([p.raw.payload for p in bad]))).scalars())
         again = [p for p in bad if p.raw.payload in before]
         for p in again:
-            p.outcome, p.detail = "duplicate", "already_quarantined"
+            p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
         _lineage(conn, ctx, again)
         fresh = [p for p in bad if p.raw.payload not in before]
         done = store_batch(conn, ctx, fresh) if fresh else Counter()  # the pipeline's own quarantine
         outcomes.update(done)
         outcomes.update(duplicate=len(again))
         add_counts(conn, ctx.system, ctx.kind.kind, Counter(duplicate=len(again)))
-        counts.update(quarantined=done["quarantined"], unchanged=done["duplicate"] + len(again))
+        counts.update(quarantined=done[Outcome.QUARANTINED], unchanged=done[Outcome.DUPLICATE] + len(again))
     # a key repeated in the page starts a new batch, so it merges onto its predecessor's result
     for batch in batches((p for p in prepared if p.defect is None), batch_size):
         merged = _merge_batch(conn, m, kp, batch)

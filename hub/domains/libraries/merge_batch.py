@@ -22,6 +22,7 @@ from hub.model.masking import mask_record
 from hub.db.tables import LIBRARY, Id, lineage, metadata, outbox, record_history
 from hub.ingest.pipeline import OpenMessage
 from hub.outbound.delivery import enqueue
+from hub.model.outcomes import Detail, Outcome
 from hub.ingest.store import (EVENTS_EXCHANGE, BatchContext, ConcurrentUpdate, Prepared, add_counts, bulk_insert,
                               content_hash)
 
@@ -98,11 +99,11 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
     merges = [_decide(k, kp, source, p.record, rows.get(p.key_text), provenance.get(p.key_text, {})) for p in batch]
     for p, mg in zip(batch, merges):
         if mg.row is None:
-            p.outcome, p.detail, p.version = "stored", "new", 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
         elif mg.changed:
-            p.outcome, p.detail, p.version = "stored", "merged", mg.row["version"] + 1
+            p.outcome, p.detail, p.version = Outcome.STORED, Detail.MERGED, mg.row["version"] + 1
         else:
-            p.outcome, p.detail, p.version = "duplicate", "unchanged", mg.row["version"]
+            p.outcome, p.detail, p.version = Outcome.DUPLICATE, Detail.UNCHANGED, mg.row["version"]
     lineage_ids = _lineage(conn, ctx, batch)
 
     new = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is None]

@@ -29,13 +29,16 @@ from pydantic import BaseModel, ConfigDict
 from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.dictionary import kinds
+from hub.core.errors import ConfigError
 
 PRECEDENCE_FILE = CATALOG_DIR / "precedence.yaml"
 ANY = "*"
 
 
-class PrecedenceError(ValueError):
+class PrecedenceError(ConfigError):
     """The precedence file is malformed; the message names the file and the key."""
+
+    reason = "precedence_invalid"
 
 
 class KindPrecedence(BaseModel):

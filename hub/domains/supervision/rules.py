@@ -26,6 +26,7 @@ from typing import Any, Callable
 from hub.core import catalogfile
 from hub.core.config import load_settings
 from hub.domains.timelimit.engine import Policy, TimeLimitError, compute_deadlines
+from hub.core.errors import ConfigError
 
 RULE_TYPES = ("时限", "内容", "流程", "收费", "评价")
 LEVELS = ("黄牌", "红牌", "超法定期限")
@@ -41,8 +42,10 @@ _PARAMS = {
 }
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError):
     """The monitoring rules file is unreadable or invalid (message: file, key, problem)."""
+
+    reason = "monitoring_rules_invalid"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy import Column, DateTime, Engine, Index, Integer, String, Table, Text, and_, func, insert, or_, select
 
@@ -28,6 +29,7 @@ from hub.db.tables import LIBRARY, Id, metadata
 from hub.wiring import standard_pipeline
 from hub.domains.supervision.rules import Finding, MonitoringRule, evaluate, load_rules
 from hub.domains.evaluations import overdue
+from hub.core.errors import WorkflowError
 
 SYSTEM = "govhub-supervision"
 SUPERVISOR_DEPT = "电子监察系统"
@@ -58,8 +60,14 @@ supervision_scan = Table(
 )
 
 
-class WorkflowError(ValueError):
-    """An unknown supervision number, action, or a transition out of order."""
+SupervisionReason = Literal["not_found", "unknown_action", "actor_required", "wrong_status", "out_of_order"]
+
+
+class SupervisionActionError(WorkflowError):
+    """A 督办 transition cannot be done: an unknown supervision number or action, or out of order."""
+
+    def __init__(self, status: int, reason: SupervisionReason, message: str):
+        super().__init__(message, reason=reason, status=status)
 
 
 def supervision_no(rule_id: str, level: str, case_no: str) -> str:
@@ -176,7 +184,7 @@ def _load(conn, no: str) -> dict:
     s = LIBRARY["supervision"]
     row = conn.execute(select(s).where(s.c.source_system == SYSTEM, s.c.supervision_no == no)).mappings().first()
     if row is None:
-        raise WorkflowError(f"no supervision record {no!r} raised by {SYSTEM}")
+        raise SupervisionActionError(404, "not_found", f"no supervision record {no!r} raised by {SYSTEM}")
     return dict(row)
 
 
@@ -184,9 +192,9 @@ def workflow(engine: Engine, supervision_no: str, action: str, actor: str, note:
              at: datetime | None = None) -> dict:
     """Apply one 督办 transition (assign | acknowledge | resolve) by ``actor`` at ``at`` (default now)."""
     if action not in TRANSITIONS:
-        raise WorkflowError(f"unknown action {action!r}; one of {sorted(TRANSITIONS)}")
+        raise SupervisionActionError(422, "unknown_action", f"unknown action {action!r}; one of {sorted(TRANSITIONS)}")
     if not actor or not actor.strip():
-        raise WorkflowError("an actor is required")
+        raise SupervisionActionError(422, "actor_required", "an actor is required")
     at = (at or clock.now()).replace(microsecond=0)
     before, after = TRANSITIONS[action]
     s = LIBRARY["supervision"]
@@ -195,9 +203,9 @@ def workflow(engine: Engine, supervision_no: str, action: str, actor: str, note:
         last = conn.execute(select(func.max(supervision_action.c.at)).where(
             supervision_action.c.supervision_no == supervision_no)).scalar()
     if row["status"] != before:
-        raise WorkflowError(f"{supervision_no} is {row['status']}; {action} needs {before}")
+        raise SupervisionActionError(409, "wrong_status", f"{supervision_no} is {row['status']}; {action} needs {before}")
     if at < row["raised_time"] or (last is not None and at < last):
-        raise WorkflowError(f"{action} at {at} is earlier than the record's last transition ({last or row['raised_time']})")
+        raise SupervisionActionError(409, "out_of_order", f"{action} at {at} is earlier than the record's last transition ({last or row['raised_time']})")
     rec = {name: row[name] for name in s.c.keys() if name not in
            ("id", "source_system", "version", "payload_hash", "received_at", "updated_at", "lineage_id")}
     rec = {k: v for k, v in rec.items() if v is not None}

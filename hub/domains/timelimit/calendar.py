@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
+from hub.core.errors import ConfigError, InputError
 
 FIRST_YEAR, LAST_YEAR = 2001, 2100
 DEFAULT_OVERRIDES = CATALOG_DIR / "calendar" / "overrides.yaml"
@@ -38,12 +39,16 @@ PACKAGE_LAST_NOTICE_YEAR = max(ChinaStaticHolidays.special_public_holidays)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class CalendarError(ValueError):
+class CalendarError(InputError):
     """A date the calendar cannot answer for (outside 2001–2100, negative count)."""
 
+    reason = "calendar_out_of_range"
 
-class OverridesError(CalendarError):
+
+class OverridesError(CalendarError, ConfigError):
     """The override file is unreadable or invalid; the message names the file and line."""
+
+    reason = "calendar_overrides_invalid"
 
 
 class DayOverride(BaseModel):

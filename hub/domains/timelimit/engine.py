@@ -50,6 +50,7 @@ from typing import Literal
 
 from hub.model.canonical import CST, parse_datetime
 from hub.domains.timelimit.calendar import OfficialCalendar, default_calendar
+from hub.core.errors import InputError
 
 WORKING, NATURAL = "工作日", "自然日"
 PAUSE_KINDS = frozenset({"挂起", "中止", "听证", "检验", "检测", "鉴定", "专家评审"})
@@ -58,8 +59,10 @@ State = Literal["on_time", "due_soon", "overdue", "past_legal"]
 _DAY = timedelta(days=1)
 
 
-class TimeLimitError(ValueError):
+class TimeLimitError(InputError):
     """The case has no clock: not accepted, no limit, or an unknown unit."""
+
+    reason = "no_time_limit"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterable
 
 from hub.model.codes.errors import CodeError, mask
+from hub.model.outcomes import Reason
 
 __all__ = ["Division", "DivisionTable", "default_table", "validate", "DEFAULT_DIR"]
 
@@ -234,14 +235,14 @@ def validate(code: str, table: DivisionTable | None = None, year: int | None = N
         code = code.strip()
     if not _is_code(code):
         raise CodeError(
-            "division_format",
+            Reason.DIVISION_FORMAT,
             f"division code {mask(code)} must be exactly 6 digits (GB/T 2260); fix the source field",
         )
     table = table if table is not None else default_table()
     if not table.exists(code, year):
         when = f" in {year}" if year is not None else ""
         raise CodeError(
-            "division_unknown",
+            Reason.DIVISION_UNKNOWN,
             f"division code {mask(code)} is not in division table {table.version}{when}; "
             "check the code, or add it to catalog/divisions/supplement.csv if it is real",
         )
@@ -250,7 +251,7 @@ def validate(code: str, table: DivisionTable | None = None, year: int | None = N
 
 def _require_code(code: str) -> None:
     if not _is_code(code):
-        raise CodeError("division_format", f"division code {mask(code)} must be exactly 6 digits (GB/T 2260)")
+        raise CodeError(Reason.DIVISION_FORMAT, f"division code {mask(code)} must be exactly 6 digits (GB/T 2260)")
 
 
 def _year(value: str, where: str) -> int | None:

@@ -6,7 +6,7 @@ the record and report ``reason`` (a short machine code, stable across releases, 
 for counting in lineage) and ``message`` (English, says what is wrong and what to
 fix).
 
-Reasons::
+Reasons (members of ``hub.model.outcomes.Reason``)::
 
     id_length  id_format  id_birth_date  id_address  id_check_char
     uscc_length  uscc_format  uscc_registration_dept  uscc_division  uscc_check_char
@@ -20,16 +20,17 @@ up in logs and reports. Use :func:`mask` to quote a value.
 
 from __future__ import annotations
 
+from hub.core.errors import InputError
+from hub.model.outcomes import Reason
+
 __all__ = ["CodeError", "mask"]
 
 
-class CodeError(ValueError):
+class CodeError(InputError):
     """A code failed validation. ``reason`` is machine-readable, ``message`` is for people."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message, reason=reason)
 
     def __reduce__(self):
         # ValueError pickles with self.args only (just the message); workers that ship

@@ -26,6 +26,7 @@ from functools import lru_cache
 from time import time as _time
 
 from hub.model.codes.errors import CodeError, mask
+from hub.model.outcomes import Reason
 
 __all__ = ["check_char", "upgrade15", "validate", "is_valid", "birth_date", "gender", "PROVINCE_PREFIXES"]
 
@@ -44,7 +45,7 @@ MIN_BIRTH_YEAR = 1880
 def check_char(first17: str) -> str:
     """The check character for the first 17 digits."""
     if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
-        raise CodeError("id_format", "an ID number's first 17 characters must be digits")
+        raise CodeError(Reason.ID_FORMAT, "an ID number's first 17 characters must be digits")
     return _check(first17)
 
 
@@ -58,7 +59,7 @@ def _check(first17: str) -> str:
 def upgrade15(number15: str) -> str:
     """Upgrade a legacy 15-digit number: YYMMDD → 19YYMMDD and append the check character."""
     if len(number15) != 15 or not (number15.isascii() and number15.isdigit()):
-        raise CodeError("id_format", "a legacy 15-digit ID number must be 15 digits")
+        raise CodeError(Reason.ID_FORMAT, "a legacy 15-digit ID number must be 15 digits")
     first17 = number15[:6] + "19" + number15[6:]
     return first17 + _check(first17)
 
@@ -66,7 +67,7 @@ def upgrade15(number15: str) -> str:
 def _normalise(value: str) -> str:
     """Strip spaces, upper-case the check, upgrade 15 → 18; check length and characters."""
     if not isinstance(value, str):
-        raise CodeError("id_format", f"an ID number must be text, got {mask(value)}; read the field as a string")
+        raise CodeError(Reason.ID_FORMAT, f"an ID number must be text, got {mask(value)}; read the field as a string")
     v = value.strip()
     if " " in v:
         v = v.replace(" ", "")
@@ -79,16 +80,16 @@ def _normalise(value: str) -> str:
             v = head + "X"
         if not (head.isascii() and head.isdigit()) or last not in "0123456789X":
             raise CodeError(
-                "id_format",
+                Reason.ID_FORMAT,
                 f"ID number {mask(v)} must be 17 digits followed by a digit or X",
             )
         return v
     if n == 15:
         if not (v.isascii() and v.isdigit()):
-            raise CodeError("id_format", f"legacy ID number {mask(v)} must be 15 digits")
+            raise CodeError(Reason.ID_FORMAT, f"legacy ID number {mask(v)} must be 15 digits")
         return upgrade15(v)
     raise CodeError(
-        "id_length",
+        Reason.ID_LENGTH,
         f"ID number {mask(v)} has {n} characters; it must have 18 (or 15 for a legacy number)",
     )
 
@@ -98,7 +99,7 @@ def _birth(v: str) -> date:
         return date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
         raise CodeError(
-            "id_birth_date",
+            Reason.ID_BIRTH_DATE,
             f"ID number {mask(v)}: characters 7-14 are not a real date (YYYYMMDD); check for a typo",
         ) from None
 
@@ -140,9 +141,9 @@ def _date_error(v: str, today_ymd: str) -> CodeError:
     """The specific reason a birth date failed the fast check (error path only)."""
     born = _birth(v)  # raises if not a real date
     if v[6:14] < _MIN_YMD:
-        return CodeError("id_birth_date", f"ID number {mask(v)}: birth year {born.year} is before {MIN_BIRTH_YEAR}")
+        return CodeError(Reason.ID_BIRTH_DATE, f"ID number {mask(v)}: birth year {born.year} is before {MIN_BIRTH_YEAR}")
     return CodeError(
-        "id_birth_date",
+        Reason.ID_BIRTH_DATE,
         f"ID number {mask(v)}: birth date is in the future (after {today_ymd}); check for a typo",
     )
 
@@ -169,18 +170,18 @@ def validate(value: str, divisions=None, today: date | None = None) -> str:
     if divisions is None:
         if v[:2] not in PROVINCE_PREFIXES:
             raise CodeError(
-                "id_address",
+                Reason.ID_ADDRESS,
                 f"ID number {mask(v)}: the first two digits are not a province code (GB/T 2260)",
             )
     elif v[:6] not in divisions.ever_codes:
         raise CodeError(
-            "id_address",
+            Reason.ID_ADDRESS,
             f"ID number {mask(v)}: the address code (first 6 digits) never existed in division "
             f"table {divisions.version}; check for a typo",
         )
     if v[17] != _CHECK[(2 * int(v[:17], 13)) % 11]:  # _check(), inlined: hot path
         raise CodeError(
-            "id_check_char",
+            Reason.ID_CHECK_CHAR,
             f"ID number {mask(v)}: the check character (last character) does not match the "
             "first 17 digits; one of them is probably mistyped",
         )

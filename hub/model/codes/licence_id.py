@@ -21,6 +21,7 @@ from __future__ import annotations
 from stdnum.iso7064 import mod_37_36
 
 from hub.model.codes.errors import CodeError, mask
+from hub.model.outcomes import Reason
 
 __all__ = ["ROOT", "make", "validate", "is_valid", "check_char"]
 
@@ -52,7 +53,7 @@ def _fields(type_code: str, issuer_code: str, serial: str, version: str, shown: 
     elif not (len(version) == 3 and version.isascii() and version.isdigit()):
         problem = "the version must be 3 digits, e.g. 001"
     if problem:
-        raise CodeError("licence_id_format", f"licence identifier {shown}: {problem}")
+        raise CodeError(Reason.LICENCE_ID_FORMAT, f"licence identifier {shown}: {problem}")
 
 
 def make(type_code: str, issuer_code: str, serial: str, version: str | int = "001") -> str:
@@ -67,27 +68,27 @@ def make(type_code: str, issuer_code: str, serial: str, version: str | int = "00
 def validate(value: str) -> str:
     """Return the normalised identifier or raise CodeError."""
     if not isinstance(value, str):
-        raise CodeError("licence_id_format", f"a licence identifier must be text, got {mask(value)}")
+        raise CodeError(Reason.LICENCE_ID_FORMAT, f"a licence identifier must be text, got {mask(value)}")
     v = value.strip().upper()
     if not v.startswith(_PREFIX):
         raise CodeError(
-            "licence_id_format",
+            Reason.LICENCE_ID_FORMAT,
             f"licence identifier {mask(v)} must start with {_PREFIX} (电子证照 root)",
         )
     parts = v[len(_PREFIX):].split(".")
     if len(parts) != 5:
         raise CodeError(
-            "licence_id_format",
+            Reason.LICENCE_ID_FORMAT,
             f"licence identifier {mask(v)} must have 5 dot-separated fields after the root "
             f"(type.issuer.serial.version.check), found {len(parts)}",
         )
     t, i, s, ver, check = parts
     _fields(t, i, s, ver, mask(v))
     if len(check) != 1 or check not in _ALNUM:
-        raise CodeError("licence_id_format", f"licence identifier {mask(v)}: the check must be one character 0-9 A-Z")
+        raise CodeError(Reason.LICENCE_ID_FORMAT, f"licence identifier {mask(v)}: the check must be one character 0-9 A-Z")
     if check != check_char(t, i, s, ver):
         raise CodeError(
-            "licence_id_check_char",
+            Reason.LICENCE_ID_CHECK_CHAR,
             f"licence identifier {mask(v)}: the check character (last field) does not match the "
             "other fields; the identifier was mistyped or altered",
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from operator import mul
 
 from hub.model.codes.errors import CodeError, mask
+from hub.model.outcomes import Reason
 
 __all__ = ["check_char", "validate", "is_valid", "WEIGHTS"]
 
@@ -36,35 +37,35 @@ def _check(first8: bytes) -> str:
 def check_char(first8: str) -> str:
     """The check character for an 8-character body."""
     if not isinstance(first8, str) or len(first8) != 8 or not first8.isascii():
-        raise CodeError("org_format", "an organisation code body must be 8 characters 0-9 A-Z")
+        raise CodeError(Reason.ORG_FORMAT, "an organisation code body must be 8 characters 0-9 A-Z")
     b = first8.upper().encode("ascii").translate(_VALUES)
     if 255 in b:
-        raise CodeError("org_format", "an organisation code body must be 8 characters 0-9 A-Z")
+        raise CodeError(Reason.ORG_FORMAT, "an organisation code body must be 8 characters 0-9 A-Z")
     return _check(b)
 
 
 def validate(value: str) -> str:
     """Return the normalised 9-character code or raise CodeError."""
     if not isinstance(value, str):
-        raise CodeError("org_format", f"an organisation code must be text, got {mask(value)}")
+        raise CodeError(Reason.ORG_FORMAT, f"an organisation code must be text, got {mask(value)}")
     v = value.strip().replace(" ", "").upper()
     if len(v) == 10 and v[8] == "-":
         v = v[:8] + v[9]
     if len(v) != 9 or not v.isascii():
         raise CodeError(
-            "org_format",
+            Reason.ORG_FORMAT,
             f"organisation code {mask(v)} must be 8 characters 0-9 A-Z plus a check character, "
             "written XXXXXXXX-C or as 9 characters",
         )
     b = v.encode("ascii").translate(_VALUES)
     if 255 in b or v[8] not in _CHECK:
         raise CodeError(
-            "org_format",
+            Reason.ORG_FORMAT,
             f"organisation code {mask(v)} may only contain 0-9 and A-Z, and must end in 0-9 or X",
         )
     if v[8] != _check(b[:8]):
         raise CodeError(
-            "org_check_char",
+            Reason.ORG_CHECK_CHAR,
             f"organisation code {mask(v)}: the check character (last character) does not match "
             "the first 8 characters; one of them is probably mistyped",
         )

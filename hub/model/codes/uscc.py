@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from hub.model.codes import orgcode
 from hub.model.codes.errors import CodeError, mask
+from hub.model.outcomes import Reason
 
 __all__ = [
     "ALPHABET", "REGISTRATION_DEPARTMENTS", "check_char", "validate", "is_valid",
@@ -66,10 +67,10 @@ def _check(mapped: bytes) -> str:
 def check_char(first17: str) -> str:
     """The check character for the first 17 characters."""
     if not isinstance(first17, str) or len(first17) != 17 or not first17.isascii():
-        raise CodeError("uscc_format", "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V")
+        raise CodeError(Reason.USCC_FORMAT, "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V")
     m = first17.upper().encode("ascii").translate(_TO_BASE34)
     if b"!" in m:
-        raise CodeError("uscc_format", "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V")
+        raise CodeError(Reason.USCC_FORMAT, "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V")
     return _check(m)
 
 
@@ -80,17 +81,17 @@ def _normalise(value: str) -> tuple[str, bytes]:
         if b"!" not in m:  # already clean: the common case
             return value, m
     if not isinstance(value, str):
-        raise CodeError("uscc_format", f"a credit code must be text, got {mask(value)}")
+        raise CodeError(Reason.USCC_FORMAT, f"a credit code must be text, got {mask(value)}")
     v = value.strip().replace(" ", "").replace("-", "").upper()
     if len(v) != 18:
-        raise CodeError("uscc_length", f"credit code {mask(v)} has {len(v)} characters; it must have 18")
+        raise CodeError(Reason.USCC_LENGTH, f"credit code {mask(v)} has {len(v)} characters; it must have 18")
     m = v.encode("ascii", "replace").translate(_TO_BASE34)
     if b"!" in m:
         hint = ""
         if any(c in "IOZSV" for c in v):
             hint = " (I, O, Z, S and V are never used: O is usually 0, I is 1)"
         raise CodeError(
-            "uscc_format",
+            Reason.USCC_FORMAT,
             f"credit code {mask(v)} may only contain 0-9 and A-Z without I O Z S V{hint}",
         )
     return v, m
@@ -99,7 +100,7 @@ def _normalise(value: str) -> tuple[str, bytes]:
 def _dept(v: str) -> None:
     if v[0] not in _DEPTS:
         raise CodeError(
-            "uscc_registration_dept",
+            Reason.USCC_REGISTRATION_DEPT,
             f"credit code {mask(v)}: first character is not a registration department "
             f"(one of {' '.join(REGISTRATION_DEPARTMENTS)})",
         )
@@ -112,12 +113,12 @@ def validate(value: str, allow: frozenset[str] = _EMPTY, divisions=None) -> str:
     div = v[2:8]
     if not div.isdigit():
         raise CodeError(
-            "uscc_division",
+            Reason.USCC_DIVISION,
             f"credit code {mask(v)}: characters 3-8 must be a 6-digit division code",
         )
     if divisions is not None and div not in divisions.ever_codes and div != NATIONAL:
         raise CodeError(
-            "uscc_division",
+            Reason.USCC_DIVISION,
             f"credit code {mask(v)}: characters 3-8 are not a division code that ever existed in "
             f"division table {divisions.version}; check the code, or add a real local code to "
             "catalog/divisions/supplement.csv",
@@ -125,7 +126,7 @@ def validate(value: str, allow: frozenset[str] = _EMPTY, divisions=None) -> str:
     # The allow-list is consulted only on failure: it is usually empty and the check is cheaper.
     if v[17] != _check(m) and v not in allow:
         raise CodeError(
-            "uscc_check_char",
+            Reason.USCC_CHECK_CHAR,
             f"credit code {mask(v)}: the check character (last character) does not match the first "
             "17 characters; one of them is probably mistyped (allow-list a pilot-era code if it is real)",
         )
