@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import click
 
-from hub.catalog.access import hash_password, sha256_hex
 from hub.cli.common import fail, open_engine, safe_url, settings
 from hub.db.engine import current_revision
 
@@ -27,6 +26,8 @@ def init() -> None:
 @click.option("--api-key", "kind", flag_value="api_key", help="a REST API key (sha256)")
 def hash_secret(kind) -> None:
     """Hash a secret read from standard input, for the credentials in the catalogue."""
+    from hub.catalog.access import hash_password, sha256_hex  # deferred: the catalogue's pydantic models (~20 ms)
+
     secret = click.get_text_stream("stdin").read().strip()
     if not secret:
         fail("send the secret on standard input, e.g.  printf %s \"$KEY\" | govhub hash-secret --api-key")

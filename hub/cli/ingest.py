@@ -13,16 +13,18 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
 
 from adapters.errors import AdapterError
 from adapters.registry import open_adapter
-from hub.catalog.systems import CatalogError, System, get_system
 from hub.cli.common import fail, fail_adapter, json_option, open_engine, relay, safe_url, settings
 from hub.core import correlation
-from hub.model.mapping import MappingError
+
+if TYPE_CHECKING:
+    from hub.catalog.systems import System
 
 FORMATS = ["xml", "jsonl", "json", "csv"]
 files_argument = click.argument("files", nargs=-1, required=True,
@@ -45,6 +47,8 @@ class ByteProgress(io.RawIOBase):
 
 
 def system_or_fail(system_id: str) -> System:
+    from hub.catalog.systems import CatalogError, get_system  # deferred: its pydantic models (~20 ms)
+
     try:
         return get_system(system_id)
     except CatalogError as exc:
@@ -73,7 +77,9 @@ def summary_line(name: str, d: dict) -> str:
 def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
     """Ingest files; every record ends stored, duplicate or quarantined."""
     # deferred: the pipeline loads psycopg, prometheus_client and lxml (~170 ms of every start)
+    from hub.catalog.systems import CatalogError
     from hub.ingest.pipeline import Pipeline, file_message_id
+    from hub.model.mapping import MappingError
 
     system = system_or_fail(system_id)
     engine = open_engine()

@@ -17,7 +17,6 @@ import click
 from adapters.errors import AdapterError
 from hub.cli.common import counts_line, fail_adapter, open_engine, settings
 from hub.core import clock
-from hub.outbound.reconcile import reconcile as run_reconcile
 from hub.quality import report as quality_report
 from hub.quality.charts import percent
 
@@ -97,6 +96,8 @@ def report_quality(html_path, json_path, days, day_to, min_volume) -> None:
 @click.option("--day", type=day_type, help="default: yesterday (China Standard Time)")
 def reconcile(peer, day) -> None:
     """Compare per item what was delivered to PEER for a day with what it holds (对账)."""
+    from hub.outbound.reconcile import reconcile as run_reconcile  # deferred: the catalogue's pydantic models
+
     the_day = day.date() if day else (clock.now() - timedelta(days=1)).date()
     try:
         counts = run_reconcile(open_engine(), peer, the_day)
