@@ -10,27 +10,14 @@ Exit status 2 for a bad argument or a bad vendor / halls file.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 
 import click
 
-from devices.halls import HallsError, halls, halls_path
-from devices.stats import queue_stats
-from devices.vendors import VendorError, vendors
-from hub.core.config import load_settings
-from hub.db.engine import engine_for, migrate
+from hub.cli.common import fail, json_option, open_engine, settings
 
-
-def _engine():
-    s = load_settings()
-    migrate(s.db_url)
-    return engine_for(s.db_url)
-
-
-def _fail(message: str) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
-    sys.exit(2)
+# The commands defer the `devices` modules: the vendor and hall files load python-stdnum,
+# and the gateway FastAPI and uvicorn, none of which `govhub --help` needs.
 
 
 @click.group("devices")
@@ -45,12 +32,12 @@ def devices() -> None:
 @click.option("--lines-host", default="0.0.0.0", show_default=True)
 def serve(host, port, lines_port, lines_host) -> None:
     """Accept device events over HTTP (and TCP lines), store them once, publish them."""
-    import uvicorn  # deferred, with the FastAPI app it serves: only `serve` needs them
+    import uvicorn  # deferred: the ASGI server and the gateway's FastAPI app
 
     from devices.http import create_app
 
-    engine = _engine()
-    app = create_app(load_settings(), engine, lines_port=lines_port, lines_host=lines_host)
+    engine = open_engine()
+    app = create_app(settings(), engine, lines_port=lines_port, lines_host=lines_host)
     extra = f", lines on {lines_host}:{lines_port}" if lines_port else ""
     click.echo(f"govhub devices listening on http://{host}:{port}/devices/{{vendor}}{extra}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
@@ -59,11 +46,15 @@ def serve(host, port, lines_port, lines_host) -> None:
 @devices.command()
 def check() -> None:
     """Load every vendor format and the halls file; fail with file, line and key."""
+    # deferred: python-stdnum (the national code checks)
+    from devices.halls import HallsError, halls, halls_path
+    from devices.vendors import VendorError, vendors
+
     try:
         found = vendors()
         hs = halls()
     except (VendorError, HallsError) as exc:
-        _fail(str(exc))
+        fail(str(exc), mask=False)
     for v in found.values():
         click.echo(f"vendor {v.name:<12} {v.format:<6} {v.encoding:<8} {', '.join(sorted({t.kind for t in v.types.values()}))}")
     keyed = sum(1 for h in hs.values() if h.api_key_sha256)
@@ -73,10 +64,12 @@ def check() -> None:
 @devices.command()
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--hall")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 def stats(day, hall, as_json) -> None:
     """Queue statistics of one day by hour: waiting, service, abandon rate."""
-    result = queue_stats(_engine(), date(day.year, day.month, day.day), hall)
+    from devices.stats import queue_stats  # deferred: python-stdnum
+
+    result = queue_stats(open_engine(), date(day.year, day.month, day.day), hall)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return

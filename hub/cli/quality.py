@@ -19,29 +19,28 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+
+from hub.cli.common import fail, json_option, open_engine, settings
+from hub.core import clock
+from hub.db.tables import ingest_message
+
+# The commands defer `hub.quality.*`: the suites load python-stdnum (the code checks),
+# and the checks pandas and Great Expectations, none of which `govhub --help` needs.
 
 
-def _fail(message: str) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
-    sys.exit(2)
-
-
-def _engine():
-    from hub.core.config import load_settings
-    from hub.db.engine import engine_for, migrate
-
-    s = load_settings()
-    migrate(s.db_url)
-    return engine_for(s.db_url)
-
-
-def _suites():
-    from hub.quality.suites import SuiteError, suites
+def load_suites():
+    """Every suite, checked as it loads; a bad suite file is the user's to fix (exit 2)."""
+    from hub.quality.suites import SuiteError, suites  # deferred: stdnum (GE loads inside)
 
     try:
         return suites()
     except SuiteError as exc:
-        _fail(f"{exc}\n(fix the suite file; `govhub quality suites` checks them all)")
+        fail(f"{exc}\n(fix the suite file; `govhub quality suites` checks them all)", mask=False)
+
+
+def yesterday() -> date:
+    return (clock.now() - timedelta(days=1)).date()
 
 
 @click.group("quality")
@@ -50,11 +49,11 @@ def quality() -> None:
 
 
 @quality.command("suites")
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@json_option("machine-readable output")
 def list_suites(as_json: bool) -> None:
     """List the suites with their version, expectation count and rules (规则)."""
     rows = []
-    for kind, s in sorted(_suites().items()):
+    for kind, s in sorted(load_suites().items()):
         rules = Counter(e.meta.rule for e in s.spec.expectations)
         rows.append({"kind": kind, "label_zh": s.spec.meta.label_zh, "version": s.version,
                      "expectations": len(s.spec.expectations), "rules": dict(sorted(rules.items())),
@@ -68,25 +67,19 @@ def list_suites(as_json: bool) -> None:
                    + ", ".join(f"{k}×{v}" if v > 1 else k for k, v in r["rules"].items()))
 
 
-def _yesterday() -> date:
-    from hub.core import clock
-
-    return (clock.now() - timedelta(days=1)).date()
-
-
 @quality.command("check")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="CST day, YYYY-MM-DD (default: yesterday)")
 @click.option("--system", "systems", multiple=True, help="only this source system (repeatable)")
 @click.option("--kind", "kinds", multiple=True, help="only this kind (repeatable)")
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@json_option("machine-readable output")
 @click.option("--strict", is_flag=True, help="exit 1 when anything failed")
 def check(day, systems, kinds, as_json, strict) -> None:
     """Day checks (每日检查): suites on the day's stored records and feed health per source."""
-    from hub.quality.daily import check_day, volumes, window_days
+    from hub.quality.daily import check_day, volumes, window_days  # deferred: stdnum, pandas, GE
 
-    the_day = day.date() if day else _yesterday()
-    _suites()
-    engine = _engine()
+    the_day = day.date() if day else yesterday()
+    load_suites()
+    engine = open_engine()
     vols = volumes(engine, the_day - window_days(), the_day)
     pairs = [p for p in vols if (not systems or p[0] in systems) and (not kinds or p[1] in kinds)]
     with click.progressbar(length=len(pairs), label=f"检查 {the_day}", file=sys.stderr) as bar:
@@ -117,23 +110,20 @@ def check(day, systems, kinds, as_json, strict) -> None:
 @click.option("--limit", default=1000, show_default=True, help="at most this many pending messages")
 def batch(pending, system, message_id, limit) -> None:
     """Batch checks (批次检查) of ingested messages."""
-    from hub.quality.batch import check_message, pending_messages
+    from hub.quality.batch import check_message, pending_messages  # deferred: stdnum, pandas, GE
 
     if pending == bool(message_id):
-        _fail("pass --pending, or --system and --message")
-    _suites()
-    engine = _engine()
+        fail("pass --pending, or --system and --message", mask=False)
+    load_suites()
+    engine = open_engine()
     if message_id:
         if not system:
-            _fail("--message needs --system")
-        from sqlalchemy import select
-
-        from hub.db.tables import ingest_message as m
-
+            fail("--message needs --system", mask=False)
+        m = ingest_message.c
         with engine.connect() as conn:
-            kind = conn.execute(select(m.c.kind).where(m.c.source_system == system, m.c.message_id == message_id)).scalar()
+            kind = conn.execute(select(m.kind).where(m.source_system == system, m.message_id == message_id)).scalar()
         if kind is None:
-            _fail(f"no message {message_id} from {system}; `govhub stats` lists what was received")
+            fail(f"no message {message_id} from {system}; `govhub stats` lists what was received", mask=False)
         todo = [(system, kind, message_id)]
     else:
         todo = list(pending_messages(engine, limit))
@@ -152,12 +142,11 @@ def batch(pending, system, message_id, limit) -> None:
 @click.option("--no-validate", is_flag=True, help="suites only, no validation pages")
 def docs(out, sample, no_validate) -> None:
     """Build the Great Expectations Data Docs site (规则文档)."""
-    from hub.core.config import load_settings
-    from hub.quality.docs import build
+    from hub.quality.docs import build  # deferred: stdnum, pandas, GE
 
-    loaded = _suites()
-    out = out or load_settings().home / "quality" / "data_docs"
-    engine = None if no_validate else _engine()
+    loaded = load_suites()
+    out = out or settings().home / "quality" / "data_docs"
+    engine = None if no_validate else open_engine()
     with click.progressbar(length=len(loaded), label="Data Docs", file=sys.stderr) as bar:
         index = build(out, engine, sample, on_kind=lambda k: bar.update(1))
     click.echo(f"Data Docs: {index}")

@@ -16,15 +16,19 @@ record, to a file only its owner can read, and the export is traced.
 
 from __future__ import annotations
 
-import json
+import base64
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from hub.quarantine.view import STATUSES
-from hub.ops.stats import _l, _r  # display width: CJK characters take two columns
+from hub.cli.common import dumps, fail, json_option, open_engine, pad_left, pad_right
+from hub.model.masking import mask_text
+from hub.quarantine.view import STATUSES, list_records, show
+
+# The commands defer `hub.quarantine.workflow`: a retry runs the ingest pipeline, which
+# loads psycopg, prometheus_client and lxml (~170 ms of every start).
 
 STATUS_LABELS = {"open": "待处理", "retried": "已更正入库", "rejected": "已驳回"}
 OUTCOME_LABELS = {"stored": "入库 stored", "duplicate": "重复 duplicate", "quarantined": "仍隔离 still quarantined",
@@ -32,36 +36,18 @@ OUTCOME_LABELS = {"stored": "入库 stored", "duplicate": "重复 duplicate", "q
 ACTION_LABELS = {"correct": "更正重试 correct", "retry": "重试 retry", "reject": "驳回 reject", "export": "导出 export"}
 
 
-def _engine():
-    from hub.cli.main import _engine as engine
-
-    return engine()
-
-
-def _fail(message: str) -> None:
-    from hub.cli.main import _fail as fail
-
-    fail(message)
-
-
 def _run(fn, *args, **kwargs):
     """Workflow refusals are the user's to fix: a message and exit status 2."""
-    from hub.quarantine.workflow import WorkflowError
+    from hub.quarantine.workflow import WorkflowError  # deferred: the ingest pipeline
 
     try:
         return fn(*args, **kwargs)
     except WorkflowError as exc:
-        _fail(exc.message)
-
-
-def _dump(data) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        fail(exc.message)
 
 
 def _echo(text: str) -> None:
     """Everything this group prints is masked once more, whatever it is built from."""
-    from hub.model.masking import mask_text
-
     click.echo(mask_text(text))
 
 
@@ -75,7 +61,7 @@ def _changes(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            _fail(f"--set takes FIELD=VALUE, e.g. --set SQRZJHM=320581199001011234 (got {pair!r})")
+            fail(f"--set takes FIELD=VALUE, e.g. --set SQRZJHM=320581199001011234 (got {pair!r})")
         out[name.strip()] = value
     return out
 
@@ -93,20 +79,19 @@ def quarantine() -> None:
 @click.option("--status", type=click.Choice([*STATUSES, "all"]), default="open", show_default=True)
 @click.option("--since", type=click.DateTime(), help="received at or after (China Standard Time)")
 @click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 def quarantine_list(system, kind, reason, rule, status, since, limit, as_json) -> None:
     """Quarantined records, newest first (messages masked)."""
-    from hub.quarantine.view import list_records
-
-    rows = list_records(_engine(), system=system, reason=reason, kind=kind, status=status, limit=limit, rule=rule, since=since)
+    rows = list_records(open_engine(), system=system, reason=reason, kind=kind, status=status, limit=limit, rule=rule, since=since)
     if as_json:
-        _echo(_dump(rows))
+        _echo(dumps(rows, indent=2))
         return
     if not rows:
         _echo("没有符合条件的隔离记录 no quarantined records match")
         return
-    _echo(f"{_l('编号 id', 9)} {_l('来源 system', 16)} {_l('类型 kind', 11)} {_l('原因 reason', 24)} "
-          f"{_l('字段 field', 20)} {_l('状态 status', 12)} {_r('尝试 tries', 10)}  说明 message")
+    _echo(f"{pad_right('编号 id', 9)} {pad_right('来源 system', 16)} {pad_right('类型 kind', 11)} "
+          f"{pad_right('原因 reason', 24)} {pad_right('字段 field', 20)} {pad_right('状态 status', 12)} "
+          f"{pad_left('尝试 tries', 10)}  说明 message")
     for r in rows:
         _echo(f"#{r['id']:<8} {r['source_system']:<16} {r['kind']:<11} {r['reason']:<24} {r['field'] or '-':<20} "
               f"{r['status']:<12} {r['attempts']:>10}  {r['message'][:90]}")
@@ -127,25 +112,23 @@ def _show_lines(row: dict) -> list[str]:
         if key == "status":
             value = f"{value} ({STATUS_LABELS.get(value, value)})"
         if value is not None:
-            lines.append(f"{_r(label, 24)}: {value}")
+            lines.append(f"{pad_left(label, 24)}: {value}")
     return lines
 
 
 @quarantine.command("show")
 @click.argument("qid", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 def quarantine_show(qid, as_json) -> None:
     """One quarantined record: reason, rule, versions, and the payload with personal data masked."""
-    from hub.quarantine.view import show
-
-    row = show(_engine(), qid)
+    row = show(open_engine(), qid)
     if row is None:
-        _fail(f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+        fail(f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
     if as_json:
-        _echo(_dump(row))
+        _echo(dumps(row, indent=2))
         return
     _echo("\n".join(_show_lines(row)))
-    _echo(f"{_r('原始记录 payload', 24)}:\n{row['payload']}")
+    _echo(f"{pad_left('原始记录 payload', 24)}:\n{row['payload']}")
 
 
 def _attempt_line(a) -> str:
@@ -168,55 +151,64 @@ def _attempt_line(a) -> str:
 @click.option("--reason")
 @click.option("--operator", required=True, help="who you are; kept with the action")
 @click.option("--note", help="why (required for one record)")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 def quarantine_retry(qid, sets, payload_file, rule, system, kind, reason, operator, note, as_json) -> None:
     """Correct and retry one record (ID), or retry every open record of a rule after a fix.
 
     The record goes through its source system's mapping, the dictionary and the rules
     again; if it passes it is stored and its lineage names the correction and OPERATOR.
     If it still fails it stays open and the attempt is kept."""
-    from hub.quarantine.workflow import retry, retry_matching
-
-    engine = _engine()
+    engine = open_engine()
     if qid is not None:
         if rule or system or kind or reason:
-            _fail("give either one record ID or --rule/--system/--kind/--reason, not both")
-        payload = payload_file.read_text(encoding="utf-8-sig") if payload_file else None
-        if not (note or "").strip():
-            _fail("say why with --note TEXT; it is kept with the correction")
-        attempt = _run(retry, engine, qid, operator, note, changes=_changes(sets) or None, payload=payload)
-        if as_json:
-            _echo(_dump(attempt.as_dict()))
-            return
-        _echo(_attempt_line(attempt))
-        for path, (before, after) in attempt.changes.items():
-            _echo(f"   {path}: {_short(before)} → {_short(after)}")
-        if attempt.outcome == "quarantined":
-            _echo(f"仍在隔离区，尝试已记录 still open, the attempt is kept: govhub quarantine history {qid}")
+            fail("give either one record ID or --rule/--system/--kind/--reason, not both")
+        _retry_one(engine, qid, sets, payload_file, operator, note, as_json)
         return
     if sets or payload_file:
-        _fail("--set and --payload correct one record: give its ID")
-    from hub.quarantine.workflow import matching_ids
+        fail("--set and --payload correct one record: give its ID")
+    _retry_matching(engine, operator, note, as_json, rule=rule, system=system, kind=kind, reason=reason)
 
-    ids = _run(matching_ids, engine, rule, system, kind, reason) if (rule or system or kind or reason) else None
+
+def _retry_one(engine, qid, sets, payload_file, operator, note, as_json) -> None:
+    from hub.quarantine.workflow import retry  # deferred: the ingest pipeline
+
+    payload = payload_file.read_text(encoding="utf-8-sig") if payload_file else None
+    if not (note or "").strip():
+        fail("say why with --note TEXT; it is kept with the correction")
+    attempt = _run(retry, engine, qid, operator, note, changes=_changes(sets) or None, payload=payload)
+    if as_json:
+        _echo(dumps(attempt.as_dict(), indent=2))
+        return
+    _echo(_attempt_line(attempt))
+    for path, (before, after) in attempt.changes.items():
+        _echo(f"   {path}: {_short(before)} → {_short(after)}")
+    if attempt.outcome == "quarantined":
+        _echo(f"仍在隔离区，尝试已记录 still open, the attempt is kept: govhub quarantine history {qid}")
+
+
+def _retry_matching(engine, operator, note, as_json, **match) -> None:
+    from hub.quarantine.workflow import matching_ids, retry_matching  # deferred: the ingest pipeline
+
+    ids = _run(matching_ids, engine, **match) if any(match.values()) else None
     if ids is None:
-        _fail("say which records: an ID, or --rule R (and/or --system, --kind, --reason)")
+        fail("say which records: an ID, or --rule R (and/or --system, --kind, --reason)")
     with click.progressbar(length=len(ids), label="重试 retrying", file=sys.stderr,
                            show_pos=True) as bar:
-        summary = _run(retry_matching, engine, operator, rule=rule, system=system, kind=kind, reason=reason, note=note,
-                       ids=ids, on_record=lambda _a: bar.update(1))
+        summary = _run(retry_matching, engine, operator, **match, note=note, ids=ids,
+                       on_record=lambda _a: bar.update(1))
     if as_json:
-        _echo(_dump(summary.as_dict()))
+        _echo(dumps(summary.as_dict(), indent=2))
         return
     d = summary.as_dict()
     line = (f"{d['retried']:,} retried → stored {d['stored']:,}, duplicate {d['duplicate']:,}, "
             f"still quarantined {d['still_quarantined']:,}")
     if d["still_quarantined_by_reason"]:
-        line += " (" + ", ".join(f"{r} {n}" for r, n in sorted(d["still_quarantined_by_reason"].items(), key=lambda x: -x[1])) + ")"
+        by_reason = sorted(d["still_quarantined_by_reason"].items(), key=lambda x: -x[1])
+        line += " (" + ", ".join(f"{r} {n}" for r, n in by_reason) + ")"
     _echo(f"重试 {line}")
     if d["skipped"]:
         _echo("未重试 not retryable: " + ", ".join(f"{r} {n}" for r, n in d["skipped"].items())
-                   + " — see docs/quarantine.md; reject them with a note once the sender has sent them again")
+              + " — see docs/quarantine.md; reject them with a note once the sender has sent them again")
 
 
 @quarantine.command("reject")
@@ -225,22 +217,22 @@ def quarantine_retry(qid, sets, payload_file, rule, system, kind, reason, operat
 @click.option("--note", required=True, help="why it is rejected; kept with it")
 def quarantine_reject(qid, operator, note) -> None:
     """Reject a record: it stays in the quarantine, closed, with who, when and why."""
-    from hub.quarantine.workflow import reject
+    from hub.quarantine.workflow import reject  # deferred: the ingest pipeline
 
-    done = _run(reject, _engine(), qid, operator, note)
+    done = _run(reject, open_engine(), qid, operator, note)
     _echo(f"#{qid} 已驳回 rejected by {done['resolved_by']} at {done['resolved_at']}: {done['note']}")
 
 
 @quarantine.command("history")
 @click.argument("qid", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 def quarantine_history(qid, as_json) -> None:
     """What happened to a record: every action (who, when, outcome) and its lineage."""
-    from hub.quarantine.workflow import history
+    from hub.quarantine.workflow import history  # deferred: the ingest pipeline
 
-    h = _run(history, _engine(), qid)
+    h = _run(history, open_engine(), qid)
     if as_json:
-        _echo(_dump(h))
+        _echo(dumps(h, indent=2))
         return
     _echo("\n".join(_show_lines(h["quarantine"])))
     _echo("\n处理记录 actions:")
@@ -275,11 +267,9 @@ def quarantine_history(qid, as_json) -> None:
 def quarantine_export(qid, out, operator, note) -> None:
     """Write the original record (unmasked) to a file only you can read, to correct it
     and retry with --payload. The export is traced."""
-    import base64
+    from hub.quarantine.workflow import export  # deferred: the ingest pipeline
 
-    from hub.quarantine.workflow import export
-
-    payload, encoding = _run(export, _engine(), qid, operator, note)
+    payload, encoding = _run(export, open_engine(), qid, operator, note)
     data = base64.b64decode(payload) if encoding == "base64" else payload.encode("utf-8")
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:

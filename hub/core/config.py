@@ -37,6 +37,7 @@ itself wins when both are set.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,13 @@ def secret(env, name: str) -> str | None:
         raise RuntimeError(f"{name}_FILE={path} cannot be read ({exc.strerror}); mount the secret or unset the variable") from None
 
 
+def default_log_level(env: Mapping[str, str] | None = None) -> str:
+    """``GOVHUB_LOG_LEVEL``, else WARNING: also the CLI's ``--log-level`` default, which is
+    read without the rest of the settings so that ``govhub --help`` works with any environment."""
+    env = os.environ if env is None else env
+    return env.get("GOVHUB_LOG_LEVEL") or "WARNING"
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("GOVHUB_HOME") or ROOT / "var").resolve()
@@ -108,7 +116,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         bus_visibility_timeout=float(env.get("GOVHUB_BUS_VISIBILITY_TIMEOUT") or 300),
         quality_batch=_choice(env, "GOVHUB_QUALITY_BATCH", ("on", "deferred", "off")),
         bus_partitions=_partitions(env.get("GOVHUB_BUS_PARTITIONS"), embedded),
-        log_level=env.get("GOVHUB_LOG_LEVEL") or "WARNING",
+        log_level=default_log_level(env),
         log_format=(env.get("GOVHUB_LOG_FORMAT") or "text").lower(),
         metrics=(env.get("GOVHUB_METRICS") or "on").lower() not in ("off", "0", "false", "no"),
         cursor_key=env.get("GOVHUB_CURSOR_KEY") or "govhub-cursor-v1",

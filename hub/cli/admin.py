@@ -1,0 +1,57 @@
+"""Setting the hub up: ``govhub init``, ``govhub hash-secret`` and ``govhub schemas build|check``.
+
+    govhub init                              create or upgrade the database
+    govhub hash-secret [--api-key]           hash a secret for the catalogue's credentials
+    govhub schemas build|check               regenerate the XSD / JSON Schema files
+"""
+
+from __future__ import annotations
+
+import click
+
+from hub.cli.common import fail, open_engine, safe_url, settings
+from hub.db.engine import current_revision
+
+
+@click.command()
+def init() -> None:
+    """Create the database or bring it to the latest schema."""
+    s = settings()
+    open_engine()
+    click.echo(f"database ready at revision {current_revision(s.db_url)}: {safe_url(s.db_url)}")
+
+
+@click.command("hash-secret")
+@click.option("--password", "kind", flag_value="password", default=True, help="a WS-Security password (pbkdf2)")
+@click.option("--api-key", "kind", flag_value="api_key", help="a REST API key (sha256)")
+def hash_secret(kind) -> None:
+    """Hash a secret read from standard input, for the credentials in the catalogue."""
+    from hub.catalog.access import hash_password, sha256_hex  # deferred: the catalogue's pydantic models (~20 ms)
+
+    secret = click.get_text_stream("stdin").read().strip()
+    if not secret:
+        fail("send the secret on standard input, e.g.  printf %s \"$KEY\" | govhub hash-secret --api-key")
+    click.echo(hash_password(secret) if kind == "password" else sha256_hex(secret))
+
+
+@click.group()
+def schemas() -> None:
+    """The XSD and JSON Schema files generated from schemas/dictionary/."""
+
+
+@schemas.command("build")
+def schemas_build() -> None:
+    from hub.model.schemagen import write_all  # deferred: lxml
+
+    written = write_all()
+    click.echo("\n".join(f"wrote {p}" for p in written) or "schemas are up to date")
+
+
+@schemas.command("check")
+def schemas_check() -> None:
+    from hub.model.schemagen import generated  # deferred: lxml
+
+    stale = [str(p) for p, c in generated().items() if not p.exists() or p.read_bytes() != c]
+    if stale:
+        fail("out of date (run `govhub schemas build`): " + ", ".join(stale))
+    click.echo("schemas are up to date")
