@@ -37,6 +37,7 @@ itself wins when both are set.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,7 @@ class Settings:
         return not self.broker_url.startswith(("amqp", "pyamqp"))
 
 
-def secret(env, name: str) -> str | None:
+def secret(env: Mapping[str, str], name: str) -> str | None:
     """``name`` from the environment, or the content of the file ``name_FILE`` names
     (surrounding whitespace dropped: secret files often end with a newline)."""
     if env.get(name):
@@ -95,7 +96,7 @@ def secret(env, name: str) -> str | None:
         raise RuntimeError(f"{name}_FILE={path} cannot be read ({exc.strerror}); mount the secret or unset the variable") from None
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("GOVHUB_HOME") or ROOT / "var").resolve()
     broker_url = secret(env, "GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}"
@@ -133,7 +134,7 @@ CATALOGUE_FILES = {
 }
 
 
-def _choice(env, name: str, allowed: tuple[str, ...]) -> str:
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     value = (env.get(name) or allowed[0]).strip().lower()
     if value not in allowed:
         raise ValueError(f"{name}={value!r}: use one of {', '.join(allowed)}")
