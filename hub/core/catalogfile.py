@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -143,7 +143,18 @@ def load(path: str | Path, model: type[M], error: type[Exception], what: str, *,
 T = TypeVar("T")
 
 
-def per_path(loader: Callable[..., T]) -> Callable[..., T]:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class PerPath(Protocol[T_co]):
+    """A loader cached per path: ``loaded(path, *more)``; ``cache_clear()`` forgets every path."""
+
+    def __call__(self, path: str | Path, *more: Any) -> T_co: ...
+
+    def cache_clear(self) -> None: ...
+
+
+def per_path(loader: Callable[..., T]) -> PerPath[T]:
     """Cache ``loader(path, *more)`` per path string (and any further hashable key)."""
 
     @lru_cache(maxsize=8)
@@ -154,5 +165,5 @@ def per_path(loader: Callable[..., T]) -> Callable[..., T]:
     def cached(path: str | Path, *more: Any) -> T:
         return at(str(path), *more)
 
-    cached.cache_clear = at.cache_clear  # type: ignore[attr-defined]
-    return cached
+    cached.cache_clear = at.cache_clear  # type: ignore[attr-defined]  # a function attribute, declared by PerPath
+    return cast(PerPath[T], cached)
