@@ -32,8 +32,9 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.core.faults import pause_point
 from hub.db.tables import LIBRARY, ingest_message, lineage, outbox, quarantine, record_history
-from hub.ingest.rows import (EVENTS_EXCHANGE, add_counts, bulk_insert, content_hash, dialect_insert, no_nul,  # noqa: F401
-                             outbox_row, storable_payload, text_hash)
+from hub.ingest.rows import (EVENTS_EXCHANGE as EVENTS_EXCHANGE, add_counts as add_counts,  # noqa: F401
+                             bulk_insert as bulk_insert, content_hash as content_hash, dialect_insert, no_nul,
+                             outbox_row, storable_payload, text_hash as text_hash)
 from hub.model.canonical import json_ready
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
