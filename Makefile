@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-unit constraints schemas browser compose-config clean
+.PHONY: install demo test test-unit typecheck constraints schemas browser compose-config clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "govhub needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -23,7 +23,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# mypy with [tool.mypy] of pyproject.toml: hub, adapters and devices; the core packages strictly.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

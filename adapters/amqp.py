@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import os
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import unquote
 
 import amqp.exceptions as amqp_errors
@@ -203,7 +203,7 @@ class AmqpAdapter(Adapter):
         return Envelope(body, message_id, headers=headers, handle=message, **fields)
 
     def ack(self, envelope: Envelope) -> None:
-        message = envelope.handle
+        message: Any = envelope.handle  # the kombu message this adapter read
         if message.acknowledged:
             return
         if message.channel is not self._rx:

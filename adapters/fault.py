@@ -31,7 +31,7 @@ class FaultAdapter(Adapter):
         inner_url = url.split("+", 1)[1].split("?", 1)[0]
         passed = {k: v for k, v in self.options.items() if k not in self.FAULT_OPTIONS}  # the inner adapter's own
         self.inner = inner or open_adapter(inner_url + ("?" + urlencode(passed) if passed else ""))
-        self.capabilities = self.inner.capabilities
+        self.capabilities = self.inner.capabilities  # type: ignore[misc]  # this wrapper can do what its inner adapter can
         try:
             self.fail_writes = int(self.option("fail_writes", 0))
             self.fail_reads = int(self.option("fail_reads", 0))

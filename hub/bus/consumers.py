@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from kombu import Connection, Consumer, Queue
+from kombu.message import Message
 
 from hub.bus import topology as bus
 
@@ -34,8 +35,8 @@ ACCEPT = ["application/octet-stream", "application/x-govhub-part+msgpack"]
 class PartitionConsumers:
     """Subscriptions of one worker; call :meth:`rebalance` between messages."""
 
-    def __init__(self, conn: Connection, on_message: Callable, control: Connection | None = None,
-                 busy_window: float = 10.0, check_every: float = 2.0):
+    def __init__(self, conn: Connection, on_message: Callable[[Message], None], control: Connection | None = None,
+                 busy_window: float = 10.0, check_every: float = 2.0) -> None:
         self.conn = conn
         # questions to the broker go over another connection: a reply awaited on the
         # consuming one would have deliveries handled inside the wait
@@ -45,7 +46,7 @@ class PartitionConsumers:
         self.check_every = check_every
         self.partitions = bus.inbound_queues(conn)
         self.shared = not getattr(conn, "govhub_embedded", False) and len(self.partitions) > 1
-        self._subs: dict[str, tuple] = {}
+        self._subs: dict[str, tuple[Any, Consumer, Queue]] = {}
         self._last_message: dict[str, float] = {}
         self._checked = 0.0
         self.handoffs = 0
@@ -70,7 +71,7 @@ class PartitionConsumers:
         self._subs[queue.name] = (channel, consumer, queue)
         log.debug("subscribed to %s on channel %s", queue.name, channel.channel_id)
 
-    def _received(self, name: str, message) -> None:
+    def _received(self, name: str, message: Message) -> None:
         self._last_message[name] = time.monotonic()
         self.on_message(message)
 
@@ -78,7 +79,8 @@ class PartitionConsumers:
         """Live workers: the consumers of ``govhub.workers`` (this one included)."""
         ch = self.control.channel()
         try:
-            return max(1, bus.WORKERS_QUEUE(ch).queue_declare(passive=True).consumer_count)
+            consumers: int = bus.WORKERS_QUEUE(ch).queue_declare(passive=True).consumer_count
+            return max(1, consumers)
         finally:
             ch.close()
 

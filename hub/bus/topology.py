@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from kombu import Connection, Exchange, Producer, Queue
 from sqlalchemy import Engine, select, update
@@ -49,6 +51,19 @@ LEGACY_INBOUND_QUEUE = Queue("govhub.inbound", INBOUND, routing_key="inbound", d
 WORKERS_QUEUE = Queue("govhub.workers", durable=True, queue_arguments={"x-queue-type": "quorum"})
 
 
+class InboundPart(Protocol):
+    """One part of a raw message, as ``hub.ingest.partitions.Part`` makes it."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, Any]: ...
+    @property
+    def content_type(self) -> str: ...
+
+
 def partition_queue(i: int) -> Queue:
     """Inbound partition ``i``: one active consumer at a time keeps its order."""
     return Queue(f"govhub.inbound.{i}", INBOUND, routing_key=f"inbound.{i}", durable=True,
@@ -58,7 +73,7 @@ def partition_queue(i: int) -> Queue:
 def partitions(conn: Connection) -> int:
     """The inbound partitions of the bus ``conn`` is connected to (set by :func:`connect`;
     from the environment for a connection made elsewhere)."""
-    n = getattr(conn, "govhub_partitions", None)
+    n: int | None = getattr(conn, "govhub_partitions", None)
     if n is None:
         n = load_settings({**os.environ, "GOVHUB_BROKER_URL": conn.as_uri(include_password=False)}).bus_partitions
     return n
@@ -71,7 +86,7 @@ def inbound_queues(conn: Connection) -> list[Queue]:
 DEAD_QUEUE = Queue("govhub.dead", DLX, routing_key="#", durable=True, queue_arguments={"x-queue-type": "quorum"})
 
 
-def connect(settings: Settings, **transport_options) -> Connection:
+def connect(settings: Settings, **transport_options: Any) -> Connection:
     url = settings.broker_url
     if settings.embedded_broker:
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -79,8 +94,9 @@ def connect(settings: Settings, **transport_options) -> Connection:
         conn = Connection(url, transport_options=opts)
     else:
         conn = Connection(url, transport_options={"confirm_publish": True, **transport_options}, heartbeat=30)
-    conn.govhub_partitions = settings.bus_partitions
-    conn.govhub_embedded = settings.embedded_broker
+    # the hub's own facts about the bus, kept on the kombu connection
+    conn.govhub_partitions = settings.bus_partitions  # type: ignore[attr-defined]
+    conn.govhub_embedded = settings.embedded_broker  # type: ignore[attr-defined]
     return conn
 
 
@@ -98,7 +114,8 @@ def queue_exists(conn: Connection, queue: Queue) -> int | None:
     channel of its own: the broker closes the channel when the queue is missing)."""
     ch = conn.channel()
     try:
-        return queue(ch).queue_declare(passive=True).message_count
+        count: int = queue(ch).queue_declare(passive=True).message_count
+        return count
     except conn.channel_errors:
         return None
     finally:
@@ -113,7 +130,7 @@ def subscriber_queue(name: str, binding_key: str) -> Queue:
     return Queue(name, EVENTS, routing_key=binding_key, durable=True)
 
 
-def publish_parts(conn: Connection, parts) -> int:
+def publish_parts(conn: Connection, parts: Sequence[InboundPart]) -> int:
     """Put the parts of one raw message (``hub.ingest.partitions.Part``: index, body,
     headers, content_type) on their inbound partitions (confirmed on RabbitMQ), under one
     correlation id. Returns the parts published. Splitting a message into parts is the
@@ -139,7 +156,7 @@ def publish_parts(conn: Connection, parts) -> int:
     return len(parts)
 
 
-def publish_dead(conn: Connection, body: bytes, headers: dict, reason: str, message: str) -> None:
+def publish_dead(conn: Connection, body: bytes, headers: dict[str, Any], reason: str, message: str) -> None:
     """Copy a message the hub gave up on to the dead-letter exchange, with the reason in
     its headers (the record of it is already in the quarantine; this is for operators
     and tools watching ``govhub.dead``)."""

@@ -48,6 +48,7 @@ class SecretRef(BaseModel):
     def read(self) -> str | None:
         if self.env:
             return os.environ.get(self.env)
+        assert self.file is not None  # exactly one of env and file (the validator above)
         try:
             return Path(self.file).read_text(encoding="utf-8").strip()
         except OSError:
@@ -164,8 +165,9 @@ class Administrator(BaseModel):
     name: str
     api_key_sha256: str
 
-    _sha = field_validator("api_key_sha256")(Credentials._sha.__func__)
-    _id = field_validator("id")(System._id.__func__)
+    # the other models' validators, reused: a classmethod's function (mypy sees the bound method)
+    _sha = field_validator("api_key_sha256")(Credentials._sha.__func__)  # type: ignore[attr-defined]
+    _id = field_validator("id")(System._id.__func__)  # type: ignore[attr-defined]
 
 
 class SystemsFile(BaseModel):

@@ -20,11 +20,11 @@ Cache       ``per_path(loader)``: one result per path string, for the functions 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -38,7 +38,7 @@ Style = Literal["line", "key"]
 class Problem(Exception):
     """Raised by a file's own checks: where (keys into the document) and what is wrong."""
 
-    def __init__(self, keys: Sequence, message: str):
+    def __init__(self, keys: Sequence[Any], message: str):
         super().__init__(message)
         self.keys, self.message = list(keys), message
 
@@ -65,10 +65,10 @@ class Source:
     style: Style = "line"
     aliases: dict[str, str] | None = None
 
-    def line(self, keys: Iterable) -> int | None:
+    def line(self, keys: Iterable[Any]) -> int | None:
         return line_at(self.root, keys, self.aliases)
 
-    def error(self, error: type[Exception], keys: Sequence, message: str, line: int | None = None) -> Exception:
+    def error(self, error: type[Exception], keys: Sequence[Any], message: str, line: int | None = None) -> Exception:
         """``error`` naming the file, the line of ``keys`` and the key."""
         aliases = self.aliases or {}
         key = ".".join(aliases.get(str(k), str(k)) for k in keys) or "file"
@@ -98,7 +98,7 @@ def read(path: str | Path, error: type[Exception], what: str, *, style: Style = 
     return Source(path, data, root, style, aliases)
 
 
-def _message(err: dict) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
@@ -143,16 +143,27 @@ def load(path: str | Path, model: type[M], error: type[Exception], what: str, *,
 T = TypeVar("T")
 
 
-def per_path(loader: Callable[..., T]) -> Callable[..., T]:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class PerPath(Protocol[T_co]):
+    """A loader cached per path: ``loaded(path, *more)``; ``cache_clear()`` forgets every path."""
+
+    def __call__(self, path: str | Path, *more: Any) -> T_co: ...
+
+    def cache_clear(self) -> None: ...
+
+
+def per_path(loader: Callable[..., T]) -> PerPath[T]:
     """Cache ``loader(path, *more)`` per path string (and any further hashable key)."""
 
     @lru_cache(maxsize=8)
-    def at(path: str, *more) -> T:
+    def at(path: str, *more: Any) -> T:
         return loader(Path(path), *more)
 
     @wraps(loader)
-    def cached(path: str | Path, *more) -> T:
+    def cached(path: str | Path, *more: Any) -> T:
         return at(str(path), *more)
 
-    cached.cache_clear = at.cache_clear  # type: ignore[attr-defined]
-    return cached
+    cached.cache_clear = at.cache_clear  # type: ignore[attr-defined]  # a function attribute, declared by PerPath
+    return cast(PerPath[T], cached)

@@ -82,7 +82,7 @@ class Settings:
         return not self.broker_url.startswith(("amqp", "pyamqp"))
 
 
-def secret(env, name: str) -> str | None:
+def secret(env: Mapping[str, str], name: str) -> str | None:
     """``name`` from the environment, or the content of the file ``name_FILE`` names
     (surrounding whitespace dropped: secret files often end with a newline)."""
     if env.get(name):
@@ -103,7 +103,7 @@ def default_log_level(env: Mapping[str, str] | None = None) -> str:
     return env.get("GOVHUB_LOG_LEVEL") or "WARNING"
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("GOVHUB_HOME") or ROOT / "var").resolve()
     broker_url = secret(env, "GOVHUB_BROKER_URL") or f"govhub+sqlite:///{home / 'bus.db'}"
@@ -141,7 +141,7 @@ CATALOGUE_FILES = {
 }
 
 
-def _choice(env, name: str, allowed: tuple[str, ...]) -> str:
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     value = (env.get(name) or allowed[0]).strip().lower()
     if value not in allowed:
         raise ValueError(f"{name}={value!r}: use one of {', '.join(allowed)}")

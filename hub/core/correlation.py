@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from contextvars import ContextVar
 
 HEADER = "X-Correlation-ID"  # HTTP
@@ -38,7 +39,7 @@ def accept(value: str | None) -> str:
 
 
 @contextlib.contextmanager
-def bound(cid: str | None):
+def bound(cid: str | None) -> Iterator[str]:
     """Run a block under ``cid`` (a new id when None); yields the id in force."""
     cid = cid or new_id()
     token = _current.set(cid)

@@ -17,11 +17,11 @@ import yaml
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in
 
 
-class _Loader(_Base):
+class _Loader(_Base):  # type: ignore[misc]  # CSafeLoader or SafeLoader, chosen at import
     """Safe YAML that refuses duplicate keys."""
 
-    def construct_mapping(self, node, deep=False):
-        seen: dict = {}
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[Hashable, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, Hashable):
@@ -30,7 +30,8 @@ class _Loader(_Base):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
+        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep)
+        return mapping
 
 
 class _TextDatesLoader(_Loader):
@@ -68,7 +69,7 @@ def error_text(exc: yaml.YAMLError) -> str:
     return f"{context}: {problem}" if context else problem
 
 
-def line_at(root: yaml.Node | None, keys: Iterable, aliases: dict[str, str] | None = None) -> int | None:
+def line_at(root: yaml.Node | None, keys: Iterable[Any], aliases: dict[str, str] | None = None) -> int | None:
     """1-based line of the node at ``keys`` (mapping keys, list indexes), or of the
     deepest node on that path (a missing key is reported at the mapping that lacks it).
     A key may be spelled differently in the file (``aliases``: ``from_`` → ``from``)."""

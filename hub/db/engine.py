@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets the worker, the CLI and the API read while one of them writes.
     cur.execute("PRAGMA journal_mode=WAL")
@@ -37,7 +41,7 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
-def alembic_config(url: str):
+def alembic_config(url: str) -> Config:
     # alembic (and its Mako templates) loads only when migrating, not in every process that opens the database
     from alembic.config import Config
 

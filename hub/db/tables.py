@@ -16,6 +16,8 @@ received record, with its outcome), ``quarantine``, ``record_history``, ``outbox
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 from hub.model.dictionary import Field, Kind, kinds
 
@@ -49,12 +52,12 @@ Id = BigInteger().with_variant(Integer, "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 
-def _column_type(f: Field):
+def _column_type(f: Field) -> TypeEngine[Any]:
     if f.type in ("string", "code", "enum"):
         if f.type == "enum":
             return String(max(16, *(len(v) for v in f.values or ())))
         return String(int(f.max or 64))
-    return {
+    by_type: dict[str, TypeEngine[Any]] = {
         "text": Text(),
         "int": Integer(),
         "decimal": Numeric(18, 2),
@@ -62,12 +65,13 @@ def _column_type(f: Field):
         "datetime": DateTime(),
         "bool": Boolean(),
         "list": Json,
-    }[f.type]
+    }
+    return by_type[f.type]
 
 
 def _library_table(k: Kind) -> Table:
     key_cols = (("source_system",) if k.key_scoped_by_source else ()) + k.key
-    cols = [
+    cols: list[Column[Any]] = [
         Column("id", Id, primary_key=True, autoincrement=True),
         Column("source_system", String(64), nullable=False, comment="来源系统"),
     ]

@@ -20,7 +20,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator
+from typing import IO, Any, Callable, Iterator
 
 from lxml import etree
 
@@ -40,10 +40,10 @@ TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or object
 @dataclass(slots=True)
 class RawRecord:
     seq: int
-    data: dict | None
+    data: dict[str, Any] | None
     defect: Defect | None = None
     _payload: str | None = None
-    _element: object = None
+    _element: Any = None
     payload_encoding: str = "text"
 
     @property
@@ -60,7 +60,7 @@ class MessageInfo:
     message_id: str | None = None
     batch_no: str | None = None
     encoding: str | None = None
-    attributes: dict = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=None)
@@ -69,8 +69,9 @@ def xml_schema(kind: str) -> etree.XMLSchema:
 
 
 @lru_cache(maxsize=None)
-def json_validator(kind: str):
-    return fastjsonschema.compile(json.loads(json_schema_path(kind).read_text(encoding="utf-8")))
+def json_validator(kind: str) -> Callable[[Any], Any]:
+    validate: Callable[[Any], Any] = fastjsonschema.compile(json.loads(json_schema_path(kind).read_text(encoding="utf-8")))
+    return validate
 
 
 def _raw_payload(data: bytes) -> tuple[str, str]:
@@ -100,8 +101,8 @@ def _local(tag: str) -> str:
     return name
 
 
-def _element_to_dict(el, list_fields: frozenset) -> dict:
-    out = {}
+def _element_to_dict(el: Any, list_fields: frozenset[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for child in el:
         tag = child.tag
         if tag.__class__ is not str:  # comments and processing instructions
@@ -114,13 +115,13 @@ def _element_to_dict(el, list_fields: frozenset) -> dict:
     return out
 
 
-_NO_LISTS: frozenset = frozenset()
+_NO_LISTS: frozenset[str] = frozenset()
 
 
-def _valid_element_to_dict(el, list_fields: frozenset) -> dict:
+def _valid_element_to_dict(el: Any, list_fields: frozenset[str]) -> dict[str, Any]:
     """The same for a record the XSD has just passed: only list fields have children,
     and the parser already dropped comments and processing instructions."""
-    out = {}
+    out: dict[str, Any] = {}
     local = _LOCAL
     for child in el:
         name = local.get(child.tag) or _local(child.tag)
@@ -131,7 +132,7 @@ def _valid_element_to_dict(el, list_fields: frozenset) -> dict:
     return out
 
 
-def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> Iterator[RawRecord]:
+def read_xml(stream: IO[bytes], mapping: Mapping, info: MessageInfo, keep: int = 4096) -> Iterator[RawRecord]:
     k: Kind = mapping.kind
     seq = 0
     try:
@@ -144,7 +145,7 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
     schema = xml_schema(k.kind) if canonical else None
     rule = f"xsd:{k.schema_version}"
     list_fields = frozenset(f.name for f in k.lists)
-    window: deque = deque()
+    window: deque[Any] = deque()  # the elements not yet cleared
     checked_prolog = False
     try:
         events = xmlsafe.iterparse(safe, tag=tag)
@@ -189,7 +190,7 @@ def read_xml(stream, mapping: Mapping, info: MessageInfo, keep: int = 4096) -> I
                                                "decode:xml"), f"(document broken off after record {seq}: {mask_text(str(exc))})")
 
 
-def _no_records(root, batch_tag: str | None, record_tag: str) -> tuple[str, str] | None:
+def _no_records(root: Any, batch_tag: str | None, record_tag: str) -> tuple[str, str] | None:
     """Why a document in which no record element matched is a defect (its records are in
     another namespace, or it is another document), or None for an empty batch — without
     this a batch in namespace ``urn:govhub:case:2`` read as zero records, silently."""
@@ -206,7 +207,7 @@ def _no_records(root, batch_tag: str | None, record_tag: str) -> tuple[str, str]
 
 # ---------------------------------------------------------------- JSON
 
-def _json_record(seq: int, obj, mapping: Mapping, raw: str) -> RawRecord:
+def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str) -> RawRecord:
     if not isinstance(obj, dict):
         return RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not a JSON object", "decode:json"), raw)
     if mapping.spec.canonical:
@@ -220,7 +221,7 @@ def _json_record(seq: int, obj, mapping: Mapping, raw: str) -> RawRecord:
     return RawRecord(seq, obj, None, raw)
 
 
-def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
+def read_jsonl(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
     enc = mapping.spec.encoding
     seq = 0
     while True:
@@ -246,7 +247,7 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
             text = text.lstrip("\ufeff")  # a byte-order mark from a Windows export, as the CSV reader allows
         try:
             obj = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:  # json.loads' only ValueError
             yield RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}", "decode:jsonl"), text.rstrip("\n"))
             continue
         except RecursionError:  # the C decoder recurses per level: 10,000 nested arrays exhaust the stack
@@ -255,7 +256,7 @@ def read_jsonl(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecor
         yield _json_record(seq, obj, mapping, text.rstrip("\n"))
 
 
-def read_json(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
+def read_json(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
     data = stream.read()
     try:
         doc = json.loads(data.decode(mapping.spec.encoding))
@@ -281,7 +282,7 @@ def read_json(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord
 
 # ---------------------------------------------------------------- CSV
 
-def read_csv(stream, mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
+def read_csv(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
     enc = mapping.spec.encoding
     header: list[str] | None = None
     seq = 0
@@ -360,5 +361,5 @@ def sniff_kind(head: bytes) -> str | None:
     return m.group(1).decode("ascii") if m else None
 
 
-def read(stream, mapping: Mapping, info: MessageInfo, **kw) -> Iterator[RawRecord]:
+def read(stream: IO[bytes], mapping: Mapping, info: MessageInfo, **kw: Any) -> Iterator[RawRecord]:
     return READERS[mapping.spec.format](stream, mapping, info, **kw)

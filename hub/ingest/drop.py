@@ -21,6 +21,8 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -39,11 +41,11 @@ from hub.model.outcomes import Outcome, Reason
 log = logging.getLogger("govhub.drop")
 
 
-def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int | None = None) -> Counter:
+def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int | None = None) -> Counter[str]:
     """Ingest what the drop holds now (at most ``limit`` files or messages); returns
     ``files`` (envelopes handled) and the record outcomes (``stored``, ``duplicate``,
     ``quarantined``) summed."""
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     authorise = _authoriser(system_id)
     for envelope in adapter.read(limit):
         # each file is an ingress: its lines (and its records' deliveries) carry one id,
@@ -53,9 +55,10 @@ def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int |
     return counts
 
 
-def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeline, authorise) -> Counter:
+def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeline,
+          authorise: Callable[[dict[str, Any]], None] | None) -> Counter[str]:
     """Ingest one file or message of the drop, then acknowledge it (after the commit)."""
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     if (envelope.headers or {}).get("refused"):
         counts[Outcome.QUARANTINED] += _refuse_name(pipeline, system_id, envelope)
         return counts
@@ -74,7 +77,7 @@ def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeli
     return counts
 
 
-def _authoriser(system_id: str):
+def _authoriser(system_id: str) -> Callable[[dict[str, Any]], None] | None:
     """A department's drop may hold only its own department's and regions' records; the
     others are quarantined as forbidden (a drop cannot be refused whole like a push)."""
     try:

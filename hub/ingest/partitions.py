@@ -24,6 +24,7 @@ import io
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import msgspec
 from kombu import Connection
@@ -32,12 +33,12 @@ from sqlalchemy import Engine
 from hub.bus import topology as bus
 from hub.core import clock
 from hub.ingest import decode
-from hub.model.canonical import FieldDefect, _compile, _run
+from hub.model.canonical import FieldDefect, _Compiled, _compile, _run
 from hub.ingest.decode import MessageInfo, RawRecord
 from hub.model.defects import Defect
 from hub.model.dictionary import DictionaryError
 from hub.model.dictionary import kind as dictionary_kind
-from hub.model.mapping import MappingApplyError, MappingError
+from hub.model.mapping import Mapping, MappingApplyError, MappingError
 from hub.ingest.pipeline import OpenMessage, Pipeline, Summary, body_digest
 from hub.ingest.store import BatchContext, message_seen
 from hub.catalog.systems import CatalogError, get_system
@@ -56,7 +57,7 @@ class Envelope(msgspec.Struct, array_like=True, frozen=True):
     kind: str
     format: str
     # (seq in the parent, decoded data or None, original text, its encoding, defect or None)
-    records: list[tuple[int, dict | None, str, str, tuple[str, str, str, str | None] | None]]
+    records: list[tuple[int, dict[Any, Any] | None, str, str, tuple[str, str, str, str | None] | None]]
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -67,7 +68,7 @@ _decode = msgspec.msgpack.Decoder(Envelope).decode
 class Part:
     index: int
     body: bytes
-    headers: dict
+    headers: dict[str, Any]
     content_type: str
     records: int
 
@@ -76,13 +77,14 @@ def part_id(parent: str, index: int, parts: int) -> str:
     return f"{parent}{PART_SEPARATOR}{index}/{parts}"
 
 
-def partition_of(kind: str, key: tuple, partitions: int) -> int:
+def partition_of(kind: str, key: tuple[Any, ...], partitions: int) -> int:
     """The partition of a record key (stable across processes and releases: crc32)."""
     text = kind + "|" + "|".join(str(k) for k in key)
     return zlib.crc32(text.encode("utf-8")) % partitions
 
 
-def _whole(body: bytes, system: str, message_id: str, partitions: int, kind, fmt, filename) -> Part:
+def _whole(body: bytes, system: str, message_id: str, partitions: int, kind: str | None, fmt: str | None,
+           filename: str | None) -> Part:
     headers = {"system": system, "message_id": message_id}
     for name, value in (("kind", kind), ("format", fmt), ("filename", filename)):
         if value:
@@ -110,7 +112,7 @@ def split(body: bytes, system: str, message_id: str, partitions: int, kind: str 
         return [_whole(body, system, message_id, partitions, kind, fmt, filename)]
     k = mapping.kind
     info = MessageInfo()
-    buckets: dict[int, list] = {}
+    buckets: dict[int, list[Any]] = {}
     for raw in decode.read(stream, mapping, info):
         key = _key(raw, mapping)
         index = partition_of(k.kind, key, partitions) if key is not None else raw.seq % partitions
@@ -120,7 +122,7 @@ def split(body: bytes, system: str, message_id: str, partitions: int, kind: str 
     parent = info.message_id or message_id  # the document's own id wins, as in Pipeline.open
     if not buckets:  # an empty batch: nothing to split, the worker records it as before
         return [_whole(body, system, message_id, partitions, kind, fmt, filename)]
-    parts = []
+    parts: list[Part] = []
     for index in sorted(buckets):
         sub = part_id(parent, index, partitions)
         env = Envelope(parent, index, partitions, sys_.id, k.kind, fmt_, buckets[index])
@@ -131,14 +133,14 @@ def split(body: bytes, system: str, message_id: str, partitions: int, kind: str 
 
 
 @lru_cache(maxsize=None)
-def _key_converters(kind: str):
+def _key_converters(kind: str) -> _Compiled:
     # only the key fields, converted exactly as canonicalise converts them (the whole
     # record would cost the publisher as much again as decoding it)
     k = dictionary_kind(kind)
     return _compile(tuple(k.field(n) for n in k.key), as_json=False)
 
 
-def _key(raw: RawRecord, mapping) -> tuple | None:
+def _key(raw: RawRecord, mapping: Mapping) -> tuple[Any, ...] | None:
     """The canonical key of a raw record, or None when it has none (it will be
     quarantined by the worker, so any partition keeps the accounting right)."""
     if raw.defect is not None or raw.data is None:

@@ -18,10 +18,11 @@ import contextvars
 import hashlib
 import io
 import logging
+import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator, cast
 
 from sqlalchemy import Engine
 
@@ -36,7 +37,7 @@ from hub.model.masking import mask_text
 from hub.ingest.counters import timed_batch
 from hub.model.rules import RuleContext, RuleDefect, check
 from hub.ingest.rows import content_hash, text_hash
-from hub.ingest.store import BatchContext, BatchObserver, Prepared, StoreConflict, message_seen, record_message, store_batch
+from hub.ingest.store import BatchContext, BatchObserver, Key, Prepared, StoreConflict, message_seen, record_message, store_batch
 from hub.catalog.systems import System, get_system
 from hub.model.outcomes import RECORD_OUTCOMES, Outcome
 
@@ -49,9 +50,9 @@ class Summary:
     kind: str
     mapping: str
     message_id: str
-    counts: Counter = field(default_factory=Counter)
-    reasons: Counter = field(default_factory=Counter)
-    details: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    details: Counter[str] = field(default_factory=Counter)
 
     @property
     def received(self) -> int:
@@ -62,7 +63,7 @@ class Summary:
         self.reasons.update(other.reasons)
         self.details.update(other.details)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "system": self.system, "kind": self.kind, "mapping": self.mapping, "message_id": self.message_id,
             "received": self.received, "stored": self.counts["stored"], "duplicate": self.counts["duplicate"],
@@ -71,11 +72,13 @@ class Summary:
         }
 
 
-def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext, authorise=None) -> Prepared:
+def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext,
+            authorise: Callable[[dict[str, Any]], None] | None = None) -> Prepared:
     """One raw record → a typed canonical record with its key and hash, or a defect."""
     k = mapping.kind
     defect = raw.defect
     if defect is None:
+        assert raw.data is not None  # decode gives a record without a defect its data
         try:
             rec = canonicalise(k, mapping.apply(raw.data))
             check(k.kind, rec, ctx)
@@ -97,7 +100,7 @@ def batches(prepared: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]
     """Cut batches; a key repeated inside a batch starts a new one, so each record is
     classified against what the database holds after its predecessor."""
     batch: list[Prepared] = []
-    keys: set = set()
+    keys: set[Key] = set()
     for p in prepared:
         if len(batch) >= size or (p.key is not None and p.key in keys):
             yield batch
@@ -132,7 +135,7 @@ class Pipeline:
             return RuleContext(divisions=base.divisions, now=base.now, uscc_allow=frozenset(system.uscc_allow))
         return base
 
-    def open(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
+    def open(self, stream: IO[bytes], system: System | str, fmt: str | None = None, kind: str | None = None,
              message_id: str | None = None, filename: str | None = None, digest: str | None = None) -> "OpenMessage":
         """Start reading one message: resolve the mapping, read the document's own
         message id, and learn whether this message was processed before. ``digest``
@@ -140,7 +143,7 @@ class Pipeline:
         content count as a new message."""
         system = get_system(system) if isinstance(system, str) else system
         if not hasattr(stream, "peek"):
-            stream = io.BufferedReader(stream)
+            stream = io.BufferedReader(cast(io.RawIOBase, stream))  # unbuffered: a raw stream
         head = stream.peek(4096)[:4096]
         fmt = fmt or decode.sniff_format(head, filename)
         if kind is None and fmt == "xml" and not any(k.endswith("/xml") for k in system.mappings):
@@ -160,14 +163,14 @@ class Pipeline:
             if not seen and digest and message_seen(conn, system.id, msg_id):
                 log.warning("message id %s from %s was used before for other content; processing it again", msg_id, system.id)
 
-        def all_raws():
+        def all_raws() -> Iterator[RawRecord]:
             if first is not None:
                 yield first
                 yield from raws
 
         return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest)
 
-    def prepared(self, m: "OpenMessage", authorise: Callable[[dict], None] | None = None) -> Iterator[Prepared]:
+    def prepared(self, m: "OpenMessage", authorise: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Prepared]:
         """Decode, validate, map and check each record (no database writes)."""
         if m.seen:
             return (Prepared(r.seq, None, None, None, "", r) for r in m.raws)
@@ -175,7 +178,7 @@ class Pipeline:
         return (prepare(r, m.mapping, rules, authorise) for r in m.raws)
 
     def store(self, m: "OpenMessage", prepared: Iterable[Prepared], on_batch: Callable[[int], None] | None = None,
-              results: list | None = None) -> Summary:
+              results: list[dict[str, Any]] | None = None) -> Summary:
         """Write prepared records batch by batch; ``results`` receives one dict per record
         (seq, key, outcome, detail, reason, message) — what a sender is told."""
         ctx = m.ctx
@@ -183,7 +186,7 @@ class Pipeline:
         for batch, counts in self._stored(ctx, batches(prepared, self.batch_size), m.seen):
             summary.counts.update(counts)
             summary.details.update(p.detail for p in batch)
-            summary.reasons.update(p.defect.reason for p in batch if p.outcome == Outcome.QUARANTINED)
+            summary.reasons.update(p.problem.reason for p in batch if p.outcome == Outcome.QUARANTINED)
             if results is not None:
                 results.extend(
                     {"seq": p.seq, "key": p.key_text, "outcome": p.outcome, "detail": p.detail,
@@ -203,10 +206,10 @@ class Pipeline:
                  summary.counts["quarantined"])
         return summary
 
-    def ingest(self, stream, system: System | str, fmt: str | None = None, kind: str | None = None,
+    def ingest(self, stream: IO[bytes], system: System | str, fmt: str | None = None, kind: str | None = None,
                message_id: str | None = None, filename: str | None = None,
-               on_batch: Callable[[int], None] | None = None, results: list | None = None,
-               authorise: Callable[[dict], None] | None = None, digest: str | None = None) -> Summary:
+               on_batch: Callable[[int], None] | None = None, results: list[dict[str, Any]] | None = None,
+               authorise: Callable[[dict[str, Any]], None] | None = None, digest: str | None = None) -> Summary:
         """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
 
         ``message_id`` is the sender's id; without one, the document's own
@@ -220,7 +223,7 @@ class Pipeline:
         m = self.open(stream, system, fmt, kind, message_id, filename, digest)
         return self.store(m, self.prepared(m, authorise), on_batch, results)
 
-    def _stored(self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool) -> Iterator[tuple[list[Prepared], Counter]]:
+    def _stored(self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool) -> Iterator[tuple[list[Prepared], Counter[str]]]:
         """Store batch after batch, in order. On PostgreSQL one writer thread stores a
         batch while this thread prepares the next (the database's work and ours overlap;
         the wait releases the GIL). The next batch is handed over only once the previous
@@ -240,11 +243,11 @@ class Pipeline:
             if pending is not None:
                 yield pending[0], pending[1].result()
 
-    def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
+    def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter[str]:
         with timed_batch(ctx.kind.kind):
             return self._store_retrying(ctx, batch, seen)
 
-    def _store_retrying(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter:
+    def _store_retrying(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter[str]:
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -275,7 +278,7 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
-def file_message_id(path) -> str:
+def file_message_id(path: str | os.PathLike[str]) -> str:
     """A stable message id for a file without one: the digest of its bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:

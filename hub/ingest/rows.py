@@ -13,9 +13,10 @@ import hashlib
 from collections import Counter
 from datetime import datetime
 from operator import itemgetter
+from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, Connection, Engine, insert
+from sqlalchemy import JSON, Connection, Engine, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock, correlation
@@ -29,7 +30,7 @@ _ABSENT = object()
 _blake2b = hashlib.blake2b
 
 
-def content_hash(record: dict) -> str:
+def content_hash(record: dict[str, Any]) -> str:
     """Digest of the canonical content; ``source_time`` is left out so a re-send of
     unchanged content with a new timestamp is recognised as a duplicate."""
     source_time = record.pop("source_time", _ABSENT)  # cheaper than copying the record without it
@@ -40,7 +41,7 @@ def content_hash(record: dict) -> str:
             record["source_time"] = source_time
 
 
-def storable_payload(payload: str, encoding: str) -> dict:
+def storable_payload(payload: str, encoding: str) -> dict[str, str]:
     """``payload`` / ``payload_encoding`` for a quarantine row. PostgreSQL text cannot hold
     NUL, so a payload with one is kept as base64 of its UTF-8 bytes: exact, and replayable."""
     if "\x00" in payload:
@@ -58,8 +59,8 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def outbox_row(k: Kind, system: str, message_id: str, record: dict, key_text: str, version: int, event: str,
-               lineage_id: int, now: datetime) -> dict:
+def outbox_row(k: Kind, system: str, message_id: str, record: dict[str, Any], key_text: str | None, version: int | None,
+               event: str, lineage_id: int, now: datetime) -> dict[str, Any]:
     """The outbox event of one stored record (``event``: created or updated), published
     on ``govhub.events`` with the key ``{kind}.{region}.{system}``."""
     return {"exchange": EVENTS_EXCHANGE,
@@ -71,11 +72,11 @@ def outbox_row(k: Kind, system: str, message_id: str, record: dict, key_text: st
             "created_at": now}
 
 
-def dialect_insert(conn: Connection, table):
+def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool = False) -> list[int]:
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], returning_ids: bool = False) -> list[int]:
     """Insert many rows; on PostgreSQL with COPY (an order of magnitude faster than
     multi-row INSERT for thousands of rows), elsewhere with executemany. With
     ``returning_ids`` the new primary keys come back in row order."""
@@ -87,6 +88,7 @@ def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool =
         conn.execute(insert(table), rows)
         return []
     raw = conn.connection.driver_connection  # the same psycopg connection, inside the same transaction
+    assert raw is not None  # an open connection has its driver's
     ids: list[int] = []
     cols = list(rows[0])
     if returning_ids:
@@ -118,7 +120,7 @@ def bulk_insert(conn: Connection, table, rows: list[dict], returning_ids: bool =
 _JSON_CELL = msgspec.json.Encoder(decimal_format="string")
 
 
-def add_counts(conn: Connection, system: str, kind: str, counts: Counter) -> None:
+def add_counts(conn: Connection, system: str, kind: str, counts: Counter[str]) -> None:
     rows = [{"source_system": system, "kind": kind, "outcome": o, "n": n} for o, n in counts.items() if n]
     if not rows:
         return

@@ -20,25 +20,30 @@ writer raises :class:`StoreConflict`, whatever the driver said.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
-from sqlalchemy import Connection, and_, bindparam, insert, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, insert, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from hub.core.faults import pause_point
 from hub.db.tables import LIBRARY, ingest_message, lineage, outbox, quarantine, record_history
-from hub.ingest.rows import (EVENTS_EXCHANGE, add_counts, bulk_insert, content_hash, dialect_insert, no_nul,  # noqa: F401
-                             outbox_row, storable_payload, text_hash)
+from hub.ingest.rows import (EVENTS_EXCHANGE as EVENTS_EXCHANGE, add_counts as add_counts,  # noqa: F401
+                             bulk_insert as bulk_insert, content_hash as content_hash, dialect_insert, no_nul,
+                             outbox_row, storable_payload, text_hash as text_hash)
 from hub.model.canonical import json_ready
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
 from hub.model.dictionary import kind as dictionary_kind
 from hub.core.errors import StorageError
 from hub.model.outcomes import Detail, Outcome, QuarantineStatus
+
+if TYPE_CHECKING:
+    from hub.ingest.decode import RawRecord
 
 # EVENTS_EXCHANGE, content_hash, add_counts, bulk_insert, text_hash: still importable from here (hub.domains uses them)
 
@@ -57,17 +62,20 @@ class ConcurrentUpdate(StoreConflict):
 
 
 # Called inside the batch's transaction with (conn, ctx, the outbox rows just written).
-BatchObserver = Callable[[Connection, "BatchContext", list[dict]], None]
+BatchObserver = Callable[[Connection, "BatchContext", list[dict[str, Any]]], None]
+# a record's natural key (its kind's key fields), and what the library holds for it: (id, version, payload_hash, source_time)
+Key = tuple[Any, ...]
+Held = tuple[Any, ...]
 
 
 @dataclass(slots=True)
 class Prepared:
     seq: int
-    record: dict | None
+    record: dict[str, Any] | None
     defect: Defect | None
-    key: tuple | None
+    key: Key | None
     hash: str
-    raw: object  # the RawRecord, for the original payload when quarantined
+    raw: RawRecord  # for the original payload when quarantined
     outcome: str = ""
     detail: str = ""
     version: int | None = None
@@ -79,6 +87,22 @@ class Prepared:
         if self._key_text is None and self.key is not None:
             self._key_text = "|".join(map(str, self.key))  # asked for by lineage, outbox and results
         return self._key_text
+
+    # A record that passed the checks has its canonical record and key; a defective one its defect.
+    @property
+    def canonical(self) -> dict[str, Any]:
+        assert self.record is not None, "a defective record has no canonical record"
+        return self.record
+
+    @property
+    def natural_key(self) -> Key:
+        assert self.key is not None, "a defective record has no key"
+        return self.key
+
+    @property
+    def problem(self) -> Defect:
+        assert self.defect is not None, "a good record has no defect"
+        return self.defect
 
 
 @dataclass(frozen=True)
@@ -94,7 +118,7 @@ class BatchContext:
     corrected_by: str | None = None
 
 
-def _key_clause(table, k: Kind, system: str, keys: list[tuple]):
+def _key_clause(table: Table, k: Kind, system: str, keys: list[Key]) -> ColumnElement[bool]:
     cols = [table.c[n] for n in k.key]
     where = [table.c.source_system == system] if k.key_scoped_by_source else []
     if len(cols) == 1:
@@ -104,7 +128,7 @@ def _key_clause(table, k: Kind, system: str, keys: list[tuple]):
     return and_(*where)
 
 
-def _existing(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
+def _existing(conn: Connection, ctx: BatchContext, keys: list[Key]) -> dict[Key, Held]:
     if not keys:
         return {}
     if conn.dialect.name == "postgresql":
@@ -117,7 +141,7 @@ def _existing(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tu
     return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in rows}
 
 
-def _existing_pg(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict[tuple, tuple]:
+def _existing_pg(conn: Connection, ctx: BatchContext, keys: list[Key]) -> dict[Key, Held]:
     """One index probe per key. ``key IN (2,000 values)`` let the planner of a freshly
     loaded library (no statistics yet) scan every row of the source and compare it with
     the whole list: 0.46 s per batch at 50,000 rows, growing with the library."""
@@ -125,14 +149,16 @@ def _existing_pg(conn: Connection, ctx: BatchContext, keys: list[tuple]) -> dict
     names = list(k.key)
     arrays = [f"%s::{t.c[n].type.compile(dialect=conn.dialect)}[]" for n in names]
     match = " AND ".join(f"t.{n} = k.{n}" for n in names)
-    params: list = [[key[i] for key in keys] for i in range(len(names))]
+    params: list[Any] = [[key[i] for key in keys] for i in range(len(names))]
     if k.key_scoped_by_source:
         match += " AND t.source_system = %s"
         params.append(ctx.system)
     sql = (f"SELECT t.id, t.version, t.payload_hash, t.source_time, {', '.join('t.' + n for n in names)} "
            f"FROM unnest({', '.join(arrays)}) AS k({', '.join(names)}) "
            f"CROSS JOIN LATERAL (SELECT * FROM {t.name} t WHERE {match}) t")
-    with conn.connection.driver_connection.cursor() as cur:  # the same connection and transaction
+    driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection has its driver's
+    with driver.cursor() as cur:  # the same connection and transaction
         cur.execute(sql, params)
         return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in cur.fetchall()}
 
@@ -151,20 +177,20 @@ def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepar
     return {(r[0], r[1]) for r in rows}
 
 
-def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> dict[tuple, tuple]:
+def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> dict[Key, Held]:
     if message_seen:
         for p in batch:
             p.outcome, p.detail = Outcome.DUPLICATE, Detail.SAME_MESSAGE
         return {}
     good = [p for p in batch if p.defect is None]
-    existing = _existing(conn, ctx, [p.key for p in good])
+    existing = _existing(conn, ctx, [p.natural_key for p in good])
     for p in good:
-        ex = existing.get(p.key)
+        ex = existing.get(p.natural_key)
         if ex is None:
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
         elif ex[2] == p.hash:
             p.outcome, p.detail, p.version = Outcome.DUPLICATE, Detail.SAME_CONTENT, ex[1]
-        elif p.record.get("source_time") and ex[3] and p.record["source_time"] < ex[3]:
+        elif p.canonical.get("source_time") and ex[3] and p.canonical["source_time"] < ex[3]:
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.STALE, ex[1]
         else:
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.UPDATED, ex[1] + 1
@@ -174,11 +200,11 @@ def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message
         if (p.seq, p.hash) in seen:
             p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
         else:
-            p.outcome, p.detail = Outcome.QUARANTINED, p.defect.reason
+            p.outcome, p.detail = Outcome.QUARANTINED, p.problem.reason
     return existing
 
 
-def _field_values(k: Kind, rec: dict) -> dict:
+def _field_values(k: Kind, rec: dict[str, Any]) -> dict[str, Any]:
     # canonical records hold only the kind's fields: absent ones become None
     empty = _empty_row(k.kind)
     row = {**empty, **rec}
@@ -186,11 +212,11 @@ def _field_values(k: Kind, rec: dict) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _empty_row(kind: str) -> dict:
+def _empty_row(kind: str) -> dict[str, None]:
     return dict.fromkeys(f.name for f in dictionary_kind(kind).fields)
 
 
-def _json_values(rec: dict) -> dict:
+def _json_values(rec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: json_ready(v) for k, v in rec.items() if v is not None}
 
 
@@ -210,7 +236,7 @@ def _one_writer_per_message(conn: Connection, ctx: BatchContext) -> None:
 
 
 def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False,
-                observers: Iterable[BatchObserver] = ()) -> Counter:
+                observers: Iterable[BatchObserver] = ()) -> Counter[str]:
     """Classify and write one batch; returns the outcome counts. ``observers`` are called
     with the outbox rows written, inside the transaction. A lost race with another writer
     raises :class:`StoreConflict` (the caller's transaction rolls back)."""
@@ -221,7 +247,7 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
 
 
 def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool,
-                 observers: Iterable[BatchObserver]) -> Counter:
+                 observers: Iterable[BatchObserver]) -> Counter[str]:
     k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
     _one_writer_per_message(conn, ctx)
     existing = classify(conn, ctx, batch, message_seen)
@@ -242,21 +268,21 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
     new = by_detail.get(Detail.NEW, [])
     if new:
         bulk_insert(conn, t, [
-            {**_field_values(k, p.record), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
+            {**_field_values(k, p.canonical), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
              "received_at": now, "updated_at": now, "lineage_id": lid}
             for p, lid in new
         ])
 
     updated = by_detail.get(Detail.UPDATED, [])
     if updated:
-        ids = [existing[p.key][0] for p, _ in updated]
+        ids = [existing[p.natural_key][0] for p, _ in updated]
         previous = {r._mapping["id"]: r._mapping for r in conn.execute(select(t).where(t.c.id.in_(ids)))}
-        history = []
+        history: list[dict[str, Any]] = []
         for p, lid in updated:
-            rid = existing[p.key][0]
+            rid = existing[p.natural_key][0]
             old = previous[rid]
             old_values = {f.name: old[f.name] for f in k.fields}
-            changed = sorted(n for n, v in _field_values(k, p.record).items() if n != "source_time" and v != old_values[n])
+            changed = sorted(n for n, v in _field_values(k, p.canonical).items() if n != "source_time" and v != old_values[n])
             history.append({
                 "kind": k.kind, "record_id": rid, "record_key": p.key_text, "version": old["version"],
                 "source_system": old["source_system"], "source_time": old["source_time"], "recorded_at": now,
@@ -269,8 +295,8 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
             .values({c: bindparam(c) for c in [f.name for f in k.fields] + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]})
         )
         res = conn.execute(stmt, [
-            {**_field_values(k, p.record), "source_system": ctx.system, "version": p.version, "payload_hash": p.hash,
-             "updated_at": now, "lineage_id": lid, "_id": existing[p.key][0], "_old_version": existing[p.key][1]}
+            {**_field_values(k, p.canonical), "source_system": ctx.system, "version": p.version, "payload_hash": p.hash,
+             "updated_at": now, "lineage_id": lid, "_id": existing[p.natural_key][0], "_old_version": existing[p.natural_key][1]}
             for p, lid in updated
         ])
         if res.rowcount not in (-1, len(updated)):
@@ -279,9 +305,9 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
     stale = by_detail.get(Detail.STALE, [])
     if stale:
         conn.execute(insert(record_history), [
-            {"kind": k.kind, "record_id": existing[p.key][0], "record_key": p.key_text, "version": p.version,
-             "source_system": ctx.system, "source_time": p.record.get("source_time"), "recorded_at": now,
-             "lineage_id": lid, "reason": "stale", "changed_fields": [], "values": _json_values(p.record)}
+            {"kind": k.kind, "record_id": existing[p.natural_key][0], "record_key": p.key_text, "version": p.version,
+             "source_system": ctx.system, "source_time": p.canonical.get("source_time"), "recorded_at": now,
+             "lineage_id": lid, "reason": "stale", "changed_fields": [], "values": _json_values(p.canonical)}
             for p, lid in stale
         ])
 
@@ -289,13 +315,13 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
     if quarantined:
         conn.execute(insert(quarantine), [
             {"lineage_id": lid, "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
-             "received_at": now, "reason": p.defect.reason, "message": no_nul(p.defect.message), "rule": p.defect.rule,
-             "field": no_nul(p.defect.field), "schema_version": ctx.schema_version, "mapping": ctx.mapping,
+             "received_at": now, "reason": p.problem.reason, "message": no_nul(p.problem.message), "rule": p.problem.rule,
+             "field": no_nul(p.problem.field), "schema_version": ctx.schema_version, "mapping": ctx.mapping,
              **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": QuarantineStatus.OPEN}
             for p, lid in quarantined
         ])
 
-    events = [outbox_row(k, ctx.system, ctx.message_id, p.record, p.key_text, p.version,
+    events = [outbox_row(k, ctx.system, ctx.message_id, p.canonical, p.key_text, p.version,
                          "created" if p.detail == Detail.NEW else "updated", lid, now) for p, lid in new + updated]
     if events:
         bulk_insert(conn, outbox, events)
@@ -322,7 +348,7 @@ def message_seen(conn: Connection, system: str, message_id: str, digest: str | N
 
 
 def record_message(conn: Connection, system: str, message_id: str, kind: str, fmt: str, received_at: datetime,
-                   counts: Counter, payload_hash: str) -> None:
+                   counts: Counter[str], payload_hash: str) -> None:
     stmt = dialect_insert(conn, ingest_message).values(
         source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
         records=sum(counts.values()), stored=counts[Outcome.STORED], duplicate=counts[Outcome.DUPLICATE],

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 from hub.model.dictionary import Field, Kind, kind as dictionary_kind
 from hub.core.errors import InputError
@@ -25,16 +27,20 @@ _TRUE = {"true", "1", "是", "y", "yes"}
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FALSE = {"false", "0", "否", "n", "no"}
 
+Converter = Callable[[Any], Any]  # checks one value of a field and converts it
+
 
 class FieldDefect(InputError):
     """One field is wrong; ``reason`` is the quarantine reason code."""
 
-    def __init__(self, reason: Reason, field: str, message: str):
+    reason: Reason
+
+    def __init__(self, reason: Reason, field: str, message: str) -> None:
         super().__init__(message, reason=reason)
         self.field = field
 
 
-def parse_datetime(s) -> datetime:
+def parse_datetime(s: Any) -> datetime:
     if isinstance(s, datetime):
         dt = s
     else:
@@ -44,7 +50,7 @@ def parse_datetime(s) -> datetime:
     return dt.replace(microsecond=0)
 
 
-def _text_converter(f: Field, as_json: bool):
+def _text_converter(f: Field, as_json: bool) -> Converter:
     """string, text, code: plain text within the length limits (``code``: at least ``min``)."""
     name = f.name
     t = f.type
@@ -52,14 +58,15 @@ def _text_converter(f: Field, as_json: bool):
     limit = mx if t != "text" else 20000
     mn = int(f.min) if (t == "code" and f.min is not None) else 0
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
             raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
         s = v.strip() if isinstance(v, str) else str(v)
         if _CONTROL_RE.search(s):
             raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} contains a control character (NUL, ESC...); send plain text")
         n = len(s)
-        if n > limit:
+        # every string/code field of schemas/dictionary has a max; one without would fail here (TypeError), as before
+        if n > limit:  # type: ignore[operator]
             raise FieldDefect(Reason.FIELD_TOO_LONG, name, f"{name} is {n} characters; at most {limit} allowed")
         if n < mn:
             raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} has {n} characters; at least {mn} expected")
@@ -67,12 +74,12 @@ def _text_converter(f: Field, as_json: bool):
     return conv
 
 
-def _enum_converter(f: Field, as_json: bool):
+def _enum_converter(f: Field, as_json: bool) -> Converter:
     """enum: one of the declared values."""
     name = f.name
     allowed = frozenset(f.values or ())
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         s = v.strip() if isinstance(v, str) else "" if isinstance(v, (dict, list)) else str(v)
         if s not in allowed:
             raise FieldDefect(Reason.FIELD_ENUM, name, f"{name}: value is not one of {', '.join(f.values or ())}")
@@ -80,12 +87,12 @@ def _enum_converter(f: Field, as_json: bool):
     return conv
 
 
-def _int_converter(f: Field, as_json: bool):
+def _int_converter(f: Field, as_json: bool) -> Converter:
     """int: an integer within ``min``..``max``."""
     name = f.name
     lo, hi = f.min, f.max
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, bool):
             raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be an integer")
         try:
@@ -98,12 +105,12 @@ def _int_converter(f: Field, as_json: bool):
     return conv
 
 
-def _decimal_converter(f: Field, as_json: bool):
+def _decimal_converter(f: Field, as_json: bool) -> Converter:
     """decimal: a finite number, at least ``min``, to two places (text in JSON)."""
     name = f.name
     lo = f.min
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         try:
             d = Decimal(str(v).strip())
         except InvalidOperation:
@@ -117,10 +124,10 @@ def _decimal_converter(f: Field, as_json: bool):
     return conv
 
 
-def _date_converter(f: Field, as_json: bool):
+def _date_converter(f: Field, as_json: bool) -> Converter:
     """date: a real yyyy-MM-dd date."""
     name = f.name
-    def conv(v):
+    def conv(v: Any) -> Any:
         try:
             d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
         except ValueError:
@@ -129,10 +136,10 @@ def _date_converter(f: Field, as_json: bool):
     return conv
 
 
-def _datetime_converter(f: Field, as_json: bool):
+def _datetime_converter(f: Field, as_json: bool) -> Converter:
     """datetime: a real time, in China Standard Time, to the second."""
     name = f.name
-    def conv(v):
+    def conv(v: Any) -> Any:
         if v.__class__ is str and len(v) == 19:  # the canonical form: no zone, no fraction
             try:
                 dt = _fromisoformat(v)
@@ -148,10 +155,10 @@ def _datetime_converter(f: Field, as_json: bool):
     return conv
 
 
-def _bool_converter(f: Field, as_json: bool):
+def _bool_converter(f: Field, as_json: bool) -> Converter:
     """bool: true or false, in the spellings accepted."""
     name = f.name
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, bool):
             return v
         s = str(v).strip().lower()
@@ -163,15 +170,15 @@ def _bool_converter(f: Field, as_json: bool):
     return conv
 
 
-def _list_converter(f: Field, as_json: bool):
+def _list_converter(f: Field, as_json: bool) -> Converter:
     """list: a list of objects, each checked by the item fields."""
     name = f.name
     sub = _compile(f.fields or (), as_json=True)
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if not isinstance(v, list):
             raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be a list")
-        out = []
+        out: list[dict[str, Any]] = []
         for i, e in enumerate(v):
             if not isinstance(e, dict):
                 raise FieldDefect(Reason.FIELD_TYPE, name, f"{name}[{i + 1}] must be an object")
@@ -183,14 +190,14 @@ def _list_converter(f: Field, as_json: bool):
     return conv
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[Field, bool], Converter]] = {
     "string": _text_converter, "text": _text_converter, "code": _text_converter, "enum": _enum_converter,
     "int": _int_converter, "decimal": _decimal_converter, "date": _date_converter, "datetime": _datetime_converter,
     "bool": _bool_converter, "list": _list_converter,
 }
 
 
-def _converter(f: Field, as_json: bool):
+def _converter(f: Field, as_json: bool) -> Converter:
     """The function that checks one value of the field and converts it (to its JSON form
     when ``as_json``), chosen by the field's type."""
     build = _CONVERTERS.get(f.type)
@@ -202,22 +209,22 @@ def _converter(f: Field, as_json: bool):
 _fromisoformat = datetime.fromisoformat
 
 
-class _Compiled(tuple):
+class _Compiled(tuple[tuple[tuple[str, Converter, bool], ...], frozenset[str], dict[str, Converter], frozenset[str]]):
     """(converters in dictionary order, known names, converter by name, required names)."""
 
 
-def _compile(fields, as_json: bool):
+def _compile(fields: Iterable[Field], as_json: bool) -> _Compiled:
     convs = tuple((f.name, _converter(f, as_json), f.required) for f in fields)
     return _Compiled((convs, frozenset(f.name for f in fields), {n: c for n, c, _ in convs},
                       frozenset(f.name for f in fields if f.required)))
 
 
-def _run(compiled, record: dict) -> dict:
+def _run(compiled: _Compiled, record: dict[str, Any]) -> dict[str, Any]:
     """Fast path: convert the fields the record has, in its own order. Anything unusual
     (a defect, an unknown or null field) is handed to the ordered pass, so the defect
     reported is always the first in dictionary order."""
     by_name, required = compiled[2], compiled[3]
-    out = {}
+    out: dict[str, Any] = {}
     try:
         for name, v in record.items():
             if v is None or (isinstance(v, str) and not v.strip()):
@@ -232,9 +239,9 @@ def _run(compiled, record: dict) -> dict:
     return out
 
 
-def _run_ordered(compiled, record: dict) -> dict:
+def _run_ordered(compiled: _Compiled, record: dict[str, Any]) -> dict[str, Any]:
     convs, known = compiled[0], compiled[1]
-    out = {}
+    out: dict[str, Any] = {}
     for name, conv, required in convs:
         v = record.get(name)
         if v is None or (isinstance(v, str) and not v.strip()):
@@ -248,16 +255,16 @@ def _run_ordered(compiled, record: dict) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _compiled_for(kind: str):
+def _compiled_for(kind: str) -> _Compiled:
     return _compile(dictionary_kind(kind).fields, as_json=False)
 
 
-def canonicalise(k: Kind, record: dict) -> dict:
+def canonicalise(k: Kind, record: dict[str, Any]) -> dict[str, Any]:
     """Mapped record → typed canonical record, or ``FieldDefect``."""
     return _run(_compiled_for(k.kind), record)
 
 
-def json_ready(value):
+def json_ready(value: Any) -> Any:
     """A canonical value as it goes into JSON (history, outbox, quarantine views)."""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")

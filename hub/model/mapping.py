@@ -48,7 +48,7 @@ class FieldSpec(BaseModel):
 
     @field_validator("transform")
     @classmethod
-    def _known_transform(cls, v):
+    def _known_transform(cls, v: str | None) -> str | None:
         if v is not None and v not in TRANSFORMS:
             raise ValueError(f"unknown transform {v!r}; known: {', '.join(sorted(TRANSFORMS))}")
         return v
@@ -69,13 +69,13 @@ class MappingFile(BaseModel):
 
     @field_validator("kind")
     @classmethod
-    def _known_kind(cls, v):
+    def _known_kind(cls, v: str) -> str:
         if v not in kinds():
             raise ValueError(f"unknown kind {v!r}; known: {', '.join(sorted(kinds()))}")
         return v
 
 
-def _normalise_spec(raw):
+def _normalise_spec(raw: Any) -> Any:
     """Accept the shorthand ``field: SOURCE`` and the ``from`` key (a Python keyword)."""
     if raw is None or isinstance(raw, str):
         return {"from_": raw}
@@ -110,7 +110,7 @@ class Mapping:
     def record_element(self) -> str:
         return self.spec.record_element or self.kind.record
 
-    def apply(self, source: dict) -> dict:
+    def apply(self, source: dict[str, Any]) -> dict[str, Any]:
         """Source record → canonical record (lexical values; types are checked later).
 
         Raises ``MappingApplyError`` with the canonical field and a reason."""
@@ -118,7 +118,9 @@ class Mapping:
 
 
 class MappingApplyError(InputError):
-    def __init__(self, reason: Reason, field: str, message: str):
+    reason: Reason
+
+    def __init__(self, reason: Reason, field: str, message: str) -> None:
         super().__init__(message, reason=reason)
         self.field = field
 
@@ -126,8 +128,8 @@ class MappingApplyError(InputError):
 _MISSING = object()
 
 
-def _get(source: dict, path: str):
-    cur = source
+def _get(source: dict[str, Any], path: str) -> Any:
+    cur: Any = source
     for part in path.split("."):
         if not isinstance(cur, dict) or part not in cur:
             return _MISSING
@@ -135,8 +137,8 @@ def _get(source: dict, path: str):
     return cur
 
 
-def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], source: dict, canonical: bool) -> dict:
-    out: dict = {}
+def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], source: dict[str, Any], canonical: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if canonical:
         out.update(source)
     for name, spec in specs.items():
@@ -189,11 +191,11 @@ def _check_against_dictionary(mf: MappingFile, specs: dict[str, FieldSpec], fiel
 
 
 class _LoadError(Exception):
-    def __init__(self, keys, message):
+    def __init__(self, keys: list[str], message: str) -> None:
         self.keys, self.message = keys, message
 
 
-def _prepared(raw):
+def _prepared(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise catalogfile.Problem([], "a mapping file is a YAML mapping")
     data = dict(raw)

@@ -11,25 +11,34 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from lxml import etree
 
-from hub.model.dictionary import kind as dictionary_kind
-from hub.model.mapping import MappingError, get_mapping
+from hub.model.dictionary import Field, kind as dictionary_kind
+from hub.model.mapping import FieldSpec, MappingError, get_mapping
 from hub.model.xmlsafe import SAFE_PARSER
 
 # the pattern and per-tag maskers live in hub.model.scrub (below hub.model.xmlsafe); re-exported here
 from hub.model.scrub import MASKERS as _MASKERS
-from hub.model.scrub import mask_address, mask_id, mask_name, mask_phone, mask_text  # noqa: F401
+from hub.model.scrub import mask_address as mask_address, mask_id as mask_id, mask_name as mask_name  # noqa: F401
+from hub.model.scrub import mask_phone as mask_phone, mask_text as mask_text  # noqa: F401
 
 
-def mask_value(pii: str | None, value) -> str:
+# mask_payload's callbacks: remember(field name, value) a personal value; masked(field name, value)
+Remember = Callable[[str | None, str], None]
+Masked = Callable[[str | None, str], str]
+
+
+def mask_value(pii: str | None, value: object) -> str:
     """One value of a field: by its dictionary ``pii`` tag, else scrubbed by pattern."""
     return _MASKERS[pii](str(value)) if pii else mask_text(str(value))
 
 
-def mask_record(kind: str, record: dict) -> dict:
-    return json.loads(mask_payload(kind, json.dumps(record, ensure_ascii=False, default=str), "text"))
+def mask_record(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    masked: dict[str, Any] = json.loads(mask_payload(kind, json.dumps(record, ensure_ascii=False, default=str), "text"))
+    return masked
 
 
 class MaskingFilter(logging.Filter):
@@ -47,7 +56,7 @@ def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
     """Field name → pii kind, for canonical names and the mapping's source names."""
     names: dict[str, str] = {}
 
-    def walk(fields):
+    def walk(fields: Iterable[Field]) -> None:
         for f in fields:
             if f.pii:
                 names[f.name] = f.pii
@@ -63,7 +72,7 @@ def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
         except MappingError:
             return names
 
-        def walk_specs(specs):
+        def walk_specs(specs: Mapping[str, FieldSpec]) -> None:
             for canon, spec in specs.items():
                 if spec.from_ and canon in names:
                     names[spec.from_.rsplit(".", 1)[-1]] = names[canon]
@@ -109,7 +118,7 @@ def mask_payload(kind: str, payload: str, encoding: str, mapping_name: str | Non
     return mask_text(payload)
 
 
-def _mask_csv(payload: str, remember, masked) -> str:
+def _mask_csv(payload: str, remember: Remember, masked: Masked) -> str:
     """A CSV header and row: each value masked by its column."""
     head, _, row = payload.partition("\n")
     try:
@@ -124,7 +133,7 @@ def _mask_csv(payload: str, remember, masked) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def _mask_xml(payload: str, text: str, remember, masked) -> str:
+def _mask_xml(payload: str, text: str, remember: Remember, masked: Masked) -> str:
     """An XML fragment: each leaf's text masked by its element name."""
     try:
         el = etree.fromstring(text.encode("utf-8"), SAFE_PARSER)
@@ -135,17 +144,18 @@ def _mask_xml(payload: str, text: str, remember, masked) -> str:
         remember(etree.QName(e).localname, e.text)
     for e in leaves:
         e.text = masked(etree.QName(e).localname, e.text)
-    return etree.tostring(el, encoding="unicode")
+    xml: str = etree.tostring(el, encoding="unicode")
+    return xml
 
 
-def _mask_json(payload: str, text: str, remember, masked) -> str:
+def _mask_json(payload: str, text: str, remember: Remember, masked: Masked) -> str:
     """A JSON object or array: each string masked by its key."""
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):  # nested thousands deep: quarantined for exactly that
         return mask_text(payload)
 
-    def collect(o, key=None):
+    def collect(o: Any, key: str | None = None) -> None:
         if isinstance(o, dict):
             for k, v in o.items():
                 collect(v, k)
@@ -155,7 +165,7 @@ def _mask_json(payload: str, text: str, remember, masked) -> str:
         elif isinstance(o, str):
             remember(key, o)
 
-    def walk(o, key=None):
+    def walk(o: Any, key: str | None = None) -> Any:
         if isinstance(o, dict):
             return {k: walk(v, k) for k, v in o.items()}
         if isinstance(o, list):

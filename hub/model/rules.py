@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field as dc_field
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar, cast
 
 from hub.core import clock
 from hub.model.codes import divisions as division_codes, idcard, licence_id, orgcode, uscc
+from hub.model.codes.divisions import DivisionTable
 from hub.model.codes.errors import CodeError
 from hub.core.errors import InputError
 from hub.model.outcomes import Reason
@@ -21,21 +24,26 @@ from hub.model.outcomes import Reason
 CLOCK_SKEW = timedelta(days=1)  # senders' clocks drift; a day ahead is not "in the future"
 PROJECT_CODE_RE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
 
+Record = dict[str, Any]  # a canonical record, checked and normalised in place
+T = TypeVar("T")
+
 
 class RuleDefect(InputError):
-    def __init__(self, reason: Reason, field: str, message: str, rule: str = ""):
+    reason: Reason
+
+    def __init__(self, reason: Reason, field: str, message: str, rule: str = "") -> None:
         super().__init__(message, reason=reason)
         self.field, self.rule = field, rule
 
 
 @dataclass
 class RuleContext:
-    divisions: object = None
+    divisions: DivisionTable | None = None
     now: datetime | None = None
-    uscc_allow: frozenset = frozenset()  # pilot-era codes a source is allowed to send
-    _now: datetime = dc_field(init=False, default=None)
+    uscc_allow: frozenset[str] = frozenset()  # pilot-era codes a source is allowed to send
+    _now: datetime = dc_field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.divisions is None:
             self.divisions = division_codes.default_table()
         # stored times are naive China Standard Time; the server's own zone must not matter
@@ -50,25 +58,34 @@ class RuleContext:
         return f"divisions:{getattr(self.divisions, 'version', '?')}"
 
 
-RULES: dict[str, list] = {}
+class Rule(Protocol):
+    """A registered rule: checks (and may normalise) one record; named ``kind.name``."""
+
+    rule_name: str
+
+    def __call__(self, rec: Record, ctx: RuleContext) -> None: ...
 
 
-def rule(kind: str, name: str):
-    def register(fn):
-        fn.rule_name = f"{kind}.{name}"
-        RULES.setdefault(kind, []).append(fn)
-        return fn
+RULES: dict[str, list[Rule]] = {}
+
+
+def rule(kind: str, name: str) -> Callable[[Callable[[Record, RuleContext], None]], Rule]:
+    def register(fn: Callable[[Record, RuleContext], None]) -> Rule:
+        registered = cast(Rule, fn)
+        registered.rule_name = f"{kind}.{name}"
+        RULES.setdefault(kind, []).append(registered)
+        return registered
     return register
 
 
-def _code(field: str, fn, *args, **kw):
+def _code(field: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     try:
         return fn(*args, **kw)
     except CodeError as exc:
         raise RuleDefect(exc.reason, field, f"{field}: {exc.message}") from None
 
 
-def _identity_no(rec: dict, type_field: str, no_field: str, ctx: RuleContext) -> None:
+def _identity_no(rec: Record, type_field: str, no_field: str, ctx: RuleContext) -> None:
     no = rec.get(no_field)
     if no is None:
         return
@@ -79,25 +96,25 @@ def _identity_no(rec: dict, type_field: str, no_field: str, ctx: RuleContext) ->
         rec[no_field] = _code(no_field, uscc.validate, no, allow=ctx.uscc_allow)
 
 
-def _uscc(rec: dict, f: str, ctx: RuleContext) -> None:
+def _uscc(rec: Record, f: str, ctx: RuleContext) -> None:
     if rec.get(f) is not None:
         rec[f] = _code(f, uscc.validate, rec[f], allow=ctx.uscc_allow)
 
 
-def _division(rec: dict, f: str, ctx: RuleContext) -> None:
+def _division(rec: Record, f: str, ctx: RuleContext) -> None:
     if rec.get(f) is not None:
         # historic codes are accepted: records outlive division changes
         _code(f, division_codes.validate, rec[f], table=ctx.divisions)
 
 
-def _ordered(rec: dict, *fields: str) -> None:
+def _ordered(rec: Record, *fields: str) -> None:
     seen = [(f, rec[f]) for f in fields if rec.get(f) is not None]
     for (fa, a), (fb, b) in zip(seen, seen[1:]):
         if b < a:
             raise RuleDefect(Reason.TIME_ORDER, fb, f"{fb} is earlier than {fa}; times must run {' ≤ '.join(fields)}")
 
 
-def _not_future(rec: dict, f: str, ctx: RuleContext) -> None:
+def _not_future(rec: Record, f: str, ctx: RuleContext) -> None:
     v = rec.get(f)
     if v is None:
         return
@@ -106,7 +123,7 @@ def _not_future(rec: dict, f: str, ctx: RuleContext) -> None:
         raise RuleDefect(Reason.TIME_FUTURE, f, f"{f} is in the future; check the sender's clock and time zone (times are China Standard Time)")
 
 
-def _limits(rec: dict) -> None:
+def _limits(rec: Record) -> None:
     p, lg = rec.get("promise_days"), rec.get("legal_days")
     if p is not None and lg is not None and p > lg:
         raise RuleDefect(Reason.PROMISE_EXCEEDS_LEGAL, "promise_days", "promise_days exceeds legal_days; the promised time limit may not be longer than the legal one")
@@ -115,19 +132,19 @@ def _limits(rec: dict) -> None:
 # ---- 办件 case ----
 
 @rule("case", "identity")
-def _case_identity(rec, ctx):
+def _case_identity(rec: Record, ctx: RuleContext) -> None:
     _identity_no(rec, "applicant_id_type", "applicant_id_no", ctx)
     _identity_no(rec, "agent_id_type", "agent_id_no", ctx)
 
 
 @rule("case", "codes")
-def _case_codes(rec, ctx):
+def _case_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "dept_code", ctx)
     _division(rec, "region_code", ctx)
 
 
 @rule("case", "time_order")
-def _case_times(rec, ctx):
+def _case_times(rec: Record, ctx: RuleContext) -> None:
     _not_future(rec, "apply_time", ctx)
     _ordered(rec, "apply_time", "accept_time", "finish_time", "delivery_time")
     for i, step in enumerate(rec.get("steps") or (), 1):
@@ -139,12 +156,12 @@ def _case_times(rec, ctx):
 
 
 @rule("case", "limits")
-def _case_limits(rec, ctx):
+def _case_limits(rec: Record, ctx: RuleContext) -> None:
     _limits(rec)
 
 
 @rule("case", "status")
-def _case_status(rec, ctx):
+def _case_status(rec: Record, ctx: RuleContext) -> None:
     if rec["status"] == "办结" and rec.get("finish_time") is None:
         raise RuleDefect(Reason.STATUS_INCONSISTENT, "finish_time", "a concluded case (办结) needs finish_time")
     if rec.get("finish_time") is not None and rec.get("accept_time") is None and rec["status"] not in ("不予受理", "退件", "作废"):
@@ -154,7 +171,7 @@ def _case_status(rec, ctx):
 # ---- 事项 item ----
 
 @rule("item", "codes")
-def _item_codes(rec, ctx):
+def _item_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "dept_code", ctx)
     _division(rec, "region_code", ctx)
     _limits(rec)
@@ -165,7 +182,7 @@ def _item_codes(rec, ctx):
 # ---- 电子证照 licence ----
 
 @rule("licence", "codes")
-def _licence_codes(rec, ctx):
+def _licence_codes(rec: Record, ctx: RuleContext) -> None:
     if rec.get("licence_id"):
         rec["licence_id"] = _code("licence_id", licence_id.validate, rec["licence_id"])
     _identity_no(rec, "holder_id_type", "holder_id_no", ctx)
@@ -174,7 +191,7 @@ def _licence_codes(rec, ctx):
 
 
 @rule("licence", "dates")
-def _licence_dates(rec, ctx):
+def _licence_dates(rec: Record, ctx: RuleContext) -> None:
     _not_future(rec, "issue_date", ctx)
     _ordered(rec, "valid_from", "valid_to")
 
@@ -182,7 +199,7 @@ def _licence_dates(rec, ctx):
 # ---- 人员 person ----
 
 @rule("person", "identity")
-def _person_identity(rec, ctx):
+def _person_identity(rec: Record, ctx: RuleContext) -> None:
     rec["id_no"] = _code("id_no", idcard.validate, rec["id_no"], divisions=ctx.divisions, today=ctx._now.date())
     born = idcard.birth_date(rec["id_no"])
     if rec.get("birth_date") is not None and rec["birth_date"] != born:
@@ -194,7 +211,7 @@ def _person_identity(rec, ctx):
 # ---- 企业 enterprise ----
 
 @rule("enterprise", "codes")
-def _enterprise_codes(rec, ctx):
+def _enterprise_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "uscc", ctx)
     if rec.get("org_code") is not None:
         # pre-2015 records carry the GB 11714 code; in a credit code it is positions 9–17
@@ -210,7 +227,7 @@ def _enterprise_codes(rec, ctx):
 # ---- 投资项目 project ----
 
 @rule("project", "codes")
-def _project_codes(rec, ctx):
+def _project_codes(rec: Record, ctx: RuleContext) -> None:
     m = PROJECT_CODE_RE.match(rec["project_code"])
     if not m:
         raise RuleDefect(Reason.PROJECT_CODE_FORMAT, "project_code", "project_code must look like yyyy-dddddd-dd-dd-dddddd (年份-区划-行业-类型-顺序号)")
@@ -224,7 +241,7 @@ def _project_codes(rec, ctx):
 # ---- 好差评 evaluation ----
 
 @rule("evaluation", "codes")
-def _evaluation_codes(rec, ctx):
+def _evaluation_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "dept_code", ctx)
     _division(rec, "region_code", ctx)
     _not_future(rec, "eval_time", ctx)
@@ -233,13 +250,13 @@ def _evaluation_codes(rec, ctx):
 # ---- 督办 supervision ----
 
 @rule("supervision", "codes")
-def _supervision_codes(rec, ctx):
+def _supervision_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "dept_code", ctx)
     _division(rec, "region_code", ctx)
     _ordered(rec, "raised_time", "end_time")
 
 
-def check(kind: str, rec: dict, ctx: RuleContext) -> None:
+def check(kind: str, rec: Record, ctx: RuleContext) -> None:
     """Run every rule of ``kind``; raises the first ``RuleDefect`` (with its rule name)."""
     for fn in RULES.get(kind, ()):
         try:

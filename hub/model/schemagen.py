@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -34,19 +35,19 @@ def json_schema_path(kind: str) -> Path:
     return SCHEMAS_DIR / "json" / f"{kind}.schema.json"
 
 
-def _x(parent, tag, **attrs):
+def _x(parent: Any, tag: str, **attrs: object) -> Any:
     el = etree.SubElement(parent, f"{{{XS}}}{tag}")
     for k, v in attrs.items():
         el.set(k, str(v))
     return el
 
 
-def _annotate(el, f: Field) -> None:
+def _annotate(el: Any, f: Field) -> None:
     doc = _x(_x(el, "annotation"), "documentation")
     doc.text = f.label
 
 
-def _simple_type(parent, f: Field) -> None:
+def _simple_type(parent: Any, f: Field) -> None:
     st = _x(parent, "simpleType")
     if f.type == "enum":
         r = _x(st, "restriction", base="xs:string")
@@ -80,7 +81,7 @@ def _simple_type(parent, f: Field) -> None:
     raise ValueError(f.type)
 
 
-def _complex_type(schema, name: str, fields: tuple[Field, ...]) -> None:
+def _complex_type(schema: Any, name: str, fields: tuple[Field, ...]) -> None:
     ct = _x(schema, "complexType", name=name)
     group = _x(ct, "all")  # any order: older systems do not keep element order
     for f in fields:
@@ -89,10 +90,12 @@ def _complex_type(schema, name: str, fields: tuple[Field, ...]) -> None:
         if f.scalar:
             _simple_type(el, f)
         else:
+            record = f.record
+            assert record is not None  # a list field names its entry element (Field._consistent)
             wrapper = _x(el, "complexType")
             seq = _x(wrapper, "sequence")
-            _x(seq, "element", name=f.record, type=_type_name(f.record), minOccurs=0, maxOccurs="unbounded")
-            _complex_type(schema, _type_name(f.record), f.fields or ())
+            _x(seq, "element", name=record, type=_type_name(record), minOccurs=0, maxOccurs="unbounded")
+            _complex_type(schema, _type_name(record), f.fields or ())
 
 
 def _type_name(record: str) -> str:
@@ -115,14 +118,15 @@ def build_xsd(k: Kind) -> bytes:
         _x(bct, "attribute", name=a, type="xs:string")
     _x(schema, "element", name=k.record, type=_type_name(k.record))
     _complex_type(schema, _type_name(k.record), k.fields)
-    return etree.tostring(schema, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    xsd: bytes = etree.tostring(schema, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    return xsd
 
 
-def _json_field(f: Field) -> dict:
+def _json_field(f: Field) -> dict[str, Any]:
     if f.type == "enum":
         return {"enum": list(f.values or ()), "description": f.label}
     if f.type in ("string", "text", "code"):
-        s: dict = {"type": "string", "description": f.label, "maxLength": int(f.max or TEXT_MAX)}
+        s: dict[str, Any] = {"type": "string", "description": f.label, "maxLength": int(f.max or TEXT_MAX)}
         if f.type == "code":
             s["pattern"] = f"^[0-9A-Za-z]{{{int(f.min or 1)},{int(f.max or 64)}}}$"
         elif f.required:
@@ -150,7 +154,7 @@ def _json_field(f: Field) -> dict:
     raise ValueError(f.type)
 
 
-def _json_object(fields: tuple[Field, ...]) -> dict:
+def _json_object(fields: tuple[Field, ...]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,

@@ -8,13 +8,15 @@ Adding one is adding a function and a line in ``TRANSFORMS``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 CST = timezone(timedelta(hours=8), "CST")
 
 
-def to_datetime(value, fmt: str | None = None) -> str:
+def to_datetime(value: Any, fmt: str | None = None) -> str:
     s = str(value).strip()
     if fmt:
         try:
@@ -31,7 +33,7 @@ def to_datetime(value, fmt: str | None = None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def to_date(value, fmt: str | None = None) -> str:
+def to_date(value: Any, fmt: str | None = None) -> str:
     s = str(value).strip()
     try:
         d = datetime.strptime(s, fmt).date() if fmt else datetime.fromisoformat(s).date()
@@ -40,14 +42,14 @@ def to_date(value, fmt: str | None = None) -> str:
     return d.isoformat()
 
 
-def fen_to_yuan(value, fmt=None) -> str:
+def fen_to_yuan(value: Any, fmt: str | None = None) -> str:
     try:
         return str((Decimal(str(value).strip()) / 100).quantize(Decimal("0.01")))
     except InvalidOperation:
         raise ValueError("amount in fen is not a number") from None
 
 
-def parse_json(value, fmt=None):
+def parse_json(value: Any, fmt: str | None = None) -> Any:
     if isinstance(value, (list, dict)):
         return value
     try:
@@ -56,15 +58,15 @@ def parse_json(value, fmt=None):
         raise ValueError("value is not valid JSON") from None
 
 
-def strip(value, fmt=None) -> str:
+def strip(value: Any, fmt: str | None = None) -> str:
     return str(value).strip()
 
 
-def upper(value, fmt=None) -> str:
+def upper(value: Any, fmt: str | None = None) -> str:
     return str(value).strip().upper()
 
 
-def yes_no(value, fmt=None) -> bool:
+def yes_no(value: Any, fmt: str | None = None) -> bool:
     s = str(value).strip().lower()
     if s in ("是", "y", "yes", "true", "1"):
         return True
@@ -73,7 +75,10 @@ def yes_no(value, fmt=None) -> bool:
     raise ValueError("expected 是/否")
 
 
-TRANSFORMS = {
+# a transform: (source value, the field's format option) -> canonical value
+Transform = Callable[[Any, str | None], Any]
+
+TRANSFORMS: dict[str, Transform] = {
     "datetime": to_datetime,
     "date": to_date,
     "fen_to_yuan": fen_to_yuan,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
+from typing import Any
 
 from lxml import etree
 from hub.core.errors import InputError
@@ -59,7 +60,7 @@ def check_prolog(head: bytes) -> None:
 class TranscodingReader(io.RawIOBase):
     """Reads bytes in ``encoding`` and serves UTF-8, rewriting the XML declaration."""
 
-    def __init__(self, raw, encoding: str, chunk: int = 1 << 16):
+    def __init__(self, raw: Any, encoding: str, chunk: int = 1 << 16) -> None:
         self._raw = raw
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         self._encoding = encoding
@@ -86,7 +87,7 @@ class TranscodingReader(io.RawIOBase):
             self._first = False
         self._buf += out
 
-    def readinto(self, b) -> int:
+    def readinto(self, b: Any) -> int:
         while not self._buf and not self._eof:
             self._fill()
         n = min(len(b), len(self._buf))
@@ -95,7 +96,7 @@ class TranscodingReader(io.RawIOBase):
         return n
 
 
-def open_xml(stream) -> tuple[object, str]:
+def open_xml(stream: Any) -> tuple[Any, str]:
     """Return a byte stream lxml can parse safely, and the document's encoding name."""
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream) if isinstance(stream, io.RawIOBase) else io.BufferedReader(_Raw(stream))
@@ -110,19 +111,19 @@ def open_xml(stream) -> tuple[object, str]:
 
 
 class _Raw(io.RawIOBase):
-    def __init__(self, f):
+    def __init__(self, f: Any) -> None:
         self._f = f
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:
+    def readinto(self, b: Any) -> int:
         data = self._f.read(len(b))
         b[: len(data)] = data
         return len(data)
 
 
-def iterparse(stream, tag=None):
+def iterparse(stream: Any, tag: str | None = None) -> Any:
     """Events ('end', element) from a hardened streaming parser."""
     return etree.iterparse(
         stream,
@@ -142,7 +143,7 @@ SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
                               remove_comments=True, remove_pis=True)
 
 
-def parse_document(data: bytes):
+def parse_document(data: bytes) -> Any:
     """Parse a whole (small) document safely, e.g. a SOAP envelope."""
     check_prolog(data[:4096])
     enc = declared_encoding(data[:200])

@@ -66,19 +66,20 @@ class XmlRenderer:
         self.record, self.batch, self.namespace = k.record, k.batch, k.namespace
         self.lists = {f.name: f.record for f in k.lists}
         self.bools = {f.name for f in k.scalars if f.type == "bool"}
-        self.sub_bools = {f.name: {s.name for s in f.fields if s.type == "bool"} for f in k.lists}
-        self._lpos: dict[tuple, tuple[int, ...]] = {}
-        self._tmpl: dict[tuple, tuple[str, tuple[int, ...], int]] = {}
+        self.sub_bools = {f.name: {s.name for s in f.fields or () if s.type == "bool"} for f in k.lists}
+        self._lpos: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._tmpl: dict[tuple[Any, ...], tuple[str, tuple[int, ...], int]] = {}
         self._open, self._close = f"<{self.record}>", f"</{self.record}>"
 
-    def _list_positions(self, keys: tuple) -> tuple[int, ...]:
+    def _list_positions(self, keys: tuple[str, ...]) -> tuple[int, ...]:
         lp = tuple(i for i, key in enumerate(keys) if key in self.lists)
         self._lpos[keys] = lp
         return lp
 
-    def _compile(self, sig: tuple) -> tuple[str, tuple[int, ...], int]:
+    def _compile(self, sig: tuple[Any, ...]) -> tuple[str, tuple[int, ...], int]:
         keys, subs = sig[0], sig[1:]
-        parts, bools = [self._open], []
+        parts = [self._open]
+        bools: list[int] = []
         pos = 0
         li = 0
         for key in keys:
@@ -115,20 +116,21 @@ class XmlRenderer:
         if lpos is None:
             lpos = self._list_positions(keys)
         vals = list(rec.values())
+        sig: tuple[Any, ...]
         if lpos:
-            sig = [keys]
-            flat: list = []
+            sig_parts: list[tuple[Any, ...]] = [keys]
+            flat: list[Any] = []
             prev = 0
             for i in lpos:
                 entries = vals[i]
                 if type(entries) is not list:
                     return self.slow(rec), -1
                 flat += vals[prev:i]
-                sig.append(tuple(map(tuple, entries)))
+                sig_parts.append(tuple(map(tuple, entries)))
                 flat += _chain(map(_dict_values, entries))  # C-level loop over the entries
                 prev = i + 1
             flat += vals[prev:]
-            sig = tuple(sig)
+            sig = tuple(sig_parts)
         else:
             sig = (keys,)
             flat = vals
@@ -211,7 +213,7 @@ class BatchWriter:
         enc, render = self.enc, self.renderer.render
         count = 0
         f.write(self.head.encode(enc))
-        recs: list = []
+        recs: list[Mapping[str, Any]] = []
         texts: list[str] = []
         lt_sum = 0
         for rec in records:
@@ -232,7 +234,7 @@ class BatchWriter:
         f.write(self.tail.encode(enc))
         return count
 
-    def _flush(self, f: IO[bytes], recs: list, texts: list[str], lt: int) -> None:
+    def _flush(self, f: IO[bytes], recs: list[Mapping[str, Any]], texts: list[str], lt: int) -> None:
         enc = self.enc
         data = "".join(texts).encode(enc, "xmlcharrefreplace")
         if lt < 0 or not _clean(data, lt):
@@ -253,7 +255,7 @@ class BatchWriter:
 
 
 def to_bytes(kind: str, records: Iterable[Mapping[str, Any]], encoding: str = "utf-8",
-             **attrs: str | None) -> bytes:
+             **attrs: Any) -> bytes:
     """The whole batch document in memory (for small batches: deliveries, tests)."""
     import io
 

@@ -63,12 +63,12 @@ def scan_tree(root: Path, skip_dirs: Iterable[str] = (), skip_suffixes: Iterable
     """Every file under ``root`` except those under ``skip_dirs`` (names relative to
     root) or ending in ``skip_suffixes``; returns the files read and the leaks found."""
     root = Path(root)
-    skip_dirs = tuple(Path(d) for d in skip_dirs)
+    skip_paths = tuple(Path(d) for d in skip_dirs)
     skip_suffixes = tuple(skip_suffixes)
     read, found = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
-        if any(rel.parts[:len(d.parts)] == d.parts for d in skip_dirs) or path.name.endswith(skip_suffixes):
+        if any(rel.parts[:len(d.parts)] == d.parts for d in skip_paths) or path.name.endswith(skip_suffixes):
             continue
         read.append(path)
         found += leaks(path.read_bytes().decode("latin-1"), str(rel))

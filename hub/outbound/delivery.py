@@ -24,12 +24,14 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.base import Envelope
+from adapters.base import Adapter, Envelope
 from adapters.errors import AdapterError, TerminalError
 from adapters.registry import open_adapter
 from hub.core import clock, correlation
@@ -40,10 +42,13 @@ from hub.outbound.serialize import load_records, to_json, to_xml
 from hub.catalog.systems import System, systems
 from hub.model.outcomes import DELIVERED, DeliveryStatus
 
+if TYPE_CHECKING:
+    from hub.ingest.store import BatchContext
+
 log = logging.getLogger("govhub.delivery")
 
 
-def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: datetime, reason: str = "route") -> None:
+def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple[Any, ...]], now: datetime, reason: str = "route") -> None:
     """Queue records for ``peer``: items are (source_system, record_key, version, ordering_key)
     and optionally (…, record_id, record_updated_at). The same record version queued twice
     for the same reason is queued once."""
@@ -60,7 +65,7 @@ def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple], now: dat
     ])
 
 
-def enqueue_reports(conn: Connection, ctx, events: list[dict]) -> None:
+def enqueue_reports(conn: Connection, ctx: BatchContext, events: list[dict[str, Any]]) -> None:
     """The store's observer (``hub.ingest.store.BatchObserver``): queue the records a
     batch stored for every ``report_to`` peer of their source system, inside the batch's
     transaction (``events`` are the outbox rows the batch wrote)."""
@@ -86,11 +91,11 @@ class Deliverer:
     max_backoff: float = 600.0
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
-    adapters: dict = field(default_factory=dict)  # peer id → open adapter (reused between passes)
-    resolve: object = None  # peer id → adapter URL (default: the catalogue's endpoint)
-    breakers: dict = field(default_factory=dict)
+    adapters: dict[str, Adapter] = field(default_factory=dict)  # peer id → open adapter (reused between passes)
+    resolve: Callable[[str], str | None] | None = None  # peer id → adapter URL (default: the catalogue's endpoint)
+    breakers: dict[str, Breaker] = field(default_factory=dict)
 
-    def adapter_for(self, peer: System):
+    def adapter_for(self, peer: System) -> Adapter:
         if peer.id not in self.adapters:
             url = self.resolve(peer.id) if self.resolve else peer.endpoint
             if not url:
@@ -103,9 +108,9 @@ class Deliverer:
             a.close()
         self.adapters.clear()
 
-    def run_once(self, peer_id: str | None = None) -> Counter:
+    def run_once(self, peer_id: str | None = None) -> Counter[str]:
         """One pass over every peer with due deliveries; returns counts by new status."""
-        done: Counter = Counter()
+        done: Counter[str] = Counter()
         with self.engine.connect() as conn:
             q = select(delivery.c.peer).where(delivery.c.status == DeliveryStatus.PENDING).distinct()
             peers = [r[0] for r in conn.execute(q)]
@@ -114,8 +119,8 @@ class Deliverer:
                 done.update(self._deliver_peer(pid))
         return done
 
-    def _deliver_peer(self, peer_id: str) -> Counter:
-        done: Counter = Counter()
+    def _deliver_peer(self, peer_id: str) -> Counter[str]:
+        done: Counter[str] = Counter()
         breaker = self.breakers.setdefault(peer_id, Breaker())
         while time.monotonic() >= breaker.open_until:
             now = clock.now()
@@ -139,12 +144,12 @@ class Deliverer:
                 break
         return done
 
-    def _drop_superseded(self, peer_id: str, rows) -> list:
+    def _drop_superseded(self, peer_id: str, rows: Sequence[RowMapping]) -> list[RowMapping]:
         """A record version still waiting when a newer version of the same record is
         queued behind it is not sent: what goes out is the current record, once."""
         keys = {(r["source_system"], r["record_key"]) for r in rows}
         with self.engine.begin() as conn:
-            latest: dict[tuple, int] = {}
+            latest: dict[tuple[str, str], int] = {}
             for src, key, rid in conn.execute(
                 select(delivery.c.source_system, delivery.c.record_key, func.max(delivery.c.id))
                 .where(delivery.c.peer == peer_id, delivery.c.kind == rows[0]["kind"], delivery.c.status == DeliveryStatus.PENDING,
@@ -159,7 +164,7 @@ class Deliverer:
                     updated_at=clock.now()))
         return [r for r in rows if r not in stale]
 
-    def _send(self, peer_id: str, rows) -> Counter:
+    def _send(self, peer_id: str, rows: Sequence[RowMapping]) -> Counter[str]:
         peer = systems().get(peer_id)
         breaker = self.breakers[peer_id]
         kind = rows[0]["kind"]
@@ -172,7 +177,7 @@ class Deliverer:
             receipt = adapter.write(envelope)
         except TerminalError as exc:
             if len(rows) > 1:  # find the record the peer objects to: one at a time
-                out: Counter = Counter()
+                out: Counter[str] = Counter()
                 for r in rows:
                     out.update(self._send(peer_id, [r]))
                     if out.get("retry"):
@@ -192,12 +197,12 @@ class Deliverer:
         self._mark(rows, status=receipt.status, message_id=message_id, peer_ref=receipt.peer_ref)
         return Counter({receipt.status: len(rows)})
 
-    def _envelope(self, peer: System, adapter, kind: str, rows, message_id: str) -> Envelope:
+    def _envelope(self, peer: System, adapter: Adapter, kind: str, rows: Sequence[RowMapping], message_id: str) -> Envelope:
         with self.engine.connect() as conn:
             by_source: dict[str, list[str]] = {}
             for r in rows:
                 by_source.setdefault(r["source_system"], []).append(r["record_key"])
-            current = {}
+            current: dict[tuple[str, str], dict[str, Any]] = {}
             for src, keys in by_source.items():
                 current.update({(src, k): v for k, v in load_records(conn, kind, keys, src).items()})
         records = [current[(r["source_system"], r["record_key"])] for r in rows if (r["source_system"], r["record_key"]) in current]
@@ -207,11 +212,12 @@ class Deliverer:
         return Envelope(body, message_id, system="govhub", kind=kind, format=fmt, filename=name,
                         headers={"operation": f"Report{dictionary_kind(kind).batch.capitalize()}"})
 
-    def _backoff(self, rows, error: str, message_id: str) -> None:
+    def _backoff(self, rows: Sequence[RowMapping], error: str, message_id: str) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
             for r in rows:
                 attempts = r["attempts"] + 1
+                values: dict[str, Any]
                 if attempts >= self.max_attempts:
                     values = {"status": DeliveryStatus.DEAD}
                 else:
@@ -220,7 +226,7 @@ class Deliverer:
                 conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
                     attempts=attempts, last_error=mask_text(error)[:2000], message_id=message_id, updated_at=now, **values))
 
-    def _mark(self, rows, status: str, message_id: str, error: str | None = None, peer_ref: str | None = None) -> None:
+    def _mark(self, rows: Sequence[RowMapping], status: str, message_id: str, error: str | None = None, peer_ref: str | None = None) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
             conn.execute(update(delivery).where(delivery.c.id.in_([r["id"] for r in rows])).values(
@@ -229,7 +235,7 @@ class Deliverer:
                 delivered_at=now if status in DELIVERED else None))
 
 
-def _correlation_ids(rows) -> str:
+def _correlation_ids(rows: Sequence[RowMapping]) -> str:
     """The ingress ids of a batch, for its log lines (a batch may gather several pushes)."""
     ids = sorted({r["correlation_id"] for r in rows if r.get("correlation_id")})
     return ",".join(ids[:20]) + (f",+{len(ids) - 20}" if len(ids) > 20 else "") if ids else correlation.new_id()
@@ -248,14 +254,14 @@ def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None
             status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)).rowcount
 
 
-def summary(engine: Engine) -> list[dict]:
+def summary(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
                             .group_by(delivery.c.peer, delivery.c.status).order_by(delivery.c.peer)).all()
     return [{"peer": p, "status": s, "count": n, "oldest": o} for p, s, n, o in rows]
 
 
-def listing(engine: Engine, peer: str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
+def listing(engine: Engine, peer: str | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     q = select(delivery).order_by(delivery.c.id.desc()).limit(limit)
     if peer:
         q = q.where(delivery.c.peer == peer)

@@ -35,7 +35,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sqlalchemy import Column, Date, DateTime, Engine, Index, Integer, String, Table, UniqueConstraint, select, update
@@ -74,19 +76,19 @@ reconcile_discrepancy = Table(
 )
 
 
-def digest(case_numbers) -> str:
+def digest(case_numbers: Iterable[str]) -> str:
     """The protocol's digest of a set of case numbers (sorted, joined by newlines, SHA-256 hex)."""
     return hashlib.sha256("\n".join(sorted(case_numbers)).encode("utf-8")).hexdigest()
 
 
-def reconcile(engine: Engine, peer_id: str, day: date) -> dict:
+def reconcile(engine: Engine, peer_id: str, day: date) -> dict[str, int]:
     """Compare one day's delivered cases with the peer's holdings; returns the counts."""
     peer = get_system(peer_id)
     ours = delivered_cases(engine, peer_id, day)
     theirs = {r["item_code"]: (int(r["count"]), r["digest"]) for r in _ask(peer, day)}
     now = clock.now().replace(microsecond=0)
     items = sorted(ours.keys() | theirs.keys())
-    mismatched = {}
+    mismatched: dict[str, dict[str, Any]] = {}
     for item in items:
         mine = ours.get(item, set())
         ours_pair = (len(mine), digest(mine) if mine else None)
@@ -123,7 +125,7 @@ def delivered_cases(engine: Engine, peer_id: str, day: date) -> dict[str, set[st
     return out
 
 
-def _ask(peer: System, day: date, item_code: str | None = None) -> list[dict]:
+def _ask(peer: System, day: date, item_code: str | None = None) -> list[dict[str, Any]]:
     if not peer.endpoint:
         raise ConfigError(f"system {peer.id} has no endpoint in the catalogue; reconciling needs one")
     path = dict(parse_qsl(urlsplit(peer.endpoint).query)).get("reconcile_path", DEFAULT_PATH)
@@ -132,7 +134,7 @@ def _ask(peer: System, day: date, item_code: str | None = None) -> list[dict]:
         return [r for page in adapter.read() for r in json.loads(page.body)["records"]]
 
 
-def _record(engine: Engine, peer_id: str, day: date, mismatched: dict[str, dict], now: datetime) -> tuple[int, int]:
+def _record(engine: Engine, peer_id: str, day: date, mismatched: dict[str, dict[str, Any]], now: datetime) -> tuple[int, int]:
     """Upsert one row per mismatched item, resolve the rows that agree again."""
     t = reconcile_discrepancy
     opened = resolved = 0

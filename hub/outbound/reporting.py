@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Table, and_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
@@ -43,27 +44,27 @@ class ReportRun:
     peer: str
     kind: str
     queued: int = 0
-    delivered: dict | None = None
+    delivered: dict[str, int] | None = None
     acknowledged_through: datetime | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"peer": self.peer, "kind": self.kind, "queued": self.queued, "delivered": dict(self.delivered or {}),
                 "acknowledged_through": self.acknowledged_through.isoformat() if self.acknowledged_through else None}
 
 
-def _watermark(conn, peer: str, kind: str):
+def _watermark(conn: Connection, peer: str, kind: str) -> RowMapping | None:
     return conn.execute(select(report_watermark).where(report_watermark.c.peer == peer, report_watermark.c.kind == kind)).mappings().first()
 
 
-def _save(conn, peer: str, kind: str, **values) -> None:
+def _save(conn: Connection, peer: str, kind: str, **values: Any) -> None:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(report_watermark)
     row = {"peer": peer, "kind": kind, "updated_at": clock.now(), **values}
     conn.execute(ins.values(**row).on_conflict_do_update(index_elements=["peer", "kind"], set_={k: row[k] for k in row if k not in ("peer", "kind")}))
 
 
-def _region_filter(t, peer_id: str):
+def _region_filter(t: Table, peer_id: str) -> ColumnElement[bool]:
     peer = get_system(peer_id)
-    return t.c.region_code.like(f"{peer.region_prefix}%") if "region_code" in t.c else True
+    return t.c.region_code.like(f"{peer.region_prefix}%") if "region_code" in t.c else true()  # what where() makes of True
 
 
 def enqueue_changes(engine: Engine, peer: str, kind: str, limit: int = 5000) -> int:
@@ -114,7 +115,8 @@ def advance_acknowledged(engine: Engine, peer: str, kind: str) -> datetime | Non
             at, rid = (last[0], last[1]) if last else (wm["acknowledged_at"], wm["acknowledged_id"])
         conn.execute(update(report_watermark).where(report_watermark.c.peer == peer, report_watermark.c.kind == kind)
                      .values(acknowledged_at=at, acknowledged_id=rid, updated_at=clock.now()))
-        return at
+        acknowledged: datetime | None = at
+        return acknowledged
 
 
 def run(engine: Engine, peer: str, kind: str, deliverer: Deliverer | None = None, limit: int = 5000) -> ReportRun:

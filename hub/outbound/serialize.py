@@ -4,6 +4,8 @@ for outbound deliveries and pulls. The inverse of ``decode`` for canonical sende
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -14,9 +16,9 @@ from hub.db.tables import LIBRARY
 from sqlalchemy import tuple_
 
 
-def _ordered(k: Kind, rec: dict) -> dict:
+def _ordered(k: Kind, rec: Mapping[str, Any]) -> dict[str, Any]:
     """A record in the dictionary's field order, values as canonical text (None left out)."""
-    out = {}
+    out: dict[str, Any] = {}
     for f in k.fields:
         v = rec.get(f.name)
         if v is None:
@@ -29,20 +31,20 @@ def _ordered(k: Kind, rec: dict) -> dict:
     return out
 
 
-def to_xml(kind: str, records: list[dict], message_id: str | None = None) -> bytes:
+def to_xml(kind: str, records: Sequence[Mapping[str, Any]], message_id: str | None = None) -> bytes:
     """The canonical batch document, written by the hub's one canonical XML writer."""
     k: Kind = dictionary_kind(kind)
     return xmlwrite.to_bytes(kind, (_ordered(k, rec) for rec in records), message_id=message_id or None)
 
 
-def to_json(kind: str, records: list[dict], message_id: str | None = None) -> bytes:
-    body = {"records": [{k: json_ready(v) for k, v in r.items() if v is not None} for r in records]}
+def to_json(kind: str, records: Sequence[Mapping[str, Any]], message_id: str | None = None) -> bytes:
+    body: dict[str, Any] = {"records": [{k: json_ready(v) for k, v in r.items() if v is not None} for r in records]}
     if message_id:
         body = {"message_id": message_id, **body}
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-def load_records(conn: Connection, kind: str, keys: list[str], source_system: str | None = None) -> dict[str, dict]:
+def load_records(conn: Connection, kind: str, keys: list[str], source_system: str | None = None) -> dict[str, dict[str, Any]]:
     """Current library rows by record key (as in lineage: key fields joined by '|')."""
     k = dictionary_kind(kind)
     t = LIBRARY[kind]
@@ -52,7 +54,7 @@ def load_records(conn: Connection, kind: str, keys: list[str], source_system: st
         q = select(t).where(tuple_(*[t.c[n] for n in k.key]).in_([tuple(x.split("|")) for x in keys]))
     if k.key_scoped_by_source and source_system:
         q = q.where(t.c.source_system == source_system)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for row in conn.execute(q).mappings():
         key = "|".join(str(row[n]) for n in k.key)
         out[key] = {f.name: row[f.name] for f in k.fields if row[f.name] is not None}

@@ -119,7 +119,7 @@ def trend(days: list[dict], width: int = 1056, height: int = 280) -> str:
         r = r_lo + (1 - r_lo) * i / 4
         y = top + plot_h - plot_h * (r - r_lo) / (1 - r_lo)
         parts.append(_t(left + plot_w + 6, y + 4, percent(r, 0 if abs(r * 100 - round(r * 100)) < 0.05 else 1), "start", 11, LINE))
-    points = []
+    points: list[tuple[float, float] | None] = []
     for i, d in enumerate(days):
         x = left + slot * i + (slot - bar) / 2
         y = top + plot_h

@@ -82,7 +82,7 @@ def _code(fn: Callable, value: Any, *args, **kw) -> str | None:
 
 def _identity(cols, env: CheckEnv):
     types, nos = cols
-    out = []
+    out: list[str | None] = []
     for t, no in zip(types, nos):
         if no is None:
             out.append(None)
@@ -110,7 +110,7 @@ def _licence_id(cols, env: CheckEnv):
 def _not_future(cols, env: CheckEnv):
     latest = env.now + CLOCK_SKEW
     latest_dt, latest_d = latest.strftime("%Y-%m-%d %H:%M:%S"), latest.date().isoformat()
-    out = []
+    out: list[str | None] = []
     for v in cols[0]:
         if v is None:
             out.append(None)
@@ -122,7 +122,7 @@ def _not_future(cols, env: CheckEnv):
 
 
 def _list_time_order(cols, env: CheckEnv):
-    out = []
+    out: list[str | None] = []
     for entries in cols[0]:
         if not entries:
             out.append(None)
@@ -153,7 +153,7 @@ def _holder_in_library(cols, env: CheckEnv):
         raise ValueError("holder_in_library needs the resource libraries (run the check with a database)")
     people = env.refs.known_people([n for t, n in zip(types, nos) if t == "111" and n is not None])
     firms = env.refs.known_enterprises([n for t, n in zip(types, nos) if t == "001" and n is not None])
-    out = []
+    out: list[str | None] = []
     for t, no in zip(types, nos):
         if no is None or t not in ("111", "001"):
             out.append(None)

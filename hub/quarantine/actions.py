@@ -81,7 +81,7 @@ def _open(row: dict) -> None:
                             f"(by {row['resolved_by']} at {row['resolved_at']}); `govhub quarantine history {row['id']}`")
 
 
-def reject(engine: Engine, qid: int, operator: str, note: str) -> dict:
+def reject(engine: Engine, qid: int, operator: str, note: str | None) -> dict:
     """Close an open quarantined record without storing it (stays counted as quarantined)."""
     operator, note = _operator(operator), _note(note, required=True)
     now = clock.now().replace(microsecond=0)

@@ -29,10 +29,12 @@ __all__ = ["CodeError", "mask"]
 class CodeError(InputError):
     """A code failed validation. ``reason`` is machine-readable, ``message`` is for people."""
 
+    reason: Reason
+
     def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message, reason=reason)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[CodeError], tuple[Reason, str]]:
         # ValueError pickles with self.args only (just the message); workers that ship
         # errors back to a parent process must not lose the reason.
         return (type(self), (self.reason, self.message))

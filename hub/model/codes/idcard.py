@@ -24,6 +24,10 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from functools import lru_cache
 from time import time as _time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.model.codes.divisions import DivisionTable
 
 from hub.model.codes.errors import CodeError, mask
 from hub.model.outcomes import Reason
@@ -148,7 +152,7 @@ def _date_error(v: str, today_ymd: str) -> CodeError:
     )
 
 
-def validate(value: str, divisions=None, today: date | None = None) -> str:
+def validate(value: str, divisions: DivisionTable | None = None, today: date | None = None) -> str:
     """Return the normalised 18-character number or raise CodeError.
 
     ``divisions``: a DivisionTable; the address code must have existed at some time.
@@ -188,7 +192,7 @@ def validate(value: str, divisions=None, today: date | None = None) -> str:
     return v
 
 
-def is_valid(value: str, **kw) -> bool:
+def is_valid(value: str, **kw: Any) -> bool:
     """True if :func:`validate` accepts ``value`` (same keyword arguments)."""
     try:
         validate(value, **kw)

@@ -22,10 +22,10 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 # byte → value (0..35), 255 for anything else: one C call converts and vets a code.
-_VALUES = bytearray([255] * 256)
+_values = bytearray([255] * 256)
 for _i, _c in enumerate(ALPHABET):
-    _VALUES[ord(_c)] = _i
-_VALUES = bytes(_VALUES)
+    _values[ord(_c)] = _i
+_VALUES = bytes(_values)
 # Indexed by Σ mod 11: c = 11 - r, so r = 0 → 11 → '0' and r = 1 → 10 → 'X'.
 _CHECK = "0X987654321"
 

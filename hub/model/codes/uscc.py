@@ -20,9 +20,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hub.model.codes import orgcode
 from hub.model.codes.errors import CodeError, mask
 from hub.model.outcomes import Reason
+
+if TYPE_CHECKING:
+    from hub.model.codes.divisions import DivisionTable
 
 __all__ = [
     "ALPHABET", "REGISTRATION_DEPARTMENTS", "check_char", "validate", "is_valid",
@@ -52,10 +57,10 @@ NATIONAL = "100000"
 # (34 ≡ 3 mod 31), which int() computes in C. int() needs contiguous digit symbols, so
 # the USCC symbols (which skip I O S V Z) are first mapped onto 0-9A-U; every other byte
 # maps to '!', which int() rejects and which also flags bad characters.
-_TO_BASE34 = bytearray(b"!" * 256)
+_to_base34 = bytearray(b"!" * 256)
 for _sym, _digit in zip(ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTU"):
-    _TO_BASE34[ord(_sym)] = ord(_digit)
-_TO_BASE34 = bytes(_TO_BASE34)
+    _to_base34[ord(_sym)] = ord(_digit)
+_TO_BASE34 = bytes(_to_base34)
 _DEPTS = frozenset(REGISTRATION_DEPARTMENTS)
 _EMPTY: frozenset[str] = frozenset()
 
@@ -106,7 +111,7 @@ def _dept(v: str) -> None:
         )
 
 
-def validate(value: str, allow: frozenset[str] = _EMPTY, divisions=None) -> str:
+def validate(value: str, allow: frozenset[str] = _EMPTY, divisions: DivisionTable | None = None) -> str:
     """Return the normalised 18-character code or raise CodeError."""
     v, m = _normalise(value)
     _dept(v)
@@ -133,7 +138,7 @@ def validate(value: str, allow: frozenset[str] = _EMPTY, divisions=None) -> str:
     return v
 
 
-def is_valid(value: str, **kw) -> bool:
+def is_valid(value: str, **kw: Any) -> bool:
     """True if :func:`validate` accepts ``value`` (same keyword arguments)."""
     try:
         validate(value, **kw)
