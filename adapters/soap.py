@@ -52,16 +52,12 @@ from contextlib import contextmanager
 from typing import Iterator
 from urllib.parse import urljoin, urlunsplit
 
-import requests
-from lxml import etree
-
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
-from hub.model.masking import mask_text
-from hub.model.xmlsafe import XmlRefused, parse_document
 
-# zeep (WSDL parsing, a few hundred ms and tens of MB) is imported inside the methods that
-# talk SOAP: a hub that never uses a SOAP peer never loads it.
+# Drivers load lazily (the registry's promise, kept by a test): zeep, requests and lxml, and
+# the hub's XML and masking helpers that pull in lxml, are imported inside the methods that
+# talk SOAP, so a hub that never uses a SOAP peer never loads them.
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -118,6 +114,8 @@ class SoapAdapter(Adapter):
 
     def _http(self):
         if self._session is None:
+            import requests
+
             self._session = requests.Session()
             self._session.verify = self.option("ca_file", True)
         return self._session
@@ -154,6 +152,7 @@ class SoapAdapter(Adapter):
     @contextmanager
     def _errors(self, what: str, loading: bool = False):
         """Translate driver errors into the adapter error tree."""
+        import requests
         from zeep.exceptions import Error as ZeepError
         from zeep.exceptions import Fault, TransportError
 
@@ -222,6 +221,7 @@ class SoapAdapter(Adapter):
         return binding.process_reply(client, op, response), response
 
     def _new_envelope(self, payload, message_id: str):
+        from lxml import etree
         from zeep.wsdl.bindings.soap import Soap12Binding
 
         env_ns = SOAP12_ENV if isinstance(self._zeep()[1], Soap12Binding) else SOAP11_ENV
@@ -232,6 +232,8 @@ class SoapAdapter(Adapter):
         return env
 
     def write(self, envelope: Envelope) -> Receipt:
+        from hub.model.xmlsafe import XmlRefused, parse_document
+
         try:
             payload = parse_document(envelope.body)
         except XmlRefused as exc:
@@ -247,8 +249,10 @@ class SoapAdapter(Adapter):
     def read(self, limit: int | None = None) -> Iterator[Envelope]:
         if limit is not None and limit < 1:
             return
+        from lxml import etree
         from zeep.exceptions import ValidationError as ZeepValidationError
 
+        from hub.model.xmlsafe import XmlRefused, parse_document
 
         name = self.option("pull", required=True)
         args = {k.split(".", 1)[1]: v for k, v in self.options.items() if k.startswith("pull.")}
@@ -297,6 +301,8 @@ class SoapAdapter(Adapter):
 
 
 def _namespace(element) -> str:
+    from lxml import etree
+
     return etree.QName(element).namespace or ""
 
 
@@ -308,5 +314,7 @@ def _input_tag(op) -> str | None:
 
 
 def _masked(exc) -> str:
+    from hub.model.masking import mask_text
+
     return mask_text(str(exc))[:300]
 
