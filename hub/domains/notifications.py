@@ -248,7 +248,7 @@ def _budget(conn: Connection, now: datetime, phones: list[str]) -> _Budget:
     for i in range(0, len(phones), 500):  # bounded IN lists
         per_phone.update(conn.execute(select(_N.c.phone, func.count()).where(
             _N.c.status == SENT, _N.c.sent_at >= day, _N.c.sent_at < day + timedelta(days=1),
-            _N.c.phone.in_(phones[i:i + 500])).group_by(_N.c.phone)).tuples().all())
+            _N.c.phone.in_(phones[i:i + 500])).group_by(_N.c.phone)).all())
     return _Budget(per_phone, in_minute)
 
 
