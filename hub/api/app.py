@@ -27,7 +27,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.ops import logs
@@ -54,9 +54,7 @@ def _error(status: int, reason: str, message: str) -> JSONResponse:
 
 def create_app(settings: Settings | None = None, migrate_db: bool = True) -> FastAPI:
     settings = settings or load_settings()
-    if not logging.getLogger("govhub").handlers:  # a server process uvicorn spawned: same logging as the CLI
-        logs.setup(load_settings().log_level.upper())
-    install_masking()  # uvicorn's own loggers and handlers included
+    _setup_logging()
     if migrate_db:
         migrate(settings.db_url)
     engine = engine_for(settings.db_url)
@@ -72,6 +70,20 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size)
+    _add_error_handlers(app)
+    _add_probes(app, settings, engine)
+    _add_routes(app, settings, engine)
+    return app
+
+
+def _setup_logging() -> None:
+    if not logging.getLogger("govhub").handlers:  # a server process uvicorn spawned: same logging as the CLI
+        logs.setup(load_settings().log_level.upper())
+    install_masking()  # uvicorn's own loggers and handlers included
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error", "message"}``; an unexpected one logged, never shown."""
 
     @app.exception_handler(AccessDenied)
     async def _denied(_req: Request, exc: AccessDenied):
@@ -97,28 +109,37 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         log.exception("unexpected error: %s", type(exc).__name__)
         return _error(500, "internal_error", "the hub failed to handle this request; it has been logged — retry later")
 
+
+def _add_probes(app: FastAPI, settings: Settings, engine: Engine) -> None:
     @app.get("/health", tags=["operations"], summary="Liveness")
     def health() -> dict:
         return {"status": "ok"}
 
     @app.get("/ready", tags=["operations"], summary="Readiness: database and bus reachable")
     def ready():
-        checks = {}
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["database"] = f"unavailable: {type(exc).__name__}"
-        try:
-            with bus.connect(settings) as conn:
-                conn.ensure_connection(max_retries=1, timeout=3)
-            checks["bus"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["bus"] = f"unavailable: {type(exc).__name__}"
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+        return _readiness(settings, engine)
 
+
+def _readiness(settings: Settings, engine: Engine) -> JSONResponse:
+    checks = {}
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    try:
+        with bus.connect(settings) as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+        checks["bus"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["bus"] = f"unavailable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+
+
+def _add_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    """The API's routers, the correlation middleware, metrics and SOAP, in this order."""
     app.include_router(routes_push.router)
     app.include_router(routes_pull.router)
     app.include_router(routes_reports.router)
@@ -130,4 +151,3 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     app.include_router(routes_quarantine.router)
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())
-    return app

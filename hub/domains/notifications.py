@@ -37,11 +37,15 @@ from __future__ import annotations
 import json
 import logging
 import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import Column, DateTime, Engine, Index, Integer, String, Table, Text, UniqueConstraint, func, select, update
+from sqlalchemy import (Column, Connection, DateTime, Engine, Index, Integer, RowMapping, String, Table, Text,
+                        UniqueConstraint, func, select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
@@ -50,7 +54,7 @@ from hub.core.config import CATALOG_DIR, load_settings
 from hub.model.masking import mask_phone, mask_text
 from hub.db.tables import LIBRARY, Id, metadata
 from adapters.registry import open_adapter
-from adapters.base import Envelope
+from adapters.base import Adapter, Envelope
 from adapters.errors import AdapterError, TerminalError, TransientError
 from hub.core.errors import ConfigError
 
@@ -117,10 +121,10 @@ def load_templates(path: str | Path | None = None) -> dict[str, str]:
     return out
 
 
-def _cn_time(v) -> str:
+def _cn_time(v: object) -> str:
     if isinstance(v, str):
         try:
-            v = datetime.fromisoformat(v)
+            return _cn_time(datetime.fromisoformat(v))
         except ValueError:
             return v
     if isinstance(v, (datetime, date)):
@@ -128,12 +132,12 @@ def _cn_time(v) -> str:
     return ""
 
 
-class _Values(dict):
-    def __missing__(self, key):
+class _Values(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
         return ""
 
 
-def render(template: str, values: dict) -> str:
+def render(template: str, values: Mapping[str, Any]) -> str:
     v = _Values({k: ("" if val is None else val) for k, val in values.items()})
     for k in ("accept_time", "finish_time"):
         if k in v:
@@ -141,7 +145,7 @@ def render(template: str, values: dict) -> str:
     return template.format_map(v)
 
 
-def milestones(case: dict) -> list[str]:
+def milestones(case: Mapping[str, Any]) -> list[str]:
     out = []
     if case.get("status") == "受理":
         out.append("accepted")
@@ -154,7 +158,7 @@ def milestones(case: dict) -> list[str]:
     return out
 
 
-def _insert_ignore(engine: Engine):
+def _insert_ignore(engine: Engine) -> postgresql.Insert | sqlite.Insert:
     d = postgresql if engine.dialect.name == "postgresql" else sqlite
     return d.insert(_N).on_conflict_do_nothing(index_elements=["source_system", "case_no", "milestone", "ref"])
 
@@ -163,8 +167,8 @@ _CASE_COLS = ("source_system", "case_no", "case_name", "item_name", "dept_name",
               "delivery_method", "accept_time", "finish_time", "promise_days", "applicant_phone", "agent_phone")
 
 
-def collect(engine: Engine, since: datetime | None = None, templates: dict | None = None,
-            now: datetime | None = None) -> dict:
+def collect(engine: Engine, since: datetime | None = None, templates: dict[str, str] | None = None,
+            now: datetime | None = None) -> dict[str, Any]:
     templates = templates or load_templates()
     now = now or clock.now()
     case = LIBRARY["case"]
@@ -176,10 +180,10 @@ def collect(engine: Engine, since: datetime | None = None, templates: dict | Non
     with engine.begin() as conn:
         existing = {(r.source_system, r.case_no, r.milestone) for r in conn.execute(
             select(_N.c.source_system, _N.c.case_no, _N.c.milestone).where(_N.c.ref == ""))}
-        rows = []
+        rows: list[dict[str, Any]] = []
         for r in conn.execute(q).mappings():
             cases += 1
-            todo = [m for m in milestones(r) if (r["source_system"], r["case_no"], m) not in existing]
+            todo = [m for m in milestones(dict(r)) if (r["source_system"], r["case_no"], m) not in existing]
             if not todo:
                 continue
             phone = r["applicant_phone"] or r["agent_phone"]
@@ -197,7 +201,7 @@ def collect(engine: Engine, since: datetime | None = None, templates: dict | Non
     return {"cases": cases, "created": created, "by_milestone": by, "no_phone": no_phone}
 
 
-def supervision_alert(engine: Engine, record: dict, phone: str, templates: dict | None = None,
+def supervision_alert(engine: Engine, record: Mapping[str, Any], phone: str, templates: dict[str, str] | None = None,
                       now: datetime | None = None) -> bool:
     templates = templates or load_templates()
     row = {"case_no": record["case_no"], "source_system": record.get("source_system") or "hub",
@@ -210,73 +214,117 @@ def supervision_alert(engine: Engine, record: dict, phone: str, templates: dict 
     return bool(n)
 
 
-def _open_gateway(url: str):
+def _open_gateway(url: str) -> Adapter:
     given = dict(parse_qsl(urlsplit(url).query))
     return open_adapter(url, **({} if "retries" in given else {"retries": 0}))
 
 
-def send(engine: Engine, gateway_url: str, now: datetime | None = None, per_phone_per_day: int = 3,
-         per_minute: int = 60, max_attempts: int = 5, limit: int = 1000) -> dict:
-    now = now or clock.now()
-    day = datetime.combine(now.date(), time.min)
+@dataclass
+class _Budget:
+    """What the rate limits leave: messages already sent per phone today (CST) and
+    across all phones in the last minute."""
+
+    per_phone: dict[str, int]
+    in_minute: int
+
+    def spend(self, phone: str) -> None:
+        self.per_phone[phone] = self.per_phone.get(phone, 0) + 1
+        self.in_minute += 1
+
+
+def _due(conn: Connection, max_attempts: int, limit: int) -> Sequence[RowMapping]:
+    """Pending and retryable failed notifications, oldest first."""
+    return conn.execute(select(_N.c.id, _N.c.phone, _N.c.text, _N.c.attempts)
+                        .where(_N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)
+                        .order_by(_N.c.id).limit(limit)).mappings().all()
+
+
+def _budget(conn: Connection, now: datetime, phones: list[str]) -> _Budget:
     minute_ago = now - timedelta(seconds=60)
+    in_minute = conn.execute(select(func.count()).select_from(_N)
+                             .where(_N.c.status == SENT, _N.c.sent_at > minute_ago)).scalar_one()
+    day = datetime.combine(now.date(), time.min)
+    per_phone: dict[str, int] = {}
+    for i in range(0, len(phones), 500):  # bounded IN lists
+        per_phone.update(conn.execute(select(_N.c.phone, func.count()).where(
+            _N.c.status == SENT, _N.c.sent_at >= day, _N.c.sent_at < day + timedelta(days=1),
+            _N.c.phone.in_(phones[i:i + 500])).group_by(_N.c.phone)).all())
+    return _Budget(per_phone, in_minute)
+
+
+def _mark(engine: Engine, nid: int, **values: Any) -> None:
+    """Each notification's outcome is committed on its own: a crash mid-run never resends a sent one."""
+    with engine.begin() as c:
+        c.execute(update(_N).where(_N.c.id == nid).values(**values))
+
+
+def _suppress(engine: Engine, r: RowMapping, per_phone_per_day: int) -> None:
+    _mark(engine, r["id"], status=SUPPRESSED, detail=f"rate limit: {per_phone_per_day} messages per phone per day reached")
+    log.info("notification %s to %s suppressed: daily limit %d reached", r["id"], mask_phone(r["phone"]), per_phone_per_day)
+
+
+# what became of one message handed to the gateway
+_DELIVERED, _REJECTED, _GATEWAY_DOWN = "delivered", "rejected", "gateway_down"
+
+
+def _deliver(engine: Engine, adapter: Adapter, r: RowMapping, now: datetime, max_attempts: int) -> str:
+    """POST one message to the gateway and record the outcome: sent with the gateway's
+    receipt, or failed (finally when rejected, to be retried when the gateway is down)."""
+    masked = mask_phone(r["phone"])
+    body = json.dumps({"phone": r["phone"], "text": r["text"], "id": str(r["id"])}, ensure_ascii=False)
+    try:
+        receipt = adapter.write(Envelope(body.encode("utf-8"), f"govhub-notification-{r['id']}",
+                                         kind="sms", format="json"))
+    except AdapterError as exc:
+        final = isinstance(exc, TerminalError) and not isinstance(exc, TransientError)
+        err = mask_text(str(exc)).replace(r["phone"], masked)
+        _mark(engine, r["id"], status=FAILED, attempts=max_attempts if final else r["attempts"] + 1, detail=err[:1000])
+        log.warning("notification %s to %s failed (%s): %s", r["id"], masked,
+                    "final" if final else f"attempt {r['attempts'] + 1}", err)
+        return _REJECTED if final else _GATEWAY_DOWN
+    _mark(engine, r["id"], status=SENT, attempts=r["attempts"] + 1, receipt=receipt.peer_ref, sent_at=now, detail=None)
+    log.info("notification %s to %s sent, receipt %s", r["id"], masked, receipt.peer_ref)
+    return _DELIVERED
+
+
+def _still_pending(engine: Engine, max_attempts: int) -> int:
+    with engine.connect() as conn:
+        n: int = conn.execute(select(func.count()).select_from(_N).where(
+            _N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)).scalar_one()
+    return n
+
+
+def send(engine: Engine, gateway_url: str, now: datetime | None = None, per_phone_per_day: int = 3,
+         per_minute: int = 60, max_attempts: int = 5, limit: int = 1000) -> dict[str, int]:
+    now = now or clock.now()
     counts = {"sent": 0, "suppressed": 0, "failed": 0, "deferred": 0}
     with engine.connect() as conn:
-        todo = conn.execute(select(_N.c.id, _N.c.phone, _N.c.text, _N.c.attempts)
-                            .where(_N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)
-                            .order_by(_N.c.id).limit(limit)).mappings().all()
-        in_minute = conn.execute(select(func.count()).select_from(_N)
-                                 .where(_N.c.status == SENT, _N.c.sent_at > minute_ago)).scalar_one()
-        phones = sorted({r["phone"] for r in todo})
-        per_phone: dict[str, int] = {}
-        for i in range(0, len(phones), 500):
-            per_phone.update(conn.execute(select(_N.c.phone, func.count()).where(
-                _N.c.status == SENT, _N.c.sent_at >= day, _N.c.sent_at < day + timedelta(days=1),
-                _N.c.phone.in_(phones[i:i + 500])).group_by(_N.c.phone)).all())
-
-    def mark(nid: int, **values) -> None:
-        with engine.begin() as c:
-            c.execute(update(_N).where(_N.c.id == nid).values(**values))
-
+        todo = _due(conn, max_attempts, limit)
+        budget = _budget(conn, now, sorted({r["phone"] for r in todo}))
     adapter = _open_gateway(gateway_url) if todo else None
     try:
         for i, r in enumerate(todo):
-            masked = mask_phone(r["phone"])
-            if per_phone.get(r["phone"], 0) >= per_phone_per_day:
-                mark(r["id"], status=SUPPRESSED,
-                     detail=f"rate limit: {per_phone_per_day} messages per phone per day reached")
+            if budget.per_phone.get(r["phone"], 0) >= per_phone_per_day:
+                _suppress(engine, r, per_phone_per_day)
                 counts["suppressed"] += 1
-                log.info("notification %s to %s suppressed: daily limit %d reached", r["id"], masked, per_phone_per_day)
                 continue
-            if in_minute >= per_minute:
+            if budget.in_minute >= per_minute:
                 counts["deferred"] = len(todo) - i
                 log.info("notification rate limit %d/min reached: %d left pending", per_minute, counts["deferred"])
                 break
-            body = json.dumps({"phone": r["phone"], "text": r["text"], "id": str(r["id"])}, ensure_ascii=False)
-            try:
-                receipt = adapter.write(Envelope(body.encode("utf-8"), f"govhub-notification-{r['id']}",
-                                                 kind="sms", format="json"))
-            except AdapterError as exc:
-                final = isinstance(exc, TerminalError) and not isinstance(exc, TransientError)
-                err = mask_text(str(exc)).replace(r["phone"], masked)
-                mark(r["id"], status=FAILED, attempts=max_attempts if final else r["attempts"] + 1, detail=err[:1000])
-                counts["failed"] += 1
-                log.warning("notification %s to %s failed (%s): %s", r["id"], masked,
-                            "final" if final else f"attempt {r['attempts'] + 1}", err)
-                if not final:
-                    counts["deferred"] = len(todo) - i - 1  # the gateway is down: the rest waits for the next call
-                    break
+            assert adapter is not None  # opened because there is something to send
+            outcome = _deliver(engine, adapter, r, now, max_attempts)
+            if outcome == _DELIVERED:
+                budget.spend(r["phone"])
+                counts["sent"] += 1
                 continue
-            mark(r["id"], status=SENT, attempts=r["attempts"] + 1, receipt=receipt.peer_ref, sent_at=now, detail=None)
-            per_phone[r["phone"]] = per_phone.get(r["phone"], 0) + 1
-            in_minute += 1
-            counts["sent"] += 1
-            log.info("notification %s to %s sent, receipt %s", r["id"], masked, receipt.peer_ref)
+            counts["failed"] += 1
+            if outcome == _GATEWAY_DOWN:
+                counts["deferred"] = len(todo) - i - 1  # the rest waits for the next call
+                break
     finally:
         if adapter is not None:
             adapter.close()
-    with engine.connect() as conn:
-        counts["pending"] = conn.execute(select(func.count()).select_from(_N).where(
-            _N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)).scalar_one()
+    counts["pending"] = _still_pending(engine, max_attempts)
     log.info("notifications: %s", counts)
     return counts

@@ -246,92 +246,128 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
         raise StoreConflict(f"another writer stored one of these keys first: {type(exc).__name__}") from exc
 
 
+# a record of the batch with the id of the lineage row written for it
+Written = list[tuple[Prepared, int]]
+
+
 def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool,
                  observers: Iterable[BatchObserver]) -> Counter[str]:
-    k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
     _one_writer_per_message(conn, ctx)
     existing = classify(conn, ctx, batch, message_seen)
+    written = list(zip(batch, _write_lineage(conn, ctx, batch)))
+    by_detail: dict[str, Written] = {}
+    for p, lid in written:
+        by_detail.setdefault(p.detail, []).append((p, lid))
+    new, updated = by_detail.get(Detail.NEW, []), by_detail.get(Detail.UPDATED, [])
+    if new:
+        _insert_new(conn, ctx, new)
+    if updated:
+        _replace_updated(conn, ctx, updated, existing)
+    stale = by_detail.get(Detail.STALE, [])
+    if stale:
+        _keep_stale(conn, ctx, stale, existing)
+    quarantined = [(p, lid) for p, lid in written if p.outcome == Outcome.QUARANTINED]
+    if quarantined:
+        _quarantine(conn, ctx, quarantined)
+    _publish(conn, ctx, new + updated, observers)
+    counts = Counter(p.outcome for p in batch)
+    add_counts(conn, ctx.system, ctx.kind.kind, counts)
+    pause_point("before_commit")
+    return counts
 
-    lineage_ids = bulk_insert(conn, lineage, [
+
+def _write_lineage(conn: Connection, ctx: BatchContext, batch: list[Prepared]) -> list[int]:
+    """One lineage row per record, whatever its outcome; returns their ids in batch order."""
+    return bulk_insert(conn, lineage, [
         {
-            "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
-            "record_key": p.key_text, "received_at": now, "payload_hash": p.hash, "mapping": ctx.mapping,
+            "source_system": ctx.system, "kind": ctx.kind.kind, "message_id": ctx.message_id, "seq": p.seq,
+            "record_key": p.key_text, "received_at": ctx.received_at, "payload_hash": p.hash, "mapping": ctx.mapping,
             "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version,
             **({"correction_of": ctx.correction_of, "corrected_by": ctx.corrected_by} if ctx.correction_of else {}),
         }
         for p in batch
     ], returning_ids=True)
-    by_detail: dict[str, list[tuple[Prepared, int]]] = {}
-    for p, lid in zip(batch, lineage_ids):
-        by_detail.setdefault(p.detail, []).append((p, lid))
 
-    new = by_detail.get(Detail.NEW, [])
-    if new:
-        bulk_insert(conn, t, [
-            {**_field_values(k, p.canonical), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
-             "received_at": now, "updated_at": now, "lineage_id": lid}
-            for p, lid in new
-        ])
 
-    updated = by_detail.get(Detail.UPDATED, [])
-    if updated:
-        ids = [existing[p.natural_key][0] for p, _ in updated]
-        previous = {r._mapping["id"]: r._mapping for r in conn.execute(select(t).where(t.c.id.in_(ids)))}
-        history: list[dict[str, Any]] = []
-        for p, lid in updated:
-            rid = existing[p.natural_key][0]
-            old = previous[rid]
-            old_values = {f.name: old[f.name] for f in k.fields}
-            changed = sorted(n for n, v in _field_values(k, p.canonical).items() if n != "source_time" and v != old_values[n])
-            history.append({
-                "kind": k.kind, "record_id": rid, "record_key": p.key_text, "version": old["version"],
-                "source_system": old["source_system"], "source_time": old["source_time"], "recorded_at": now,
-                "lineage_id": lid, "reason": "replaced", "changed_fields": changed, "values": _json_values(old_values),
-            })
-        conn.execute(insert(record_history), history)
-        stmt = (
-            t.update()
-            .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_old_version"))
-            .values({c: bindparam(c) for c in [f.name for f in k.fields] + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]})
-        )
-        res = conn.execute(stmt, [
-            {**_field_values(k, p.canonical), "source_system": ctx.system, "version": p.version, "payload_hash": p.hash,
-             "updated_at": now, "lineage_id": lid, "_id": existing[p.natural_key][0], "_old_version": existing[p.natural_key][1]}
-            for p, lid in updated
-        ])
-        if res.rowcount not in (-1, len(updated)):
-            raise ConcurrentUpdate(f"{len(updated) - res.rowcount} rows changed underneath this batch")
+def _insert_new(conn: Connection, ctx: BatchContext, new: Written) -> None:
+    k, now = ctx.kind, ctx.received_at
+    bulk_insert(conn, LIBRARY[k.kind], [
+        {**_field_values(k, p.canonical), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
+         "received_at": now, "updated_at": now, "lineage_id": lid}
+        for p, lid in new
+    ])
 
-    stale = by_detail.get(Detail.STALE, [])
-    if stale:
-        conn.execute(insert(record_history), [
-            {"kind": k.kind, "record_id": existing[p.natural_key][0], "record_key": p.key_text, "version": p.version,
-             "source_system": ctx.system, "source_time": p.canonical.get("source_time"), "recorded_at": now,
-             "lineage_id": lid, "reason": "stale", "changed_fields": [], "values": _json_values(p.canonical)}
-            for p, lid in stale
-        ])
 
-    quarantined = [(p, lid) for p, lid in zip(batch, lineage_ids) if p.outcome == Outcome.QUARANTINED]
-    if quarantined:
-        conn.execute(insert(quarantine), [
-            {"lineage_id": lid, "source_system": ctx.system, "kind": k.kind, "message_id": ctx.message_id, "seq": p.seq,
-             "received_at": now, "reason": p.problem.reason, "message": no_nul(p.problem.message), "rule": p.problem.rule,
-             "field": no_nul(p.problem.field), "schema_version": ctx.schema_version, "mapping": ctx.mapping,
-             **storable_payload(p.raw.payload, p.raw.payload_encoding), "status": QuarantineStatus.OPEN}
-            for p, lid in quarantined
-        ])
+def _replace_updated(conn: Connection, ctx: BatchContext, updated: Written, existing: dict[Key, Held]) -> None:
+    """The previous values go to ``record_history``, then the library rows are updated,
+    each only if still at the version classified against: a row another writer changed
+    meanwhile makes the batch a :class:`ConcurrentUpdate`."""
+    k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
+    conn.execute(insert(record_history), _replaced_history(conn, ctx, updated, existing))
+    stmt = (
+        t.update()
+        .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_old_version"))
+        .values({c: bindparam(c) for c in [f.name for f in k.fields] + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]})
+    )
+    res = conn.execute(stmt, [
+        {**_field_values(k, p.canonical), "source_system": ctx.system, "version": p.version, "payload_hash": p.hash,
+         "updated_at": now, "lineage_id": lid, "_id": existing[p.natural_key][0], "_old_version": existing[p.natural_key][1]}
+        for p, lid in updated
+    ])
+    if res.rowcount not in (-1, len(updated)):
+        raise ConcurrentUpdate(f"{len(updated) - res.rowcount} rows changed underneath this batch")
 
+
+def _replaced_history(conn: Connection, ctx: BatchContext, updated: Written,
+                      existing: dict[Key, Held]) -> list[dict[str, Any]]:
+    """The ``record_history`` rows keeping what the updated records replace, with the fields that changed."""
+    k, t = ctx.kind, LIBRARY[ctx.kind.kind]
+    ids = [existing[p.natural_key][0] for p, _ in updated]
+    previous = {r._mapping["id"]: r._mapping for r in conn.execute(select(t).where(t.c.id.in_(ids)))}
+    history: list[dict[str, Any]] = []
+    for p, lid in updated:
+        rid = existing[p.natural_key][0]
+        old = previous[rid]
+        old_values = {f.name: old[f.name] for f in k.fields}
+        changed = sorted(n for n, v in _field_values(k, p.canonical).items() if n != "source_time" and v != old_values[n])
+        history.append({
+            "kind": k.kind, "record_id": rid, "record_key": p.key_text, "version": old["version"],
+            "source_system": old["source_system"], "source_time": old["source_time"], "recorded_at": ctx.received_at,
+            "lineage_id": lid, "reason": "replaced", "changed_fields": changed, "values": _json_values(old_values),
+        })
+    return history
+
+
+def _keep_stale(conn: Connection, ctx: BatchContext, stale: Written, existing: dict[Key, Held]) -> None:
+    """A record older than the library's goes to ``record_history`` only."""
+    conn.execute(insert(record_history), [
+        {"kind": ctx.kind.kind, "record_id": existing[p.natural_key][0], "record_key": p.key_text, "version": p.version,
+         "source_system": ctx.system, "source_time": p.canonical.get("source_time"), "recorded_at": ctx.received_at,
+         "lineage_id": lid, "reason": "stale", "changed_fields": [], "values": _json_values(p.canonical)}
+        for p, lid in stale
+    ])
+
+
+def _quarantine(conn: Connection, ctx: BatchContext, quarantined: Written) -> None:
+    conn.execute(insert(quarantine), [
+        {"lineage_id": lid, "source_system": ctx.system, "kind": ctx.kind.kind, "message_id": ctx.message_id,
+         "seq": p.seq, "received_at": ctx.received_at, "reason": p.problem.reason, "message": no_nul(p.problem.message),
+         "rule": p.problem.rule, "field": no_nul(p.problem.field), "schema_version": ctx.schema_version,
+         "mapping": ctx.mapping, **storable_payload(p.raw.payload, p.raw.payload_encoding),
+         "status": QuarantineStatus.OPEN}
+        for p, lid in quarantined
+    ])
+
+
+def _publish(conn: Connection, ctx: BatchContext, stored: Written, observers: Iterable[BatchObserver]) -> None:
+    """An outbox event per new or updated record, and the observers handed them, in this transaction."""
+    k, now = ctx.kind, ctx.received_at
     events = [outbox_row(k, ctx.system, ctx.message_id, p.canonical, p.key_text, p.version,
-                         "created" if p.detail == Detail.NEW else "updated", lid, now) for p, lid in new + updated]
+                         "created" if p.detail == Detail.NEW else "updated", lid, now) for p, lid in stored]
     if events:
         bulk_insert(conn, outbox, events)
         for observe in observers:
             observe(conn, ctx, events)
-
-    counts = Counter(p.outcome for p in batch)
-    add_counts(conn, ctx.system, k.kind, counts)
-    pause_point("before_commit")
-    return counts
 
 
 def message_seen(conn: Connection, system: str, message_id: str, digest: str | None = None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import dataclass
 from html import escape
 
 GOOD, FAIR, POOR = "#2e7d32", "#ef8f00", "#c62828"
@@ -91,6 +92,37 @@ def _nice_max(v: float) -> tuple[float, float]:
     return step * math.ceil(v / step), step
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """The trend's drawing area, its two axes (records per day on the left, the pass rate
+    from ``r_lo`` to 100% on the right) and one slot per day."""
+
+    left: float
+    top: float
+    plot_w: float
+    plot_h: float
+    y_max: float
+    r_lo: float
+    slot: float
+    bar: float
+
+    def count_y(self, v: float) -> float:
+        return self.top + self.plot_h - self.plot_h * v / self.y_max
+
+    def rate_y(self, r: float) -> float:
+        return self.top + self.plot_h - self.plot_h * (r - self.r_lo) / (1 - self.r_lo)
+
+    def centre(self, i: int) -> float:
+        return self.left + self.slot * i + self.slot / 2
+
+
+def _rate_floor(days: list[dict]) -> float:
+    """Start the rate axis near the lowest rate, so 95% and 99% do not look the same."""
+    rates = [d["pass_rate"] for d in days if d["pass_rate"] is not None]
+    r_lo = max(0.0, math.floor((min(rates) - 0.02) * 20) / 20) if rates else 0.0
+    return min(r_lo, 0.9)
+
+
 def trend(days: list[dict], width: int = 1056, height: int = 280) -> str:
     """Stacked daily bars (stored, duplicate, quarantined) on the left axis and the pass
     rate as a line on the right axis; days without records leave a gap in the line."""
@@ -99,46 +131,64 @@ def trend(days: list[dict], width: int = 1056, height: int = 280) -> str:
     left, right, top, bottom = 58, 58, 14, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     y_max, step = _nice_max(max(d["received"] for d in days))
-    rates = [d["pass_rate"] for d in days if d["pass_rate"] is not None]
-    # start the rate axis near the lowest rate, so 95% and 99% do not look the same
-    r_lo = max(0.0, math.floor((min(rates) - 0.02) * 20) / 20) if rates else 0.0
-    r_lo = min(r_lo, 0.9)
     n = len(days)
     slot = plot_w / n
-    bar = max(1.0, min(slot * 0.7, 28))
+    plot = _Plot(left, top, plot_w, plot_h, y_max, _rate_floor(days), slot, max(1.0, min(slot * 0.7, 28)))
     parts = [_svg(width, height, f"近{n}天每日接收量与合格率")]
-    # left axis: records per day
-    ticks = int(round(y_max / step))
+    parts += _axes(plot, step)
+    parts += _day_bars(plot, days)
+    parts += _rate_line(plot, days)
+    parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
+    parts += _trend_legend(left, height - 8)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _axes(plot: _Plot, step: float) -> list[str]:
+    """Grid lines labelled with records per day on the left, pass rates on the right."""
+    parts = []
+    left, plot_w = plot.left, plot.plot_w
+    ticks = int(round(plot.y_max / step))
     for i in range(ticks + 1):
         v = step * i
-        y = top + plot_h - plot_h * v / y_max
+        y = plot.count_y(v)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>')
         parts.append(_t(left - 6, y + 4, f"{int(v):,}", "end", 11, "#666"))
-    # right axis: pass rate
+    r_lo = plot.r_lo
     for i in range(5):
         r = r_lo + (1 - r_lo) * i / 4
-        y = top + plot_h - plot_h * (r - r_lo) / (1 - r_lo)
+        y = plot.rate_y(r)
         parts.append(_t(left + plot_w + 6, y + 4, percent(r, 0 if abs(r * 100 - round(r * 100)) < 0.05 else 1), "start", 11, LINE))
-    points: list[tuple[float, float] | None] = []
+    return parts
+
+
+def _day_bars(plot: _Plot, days: list[dict]) -> list[str]:
+    """Each day's stacked bar with its numbers as a tooltip; about ten days labelled."""
+    parts = []
+    n = len(days)
     for i, d in enumerate(days):
-        x = left + slot * i + (slot - bar) / 2
-        y = top + plot_h
+        x = plot.left + plot.slot * i + (plot.slot - plot.bar) / 2
+        y = plot.top + plot.plot_h
         tip = (f'{d["day"]}：接收 {d["received"]:,}，入库 {d["stored"]:,}，重复 {d["duplicate"]:,}，'
                f'隔离 {d["quarantined"]:,}，合格率 {percent(d["pass_rate"])}')
         parts.append(f"<g><title>{escape(tip)}</title>")
         for key, colour in (("stored", STORED), ("duplicate", DUPLICATE), ("quarantined", QUARANTINED)):
-            h = plot_h * d[key] / y_max
+            h = plot.plot_h * d[key] / plot.y_max
             if h > 0:
                 y -= h
-                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}"/>')
+                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{plot.bar:.1f}" height="{h:.1f}" fill="{colour}"/>')
         parts.append("</g>")
-        if d["pass_rate"] is not None:
-            py = top + plot_h - plot_h * (d["pass_rate"] - r_lo) / (1 - r_lo)
-            points.append((left + slot * i + slot / 2, py))
-        else:
-            points.append(None)
         if i % max(1, round(n / 10)) == 0 or i == n - 1:
-            parts.append(_t(left + slot * i + slot / 2, top + plot_h + 16, d["day"][5:], "middle", 11, "#666"))
+            parts.append(_t(plot.centre(i), plot.top + plot.plot_h + 16, d["day"][5:], "middle", 11, "#666"))
+    return parts
+
+
+def _rate_line(plot: _Plot, days: list[dict]) -> list[str]:
+    """The pass rate as a polyline with a dot per day, broken where a day had no records."""
+    points: list[tuple[float, float] | None] = [
+        None if d["pass_rate"] is None else (plot.centre(i), plot.rate_y(d["pass_rate"])) for i, d in enumerate(days)
+    ]
+    parts = []
     segment: list[tuple[float, float]] = []
     for p in [*points, None]:
         if p is None:
@@ -150,14 +200,15 @@ def trend(days: list[dict], width: int = 1056, height: int = 280) -> str:
             segment = []
         else:
             segment.append(p)
-    parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
-    legend_y = height - 8
-    x = left
+    return parts
+
+
+def _trend_legend(x: float, legend_y: float) -> list[str]:
+    parts = []
     for text, colour in (("入库", STORED), ("重复", DUPLICATE), ("隔离", QUARANTINED)):
         parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
         parts.append(_t(x + 16, legend_y, text, size=12))
         x += 64
     parts.append(f'<line x1="{x}" x2="{x + 18}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{LINE}" stroke-width="2"/>')
     parts.append(_t(x + 22, legend_y, "合格率（右轴）", size=12))
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts

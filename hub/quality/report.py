@@ -83,39 +83,16 @@ def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
         examples = _examples(conn, sources)
         suites = _suites(conn, sources, day_from, day_to, start, end, names)
     rows = [s for s in counted["sources"] if sources is None or s["system"] in sources]
-
-    status_by_source: dict[tuple, Counter] = defaultdict(Counter)
-    for g in qagg:
-        status_by_source[(g["system"], g["kind"])][g["status"]] += g["n"]
-
-    def status_split(c: Counter) -> dict:
-        return {"open": c["open"], "resolved": sum(n for s, n in c.items() if s != "open"),
-                **{s: c[s] for s in RESOLVED}}
-
-    out_sources = []
-    for s in rows:
-        key = (s["system"], s["kind"])
-        period = seen["period"].get(key, Counter())
-        out_sources.append({
-            "system": s["system"], "system_name": names.get(s["system"], s["system"]),
-            "kind": s["kind"], "kind_label": _kind_label(s["kind"]),
-            **{k: s[k] for k in ("received", *OUTCOMES)},
-            "pass_rate": pass_rate(s["stored"], s["quarantined"]),
-            "quarantine_status": status_split(status_by_source[key]),
-            "period": _counts(period),
-        })
-
-    total = {k: sum(s[k] for s in out_sources) for k in ("received", *OUTCOMES)}
-    period_total = _counts(sum((seen["period"][k] for k in seen["period"]), Counter()))
-    all_status = sum(status_by_source.values(), Counter())
+    status_by_source = _quarantine_status_by_source(qagg)
+    out_sources = [_source_entry(s, names, seen["period"].get((s["system"], s["kind"]), Counter()),
+                                 status_by_source[(s["system"], s["kind"])]) for s in rows]
     report = {
         "report": "govhub.quality",
         "version": REPORT_VERSION,
         "generated_at": generated.isoformat(),
         "period": {"from": day_from.isoformat(), "to": day_to.isoformat(), "days": days},
         "scope": {"sources": sorted(sources) if sources is not None else None},
-        "totals": {**total, "pass_rate": pass_rate(total["stored"], total["quarantined"]),
-                   "quarantine_status": status_split(all_status), "period": period_total},
+        "totals": _totals(out_sources, seen["period"], status_by_source),
         "sources": out_sources,
         "systems": _roll_up(out_sources, "system", lambda s: {"system_name": s["system_name"]}),
         "kinds": _roll_up(out_sources, "kind", lambda s: {"kind_label": s["kind_label"]}),
@@ -127,6 +104,40 @@ def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
         "consistency": _consistency(rows, seen["all"]),
     }
     return report
+
+
+def _quarantine_status_by_source(qagg: list[dict]) -> defaultdict[tuple, Counter]:
+    """The period's quarantined records per (system, kind), by workflow status."""
+    status_by_source: defaultdict[tuple, Counter] = defaultdict(Counter)
+    for g in qagg:
+        status_by_source[(g["system"], g["kind"])][g["status"]] += g["n"]
+    return status_by_source
+
+
+def _status_split(c: Counter) -> dict:
+    """Still open against resolved, and how they were resolved."""
+    return {"open": c["open"], "resolved": sum(n for s, n in c.items() if s != "open"),
+            **{s: c[s] for s in RESOLVED}}
+
+
+def _source_entry(s: dict, names: dict[str, str], period: Counter, status: Counter) -> dict:
+    """One source system and kind: cumulative counts and pass rate, quarantine status, the period's counts."""
+    return {
+        "system": s["system"], "system_name": names.get(s["system"], s["system"]),
+        "kind": s["kind"], "kind_label": _kind_label(s["kind"]),
+        **{k: s[k] for k in ("received", *OUTCOMES)},
+        "pass_rate": pass_rate(s["stored"], s["quarantined"]),
+        "quarantine_status": _status_split(status),
+        "period": _counts(period),
+    }
+
+
+def _totals(out_sources: list[dict], period: dict, status_by_source: dict[tuple, Counter]) -> dict:
+    total = {k: sum(s[k] for s in out_sources) for k in ("received", *OUTCOMES)}
+    period_total = _counts(sum((period[k] for k in period), Counter()))
+    all_status = sum(status_by_source.values(), Counter())
+    return {**total, "pass_rate": pass_rate(total["stored"], total["quarantined"]),
+            "quarantine_status": _status_split(all_status), "period": period_total}
 
 
 # ---- files ----------------------------------------------------------------------------
