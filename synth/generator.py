@@ -535,7 +535,7 @@ class Generator:
         self.seed = seed
         self._rng = Random(seed)
         self._r = self._rng.random
-        self.today = today or date.today()
+        self.today = today or __import__("hub.core.clock", fromlist=["now"]).now().date()
         self.divisions = table = _divisions.default_table()
         self.province, self.prefecture = province, prefecture
         self.province_name = table.name(province) or ""

@@ -24,6 +24,53 @@ PG_URL = os.environ.get("GOVHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5
 AMQP_URL = os.environ.get("GOVHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+# ---------------------------------------------------------------- the clock
+# GOVHUB_TEST_TODAY=YYYY-MM-DD runs the whole suite on that day: the hub's clock
+# (hub.core.clock) starts at 10:00 CST of that day when the session starts and ticks on
+# with real time (never backwards between tests, which may share a database); child
+# processes (worker, serve, `python -m hub.cli`, `airflow dags test`) read the same time
+# through GOVHUB_CLOCK, kept in os.environ. Unset: the wall clock, except where a test
+# pins its own (the ``clock`` fixture).
+TEST_TODAY = os.environ.get("GOVHUB_TEST_TODAY", "").strip()
+TEST_TIME_OF_DAY = "10:00:00"
+
+
+def _sync_clock_env(c) -> None:
+    """Child processes inherit os.environ: keep GOVHUB_CLOCK on the time this process reads."""
+    from hub.core import clock as hub_clock
+
+    if hub_clock.current() is c:
+        os.environ.update(hub_clock.environ())
+
+
+if TEST_TODAY:
+    from datetime import datetime as _datetime
+
+    from hub.core import clock as _hub_clock
+
+    # installed at import, so module-level dates in test files are on the test day too
+    _hub_clock.install(_hub_clock.TickingClock(_datetime.fromisoformat(f"{TEST_TODAY}T{TEST_TIME_OF_DAY}"),
+                                               on_change=_sync_clock_env))
+    _sync_clock_env(_hub_clock.current())
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The hub's clock for this test: a ``hub.core.clock.TickingClock`` from the time the
+    installed clock reads now (on the GOVHUB_TEST_TODAY day when set). ``clock.advance(seconds=1.1)``
+    moves it instead of sleeping, ``clock.set(datetime(...))`` pins it to a time (naive CST);
+    child processes started afterwards follow it (GOVHUB_CLOCK). The previous clock is
+    back after the test."""
+    from hub.core import clock as hub_clock
+
+    c = hub_clock.TickingClock(hub_clock.now(), on_change=_sync_clock_env)
+    monkeypatch.setenv(hub_clock.ENV, "")  # whatever it was comes back after the test
+    previous = hub_clock.install(c)
+    _sync_clock_env(c)
+    yield c
+    hub_clock.install(previous)
+
+
 def _private_vhost(url: str) -> str:
     """Give this test session a RabbitMQ virtual host of its own, so two suites run at
     once (or a suite and a demo) never share ``govhub.inbound``. Needs ``rabbitmqctl`` on

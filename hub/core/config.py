@@ -10,6 +10,7 @@
 | ``GOVHUB_LOG_FORMAT`` | ``text`` | ``json``: one JSON object per log line, with the correlation id (see ``hub.ops.logs``) |
 | ``GOVHUB_QUALITY_BATCH`` | ``on`` | batch quality suite after each ingested message: ``on``, ``deferred`` (``govhub quality batch --pending``) or ``off`` |
 | ``GOVHUB_BUS_PARTITIONS`` | ``4`` on RabbitMQ, ``1`` embedded | inbound partitions (queues ``govhub.inbound.<i>``), keyed by case; see docs/scaleout.md |
+| ``GOVHUB_CLOCK`` | unset (the wall clock) | test/ops hook: the hub's time (naive CST, ISO 8601) when the process starts, ticking on from there, e.g. ``2026-11-22T10:00:00``; ``TIME@UNIX_SECONDS`` reads TIME at that instant (read by ``hub.core.clock``, not by ``load_settings``) |
 
 The URLs carry credentials, so each may instead be read from a file (a Docker or
 Kubernetes secret): ``GOVHUB_DB_URL_FILE``, ``GOVHUB_BROKER_URL_FILE``. The variable
