@@ -54,10 +54,43 @@ if TEST_TODAY:
     _sync_clock_env(_hub_clock.current())
 
 
+# The time a test marked ``@pytest.mark.clock`` runs at (ticking from there) unless the
+# marker names another: tests whose generated data (synth.generator reads the clock) or
+# expectations depend on the day pin it, so their outcome never depends on today's date.
+PINNED_AT = "2026-11-22T10:00:00"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "clock(at=PINNED_AT): run the test on the hub clock ticking from `at` "
+                                       "(naive CST ISO time), whatever today or GOVHUB_TEST_TODAY is")
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(request):
+    marker = request.node.get_closest_marker("clock")
+    if marker is None:
+        yield None
+        return
+    from hub.core import clock as hub_clock
+
+    at = marker.args[0] if marker.args else marker.kwargs.get("at", PINNED_AT)
+    saved_env = os.environ.get(hub_clock.ENV)
+    c = hub_clock.TickingClock(at, on_change=_sync_clock_env)
+    previous = hub_clock.install(c)
+    _sync_clock_env(c)
+    yield c
+    hub_clock.install(previous)
+    if saved_env is None:
+        os.environ.pop(hub_clock.ENV, None)
+    else:
+        os.environ[hub_clock.ENV] = saved_env
+
+
 @pytest.fixture
 def clock(monkeypatch):
     """The hub's clock for this test: a ``hub.core.clock.TickingClock`` from the time the
-    installed clock reads now (on the GOVHUB_TEST_TODAY day when set). ``clock.advance(seconds=1.1)``
+    installed clock reads now (the ``clock`` marker's time, else the GOVHUB_TEST_TODAY day
+    when set, else the wall clock). ``clock.advance(seconds=1.1)``
     moves it instead of sleeping, ``clock.set(datetime(...))`` pins it to a time (naive CST);
     child processes started afterwards follow it (GOVHUB_CLOCK). The previous clock is
     back after the test."""
