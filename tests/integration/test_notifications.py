@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from sandbox.server import run_in_thread
 from sandbox.sms_gateway import SmsGatewayState, make_app
-from hub.core import clock
 from synth.generator import Generator
 from hub.db.tables import metadata
 from hub.domains.notifications import collect, load_templates, notification, send, supervision_alert
