@@ -25,14 +25,27 @@ AMQP_URL = os.environ.get("GOVHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:
 
 
 # ---------------------------------------------------------------- the clock
-# GOVHUB_TEST_TODAY=YYYY-MM-DD runs the whole suite on that day: the hub's clock
-# (hub.core.clock) starts at 10:00 CST of that day when the session starts and ticks on
-# with real time (never backwards between tests, which may share a database); child
-# processes (worker, serve, `python -m hub.cli`, `airflow dags test`) read the same time
-# through GOVHUB_CLOCK, kept in os.environ. Unset: the wall clock, except where a test
-# pins its own (the ``clock`` fixture).
+# The suite runs on the hub clock (hub.core.clock), never on today's date: the session
+# starts at PINNED_AT (naive CST) and ticks on with real time, never backwards between
+# tests (they may share a database). GOVHUB_TEST_TODAY=YYYY-MM-DD runs it on that day
+# instead (from 10:00 CST), to show the outcome does not depend on the day;
+# GOVHUB_TEST_TODAY=wall runs it on the wall clock. Child processes (worker, serve,
+# `python -m hub.cli`, `airflow dags test`) read the same time through GOVHUB_CLOCK, kept
+# in os.environ. A test whose data or expectations belong to one day pins it whatever the
+# day: ``@pytest.mark.clock`` (PINNED_AT) or ``@pytest.mark.clock("2026-11-20T10:00:00")``.
+# A test moves time with the ``clock`` fixture (``clock.advance(seconds=1.1)``), not by sleeping.
+PINNED_AT = "2026-11-22T10:00:00"  # the generated data of every test was checked on this day
 TEST_TODAY = os.environ.get("GOVHUB_TEST_TODAY", "").strip()
-TEST_TIME_OF_DAY = "10:00:00"
+
+
+def _session_start() -> str | None:
+    if TEST_TODAY.lower() == "wall":
+        return None
+    if TEST_TODAY:
+        from datetime import date
+
+        return f"{date.fromisoformat(TEST_TODAY).isoformat()}T10:00:00"
+    return PINNED_AT
 
 
 def _sync_clock_env(c) -> None:
@@ -43,26 +56,22 @@ def _sync_clock_env(c) -> None:
         os.environ.update(hub_clock.environ())
 
 
-if TEST_TODAY:
-    from datetime import datetime as _datetime
+def _install_session_clock() -> None:
+    # at import, so module-level dates in test files are on the session's day too
+    from hub.core import clock as hub_clock
 
-    from hub.core import clock as _hub_clock
-
-    # installed at import, so module-level dates in test files are on the test day too
-    _hub_clock.install(_hub_clock.TickingClock(_datetime.fromisoformat(f"{TEST_TODAY}T{TEST_TIME_OF_DAY}"),
-                                               on_change=_sync_clock_env))
-    _sync_clock_env(_hub_clock.current())
+    start = _session_start()
+    hub_clock.install(None if start is None else hub_clock.TickingClock(start, on_change=_sync_clock_env))
+    os.environ.pop(hub_clock.ENV, None)
+    _sync_clock_env(hub_clock.current())
 
 
-# The time a test marked ``@pytest.mark.clock`` runs at (ticking from there) unless the
-# marker names another: tests whose generated data (synth.generator reads the clock) or
-# expectations depend on the day pin it, so their outcome never depends on today's date.
-PINNED_AT = "2026-11-22T10:00:00"
+_install_session_clock()
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "clock(at=PINNED_AT): run the test on the hub clock ticking from `at` "
-                                       "(naive CST ISO time), whatever today or GOVHUB_TEST_TODAY is")
+                                       "(naive CST ISO time), whatever the session's day (GOVHUB_TEST_TODAY)")
 
 
 @pytest.fixture(autouse=True)
@@ -89,11 +98,10 @@ def _pinned_clock(request):
 @pytest.fixture
 def clock(monkeypatch):
     """The hub's clock for this test: a ``hub.core.clock.TickingClock`` from the time the
-    installed clock reads now (the ``clock`` marker's time, else the GOVHUB_TEST_TODAY day
-    when set, else the wall clock). ``clock.advance(seconds=1.1)``
-    moves it instead of sleeping, ``clock.set(datetime(...))`` pins it to a time (naive CST);
-    child processes started afterwards follow it (GOVHUB_CLOCK). The previous clock is
-    back after the test."""
+    installed clock reads now (the ``clock`` marker's time, else the session's).
+    ``clock.advance(seconds=1.1)`` moves it instead of sleeping, ``clock.set(datetime(...))``
+    pins it to a time (naive CST); child processes started afterwards follow it
+    (GOVHUB_CLOCK). The previous clock is back after the test."""
     from hub.core import clock as hub_clock
 
     c = hub_clock.TickingClock(hub_clock.now(), on_change=_sync_clock_env)
