@@ -74,3 +74,25 @@ def test_a_child_process_reads_the_time_this_process_reads():
     assert out.returncode == 0, out.stderr
     child = datetime.fromisoformat(out.stdout.strip())
     assert timedelta(0) <= child - datetime(2025, 1, 1, 10) < timedelta(seconds=30)
+
+
+def test_a_dag_run_checks_the_day_before_its_data_interval_ends():
+    from types import SimpleNamespace
+
+    from hub.ops.airflow_support import run_day, run_time
+
+    utc = timezone.utc
+    # Airflow 3's cron timetable: the interval is the scheduled instant (00:00 UTC = 08:00 CST)
+    scheduled = datetime(2026, 12, 4, 0, 0, tzinfo=utc)
+    ctx = {"data_interval_start": scheduled, "data_interval_end": scheduled, "logical_date": scheduled}
+    assert run_time(ctx) == datetime(2026, 12, 4, 8) and run_day(ctx, days_back=1) == date(2026, 12, 3)
+    # an interval timetable: [03 00:00, 04 00:00) UTC, due when it closes
+    ctx = {"data_interval_start": scheduled - timedelta(days=1), "data_interval_end": scheduled,
+           "logical_date": scheduled - timedelta(days=1)}
+    assert run_day(ctx, days_back=1) == date(2026, 12, 3)
+    # 17:00 UTC is already the next day in CST
+    assert run_day({"logical_date": datetime(2025, 1, 1, 17, tzinfo=utc)}) == date(2025, 1, 2)
+    # a manual run without a logical date: its run_after; none at all: the hub clock
+    assert run_day({"dag_run": SimpleNamespace(run_after=datetime(2027, 12, 31, 1, tzinfo=utc))}, 1) == date(2027, 12, 30)
+    with clock.using(clock.FrozenClock("2025-01-01T10:00:00")):
+        assert run_day({"logical_date": None}, days_back=1) == date(2024, 12, 31)
