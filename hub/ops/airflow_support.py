@@ -90,7 +90,10 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }
-START = datetime(2026, 1, 1)
+# The earliest logical date a run may have. Runs are not caught up (catchup=False), so this
+# only bounds which old runs can be (re-)run: a run checks its own day (run_day), and a
+# run dated before START would do nothing.
+START = datetime(2024, 1, 1)
 
 
 def systems_publishing(kind: str):

@@ -23,6 +23,9 @@ from hub.domains.supervision import scan as sv
 from hub.domains.supervision.scan import SYSTEM, WorkflowError, supervision_action, supervision_no, supervision_scan
 
 DEPT = "常熟市行政审批局"
+# the cases are driven through fixed days of March 2026: the hub must be past them
+pytestmark = pytest.mark.clock()
+
 SUPERVISION_SYSTEM = {"id": SYSTEM, "name": "电子监察系统", "level": "city", "region_code": "320500",
                       "may_push": ["supervision"]}
 
