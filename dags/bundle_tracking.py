@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, engine
+from hub.ops.airflow_support import DEFAULT_ARGS, START, dag_logger, engine
+
+log = dag_logger("bundle_tracking")
 
 with DAG(
     dag_id="bundle_tracking",
@@ -24,7 +26,7 @@ with DAG(
         from hub.domains.bundles import resume
 
         counts = resume(engine())
-        print(f"bundle splits resumed: {counts}")
+        log.info("bundle splits resumed: %s", counts)
         return counts
 
     @task(task_id="join_parts")
@@ -32,7 +34,7 @@ with DAG(
         from hub.domains.bundles import join
 
         counts = join(engine())
-        print(f"bundle statuses: {counts}")
+        log.info("bundle statuses: %s", counts)
         return counts
 
     resume_splits() >> join_parts()

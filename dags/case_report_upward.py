@@ -10,7 +10,10 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
+from hub.ops.airflow_support import (DEFAULT_ARGS, START, dag_logger, endpoint, engine, run_failed, systems_receiving,
+                                     task_id)
+
+log = dag_logger("case_report_upward")
 
 KINDS = ("case", "evaluation")
 PEERS = {p.id: p for kind in KINDS for p in systems_receiving(kind)}
@@ -36,7 +39,7 @@ with DAG(
                 from hub.outbound import reporting
 
                 queued = {kind: reporting.enqueue_changes(engine(), peer_id, kind) for kind in kinds}
-                print(f"queued for {peer_id}: {queued}")
+                log.info("queued for %s: %s", peer_id, queued)
                 return queued
 
             @task(task_id="deliver")
@@ -48,7 +51,7 @@ with DAG(
                     done = dict(d.run_once(peer_id))
                 finally:
                     d.close()
-                print(f"delivered to {peer_id}: {done}")
+                log.info("delivered to %s: %s", peer_id, done)
                 if done.get("retry"):
                     raise RuntimeError(f"{peer_id} is not accepting deliveries ({done}); they stay queued")
                 return done
@@ -58,7 +61,7 @@ with DAG(
                 from hub.outbound import reporting
 
                 marks = {kind: reporting.advance_acknowledged(engine(), peer_id, kind) for kind in kinds}
-                print(f"acknowledged through {marks}")
+                log.info("acknowledged through %s", marks)
                 return {k: v.isoformat() if v else None for k, v in marks.items()}
 
             delivered = deliver(peer_id, queue_changes(peer_id, kinds))

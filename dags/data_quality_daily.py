@@ -1,4 +1,5 @@
-"""data_quality_daily — daily: for yesterday (China Standard Time), run each kind's
+"""data_quality_daily — daily: for the run's yesterday (China Standard Time: the day
+before the run's data interval ends, so a re-run of an old run checks that run's day), run each kind's
 expectation suite on the day's stored records per source system, and the feed-health
 checks (silent source, volume drop/jump, null-rate and quarantine-rate jumps) against the
 trailing 30 days; results go to ``quality_run`` (see hub/quality/daily.py, docs/quality.md).
@@ -9,7 +10,9 @@ Then the day's quality report (数据质量报告, HTML and JSON) is written and
 
 from airflow.sdk import DAG, task
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, engine, run_failed
+from hub.ops.airflow_support import DEFAULT_ARGS, START, dag_logger, engine, run_day, run_failed
+
+log = dag_logger("data_quality_daily")
 
 with DAG(
     dag_id="data_quality_daily",
@@ -28,22 +31,20 @@ with DAG(
         from hub.quality.batch import check_pending
 
         checked, failed = check_pending(engine())
-        print(f"batch checks of deferred messages: {checked} checked, {failed} with failed expectations")
+        log.info("batch checks of deferred messages: %s checked, %s with failed expectations", checked, failed)
         return {"checked": checked, "failed": failed}
 
     @task(task_id="check_yesterday")
     def check_yesterday() -> dict:
-        from datetime import timedelta
-
-        from hub.core import clock
         from hub.quality.daily import check_day
 
-        day = (clock.now() - timedelta(days=1)).date()
+        day = run_day(days_back=1)
         summaries = check_day(engine(), day)
         failed = [s for s in summaries if s["suite_failed"] or s["feed_failed"]]
-        print(f"data quality for {day}: {len(summaries)} source/kind pairs checked, {len(failed)} with findings")
+        log.info("data quality for %s: %d source/kind pairs checked, %d with findings", day, len(summaries),
+                 len(failed))
         for s in failed:
-            print(f"  {s['source_system']}/{s['kind']}: suite {s['suite_failed']} feed {s['feed_failed']}")
+            log.info("  %s/%s: suite %s feed %s", s["source_system"], s["kind"], s["suite_failed"], s["feed_failed"])
         return {"day": day.isoformat(), "pairs": len(summaries), "with_findings": len(failed)}
 
     @task(task_id="write_report")
@@ -54,7 +55,7 @@ with DAG(
         from hub.quality.report import daily_dir, write_daily
 
         html_path, json_path = write_daily(engine(), daily_dir(load_settings().home), date.fromisoformat(checked["day"]))
-        print(f"quality report for {checked['day']}: {html_path}")
+        log.info("quality report for %s: %s", checked["day"], html_path)
         return {"html": str(html_path), "json": str(json_path)}
 
     checked = check_yesterday()

@@ -4,7 +4,9 @@ new / changed / withdrawn events. One task group per publishing system."""
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_publishing, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, dag_logger, endpoint, engine, systems_publishing, task_id
+
+log = dag_logger("item_catalog_sync")
 
 with DAG(
     dag_id="item_catalog_sync",
@@ -27,7 +29,7 @@ with DAG(
 
                 with open_adapter(endpoint(system_id)) as adapter:
                     counts = catalogue.sync_items(engine(), system_id, adapter=adapter)
-                print(f"item catalogue from {system_id}: {counts}")
+                log.info("item catalogue from %s: %s", system_id, counts)
                 return counts
 
             pull_and_diff(system_id)

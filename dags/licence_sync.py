@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_receiving, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, dag_logger, endpoint, engine, systems_receiving, task_id
+
+log = dag_logger("licence_sync")
 
 with DAG(
     dag_id="licence_sync",
@@ -25,7 +27,7 @@ with DAG(
         from hub.domains.licences import load_catalogue
 
         counts = load_catalogue(engine())
-        print(f"licence catalogue: {counts}")
+        log.info("licence catalogue: %s", counts)
         return counts
 
     @task(task_id="expiry_reminders")
@@ -33,7 +35,7 @@ with DAG(
         from hub.domains.licences import expiry_reminders
 
         counts = expiry_reminders(engine())
-        print(f"expiry reminders: {counts}")
+        log.info("expiry reminders: %s", counts)
         return counts
 
     catalogue = load_catalogue()
@@ -52,7 +54,7 @@ with DAG(
                     result = sync_to_province(d.engine, peer_id, deliverer=d)
                 finally:
                     d.close()
-                print(f"licences to {peer_id}: {result}")
+                log.info("licences to %s: %s", peer_id, result)
                 return result
 
             send_licences(peer_id)

@@ -1,10 +1,13 @@
-"""reconcile — daily: for yesterday (China Standard Time), compare per item what was
+"""reconcile — daily: for the run's yesterday (China Standard Time: the day before the
+run's data interval ends, so a re-run of an old run checks that run's day), compare per item what was
 delivered to each receiving platform with what it reports holding; each mismatch is a
 discrepancy record (对账). One task group per receiving system."""
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, engine, systems_receiving, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, dag_logger, engine, run_day, systems_receiving, task_id
+
+log = dag_logger("reconcile")
 
 with DAG(
     dag_id="reconcile",
@@ -22,14 +25,11 @@ with DAG(
         def reconcile_group(peer_id=peer.id):
             @task(task_id="compare_yesterday")
             def compare_yesterday(peer_id: str) -> dict:
-                from datetime import timedelta
-
-                from hub.core import clock
                 from hub.outbound.reconcile import reconcile
 
-                day = (clock.now() - timedelta(days=1)).date()
+                day = run_day(days_back=1)
                 counts = reconcile(engine(), peer_id, day)
-                print(f"reconcile {peer_id} for {day}: {counts}")
+                log.info("reconcile %s for %s: %s", peer_id, day, counts)
                 return counts
 
             compare_yesterday(peer_id)

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, systems_publishing, task_id
+from hub.ops.airflow_support import DEFAULT_ARGS, START, dag_logger, endpoint, engine, systems_publishing, task_id
+
+log = dag_logger("resource_library_refresh")
 
 SOURCES = {s.id: s for kind in ("person", "enterprise", "project") for s in systems_publishing(kind)}
 
@@ -33,7 +35,7 @@ with DAG(
                 cursor = stored_cursor(db, system_id)
                 with open_adapter(endpoint(system_id), **({"cursor": cursor} if cursor else {})) as adapter:
                     counts = refresh(db, system_id, adapter=adapter)
-                print(f"library refresh from {system_id}: {counts}")
+                log.info("library refresh from %s: %s", system_id, counts)
                 return counts
 
             merge_updates(system_id)

@@ -8,7 +8,10 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import DEFAULT_ARGS, START, endpoint, engine, run_failed, systems_receiving, task_id
+from hub.ops.airflow_support import (DEFAULT_ARGS, START, dag_logger, endpoint, engine, run_failed, systems_receiving,
+                                     task_id)
+
+log = dag_logger("supervision_scan")
 
 with DAG(
     dag_id="supervision_scan",
@@ -28,7 +31,8 @@ with DAG(
         from hub.domains.supervision.scan import scan as run_scan
 
         result = run_scan(engine())
-        print(f"supervision scan: {result['cases']} cases, {result['findings']} findings, {result['raised']} raised")
+        log.info("supervision scan: %s cases, %s findings, %s raised", result["cases"], result["findings"],
+                 result["raised"])
         return {k: v for k, v in result.items() if k != "supervision_nos"}
 
     scanned = scan()
@@ -42,7 +46,7 @@ with DAG(
                 from hub.outbound import reporting
 
                 n = reporting.enqueue_changes(engine(), peer_id, "supervision")
-                print(f"queued {n} changed supervision records for {peer_id}")
+                log.info("queued %s changed supervision records for %s", n, peer_id)
                 return n
 
             @task(task_id="deliver")
@@ -54,7 +58,7 @@ with DAG(
                     done = dict(d.run_once(peer_id))
                 finally:
                     d.close()
-                print(f"delivered to {peer_id}: {done}")
+                log.info("delivered to %s: %s", peer_id, done)
                 if done.get("retry"):
                     raise RuntimeError(f"{peer_id} is not accepting deliveries ({done}); they stay queued")
                 return done
@@ -64,7 +68,7 @@ with DAG(
                 from hub.outbound import reporting
 
                 at = reporting.advance_acknowledged(engine(), peer_id, "supervision")
-                print(f"acknowledged through {at}")
+                log.info("acknowledged through %s", at)
                 return at.isoformat() if at else None
 
             queued = queue_changes(peer_id)

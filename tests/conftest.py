@@ -24,6 +24,94 @@ PG_URL = os.environ.get("GOVHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5
 AMQP_URL = os.environ.get("GOVHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+# ---------------------------------------------------------------- the clock
+# The suite runs on the hub clock (hub.core.clock), never on today's date: the session
+# starts at PINNED_AT (naive CST) and ticks on with real time, never backwards between
+# tests (they may share a database). GOVHUB_TEST_TODAY=YYYY-MM-DD runs it on that day
+# instead (from 10:00 CST), to show the outcome does not depend on the day;
+# GOVHUB_TEST_TODAY=wall runs it on the wall clock. Child processes (worker, serve,
+# `python -m hub.cli`, `airflow dags test`) read the same time through GOVHUB_CLOCK, kept
+# in os.environ. A test whose data or expectations belong to one day pins it whatever the
+# day: ``@pytest.mark.clock`` (PINNED_AT) or ``@pytest.mark.clock("2026-11-20T10:00:00")``.
+# A test moves time with the ``clock`` fixture (``clock.advance(seconds=1.1)``), not by sleeping.
+PINNED_AT = "2026-11-22T10:00:00"  # the generated data of every test was checked on this day
+TEST_TODAY = os.environ.get("GOVHUB_TEST_TODAY", "").strip()
+
+
+def _session_start() -> str | None:
+    if TEST_TODAY.lower() == "wall":
+        return None
+    if TEST_TODAY:
+        from datetime import date
+
+        return f"{date.fromisoformat(TEST_TODAY).isoformat()}T10:00:00"
+    return PINNED_AT
+
+
+def _sync_clock_env(c) -> None:
+    """Child processes inherit os.environ: keep GOVHUB_CLOCK on the time this process reads."""
+    from hub.core import clock as hub_clock
+
+    if hub_clock.current() is c:
+        os.environ.update(hub_clock.environ())
+
+
+def _install_session_clock() -> None:
+    # at import, so module-level dates in test files are on the session's day too
+    from hub.core import clock as hub_clock
+
+    start = _session_start()
+    hub_clock.install(None if start is None else hub_clock.TickingClock(start, on_change=_sync_clock_env))
+    os.environ.pop(hub_clock.ENV, None)
+    _sync_clock_env(hub_clock.current())
+
+
+_install_session_clock()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "clock(at=PINNED_AT): run the test on the hub clock ticking from `at` "
+                                       "(naive CST ISO time), whatever the session's day (GOVHUB_TEST_TODAY)")
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(request):
+    marker = request.node.get_closest_marker("clock")
+    if marker is None:
+        yield None
+        return
+    from hub.core import clock as hub_clock
+
+    at = marker.args[0] if marker.args else marker.kwargs.get("at", PINNED_AT)
+    saved_env = os.environ.get(hub_clock.ENV)
+    c = hub_clock.TickingClock(at, on_change=_sync_clock_env)
+    previous = hub_clock.install(c)
+    _sync_clock_env(c)
+    yield c
+    hub_clock.install(previous)
+    if saved_env is None:
+        os.environ.pop(hub_clock.ENV, None)
+    else:
+        os.environ[hub_clock.ENV] = saved_env
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The hub's clock for this test: a ``hub.core.clock.TickingClock`` from the time the
+    installed clock reads now (the ``clock`` marker's time, else the session's).
+    ``clock.advance(seconds=1.1)`` moves it instead of sleeping, ``clock.set(datetime(...))``
+    pins it to a time (naive CST); child processes started afterwards follow it
+    (GOVHUB_CLOCK). The previous clock is back after the test."""
+    from hub.core import clock as hub_clock
+
+    c = hub_clock.TickingClock(hub_clock.now(), on_change=_sync_clock_env)
+    monkeypatch.setenv(hub_clock.ENV, "")  # whatever it was comes back after the test
+    previous = hub_clock.install(c)
+    _sync_clock_env(c)
+    yield c
+    hub_clock.install(previous)
+
+
 def _private_vhost(url: str) -> str:
     """Give this test session a RabbitMQ virtual host of its own, so two suites run at
     once (or a suite and a demo) never share ``govhub.inbound``. Needs ``rabbitmqctl`` on

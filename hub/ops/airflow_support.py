@@ -11,15 +11,57 @@ Airflow's metadata database.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from hub.catalog.systems import get_system, systems
+from hub.core import clock
 from hub.core.config import load_settings
 from hub.db.engine import engine_for, migrate
 from hub.ops.jobs import record
 from hub.ops.logs import install_masking
 
 log = logging.getLogger("govhub.airflow")
+
+
+def dag_logger(dag_id: str) -> logging.Logger:
+    """The logger a DAG file's tasks write to (``govhub.dags.<dag_id>``): it reaches the
+    task log like Airflow's own, and every record is masked (``engine()`` installs that)."""
+    return logging.getLogger(f"govhub.dags.{dag_id}")
+
+
+def run_time(context=None) -> datetime:
+    """The time the current DAG run is for, as naive CST (the hub's time).
+
+    The end of the run's data interval: with Airflow 3's default cron timetable
+    (CronTriggerTimetable) that is its logical date, the moment it was scheduled for;
+    with an interval timetable, the moment its interval closed and the run became due.
+    Else the logical date, else the run's ``run_after`` (a manual run may have no logical
+    date), else the hub clock. So re-running an old run (``airflow tasks clear``,
+    ``airflow dags test DAG DATE``) works on that run's time, not on today's."""
+    if context is None:
+        from airflow.sdk import get_current_context  # deferred: Airflow is there only inside a task
+
+        context = get_current_context()
+    run = context.get("dag_run")
+    for value in (context.get("data_interval_end"), context.get("logical_date"), getattr(run, "run_after", None)):
+        if value is not None:
+            return _cst(value)
+    return clock.now()
+
+
+def run_day(context=None, days_back: int = 0) -> date:
+    """The CST date of :func:`run_time`, ``days_back`` days earlier (1: the run's
+    "yesterday", the day a daily job checks)."""
+    return (run_time(context) - timedelta(days=days_back)).date()
+
+
+def _cst(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:  # Airflow's times are UTC
+        value = value.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(value.timestamp(), clock.CST).replace(tzinfo=None)
+
 
 def task_succeeded(context) -> None:
     """Task callback: the job's last success, for the DAG-freshness metric (hub.ops.jobs)."""
@@ -48,7 +90,10 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }
-START = datetime(2026, 1, 1)
+# The earliest logical date a run may have. Runs are not caught up (catchup=False), so this
+# only bounds which old runs can be (re-)run: a run checks its own day (run_day), and a
+# run dated before START would do nothing.
+START = datetime(2024, 1, 1)
 
 
 def systems_publishing(kind: str):

@@ -68,7 +68,7 @@ def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
     ``sources`` limits it to those source systems (the API scopes a caller this way)."""
     if days < 1:
         raise ValueError("days must be at least 1")
-    generated = datetime.now(clock.CST).replace(microsecond=0)
+    generated = clock.now().replace(microsecond=0, tzinfo=clock.CST)
     day_to = day_to or generated.date()
     day_from = day_to - timedelta(days=days - 1)
     start, end = datetime.combine(day_from, time()), datetime.combine(day_to + timedelta(days=1), time())

@@ -39,14 +39,19 @@ def airflow_home(tmp_path_factory):
 
 @pytest.fixture
 def run_dag(airflow_home, db_url, tmp_path, catalog):  # noqa: F811
-    """Runs ``airflow dags test DAG_ID`` against this test's hub database and catalogue;
-    returns the completed process."""
+    """Runs ``airflow dags test DAG_ID LOGICAL_DATE`` against this test's hub database and
+    catalogue; returns the completed process. The run is for the time the hub clock reads
+    (its logical date), and the DAG process runs on that clock (GOVHUB_CLOCK) when a test
+    installed one."""
 
     def run(dag_id: str, **extra_env) -> subprocess.CompletedProcess:
+        from hub.core import clock
+
         env = {**airflow_base_env(airflow_home), "GOVHUB_DB_URL": db_url, "GOVHUB_HOME": str(tmp_path / "home"),
-               "GOVHUB_CATALOG": str(catalog.path), "GOVHUB_DAG_RETRIES": "0", **extra_env}
-        return subprocess.run([AIRFLOW, "dags", "test", dag_id], env=env, capture_output=True, text=True,
-                              timeout=300, cwd=ROOT)
+               "GOVHUB_CATALOG": str(catalog.path), "GOVHUB_DAG_RETRIES": "0", **clock.environ(), **extra_env}
+        logical_date = clock.now().replace(tzinfo=clock.CST).isoformat()
+        return subprocess.run([AIRFLOW, "dags", "test", dag_id, logical_date], env=env, capture_output=True,
+                              text=True, timeout=300, cwd=ROOT)
 
     return run
 

@@ -61,7 +61,7 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
         stop()
 
 
-def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog, engine, monkeypatch):
+def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog, engine, monkeypatch, clock):
     import hub.outbound.reporting as reporting
     from datetime import timedelta
 
@@ -74,9 +74,7 @@ def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog,
         cases = [r for r, _ in Generator(seed=81, departments=["常熟市行政审批局"]).records("case", 25)]
         monkeypatch.setenv("GOVHUB_TEST_PROV_IN", "prov-in")
         standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="dag-1")), "dept-a")
-        import time
-
-        time.sleep(2.1)  # the DAG process applies the normal settle time
+        clock.advance(seconds=2.1)  # the DAG process applies the normal settle time
         state.mode = "down"
         failed = run_dag("case_report_upward", GOVHUB_TEST_PROV_IN="prov-in")
         assert "state=failed" in failed.stdout + failed.stderr
@@ -92,7 +90,7 @@ def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog,
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, catalog, engine, monkeypatch):
+def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, catalog, engine, monkeypatch, clock):
     """The other five DAGs run to success against the sandbox sharing platform and a
     sandbox province licence library, and move what they should."""
     from sandbox import sharing_rest
@@ -122,9 +120,7 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
 
         issued = [r for r, _ in Generator(seed=93).records("licence", 6)]
         standard_pipeline(engine).ingest(io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence")
-        import time
-
-        time.sleep(2.1)  # past the reporting settle time
+        clock.advance(seconds=2.1)  # past the reporting settle time
         _ok(run_dag("licence_sync", **env))
         assert len(licences.received) == 6
 
@@ -140,10 +136,9 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_data_quality_daily_dag_checks_yesterday(run_dag, engine, tmp_path):
+def test_data_quality_daily_dag_checks_yesterday(run_dag, engine, tmp_path, clock):
     from datetime import datetime, time, timedelta
 
-    from hub.core import clock
     from hub.quality.models import quality_run
     from tests.integration.test_quality_daily import _lineage
     from tests.integration.test_quality_batch import put_library

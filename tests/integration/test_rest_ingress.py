@@ -93,7 +93,7 @@ def test_hmac_signed_push(client, catalog):
     assert client.post("/api/v1/case", content=body, headers={**h, "X-Govhub-Timestamp": old, "X-Govhub-Signature": sig}).json()["error"] == "stale_request"
 
 
-def test_province_pulls_changes_with_a_resumable_cursor(client, catalog, monkeypatch):
+def test_province_pulls_changes_with_a_resumable_cursor(client, catalog, monkeypatch, clock):
     import hub.api.routes_pull as pull
 
     monkeypatch.setattr(pull, "SETTLE", __import__("datetime").timedelta(seconds=0))
@@ -112,7 +112,7 @@ def test_province_pulls_changes_with_a_resumable_cursor(client, catalog, monkeyp
     assert sorted(seen) == sorted(x["case_no"] for x in recs) and len(seen) == len(set(seen)) and pages == 3
     # resume: only what changed after the cursor comes back
     newer = [r for r, _ in cases_of("常熟市行政审批局", 3, seed=5)]
-    time.sleep(1.1)
+    clock.advance(seconds=1.1)
     push(client, catalog.keys["dept-a"], newer)
     page = client.get("/api/v1/case/changes", params={"cursor": cursor}, headers={"X-Api-Key": catalog.keys["prov"]}).json()
     assert sorted(x["case_no"] for x in page["records"]) == sorted(x["case_no"] for x in newer)

@@ -13,6 +13,7 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.iso7064 import mod_11_2
 
+from hub.core import clock as hub_clock
 from hub.model.codes import CodeError, divisions, idcard, licence_id, mask, orgcode, uscc
 from hub.model.codes.divisions import DivisionTable, default_table
 
@@ -83,13 +84,25 @@ def test_idcard_extractors():
 
 
 def test_idcard_default_today_is_the_real_date():
-    tomorrow = date.today() + timedelta(days=1)
-    first17 = f"320581{tomorrow:%Y%m%d}001"
-    with pytest.raises(CodeError) as exc:
-        idcard.validate(first17 + idcard.check_char(first17))
-    assert exc.value.reason == "id_birth_date"
-    first17 = f"320581{date.today():%Y%m%d}001"
-    assert idcard.is_valid(first17 + idcard.check_char(first17))
+    with hub_clock.using(hub_clock.SYSTEM):  # the wall clock, whatever clock the suite runs on
+        tomorrow = date.today() + timedelta(days=1)
+        first17 = f"320581{tomorrow:%Y%m%d}001"
+        with pytest.raises(CodeError) as exc:
+            idcard.validate(first17 + idcard.check_char(first17))
+        assert exc.value.reason == "id_birth_date"
+        first17 = f"320581{date.today():%Y%m%d}001"
+        assert idcard.is_valid(first17 + idcard.check_char(first17))
+
+
+@pytest.mark.parametrize("today", [date(2025, 1, 1), date(2027, 12, 31)])
+def test_idcard_default_today_follows_the_hub_clock(today):
+    with hub_clock.using(hub_clock.FrozenClock(today)):
+        first17 = f"320581{today + timedelta(days=1):%Y%m%d}001"
+        with pytest.raises(CodeError) as exc:
+            idcard.validate(first17 + idcard.check_char(first17))
+        assert exc.value.reason == "id_birth_date"
+        first17 = f"320581{today:%Y%m%d}001"
+        assert idcard.is_valid(first17 + idcard.check_char(first17))
 
 
 def test_idcard_rejects_non_text():

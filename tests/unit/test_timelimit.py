@@ -37,6 +37,7 @@ from hub.domains.timelimit.calendar import (
     load_overrides,
 )
 from hub.cli.calendar import calendar as calendar_cli
+from hub.core import clock as hub_clock
 
 D = date.fromisoformat
 T = datetime.fromisoformat
@@ -473,10 +474,11 @@ def test_server_time_zone_does_not_matter(cal, monkeypatch, tz):
     monkeypatch.setenv("TZ", tz)
     time_module.tzset()
     try:
-        assert compute_deadlines(c, T("2025-03-07 12:00:00"), cal) == expected
-        # `now` defaults to Beijing time whatever the server's zone.
-        beijing_now = datetime.now(timezone.utc).astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
-        assert abs(compute_deadlines(c, calendar=cal).as_of - beijing_now) < timedelta(minutes=1)
+        with hub_clock.using(hub_clock.SYSTEM):  # the wall clock, whatever clock the suite runs on
+            assert compute_deadlines(c, T("2025-03-07 12:00:00"), cal) == expected
+            # `now` defaults to Beijing time whatever the server's zone.
+            beijing_now = datetime.now(timezone.utc).astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
+            assert abs(compute_deadlines(c, calendar=cal).as_of - beijing_now) < timedelta(minutes=1)
     finally:
         monkeypatch.undo()
         time_module.tzset()

@@ -48,7 +48,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from hub.model.canonical import CST, parse_datetime
+from hub.core import clock
+from hub.model.canonical import parse_datetime
 from hub.domains.timelimit.calendar import OfficialCalendar, default_calendar
 from hub.core.errors import InputError
 
@@ -84,7 +85,7 @@ def to_cst(value) -> datetime:
 
 
 def now_cst() -> datetime:
-    return datetime.now(CST).replace(tzinfo=None, microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 @dataclass(frozen=True)

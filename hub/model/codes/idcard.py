@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hub.model.codes.divisions import DivisionTable
 
+from hub.core import clock
 from hub.model.codes.errors import CodeError, mask
 from hub.model.outcomes import Reason
 
@@ -119,12 +120,15 @@ _MIN_YMD = f"{MIN_BIRTH_YEAR}0101"
 _LAST = frozenset("0123456789X")
 
 # Today's date as YYYYMMDD and the epoch second it stops being today (local time, as
-# date.today()). Refreshed lazily: date.today() per record is too slow.
+# date.today()). Refreshed lazily: date.today() per record is too slow. Another clock
+# installed (hub.core.clock: tests, GOVHUB_CLOCK) gives its own CST date instead.
 _today_cache: tuple[str, float] = ("", 0.0)
 
 
 def _today_ymd() -> str:
     global _today_cache
+    if not clock.is_system():
+        return _ymd_of(clock.now().date())
     ymd, expires = _today_cache
     now = _time()
     if now < expires:
