@@ -15,7 +15,7 @@ import fnmatch
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, cast
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError, TransientError
@@ -94,13 +94,14 @@ class FileAdapter(Adapter):
             yield Envelope(data, file_message_id(name, data), filename=name, handle=name)
 
     def ack(self, envelope: Envelope) -> None:
-        src = self.root / envelope.handle
+        name = cast(str, envelope.handle)  # the file name read() gave the envelope
+        src = self.root / name
         try:
             self.done.mkdir(parents=True, exist_ok=True)
             if src.exists():
-                os.replace(src, self.done / envelope.handle)
+                os.replace(src, self.done / name)
         except OSError as exc:
-            raise TransientError(f"cannot move {envelope.handle} to {self.done}: {exc.strerror}", peer=self.peer) from None
+            raise TransientError(f"cannot move {name} to {self.done}: {exc.strerror}", peer=self.peer) from None
 
     def write(self, envelope: Envelope) -> Receipt:
         name = safe_name(envelope.filename or f"{envelope.message_id}.dat")

@@ -57,7 +57,7 @@ import re
 import stat
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, cast
 
 import paramiko
 
@@ -77,8 +77,8 @@ class _Remote:
     """What ``ack`` needs: the file as it was when read."""
 
     name: str
-    size: int
-    mtime: int
+    size: int | None  # as listed: a server may leave out a file's size or time
+    mtime: int | None
     sha256: str
     sidecar: bool
 
@@ -96,8 +96,9 @@ class SftpAdapter(SftpSession):
 
     # -- read / ack -----------------------------------------------------------------------
 
-    def _listing(self, sftp: paramiko.SFTPClient) -> tuple[dict[str, tuple[int, int]], set[str]]:
-        files, sidecars = {}, set()
+    def _listing(self, sftp: paramiko.SFTPClient) -> tuple[dict[str, tuple[int | None, int | None]], set[str]]:
+        files: dict[str, tuple[int | None, int | None]] = {}
+        sidecars: set[str] = set()
         for a in sftp.listdir_attr(self.dir):
             name = a.filename
             if name not in (".", "..") and unsafe_name(name) and fnmatch.fnmatchcase(name, self.pattern):
@@ -141,7 +142,7 @@ class SftpAdapter(SftpSession):
                 taken += 1
                 yield envelope
 
-    def _fetch(self, name: str, size: int, mtime: int, has_sidecar: bool) -> Envelope | None:
+    def _fetch(self, name: str, size: int | None, mtime: int | None, has_sidecar: bool) -> Envelope | None:
         path = posixpath.join(self.dir, name)
         with self._session(f"fetch {path}", path, "read") as sftp:
             try:
@@ -174,7 +175,7 @@ class SftpAdapter(SftpSession):
         return digest if re.fullmatch(r"[0-9a-f]{64}", digest) else None
 
     def ack(self, envelope: Envelope) -> None:
-        remote: _Remote = envelope.handle
+        remote = cast(_Remote, envelope.handle)  # what _fetch gave the envelope
         src = posixpath.join(self.dir, remote.name)
         with self._session(f"move {src} to {self.done}", self.done, "create and rename") as sftp:
             try:

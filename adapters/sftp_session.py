@@ -133,7 +133,11 @@ class SftpSession(Adapter):
             self._check_host_key(transport.get_remote_server_key(), known)
             self._authenticate(transport)
             sftp = paramiko.SFTPClient.from_transport(transport)
-            sftp.get_channel().settimeout(self.timeout)
+            # None only if no channel was opened, which open_session raises for instead
+            assert sftp is not None
+            channel = sftp.get_channel()
+            assert channel is not None  # the channel from_transport opened
+            channel.settimeout(self.timeout)
         except BaseException:
             transport.close()
             raise
@@ -161,6 +165,7 @@ class SftpSession(Adapter):
         if self.host_key:
             ok = key.fingerprint == self.host_key
         else:
+            assert known is not None  # _known_keys gives None only for host_key or insecure
             ok = any(key == k for k in known.values())
         if not ok:
             raise ConfigError(f"the host key of {self.host}:{self.port} ({key.get_name()} {key.fingerprint}) does not "
@@ -175,6 +180,7 @@ class SftpSession(Adapter):
             except paramiko.AuthenticationException:
                 if self.password is None:
                     raise
+        assert self.password is not None  # __init__ refuses neither key nor password
         transport.auth_password(self.user, self.password)
 
     def _drop(self) -> None:

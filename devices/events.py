@@ -25,7 +25,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Final, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -42,9 +42,11 @@ from hub.core.config import load_settings
 from hub.model.codes import idcard
 from hub.model.masking import mask_id, mask_text
 
-QUEUE_ACTIONS = ("issued", "called", "served", "abandoned", "id_read")
-WINDOW_STATUSES = ("未登录", "空闲", "正在办理", "暂停", "考勤异常")
-HALL_PAD_CHANNEL = "4"  # 好差评 评价渠道: 4 = 政务服务大厅评价器
+QueueAction = Literal["issued", "called", "served", "abandoned", "id_read"]
+WindowStatus = Literal["未登录", "空闲", "正在办理", "暂停", "考勤异常"]
+QUEUE_ACTIONS: tuple[QueueAction, ...] = get_args(QueueAction)
+WINDOW_STATUSES: tuple[WindowStatus, ...] = get_args(WindowStatus)
+HALL_PAD_CHANNEL: Final = "4"  # 好差评 评价渠道: 4 = 政务服务大厅评价器
 PERSON_KEY_ENV = "GOVHUB_PERSON_KEY"
 
 # Fields that say where an event came from rather than what happened: the same happening
@@ -54,11 +56,9 @@ SOURCE_FIELDS = frozenset({"event_id", "vendor", "seq", "received_at"})
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 TicketNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9\-]+$")]
 StaffId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
-
-
-def _text(n: int):
-    # Printable text: control characters in a name or number mean a garbled frame.
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=n, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Printable text: control characters in a name or number mean a garbled frame.
+Text16 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Text64 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 def event_id(vendor: str, hall: str, device_id: str, seq: str, occurred_at: datetime) -> str:
@@ -109,6 +109,10 @@ class _Event(BaseModel):
     seq: Ident
     occurred_at: datetime
     received_at: datetime
+    if TYPE_CHECKING:
+        # each event model declares its kind as a Literal field; declared here only for the type
+        # checker, so the field keeps its place in the subclass (and in the wire JSON)
+        kind: str
 
     @property
     def routing_key(self) -> str:
@@ -131,10 +135,10 @@ class QueueEvent(_Event):
     """取号 / 叫号 / 办结 / 弃号 / 刷身份证 for one ticket."""
 
     kind: Literal["queue"] = "queue"
-    action: Literal[QUEUE_ACTIONS]
+    action: QueueAction
     ticket_no: TicketNo
-    item_code: _text(64) | None = None  # 事项编码 or the queue's name (业务类型)
-    window_no: _text(16) | None = None
+    item_code: Text64 | None = None  # 事项编码 or the queue's name (业务类型)
+    window_no: Text16 | None = None
     person: PersonRef | None = None  # the card read at id_read, or swiped to take the ticket
 
     @model_validator(mode="after")
@@ -155,19 +159,19 @@ class WindowEvent(_Event):
     """窗口终端状态: the status a window terminal reports."""
 
     kind: Literal["window"] = "window"
-    window_no: _text(16)
+    window_no: Text16
     staff_id: StaffId | None = None  # 工号; none while 未登录
-    status: Literal[WINDOW_STATUSES]
+    status: WindowStatus
 
 
 class EvaluationEvent(_Event):
     """满意度评价 from a hall evaluation pad: one 好差评 rating (channel 4)."""
 
     kind: Literal["evaluation"] = "evaluation"
-    window_no: _text(16)
+    window_no: Text16
     staff_id: StaffId | None = None
     ticket_no: TicketNo | None = None
-    case_no: _text(64) | None = None  # 办件编号, when the pad knows the case
+    case_no: Text64 | None = None  # 办件编号, when the pad knows the case
     satisfaction: Annotated[int, Field(ge=1, le=5)]  # 1 非常不满意 … 5 非常满意
     channel: Literal["4"] = HALL_PAD_CHANNEL
     comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None

@@ -57,7 +57,7 @@ def _json(vendor: Vendor, payload: bytes) -> Iterator[Piece]:
         doc = json.loads(payload.decode(vendor.encoding))
     except UnicodeDecodeError as exc:
         raise DeviceInputError("encoding_invalid", f"the body is not {vendor.encoding} (byte {exc.start})") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise DeviceInputError("json_malformed", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # nesting deep enough to exhaust the decoder's stack
         raise DeviceInputError("json_malformed", "the body is nested too deeply to be an event; send flat objects") from None

@@ -85,10 +85,13 @@ def normalise(vendor: str, payload: bytes, *, hall: str, person_key: bytes,
               received_at: datetime | None = None) -> list[DeviceEvent]:
     """All canonical events of ``payload``; the first malformed one raises ``DeviceInputError``."""
     items = read(vendor, payload, hall=hall, person_key=person_key, received_at=received_at)
+    events: list[DeviceEvent] = []
     for it in items:
         if it.error:
             raise it.error
-    return [it.event for it in items]
+        assert it.event is not None  # an item holds its event or its error
+        events.append(it.event)
+    return events
 
 
 def _event(v: Vendor, fields: dict, hall: str, key: bytes, received_at: datetime):
@@ -114,17 +117,19 @@ def _event(v: Vendor, fields: dict, hall: str, key: bytes, received_at: datetime
             raise DeviceInputError("field_format", f"{canon} ({v.name} field {name!r}) is a {type(raw).__name__}, "
                                    "not text or an integer")
         value = str(raw).strip()
+        # code tables exist only for status and satisfaction (devices.vendors.CODED)
         if canon in v.code_tables:
             table = v.code_tables[canon]
             if value not in table:
                 raise DeviceInputError("code_unknown", f"{canon} ({v.name} field {name!r}): code {value[:20]!r} is not in "
                                        f"the {v.name} table; known: {', '.join(table)}")
-            value = table[value]
-        if canon == "occurred_at":
-            value = _time(v, name, value)
+            data[canon] = table[value]
+        elif canon == "occurred_at":
+            data[canon] = _time(v, name, value)
         elif canon == "id_number":
-            canon, value = "person", _person(name, value, key)
-        data[canon] = value
+            data["person"] = _person(name, value, key)
+        else:
+            data[canon] = value
     missing = [f"{c} ({v.name} field {v.fields[c]!r})" for c in ("device_id", "seq", "occurred_at") if c not in data]
     if missing:
         raise DeviceInputError("field_missing", f"{', '.join(missing)} missing")
@@ -207,7 +212,7 @@ class Receipt:
     refused: DeviceInputError | None = None
 
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(RECORD_OUTCOMES, 0)
+        out: dict[str, int] = {o: 0 for o in RECORD_OUTCOMES}
         for r in self.results:
             out[r.outcome] += 1
         if self.refused:
@@ -242,6 +247,7 @@ class Gateway:
                 results.append(Result(it.position, Outcome.QUARANTINED, reason=it.error.reason, message=it.error.message))
                 continue
             e = it.event
+            assert e is not None  # an item holds its event or its error
             results.append(Result(it.position, Outcome.STORED if e.event_id in new else Outcome.DUPLICATE, e.event_id, e.kind))
             new.discard(e.event_id)  # a repeat later in the same payload is a duplicate
         self.flush()

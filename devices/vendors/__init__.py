@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hub.core import catalogfile
 
-from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES
+from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES, QueueAction
 from hub.core.errors import ConfigError
 
 VENDORS_DIR = Path(__file__).resolve().parent
@@ -56,7 +56,7 @@ class EventType(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["queue", "window", "evaluation"]
-    action: Literal[QUEUE_ACTIONS] | None = None
+    action: QueueAction | None = None
 
     @model_validator(mode="after")
     def _action(self):

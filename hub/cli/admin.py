@@ -28,7 +28,9 @@ def hash_secret(kind) -> None:
     """Hash a secret read from standard input, for the credentials in the catalogue."""
     from hub.catalog.access import hash_password, sha256_hex  # deferred: the catalogue's pydantic models (~20 ms)
 
-    secret = click.get_text_stream("stdin").read().strip()
+    # click.open_file("-") is standard input as the same text stream click.get_text_stream("stdin")
+    # gave (deprecated since click 8.5, and untyped through click's module __getattr__)
+    secret = click.open_file("-").read().strip()
     if not secret:
         fail("send the secret on standard input, e.g.  printf %s \"$KEY\" | govhub hash-secret --api-key")
     click.echo(hash_password(secret) if kind == "password" else sha256_hex(secret))

@@ -30,7 +30,7 @@ from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, outbox, record_history
 from hub.wiring import standard_pipeline
 from hub.ingest.store import EVENTS_EXCHANGE
-from hub.catalog.systems import get_system
+from hub.catalog.systems import CatalogError, get_system
 from hub.ingest.decode import MessageInfo, read
 from hub.model.mapping import canonical_mapping
 from hub.core.errors import NotFound
@@ -71,7 +71,10 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
     counts = {"pulled": 0, "stored": 0, "duplicate": 0, "quarantined": 0}
     seen: set[str] = set()
     own = adapter is None
-    adapter = adapter or open_adapter(system.endpoint)
+    if adapter is None:
+        if not system.endpoint:
+            raise CatalogError(f"system {system_id} has no endpoint in the catalogue; add its item-catalogue URL to sync from it")
+        adapter = open_adapter(system.endpoint)
     try:
         for envelope in adapter.read():
             summary = pipeline.ingest(io.BytesIO(envelope.body), system, fmt="xml", kind="item",
@@ -86,7 +89,7 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
     now = clock.now()
     with engine.begin() as conn:
         after = _current(conn, prefix)
-        events = []
+        events: list[tuple[str, str, dict, dict]] = []
         for code, row in after.items():
             old = before.get(code)
             if old is None:

@@ -11,7 +11,9 @@ config = context.config
 def run() -> None:
     conn = config.attributes.get("connection")
     if conn is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        assert url is not None, "hub.db.engine.alembic_config sets sqlalchemy.url"
+        engine = create_engine(url)
         with engine.begin() as conn:
             _run(conn)
     else:

@@ -64,7 +64,7 @@ class HubCollector:
             up.add_metric(["database"], 0)
         if self.settings is not None:
             try:
-                yield self._queues()
+                yield self._queues(self.settings)
                 up.add_metric(["bus"], 1)
             except Exception as exc:  # noqa: BLE001
                 log.warning("metrics: bus unreadable: %s", type(exc).__name__)
@@ -123,9 +123,9 @@ class HubCollector:
                 since.add_metric([job], max(0.0, (now - at).total_seconds()))
         yield from (last, since)
 
-    def _queues(self) -> GaugeMetricFamily:
+    def _queues(self, settings: Settings) -> GaugeMetricFamily:
         fam = GaugeMetricFamily("govhub_queue_messages", "Messages ready on a hub queue", labels=["queue"])
-        with bus.connect(self.settings) as conn:
+        with bus.connect(settings) as conn:
             conn.ensure_connection(max_retries=1, timeout=5)
             # every inbound partition, the queue of a hub before partitions (while it drains), the dead letters
             for q in (*bus.inbound_queues(conn), bus.LEGACY_INBOUND_QUEUE, bus.DEAD_QUEUE):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Iterator
 
-from sqlalchemy import Engine, and_, exists, select, tuple_
+from sqlalchemy import ColumnElement, Engine, and_, exists, select, tuple_
 
 from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, ingest_message, lineage
@@ -46,7 +46,7 @@ def message_records(engine: Engine, system: str, kind: str, message_id: str, lim
         rows: dict[str, dict] = {}
         for i in range(0, len(wanted), _CHUNK):
             part = wanted[i:i + _CHUNK]
-            where = [cols[0].in_([p[0] for p in part])] if len(cols) == 1 else [tuple_(*cols).in_(part)]
+            where: list[ColumnElement[bool]] = [cols[0].in_([p[0] for p in part])] if len(cols) == 1 else [tuple_(*cols).in_(part)]
             if k.key_scoped_by_source:
                 where.append(t.c.source_system == system)
             for r in conn.execute(select(*[t.c[f.name] for f in k.fields]).where(and_(*where))):

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, case, func, select
 from hub.ops import stats
 from hub.model.dictionary import kinds
 from hub.db.tables import lineage
+from hub.model.outcomes import Outcome
 
 OUTCOMES = stats.OUTCOMES
 
@@ -54,7 +55,7 @@ def _snapshot(engine: Engine):
 
 def _counts(c: Counter) -> dict:
     d = {o: int(c[o]) for o in OUTCOMES}
-    return {"received": sum(d.values()), **d, "pass_rate": pass_rate(d["stored"], d["quarantined"])}
+    return {"received": sum(d.values()), **d, "pass_rate": pass_rate(d[Outcome.STORED], d[Outcome.QUARANTINED])}
 
 
 def _lineage_totals(conn, sources, start: datetime, end: datetime) -> dict:

@@ -40,6 +40,7 @@ def from_dictionary(k: Kind) -> list[dict]:
             out.append(_e("expect_column_values_to_not_be_null", {"column": f.name}, "required",
                           _LABEL_RULES["required"].format(label=lab)))
         if f.type == "enum":
+            assert f.values is not None  # the dictionary refuses an enum field without values
             out.append(_e("expect_column_values_to_be_in_set", {"column": f.name, "value_set": list(f.values)}, "enum",
                           _LABEL_RULES["enum"].format(label=lab)))
         elif f.type in ("string", "code", "text"):

@@ -139,7 +139,10 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
     lineage_id = _store(engine, ctx, p, trace, row, note)
     log.info("quarantine #%d %s by %s: %s (%s)", qid, action, operator, p.outcome, p.detail)
     # a person's key is their ID number: what is reported is masked
-    return Attempt(qid, action, p.outcome, p.detail, record_key=mask_text(p.key_text), lineage_id=lineage_id,
+    key_text = p.key_text
+    assert key_text is not None  # a record that passed the checks has its key
+    # Outcome(): Prepared.outcome is typed str; store_batch set it to an Outcome member, which Outcome() returns as is
+    return Attempt(qid, action, Outcome(p.outcome), p.detail, record_key=mask_text(key_text), lineage_id=lineage_id,
                    mapping=plan.mapping.label, changes=diff)
 
 
@@ -196,17 +199,18 @@ def retry_matching(engine: Engine, operator: str, rule: str | None = None, syste
     planner = _Planner(engine)
     summary = RetrySummary()
     for qid in ids if ids is not None else matching_ids(engine, rule, system, kind, reason):
+        a: Attempt | None = None
         try:
-            a = retry(engine, qid, operator, note, planner=planner)
+            done = retry(engine, qid, operator, note, planner=planner)
         except QuarantineActionError as exc:
             summary.skipped[exc.reason] += 1
-            a = None
         else:
             summary.retried += 1
-            summary.outcomes[a.outcome] += 1
+            summary.outcomes[done.outcome] += 1
             summary.quarantine_ids.append(qid)
-            if a.outcome == Outcome.QUARANTINED:
-                summary.reasons[a.reason] += 1
+            if done.outcome == Outcome.QUARANTINED:
+                summary.reasons[done.reason] += 1
+            a = done
         if on_record:
             on_record(a)
     return summary

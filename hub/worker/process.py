@@ -61,7 +61,7 @@ class Worker:
         self.settings = settings
         self.engine = engine
         self.pipeline = pipeline or standard_pipeline(engine, batch_size=settings.batch_size)
-        self.handled = Counter()
+        self.handled: Counter[str] = Counter()
         self._stop = False
         self._backoff = 0.5
         self._conn = None
@@ -90,7 +90,7 @@ class Worker:
 
     def on_message(self, body, message) -> None:
         headers = dict(message.headers or {})
-        raw = message.body if isinstance(message.body, bytes) else bytes(message.body or b"", "utf-8")
+        raw = message.body if isinstance(message.body, bytes) else bytes(message.body or "", "utf-8")
         deliveries = int(headers.get("x-delivery-count") or 0) + 1
         try:
             self.handle(raw, headers, message.content_type)

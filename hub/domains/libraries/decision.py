@@ -6,7 +6,9 @@ here reads or writes the database; ``hub.domains.libraries.merge_batch`` writes 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from hub.model.canonical import json_ready
 from hub.model.dictionary import Kind
@@ -29,7 +31,8 @@ class _Merge:
     row: dict | None = None  # the library row before, None for a new record
 
 
-def _decide(k: Kind, kp: KindPrecedence, source: str, offered: dict, row: dict | None, provenance: dict[str, dict]) -> _Merge:
+def _decide(k: Kind, kp: KindPrecedence, source: str, offered: dict, row: dict | None,
+            provenance: Mapping[str, Mapping[Any, Any]]) -> _Merge:
     """Merge one offered canonical record into its library row (None: not held yet) by
     precedence; ``provenance`` maps field → its ``field_provenance`` row. Pure."""
     when = offered.get("source_time")

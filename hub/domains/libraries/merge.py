@@ -108,7 +108,7 @@ def refresh(engine: Engine, system_id: str, adapter: Adapter | None = None, prec
     system = get_system(system_id)
     prec = precedence or current_precedence()
     own = adapter is None
-    if own:
+    if adapter is None:
         if not system.endpoint:
             raise CatalogError(f"system {system_id} has no endpoint in the catalogue; add its change-feed URL to refresh from it")
         start = stored_cursor(engine, system_id)

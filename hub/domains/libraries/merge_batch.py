@@ -10,8 +10,8 @@ import json
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import (Column, Connection, DateTime, Index, String, Table, Text, UniqueConstraint, bindparam, insert, select,
-                        tuple_)
+from sqlalchemy import (Column, Connection, DateTime, Index, RowMapping, String, Table, Text, UniqueConstraint, bindparam, insert,
+                        select, tuple_)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.model.canonical import json_ready
@@ -75,6 +75,12 @@ def _key_rows(conn: Connection, t: Table, k: Kind, keys: list[tuple]) -> dict[st
     return {"|".join(str(r[n]) for n in k.key): dict(r) for r in conn.execute(select(t).where(where)).mappings()}
 
 
+def _key_text(p: Prepared) -> str:
+    text = p.key_text
+    assert text is not None, "a defective record has no key"
+    return text
+
+
 def _masked(kind: str, name: str, value) -> str | None:
     if value is None:
         return None
@@ -85,9 +91,9 @@ def _masked(kind: str, name: str, value) -> str | None:
 def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: list[Prepared]) -> Counter:
     ctx, source = m.ctx, m.system.id
     k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
-    keys = [p.key_text for p in batch]
-    rows = _key_rows(conn, t, k, [p.key for p in batch])
-    provenance: dict[str, dict[str, dict]] = {}
+    keys = [_key_text(p) for p in batch]
+    rows = _key_rows(conn, t, k, [p.natural_key for p in batch])
+    provenance: dict[str, dict[str, RowMapping]] = {}
     for r in conn.execute(select(field_provenance).where(field_provenance.c.kind == k.kind,
                                                          field_provenance.c.record_key.in_(keys))).mappings():
         provenance.setdefault(r["record_key"], {})[r["field"]] = r
@@ -96,7 +102,7 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
             merge_conflict.c.kind == k.kind, merge_conflict.c.offered_source == source, merge_conflict.c.record_key.in_(keys))
     ).all())
 
-    merges = [_decide(k, kp, source, p.record, rows.get(p.key_text), provenance.get(p.key_text, {})) for p in batch]
+    merges = [_decide(k, kp, source, p.canonical, rows.get(key), provenance.get(key, {})) for p, key in zip(batch, keys)]
     for p, mg in zip(batch, merges):
         if mg.row is None:
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
@@ -122,7 +128,7 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
         {"kind": k.kind, "record_key": p.key_text, "field": name, "kept_source": kept,
          "kept_value_masked": _masked(k.kind, name, old), "offered_source": source,
          "offered_value_masked": _masked(k.kind, name, new_value), "offered_hash": h,
-         "offered_time": p.record.get("source_time"), "detected_at": now, "status": "open"}
+         "offered_time": p.canonical.get("source_time"), "detected_at": now, "status": "open"}
         for p, mg in zip(batch, merges) for name, kept, old, new_value, h in mg.conflicts
         if (p.key_text, name, h) not in known_conflicts
     ]

@@ -88,13 +88,14 @@ def load_rules(path: str | Path | None = None, enabled_only: bool = True) -> lis
     raw = doc.get("rules")
     if not isinstance(raw, list) or not raw:
         raise RulesError(f"{path}: rules: expected a non-empty list")
-    rules, seen = [], set()
+    rules: list[MonitoringRule] = []
+    seen: set[str] = set()
     for i, r in enumerate(raw):
         rules.append(_rule(path, i, r, seen))
     return [r for r in rules if r.enabled or not enabled_only]
 
 
-def _rule(path: Path, i: int, r: Any, seen: set) -> MonitoringRule:
+def _rule(path: Path, i: int, r: Any, seen: set[str]) -> MonitoringRule:
     where = f"{path}: rules[{i}]"
     if not isinstance(r, dict):
         raise RulesError(f"{where}: expected a mapping")
@@ -111,6 +112,7 @@ def _rule(path: Path, i: int, r: Any, seen: set) -> MonitoringRule:
     for key in ("id", "check", "rule_type", "level"):
         if not isinstance(r.get(key), str) or not r[key].strip():
             raise bad(key, "required, a non-empty string")
+    rid = r["id"]  # the string just checked
     if not rid.isascii() or not all(c.isalnum() or c in "-_" for c in rid) or len(rid) > 24:
         raise bad("id", "letters, digits, '-' and '_' only, at most 24 characters")
     if rid in seen:
@@ -192,16 +194,18 @@ def _steps(case: dict) -> list[dict]:
 
 
 def process_order(rule: MonitoringRule, case: dict, item, now) -> list[Finding]:
-    problems, prev, top = [], None, (0, None)
+    problems: list[str] = []
+    prev = None
+    top: tuple[int, dict] | None = None  # the furthest step reached since the last 退回: (its order, the step)
     for s in _steps(case):
         if prev is not None and s.get("start_time") and prev.get("start_time") and s["start_time"] < prev["start_time"]:
             problems.append(f"step {s['seq']} {s.get('step_name')} starts {_t(s['start_time'])}, before step "
                             f"{prev['seq']} {prev.get('step_name')} ({_t(prev['start_time'])})")
         action = s.get("action")
         if action == "退回":
-            top = (0, None)
+            top = None
         elif action in _ORDER:
-            if _ORDER[action] < top[0]:
+            if top is not None and _ORDER[action] < top[0]:
                 problems.append(f"step {s['seq']} {action} comes after step {top[1]['seq']} {top[1]['action']}")
             else:
                 top = (_ORDER[action], s)
@@ -254,7 +258,7 @@ def fee_free_item(rule: MonitoringRule, case: dict, item: dict | None, now) -> l
 
 def fee_mismatch(rule: MonitoringRule, case: dict, item: dict | None, now) -> list[Finding]:
     fee, std = _fee(case.get("fee_amount")), _fee((item or {}).get("fee_standard"))
-    if fee is None or std is None or not item.get("charged"):
+    if fee is None or std is None or item is None or not item.get("charged"):  # no item: no std
         return []
     if abs(fee - std) <= Decimal(str(rule.params.get("tolerance", 0))):
         return []

@@ -178,7 +178,7 @@ def _read_procedures(procedures, as_of: datetime, policy: Policy) -> _Procedures
         still_open = end is None or end > as_of
         open_pause |= still_open
         # An open pause is projected to end tomorrow: today does not count.
-        stop = as_of.date() + _DAY if still_open else end.date()
+        stop = as_of.date() + _DAY if end is None or still_open else end.date()
         if restarts:
             day0 = stop - _DAY if still_open else stop
             restart = day0 if restart is None else max(restart, day0)
@@ -264,7 +264,7 @@ def compute_deadlines(case: dict, now: datetime | None = None, calendar: Officia
     now = now_cst() if now is None else to_cst(now)
     finish = to_cst(case["finish_time"]) if case.get("finish_time") else None
     finished = finish is not None and finish <= now
-    as_of = finish if finished else now
+    as_of = finish if finish is not None and finished else now
 
     start = _start(case)
     legal = _limit(case, "legal")
