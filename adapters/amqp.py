@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import amqp.exceptions as amqp_errors
@@ -65,11 +66,12 @@ class AmqpAdapter(Adapter):
         super().__init__(url, **options)
         unknown = sorted(set(self.options) - OPTIONS)
         if unknown:
-            raise ConfigError(f"unknown amqp:// option(s) {', '.join(unknown)}; known: {', '.join(sorted(OPTIONS))}",
-                              peer=self.peer)
+            raise ConfigError(
+                f"unknown amqp:// option(s) {', '.join(unknown)}; known: {', '.join(sorted(OPTIONS))}", peer=self.peer
+            )
         p = self.parts
         try:
-            p.port
+            p.port  # noqa: B018 — reading .port is what validates it (urllib raises ValueError)
         except ValueError:
             raise ConfigError(f"the port in {self.peer!r} is not a number", peer=self.peer) from None
         if not p.hostname:
@@ -77,8 +79,9 @@ class AmqpAdapter(Adapter):
         try:
             self.timeout = float(self.option("timeout", 10))
         except ValueError:
-            raise ConfigError(f"option timeout must be a number of seconds, not {self.option('timeout')!r}",
-                              peer=self.peer) from None
+            raise ConfigError(
+                f"option timeout must be a number of seconds, not {self.option('timeout')!r}", peer=self.peer
+            ) from None
         self.queue = self.option("queue")
         self.exchange = self.option("exchange", "")
         self.routing_key = self.option("routing_key", self.queue or "")
@@ -86,13 +89,19 @@ class AmqpAdapter(Adapter):
         var = self.option("password_env")
         if var:
             if var not in os.environ:
-                raise ConfigError(f"password_env names the environment variable {var}, which is not set", peer=self.peer)
+                raise ConfigError(
+                    f"password_env names the environment variable {var}, which is not set", peer=self.peer
+                )
             password = os.environ[var]
         self.user = unquote(p.username) if p.username else "guest"
         # the URL without the adapter's options: kombu would take them as its own
         broker_url = f"{p.scheme}://{p.netloc}{p.path or '/'}"
-        self._kombu = dict(hostname=broker_url, password=password, connect_timeout=self.timeout,
-                           transport_options={"confirm_publish": True})
+        self._kombu = dict(
+            hostname=broker_url,
+            password=password,
+            connect_timeout=self.timeout,
+            transport_options={"confirm_publish": True},
+        )
         self._conn: Connection | None = None
         self._rx = None  # channel for basic.get and its acks
         self._tx = None  # channel in confirm mode for publishing
@@ -147,26 +156,34 @@ class AmqpAdapter(Adapter):
                 self._discard(channel)
             else:
                 self._drop()
-            raise AuthError(f"{doing}: the broker refused {self.user}: {exc.reply_text} — check the user, password "
-                            "and its permissions on the vhost", peer=self.peer) from None
+            raise AuthError(
+                f"{doing}: the broker refused {self.user}: {exc.reply_text} — check the user, password "
+                "and its permissions on the vhost",
+                peer=self.peer,
+            ) from None
         except amqp_errors.NotAllowed as exc:
             self._drop()
-            raise AuthError(f"{doing}: {exc.reply_text} — check the vhost in the URL and that {self.user} may use it",
-                            peer=self.peer) from None
+            raise AuthError(
+                f"{doing}: {exc.reply_text} — check the vhost in the URL and that {self.user} may use it",
+                peer=self.peer,
+            ) from None
         except amqp_errors.NotFound as exc:
             if channel:
                 self._discard(channel)
-            raise ConfigError(f"{doing}: {exc.reply_text} — the peer must create it, or correct the URL options",
-                              peer=self.peer) from None
+            raise ConfigError(
+                f"{doing}: {exc.reply_text} — the peer must create it, or correct the URL options", peer=self.peer
+            ) from None
         except amqp_errors.PreconditionFailed as exc:
             if channel:
                 self._discard(channel)
-            raise ConfigError(f"{doing}: {exc.reply_text} — the broker refuses this as it is configured",
-                              peer=self.peer) from None
+            raise ConfigError(
+                f"{doing}: {exc.reply_text} — the broker refuses this as it is configured", peer=self.peer
+            ) from None
         except amqp_errors.MessageNacked:
             self._discard("_tx")
-            raise TransientError(f"{doing}: the broker refused to take the message (nack); retry later",
-                                 peer=self.peer) from None
+            raise TransientError(
+                f"{doing}: the broker refused to take the message (nack); retry later", peer=self.peer
+            ) from None
         except (OSError, OperationalError, amqp_errors.ConnectionError, amqp_errors.ChannelError) as exc:
             # OSError covers refused connections and socket timeouts (also a confirm that never came)
             self._drop()
@@ -207,16 +224,22 @@ class AmqpAdapter(Adapter):
         if message.acknowledged:
             return
         if message.channel is not self._rx:
-            raise TransientError("the connection that delivered this message is gone; the broker will deliver it "
-                                 "again (the hub turns it into duplicates)", peer=self.peer)
+            raise TransientError(
+                "the connection that delivered this message is gone; the broker will deliver it "
+                "again (the hub turns it into duplicates)",
+                peer=self.peer,
+            )
         with self._broker(f"ack on queue {self.queue}", "_rx"):
             message.ack()
 
     def write(self, envelope: Envelope) -> Receipt:
         if not self.routing_key and not self.exchange:
-            raise ConfigError("to write, an amqp:// adapter needs ?exchange=NAME&routing_key=KEY (or ?queue=NAME)",
-                              peer=self.peer)
-        headers = {k: v if isinstance(v, (str, int, float, bool, bytes)) else str(v) for k, v in envelope.headers.items()}
+            raise ConfigError(
+                "to write, an amqp:// adapter needs ?exchange=NAME&routing_key=KEY (or ?queue=NAME)", peer=self.peer
+            )
+        headers = {
+            k: v if isinstance(v, (str, int, float, bool, bytes)) else str(v) for k, v in envelope.headers.items()
+        }
         headers.update({k: getattr(envelope, k) for k in ENVELOPE_HEADERS if getattr(envelope, k)})
         returned = []
         target = f"exchange {self.exchange!r} with key {self.routing_key!r}"
@@ -226,14 +249,25 @@ class AmqpAdapter(Adapter):
             channel.events["basic_return"].add(on_return)
             try:
                 Producer(channel, auto_declare=False).publish(
-                    envelope.body, exchange=self.exchange, routing_key=self.routing_key, mandatory=True,
-                    delivery_mode=2, message_id=envelope.message_id, headers=headers,
-                    content_type="application/octet-stream", content_encoding="binary", timeout=self.timeout)
+                    envelope.body,
+                    exchange=self.exchange,
+                    routing_key=self.routing_key,
+                    mandatory=True,
+                    delivery_mode=2,
+                    message_id=envelope.message_id,
+                    headers=headers,
+                    content_type="application/octet-stream",
+                    content_encoding="binary",
+                    timeout=self.timeout,
+                )
             finally:
                 channel.events["basic_return"].discard(on_return)
         if returned:
-            raise ConfigError(f"the broker has no queue bound to {target}; the message was returned "
-                              f"({returned[0]}) — the peer must bind one, or correct the URL options", peer=self.peer)
+            raise ConfigError(
+                f"the broker has no queue bound to {target}; the message was returned "
+                f"({returned[0]}) — the peer must bind one, or correct the URL options",
+                peer=self.peer,
+            )
         return Receipt("acknowledged", envelope.message_id, f"confirmed by {self.parts.hostname}")
 
     def ping(self) -> None:

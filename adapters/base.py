@@ -16,8 +16,9 @@ dead letter) — see ``adapters.errors``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator
+from typing import ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from adapters.errors import ConfigError
@@ -68,7 +69,7 @@ class Adapter(ABC):
     def read(self, limit: int | None = None) -> Iterator[Envelope]:
         raise ConfigError(f"{self.scheme}:// adapters cannot read", peer=self.peer)
 
-    def ack(self, envelope: Envelope) -> None:
+    def ack(self, envelope: Envelope) -> None:  # noqa: B027 — optional: a push-only adapter has nothing to ack
         """Acknowledge an envelope from ``read`` after the hub has committed it."""
 
     def write(self, envelope: Envelope) -> Receipt:
@@ -78,7 +79,7 @@ class Adapter(ABC):
     def ping(self) -> None:
         """Raise ``TransientError`` if the peer cannot be reached now."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 — optional: an adapter without a connection has nothing to close
         """Release connections; calling it twice is harmless."""
 
     @property
@@ -90,7 +91,9 @@ class Adapter(ABC):
         if name in self.options:
             return self.options[name]
         if required:
-            raise ConfigError(f"{self.scheme}:// adapter needs the option {name!r} (as ?{name}=... in the URL)", peer=self.peer)
+            raise ConfigError(
+                f"{self.scheme}:// adapter needs the option {name!r} (as ?{name}=... in the URL)", peer=self.peer
+            )
         return default
 
     def __enter__(self):

@@ -12,8 +12,8 @@ to every call), ``down`` (``1``: ping and every call fail).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from urllib.parse import urlencode
-from typing import Iterator
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError, TransientError

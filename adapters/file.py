@@ -14,12 +14,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, cast
+from typing import cast
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError, TransientError
-import unicodedata
 
 
 def file_message_id(name: str, data: bytes) -> str:
@@ -74,8 +75,11 @@ class FileAdapter(Adapter):
     def read(self, limit: int | None = None) -> Iterator[Envelope]:
         pattern = self.option("pattern", "*")
         try:
-            names = sorted(e.name for e in os.scandir(self.root) if e.is_file() and fnmatch.fnmatch(e.name, pattern)
-                           and not e.name.startswith("."))
+            names = sorted(
+                e.name
+                for e in os.scandir(self.root)
+                if e.is_file() and fnmatch.fnmatch(e.name, pattern) and not e.name.startswith(".")
+            )
         except OSError as exc:
             raise TransientError(f"cannot list {self.root}: {exc.strerror}", peer=self.peer) from None
         for i, name in enumerate(names):

@@ -34,8 +34,10 @@ def adapter_class(url: str) -> type[Adapter]:
     # which opens the inner adapter through this registry, is not imported by it)
     target = FAULT_ADAPTER if scheme.startswith("fault+") else ADAPTER_ALIASES.get(scheme)
     if target is None:
-        raise ConfigError(f"unknown adapter scheme {scheme!r} in {url.split('@')[-1]!r}; known: "
-                          f"{', '.join(sorted(ADAPTER_ALIASES))} (and fault+<scheme>)")
+        raise ConfigError(
+            f"unknown adapter scheme {scheme!r} in {url.split('@')[-1]!r}; known: "
+            f"{', '.join(sorted(ADAPTER_ALIASES))} (and fault+<scheme>)"
+        )
     module, _, name = target.partition(":")
     return getattr(import_module(module), name)
 

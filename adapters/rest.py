@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -59,30 +59,44 @@ class RestAdapter(Adapter):
                 raise ConfigError(f"the environment variable {self.option('hmac_secret_env')} is not set")
             self._hmac = (self.option("system", required=True), secret)
 
-    def _request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                 params: dict | None = None):
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, params: dict | None = None
+    ):
         url = self.base + path
         headers = dict(headers or {})
         if self._hmac:
             ts = str(int(time.time()))
-            headers.update({"X-Govhub-System": self._hmac[0], "X-Govhub-Timestamp": ts,
-                            "X-Govhub-Signature": hmac_signature(self._hmac[1], method, urlsplit(url).path, ts, body or b"")})
+            headers.update(
+                {
+                    "X-Govhub-System": self._hmac[0],
+                    "X-Govhub-Timestamp": ts,
+                    "X-Govhub-Signature": hmac_signature(self._hmac[1], method, urlsplit(url).path, ts, body or b""),
+                }
+            )
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                resp = self.session.request(method, url, data=body, headers=headers, params=params, timeout=self.timeout)
+                resp = self.session.request(
+                    method, url, data=body, headers=headers, params=params, timeout=self.timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = TransientError(f"{method} {url}: {type(exc).__name__}", peer=self.peer)
                 continue
             if resp.status_code in TRANSIENT_STATUS:
-                last = TransientError(f"{method} {url}: HTTP {resp.status_code}", peer=self.peer, status=resp.status_code)
+                last = TransientError(
+                    f"{method} {url}: HTTP {resp.status_code}", peer=self.peer, status=resp.status_code
+                )
                 continue
             if resp.status_code in (401, 403):
-                raise AuthError(f"{method} {url}: HTTP {resp.status_code} {_reason(resp)}", peer=self.peer, status=resp.status_code)
+                raise AuthError(
+                    f"{method} {url}: HTTP {resp.status_code} {_reason(resp)}", peer=self.peer, status=resp.status_code
+                )
             if resp.status_code >= 400:
-                raise RejectedError(f"{method} {url}: HTTP {resp.status_code} {_reason(resp)}", peer=self.peer, status=resp.status_code)
+                raise RejectedError(
+                    f"{method} {url}: HTTP {resp.status_code} {_reason(resp)}", peer=self.peer, status=resp.status_code
+                )
             return resp
         raise last  # type: ignore[misc]
 
@@ -110,8 +124,13 @@ class RestAdapter(Adapter):
             records = page.get("records") or []
             if records:
                 body = json.dumps({"records": records}, ensure_ascii=False).encode("utf-8")
-                yield Envelope(body, f"{self.peer}#{cursor or 'start'}", format="json",
-                               headers={"next_cursor": page.get("next_cursor")}, handle=page.get("next_cursor"))
+                yield Envelope(
+                    body,
+                    f"{self.peer}#{cursor or 'start'}",
+                    format="json",
+                    headers={"next_cursor": page.get("next_cursor")},
+                    handle=page.get("next_cursor"),
+                )
             pages += 1
             cursor = page.get("next_cursor")
             if not page.get("has_more") or not cursor:

@@ -56,8 +56,9 @@ import posixpath
 import re
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, cast
+from typing import cast
 
 import paramiko
 
@@ -122,8 +123,12 @@ class SftpAdapter(SftpSession):
                 again, sidecars = self._listing(sftp)
                 growing = sorted(n for n in files if again.get(n) != files[n])
                 if growing:
-                    log.info("%s: %d file(s) still changing, left for the next round: %s", self.peer, len(growing),
-                             ", ".join(growing[:5]))
+                    log.info(
+                        "%s: %d file(s) still changing, left for the next round: %s",
+                        self.peer,
+                        len(growing),
+                        ", ".join(growing[:5]),
+                    )
                 files = {n: v for n, v in files.items() if again.get(n) == v}
         taken = 0
         for name in sorted(files):
@@ -154,17 +159,32 @@ class SftpAdapter(SftpSession):
                 log.info("%s: %s vanished before it was fetched (taken by another poller?)", self.peer, name)
                 return None
         if len(data) != size:
-            log.warning("%s: %s was listed with %d bytes but %d were fetched; skipped this round (still uploading?)",
-                        self.peer, name, size, len(data))
+            log.warning(
+                "%s: %s was listed with %d bytes but %d were fetched; skipped this round (still uploading?)",
+                self.peer,
+                name,
+                size,
+                len(data),
+            )
             return None
         digest = hashlib.sha256(data).hexdigest()
         if has_sidecar and expected != digest:
-            log.warning("%s: %s does not match %s%s (%s); skipped this round (still uploading?)", self.peer, name, name,
-                        SIDECAR, "unreadable" if expected is None else "checksum differs")
+            log.warning(
+                "%s: %s does not match %s%s (%s); skipped this round (still uploading?)",
+                self.peer,
+                name,
+                name,
+                SIDECAR,
+                "unreadable" if expected is None else "checksum differs",
+            )
             return None
-        return Envelope(data, file_message_id(name, data), filename=name,
-                        headers={"remote_path": path, "size": size, "sha256": digest},
-                        handle=_Remote(name, size, mtime, digest, has_sidecar))
+        return Envelope(
+            data,
+            file_message_id(name, data),
+            filename=name,
+            headers={"remote_path": path, "size": size, "sha256": digest},
+            handle=_Remote(name, size, mtime, digest, has_sidecar),
+        )
 
     @staticmethod
     def _sidecar_digest(sftp: paramiko.SFTPClient, path: str) -> str | None:
@@ -183,7 +203,9 @@ class SftpAdapter(SftpSession):
             except FileNotFoundError:
                 return  # moved by an earlier ack whose reply was lost
             if (now.st_size, now.st_mtime) != (remote.size, remote.mtime):
-                log.warning("%s: %s changed since it was read; left in place for the next round", self.peer, remote.name)
+                log.warning(
+                    "%s: %s changed since it was read; left in place for the next round", self.peer, remote.name
+                )
                 return
             self._ensure_folder(sftp, self.done)
             self._move(sftp, src, self._free_name(sftp, remote.name, remote.sha256))

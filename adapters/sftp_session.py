@@ -22,10 +22,23 @@ from adapters.errors import AdapterError, AuthError, ConfigError, TransientError
 
 log = logging.getLogger("govhub.adapters.sftp")
 
-OPTIONS = frozenset({
-    "password", "password_env", "key", "key_passphrase_env", "host_key", "known_hosts", "insecure_host_key",
-    "pattern", "done", "stable_seconds", "require_checksum", "sidecar", "timeout",
-})
+OPTIONS = frozenset(
+    {
+        "password",
+        "password_env",
+        "key",
+        "key_passphrase_env",
+        "host_key",
+        "known_hosts",
+        "insecure_host_key",
+        "pattern",
+        "done",
+        "stable_seconds",
+        "require_checksum",
+        "sidecar",
+        "timeout",
+    }
+)
 
 
 class SftpSession(Adapter):
@@ -35,8 +48,9 @@ class SftpSession(Adapter):
         super().__init__(url, **options)
         unknown = sorted(set(self.options) - OPTIONS)
         if unknown:
-            raise ConfigError(f"unknown sftp:// option(s) {', '.join(unknown)}; known: {', '.join(sorted(OPTIONS))}",
-                              peer=self.peer)
+            raise ConfigError(
+                f"unknown sftp:// option(s) {', '.join(unknown)}; known: {', '.join(sorted(OPTIONS))}", peer=self.peer
+            )
         p = self.parts
         try:
             self.port = p.port or 22
@@ -57,13 +71,18 @@ class SftpSession(Adapter):
         self.password = self._password(p.password)
         self.pkey = self._private_key()
         if self.pkey is None and self.password is None:
-            raise ConfigError("sftp:// needs credentials: ?key=PRIVATE_KEY_FILE, ?password_env=VARIABLE or ?password=...",
-                              peer=self.peer)
+            raise ConfigError(
+                "sftp:// needs credentials: ?key=PRIVATE_KEY_FILE, ?password_env=VARIABLE or ?password=...",
+                peer=self.peer,
+            )
         # a "+" pasted unescaped into the query string arrives as a space; base64 has no spaces
         self.host_key = (self.option("host_key") or "").replace(" ", "+").rstrip("=") or None
         if self.host_key and not self.host_key.startswith("SHA256:"):
-            raise ConfigError(f"host_key must be a SHA256 fingerprint as `ssh-keygen -lf` prints it "
-                              f"(SHA256:...), not {self.host_key!r}", peer=self.peer)
+            raise ConfigError(
+                f"host_key must be a SHA256 fingerprint as `ssh-keygen -lf` prints it "
+                f"(SHA256:...), not {self.host_key!r}",
+                peer=self.peer,
+            )
         self.insecure = self._flag("insecure_host_key")
         self.known_hosts = Path(self.option("known_hosts", "~/.ssh/known_hosts")).expanduser()
         if "known_hosts" in self.options and not self.known_hosts.is_file():
@@ -94,7 +113,9 @@ class SftpSession(Adapter):
         var = self.option("password_env")
         if var:
             if var not in os.environ:
-                raise ConfigError(f"password_env names the environment variable {var}, which is not set", peer=self.peer)
+                raise ConfigError(
+                    f"password_env names the environment variable {var}, which is not set", peer=self.peer
+                )
             return os.environ[var]
         return self.option("password") or (unquote(in_url) if in_url else None)
 
@@ -109,8 +130,9 @@ class SftpSession(Adapter):
         except FileNotFoundError:
             raise ConfigError(f"private key file {path} does not exist", peer=self.peer) from None
         except (paramiko.SSHException, ValueError, TypeError) as exc:
-            raise ConfigError(f"cannot load private key {path}: {exc} (wrong passphrase? set key_passphrase_env)",
-                              peer=self.peer) from None
+            raise ConfigError(
+                f"cannot load private key {path}: {exc} (wrong passphrase? set key_passphrase_env)", peer=self.peer
+            ) from None
 
     # -- connection ---------------------------------------------------------------------
 
@@ -148,14 +170,19 @@ class SftpSession(Adapter):
         if self.host_key or self.insecure:
             return None
         if not self.known_hosts.is_file():
-            raise ConfigError(f"cannot check the host key of {self.host}: no {self.known_hosts}; set host_key=SHA256:... "
-                              "or known_hosts=FILE (insecure_host_key=1 only in tests)", peer=self.peer)
+            raise ConfigError(
+                f"cannot check the host key of {self.host}: no {self.known_hosts}; set host_key=SHA256:... "
+                "or known_hosts=FILE (insecure_host_key=1 only in tests)",
+                peer=self.peer,
+            )
         name = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
         keys = paramiko.HostKeys(str(self.known_hosts)).lookup(name)
         if not keys:
-            raise ConfigError(f"{name} is not in {self.known_hosts}: check the server's fingerprint with its "
-                              f"administrator, then add it (ssh-keyscan -p {self.port} {self.host} >> {self.known_hosts})",
-                              peer=self.peer)
+            raise ConfigError(
+                f"{name} is not in {self.known_hosts}: check the server's fingerprint with its "
+                f"administrator, then add it (ssh-keyscan -p {self.port} {self.host} >> {self.known_hosts})",
+                peer=self.peer,
+            )
         return dict(keys)
 
     def _check_host_key(self, key: paramiko.PKey, known: dict | None) -> None:
@@ -168,9 +195,12 @@ class SftpSession(Adapter):
             assert known is not None  # _known_keys gives None only for host_key or insecure
             ok = any(key == k for k in known.values())
         if not ok:
-            raise ConfigError(f"the host key of {self.host}:{self.port} ({key.get_name()} {key.fingerprint}) does not "
-                              "match the configured one: if the server's key was changed on purpose, update host_key/"
-                              "known_hosts; otherwise someone may be intercepting the connection", peer=self.peer)
+            raise ConfigError(
+                f"the host key of {self.host}:{self.port} ({key.get_name()} {key.fingerprint}) does not "
+                "match the configured one: if the server's key was changed on purpose, update host_key/"
+                "known_hosts; otherwise someone may be intercepting the connection",
+                peer=self.peer,
+            )
 
     def _authenticate(self, transport: paramiko.Transport) -> None:
         if self.pkey is not None:
@@ -203,25 +233,34 @@ class SftpSession(Adapter):
             raise
         except paramiko.BadAuthenticationType as exc:
             self._drop()
-            raise AuthError(f"{self.host} does not accept this kind of login for {self.user}; it allows: "
-                            f"{', '.join(exc.allowed_types)}", peer=self.peer) from None
+            raise AuthError(
+                f"{self.host} does not accept this kind of login for {self.user}; it allows: "
+                f"{', '.join(exc.allowed_types)}",
+                peer=self.peer,
+            ) from None
         except paramiko.AuthenticationException:
             self._drop()
             raise AuthError(f"{self.host} refused the credentials of {self.user}", peer=self.peer) from None
         except (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, socket.gaierror) as exc:
             self._drop()
-            raise TransientError(f"{doing}: connection to {self.host}:{self.port} failed: "
-                                 f"{type(exc).__name__}: {exc}", peer=self.peer) from None
+            raise TransientError(
+                f"{doing}: connection to {self.host}:{self.port} failed: {type(exc).__name__}: {exc}", peer=self.peer
+            ) from None
         except OSError as exc:
             # SFTP status codes arrive as IOError: ENOENT, EACCES, or no errno ("Failure")
             if exc.errno == errno.ENOENT:
-                raise ConfigError(f"{doing}: {path} does not exist on {self.host}: create it or correct the "
-                                  "folder in the URL", peer=self.peer) from None
+                raise ConfigError(
+                    f"{doing}: {path} does not exist on {self.host}: create it or correct the folder in the URL",
+                    peer=self.peer,
+                ) from None
             if exc.errno == errno.EACCES:
-                raise ConfigError(f"{doing}: permission denied on {path}: grant {self.user} {needs} permission "
-                                  f"there on {self.host}", peer=self.peer) from None
+                raise ConfigError(
+                    f"{doing}: permission denied on {path}: grant {self.user} {needs} permission there on {self.host}",
+                    peer=self.peer,
+                ) from None
             if exc.errno is not None:  # a socket error (unreachable network...)
                 self._drop()
             hint = " (is the server's disk or quota full?)" if needs == "write" else ""
-            raise TransientError(f"{doing}: {self.host} failed on {path}: {exc.strerror or exc}{hint}",
-                                 peer=self.peer) from None
+            raise TransientError(
+                f"{doing}: {self.host} failed on {path}: {exc.strerror or exc}{hint}", peer=self.peer
+            ) from None

@@ -48,8 +48,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 from urllib.parse import urljoin, urlunsplit
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
@@ -65,8 +65,23 @@ WSA = "http://www.w3.org/2005/08/addressing"
 REF_FIELDS = ("ack_id", "receipt_id", "message_id")
 AUTH_FAULT_WORDS = ("Authentication", "InvalidSecurity", "SecurityToken", "FailedCheck")
 _KIND_NS = re.compile(r"^urn:govhub:([a-z_]+):\d+$")
-OPTIONS = frozenset({"wsdl", "timeout", "username", "password", "password_env", "digest", "service", "port",
-                     "operation", "pull", "ref_field", "ca_file", "kind"})  # and pull.<argument>
+OPTIONS = frozenset(
+    {
+        "wsdl",
+        "timeout",
+        "username",
+        "password",
+        "password_env",
+        "digest",
+        "service",
+        "port",
+        "operation",
+        "pull",
+        "ref_field",
+        "ca_file",
+        "kind",
+    }
+)  # and pull.<argument>
 
 
 class SoapAdapter(Adapter):
@@ -77,8 +92,10 @@ class SoapAdapter(Adapter):
         super().__init__(url, **options)
         unknown = sorted(k for k in self.options if k not in OPTIONS and not k.startswith("pull."))
         if unknown:
-            raise ConfigError(f"unknown soap:// option(s) {', '.join(unknown)}; known: {', '.join(sorted(OPTIONS))}, "
-                              "pull.<argument>", peer=self.peer)
+            raise ConfigError(
+                f"unknown soap:// option(s) {', '.join(unknown)}; known: {', '.join(sorted(OPTIONS))}, pull.<argument>",
+                peer=self.peer,
+            )
         p = self.parts
         if not p.hostname:
             raise ConfigError(f"a soap:// URL needs a host: {url.split('@')[-1]!r}")
@@ -108,8 +125,11 @@ class SoapAdapter(Adapter):
         env = self.option("password_env")
         password = os.environ.get(env) if env else self.option("password")
         if password is None:
-            raise ConfigError(f"no password for the SOAP user {username!r} of {self.peer}: "
-                              + (f"the environment variable {env} is not set" if env else "set password_env"), peer=self.peer)
+            raise ConfigError(
+                f"no password for the SOAP user {username!r} of {self.peer}: "
+                + (f"the environment variable {env} is not set" if env else "set password_env"),
+                peer=self.peer,
+            )
         return UsernameToken(username, password, use_digest=str(self.option("digest", "0")) == "1")
 
     def _http(self):
@@ -143,8 +163,11 @@ class SoapAdapter(Adapter):
             port = service.ports[port_name] if port_name else next(iter(service.ports.values()))
         except (KeyError, StopIteration):
             known = {s: list(s_.ports) for s, s_ in services.items()}
-            raise ConfigError(f"the WSDL {self.wsdl_url} has no service/port {name or '(first)'}/{port_name or '(first)'}; "
-                              f"it has {known}", peer=self.peer) from None
+            raise ConfigError(
+                f"the WSDL {self.wsdl_url} has no service/port {name or '(first)'}/{port_name or '(first)'}; "
+                f"it has {known}",
+                peer=self.peer,
+            ) from None
         return port.binding
 
     # -------------------------------------------------------------- errors
@@ -170,10 +193,13 @@ class SoapAdapter(Adapter):
             raise self._status_error(exc.status_code, what) from None
         except (ZeepError, ValueError) as exc:
             if loading:
-                raise ConfigError(f"{what}: {self.wsdl_url} is not a usable WSDL ({type(exc).__name__}: {_masked(exc)})",
-                                  peer=self.peer) from None
-            raise RejectedError(f"{what}: the answer does not match the WSDL ({type(exc).__name__}: {_masked(exc)})",
-                                peer=self.peer) from None
+                raise ConfigError(
+                    f"{what}: {self.wsdl_url} is not a usable WSDL ({type(exc).__name__}: {_masked(exc)})",
+                    peer=self.peer,
+                ) from None
+            raise RejectedError(
+                f"{what}: the answer does not match the WSDL ({type(exc).__name__}: {_masked(exc)})", peer=self.peer
+            ) from None
 
     def _status_error(self, status: int | None, what: str):
         if status in (401, 403):
@@ -204,8 +230,11 @@ class SoapAdapter(Adapter):
         matching = [op for op in ops.values() if element_tag and _input_tag(op) == element_tag]
         if len(matching) == 1:
             return matching[0]
-        raise ConfigError(f"the WSDL {self.wsdl_url} has no operation {name or ''} for <{element_tag}>; "
-                          f"it has {', '.join(sorted(ops))}", peer=self.peer)
+        raise ConfigError(
+            f"the WSDL {self.wsdl_url} has no operation {name or ''} for <{element_tag}>; "
+            f"it has {', '.join(sorted(ops))}",
+            peer=self.peer,
+        )
 
     def _call(self, op, envelope):
         """Post a SOAP envelope for ``op``; returns (zeep's reading of the answer, the HTTP response)."""
@@ -237,7 +266,9 @@ class SoapAdapter(Adapter):
         try:
             payload = parse_document(envelope.body)
         except XmlRefused as exc:
-            raise RejectedError(f"the envelope body is not a sendable XML document: {exc.message}", peer=self.peer) from None
+            raise RejectedError(
+                f"the envelope body is not a sendable XML document: {exc.message}", peer=self.peer
+            ) from None
         op = self._operation(envelope.headers.get("operation") or self.option("operation"), payload.tag)
         expected = _input_tag(op)
         if expected and expected != payload.tag:
@@ -261,7 +292,9 @@ class SoapAdapter(Adapter):
             try:  # zeep builds the request element from the WSDL
                 request = op.input.serialize(**args).content
             except (TypeError, ZeepValidationError) as exc:
-                raise ConfigError(f"the pull arguments {sorted(args)} do not fit {name}: {exc}", peer=self.peer) from None
+                raise ConfigError(
+                    f"the pull arguments {sorted(args)} do not fit {name}: {exc}", peer=self.peer
+                ) from None
             _result, response = self._call(op, request)
         try:
             answer = parse_document(response.content)
@@ -274,8 +307,13 @@ class SoapAdapter(Adapter):
         doc = etree.tostring(payload, xml_declaration=True, encoding="UTF-8")  # in-scope namespaces kept
         m = _KIND_NS.match(etree.QName(payload).namespace or "")
         message_id = payload.get("message_id") or f"sha256:{hashlib.sha256(doc).hexdigest()[:40]}"
-        yield Envelope(doc, message_id, kind=self.option("kind") or (m.group(1) if m else None), format="xml",
-                       headers={"operation": name})
+        yield Envelope(
+            doc,
+            message_id,
+            kind=self.option("kind") or (m.group(1) if m else None),
+            format="xml",
+            headers={"operation": name},
+        )
 
     def _peer_ref(self, result) -> str | None:
         if result is None or isinstance(result, (str, int)):  # no answer, or a bare receipt value
@@ -317,4 +355,3 @@ def _masked(exc) -> str:
     from hub.model.masking import mask_text
 
     return mask_text(str(exc))[:300]
-

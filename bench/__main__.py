@@ -16,7 +16,7 @@ import sys
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -57,8 +57,15 @@ def _catalogue(folder: Path, key: str) -> Path:
     code, region = next((c, r) for name, c, r in Generator(seed=0).departments if name == DEPARTMENT)
     systems = [
         {"id": "bench-xml", "name": "基准测试 XML 报送", "level": "department", "region_code": region, "mappings": {}},
-        {"id": "bench-rest", "name": "基准测试 REST 报送", "level": "department", "region_code": region,
-         "dept_code": code, "may_push": ["case"], "credentials": {"api_key_sha256": sha256_hex(key)}},
+        {
+            "id": "bench-rest",
+            "name": "基准测试 REST 报送",
+            "level": "department",
+            "region_code": region,
+            "dept_code": code,
+            "may_push": ["case"],
+            "credentials": {"api_key_sha256": sha256_hex(key)},
+        },
     ]
     path = folder / "systems.yaml"
     path.write_text(yaml.safe_dump({"systems": systems}, allow_unicode=True), encoding="utf-8")
@@ -80,8 +87,12 @@ def _database(admin_url: str):
 
 
 def _run_stage(stage: str, db: str, data: Path, env: dict, opts: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "bench.stages", stage, "--db", db, "--data", str(data), *opts],
-                          env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.stages", stage, "--db", db, "--data", str(data), *opts],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     if proc.returncode != 0:
         raise click.ClickException(f"stage {stage} failed (exit {proc.returncode}): {proc.stdout[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -101,8 +112,14 @@ def _table(results: list[dict], copy_rate: float | None) -> str:
     head = ["阶段 stage", "记录 records", "秒 seconds", "条/秒 rec/s", "对COPY ratio", "峰值内存 RSS"]
     lines = ["".join(_cell(h, w, i == 0) for i, (h, w) in enumerate(zip(head, widths))), "-" * sum(widths)]
     for r in results:
-        cells = [LABELS[r["stage"]], f"{r['records']:,}", f"{r['seconds']:.1f}", f"{r['rate']:,.0f}",
-                 f"{r['rate'] / copy_rate:.1%}" if copy_rate else "—", f"{r['peak_rss_mb']:,.0f} MB"]
+        cells = [
+            LABELS[r["stage"]],
+            f"{r['records']:,}",
+            f"{r['seconds']:.1f}",
+            f"{r['rate']:,.0f}",
+            f"{r['rate'] / copy_rate:.1%}" if copy_rate else "—",
+            f"{r['peak_rss_mb']:,.0f} MB",
+        ]
         lines.append("".join(_cell(c, w, i == 0) for i, (c, w) in enumerate(zip(cells, widths))))
     return "\n".join(lines)
 
@@ -110,10 +127,19 @@ def _table(results: list[dict], copy_rate: float | None) -> str:
 @click.command()
 @click.option("--n", "n", default=200_000, show_default=True, help="records to generate")
 @click.option("--seed", default=2026, show_default=True)
-@click.option("--stages", default=",".join(STAGES), show_default=True,
-              help="comma-separated subset, e.g. xml_first for the memory check")
-@click.option("--pg-url", envvar="GOVHUB_BENCH_PG_URL", default="postgresql://postgres@127.0.0.1:5432/postgres",
-              show_default=True, help="server where the bench creates (and drops) its database")
+@click.option(
+    "--stages",
+    default=",".join(STAGES),
+    show_default=True,
+    help="comma-separated subset, e.g. xml_first for the memory check",
+)
+@click.option(
+    "--pg-url",
+    envvar="GOVHUB_BENCH_PG_URL",
+    default="postgresql://postgres@127.0.0.1:5432/postgres",
+    show_default=True,
+    help="server where the bench creates (and drops) its database",
+)
 @click.option("--orm-limit", default=20_000, show_default=True, help="records for the ORM baseline (too slow for all)")
 @click.option("--servers", default=2, show_default=True, help="REST: uvicorn server processes")
 @click.option("--clients", default=4, show_default=True, help="REST: concurrent client threads")
@@ -133,27 +159,43 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
     # (≈170 MB) and a DataFrame of up to 20,000 records (≈90 MB): 418 MB of peak RSS for any
     # N ≥ 20,000, which read as growth in N. GOVHUB_QUALITY_BATCH=on measures it anyway.
     quality = os.environ.get("GOVHUB_QUALITY_BATCH") or "off"
-    click.echo(f"govhub bench — N={n:,} light cases (no lists, 22–35 fields, ≈34 on average), {cores} cores ({platform.processor() or platform.machine()}), "
-               f"load {os.getloadavg()[0]:.1f}, PostgreSQL {pg_url.rsplit('@', 1)[-1]}, "
-               f"GOVHUB_QUALITY_BATCH={quality}")
+    click.echo(
+        f"govhub bench — N={n:,} light cases (no lists, 22–35 fields, ≈34 on average), {cores} cores ({platform.processor() or platform.machine()}), "
+        f"load {os.getloadavg()[0]:.1f}, PostgreSQL {pg_url.rsplit('@', 1)[-1]}, "
+        f"GOVHUB_QUALITY_BATCH={quality}"
+    )
     data = _data(n, seed, folder)
     key = secrets.token_urlsafe(24)
-    env = {**os.environ, "GOVHUB_CATALOG": str(_catalogue(folder, key)), "GOVHUB_BENCH_API_KEY": key,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-           "GOVHUB_QUALITY_BATCH": quality}
+    env = {
+        **os.environ,
+        "GOVHUB_CATALOG": str(_catalogue(folder, key)),
+        "GOVHUB_BENCH_API_KEY": key,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "GOVHUB_QUALITY_BATCH": quality,
+    }
     db, drop = _database(pg_url)
     results = []
     try:
         migrate(db)
-        opts = ["--orm-limit", str(orm_limit), "--servers", str(servers), "--clients", str(clients),
-                "--push-size", str(push_size)]
+        opts = [
+            "--orm-limit",
+            str(orm_limit),
+            "--servers",
+            str(servers),
+            "--clients",
+            str(clients),
+            "--push-size",
+            str(push_size),
+        ]
         for stage in [s for s in STAGES if s in chosen]:
             t0 = time.time()
             r = _run_stage(stage, db, data, env, opts)
             r["rate"] = r["records"] / r["seconds"]
             results.append(r)
-            click.echo(f"  {LABELS[stage]}: {r['rate']:,.0f} rec/s, peak {r['peak_rss_mb']:,.0f} MB, "
-                       f"{r['cpu_seconds']:,.0f}s CPU in its process ({time.time() - t0:.0f}s with start-up)")
+            click.echo(
+                f"  {LABELS[stage]}: {r['rate']:,.0f} rec/s, peak {r['peak_rss_mb']:,.0f} MB, "
+                f"{r['cpu_seconds']:,.0f}s CPU in its process ({time.time() - t0:.0f}s with start-up)"
+            )
     finally:
         if keep:
             click.echo(f"database kept: {db}")
@@ -163,8 +205,12 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
     click.echo("")
     click.echo(_table(results, copy_rate))
     report = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "n": n, "seed": seed, "cores": cores,
-        "load_average": os.getloadavg(), "python": platform.python_version(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n": n,
+        "seed": seed,
+        "cores": cores,
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
         "stages": [{**r, "ratio_to_copy": (r["rate"] / copy_rate if copy_rate else None)} for r in results],
     }
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,16 @@ from tqdm import tqdm
 
 
 def bar(total: int, desc: str):
-    return tqdm(total=total, desc=desc, unit="rec", unit_scale=True, file=sys.stderr, leave=False,
-                mininterval=1.0, disable=os.environ.get("GOVHUB_BENCH_QUIET") == "1")
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="rec",
+        unit_scale=True,
+        file=sys.stderr,
+        leave=False,
+        mininterval=1.0,
+        disable=os.environ.get("GOVHUB_BENCH_QUIET") == "1",
+    )
 
 
 def count_records(data: Path) -> int:

@@ -9,8 +9,8 @@ from sqlalchemy import Column
 from sqlalchemy.orm import DeclarativeBase
 
 from bench.records import COLUMNS
-from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import _column_type
+from hub.model.dictionary import kind as dictionary_kind
 
 
 class Base(DeclarativeBase):
@@ -18,10 +18,14 @@ class Base(DeclarativeBase):
 
 
 _FIELDS = {f.name: f for f in dictionary_kind("case").fields}
-BenchCase = type("BenchCase", (Base,), {
-    "__tablename__": "bench_orm_case",
-    **{c: Column(_column_type(_FIELDS[c]), primary_key=(c == "case_no")) for c in COLUMNS},
-})
+BenchCase = type(
+    "BenchCase",
+    (Base,),
+    {
+        "__tablename__": "bench_orm_case",
+        **{c: Column(_column_type(_FIELDS[c]), primary_key=(c == "case_no")) for c in COLUMNS},
+    },
+)
 _DATETIMES = [c for c in COLUMNS if _FIELDS[c].type == "datetime"]
 _DECIMALS = [c for c in COLUMNS if _FIELDS[c].type == "decimal"]
 

@@ -11,8 +11,8 @@ sender leaves them out; still valid against the case XSD and dictionary.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import msgspec
 

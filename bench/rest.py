@@ -17,7 +17,8 @@ from pathlib import Path
 import psutil
 import requests
 
-from bench.common import bar as _bar, count_records
+from bench.common import bar as _bar
+from bench.common import count_records
 
 
 def _free_port() -> int:
@@ -43,8 +44,24 @@ def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int)
     port = _free_port()
     env = {**os.environ, "GOVHUB_DB_URL": db, "GOVHUB_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.server:app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(servers), "--log-level", "warning", "--no-access-log"], env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.server:app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(servers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     peak = {"rss": 0}
     stop = threading.Event()
@@ -83,9 +100,16 @@ def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int)
                 while (item := work.get()) is not None:
                     no, lines = item
                     body = b'{"records":[' + b",".join(lines) + b"]}"
-                    r = http.post(f"{url}/api/v1/case", data=body, timeout=600,
-                                  headers={"X-Api-Key": key, "Content-Type": "application/json",
-                                           "X-Message-Id": f"bench-rest-{no}"})
+                    r = http.post(
+                        f"{url}/api/v1/case",
+                        data=body,
+                        timeout=600,
+                        headers={
+                            "X-Api-Key": key,
+                            "Content-Type": "application/json",
+                            "X-Message-Id": f"bench-rest-{no}",
+                        },
+                    )
                     with lock:
                         if r.status_code != 200:
                             errors.append(f"push {no}: HTTP {r.status_code} {r.text[:300]}")
@@ -115,6 +139,12 @@ def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int)
         raise SystemExit("REST pushes failed: " + "; ".join(errors[:3]))
     if totals["stored"] != n:
         raise SystemExit(f"REST stored {totals['stored']:,} of {n:,}: {totals}")
-    return {"records": n, "seconds": seconds, "peak_rss_mb": peak["rss"] / 2**20,
-            "outcomes": {k: totals[k] for k in ("stored", "duplicate", "quarantined")},
-            "servers": servers, "clients": clients, "push_size": push_size}
+    return {
+        "records": n,
+        "seconds": seconds,
+        "peak_rss_mb": peak["rss"] / 2**20,
+        "outcomes": {k: totals[k] for k in ("stored", "duplicate", "quarantined")},
+        "servers": servers,
+        "clients": clients,
+        "push_size": push_size,
+    }

@@ -19,12 +19,12 @@ leaves a core idle (waiting on the database or the broker).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
-import io
 import sys
 import time
 import uuid
@@ -59,8 +59,10 @@ class PrivateVhost:
 
     def __enter__(self) -> str:
         if not shutil.which("rabbitmqctl"):
-            sys.exit("rabbitmqctl is needed to make a private virtual host (the benchmark never uses '/'); "
-                     "run it on the broker's machine")
+            sys.exit(
+                "rabbitmqctl is needed to make a private virtual host (the benchmark never uses '/'); "
+                "run it on the broker's machine"
+            )
         u = urlsplit(AMQP_URL)
         self.name = f"govhub_bench_scale_{uuid.uuid4().hex[:8]}"
         _rabbitmqctl("add_vhost", self.name)
@@ -94,16 +96,18 @@ def messages(records: int, per_message: int):
     for i in range(0, records, per_message):
         buf = io.BytesIO()
         mid = f"bench-{i // per_message:05d}"
-        write_xml(iter(cases[i:i + per_message]), "case", buf, message_id=mid)
-        yield mid, buf.getvalue(), len(cases[i:i + per_message])
+        write_xml(iter(cases[i : i + per_message]), "case", buf, message_id=mid)
+        yield mid, buf.getvalue(), len(cases[i : i + per_message])
 
 
 def publish(env: dict, batches: list) -> tuple[float, int]:
     settings = load_settings(env)
     parts = 0
     started = time.perf_counter()
-    with bus.connect(settings) as conn, \
-            click.progressbar(length=sum(n for *_, n in batches), label="发布 publishing") as bar:
+    with (
+        bus.connect(settings) as conn,
+        click.progressbar(length=sum(n for *_, n in batches), label="发布 publishing") as bar,
+    ):
         bus.declare(conn)
         for mid, body, n in batches:
             parts += publish_inbound(conn, body, SYSTEM, mid)
@@ -119,13 +123,23 @@ def committed(db_url: str) -> int:
 def run(batches: list, partitions: int, workers: int) -> dict:
     records = sum(n for *_, n in batches)
     with PrivateVhost() as amqp, FreshDatabase() as db:
-        env = {"GOVHUB_DB_URL": db, "GOVHUB_BROKER_URL": amqp, "GOVHUB_BUS_PARTITIONS": str(partitions),
-               "GOVHUB_HOME": str(ROOT / "var" / "bench-scale-home")}
+        env = {
+            "GOVHUB_DB_URL": db,
+            "GOVHUB_BROKER_URL": amqp,
+            "GOVHUB_BUS_PARTITIONS": str(partitions),
+            "GOVHUB_HOME": str(ROOT / "var" / "bench-scale-home"),
+        }
         publish_s, parts = publish(env, batches)
-        procs = [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], cwd=ROOT,
-                                  env={**os.environ, "GOVHUB_QUALITY_BATCH": "deferred", **env, "PYTHONPATH": str(ROOT)},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for _ in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "worker"],
+                cwd=ROOT,
+                env={**os.environ, "GOVHUB_QUALITY_BATCH": "deferred", **env, "PYTHONPATH": str(ROOT)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(workers)
+        ]
         first = None
         try:
             with click.progressbar(length=records, label=f"{workers} 个工作进程 worker(s)") as bar:
@@ -155,9 +169,17 @@ def run(batches: list, partitions: int, workers: int) -> dict:
                 handled.append(tail[-1].split(":", 1)[1].strip() if tail else "?")
         seconds = last - first[0]
         rate = (records - first[1]) / seconds if seconds > 0 else float("nan")
-        return {"workers": workers, "partitions": partitions, "records": records, "parts_published": parts,
-                "publish_seconds": round(publish_s, 2), "publish_records_per_s": round(records / publish_s),
-                "seconds": round(seconds, 2), "records_per_s": round(rate), "handled_per_worker": handled}
+        return {
+            "workers": workers,
+            "partitions": partitions,
+            "records": records,
+            "parts_published": parts,
+            "publish_seconds": round(publish_s, 2),
+            "publish_records_per_s": round(records / publish_s),
+            "seconds": round(seconds, 2),
+            "records_per_s": round(rate),
+            "handled_per_worker": handled,
+        }
 
 
 def main() -> None:
@@ -176,18 +198,24 @@ def main() -> None:
     for r in runs:
         r["speedup"] = round(r["records_per_s"] / base, 2) if base else None
     result = {
-        "machine": {"cpu_cores": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
-                    "load_average_after": [round(x, 2) for x in os.getloadavg()],
-                    "note": "PostgreSQL, RabbitMQ, the workers and other users share these cores"},
-        "per_message": args.per_message, "runs": runs,
+        "machine": {
+            "cpu_cores": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "note": "PostgreSQL, RabbitMQ, the workers and other users share these cores",
+        },
+        "per_message": args.per_message,
+        "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     click.echo(f"\n{'工作进程 workers':<16}{'分区 partitions':<18}{'记录/秒 records/s':>18}{'加速比 speed-up':>18}")
     for r in runs:
         click.echo(f"{r['workers']:<16}{r['partitions']:<18}{r['records_per_s']:>18,}{r['speedup']:>18}")
-    click.echo(f"CPU 核数 cores: {os.cpu_count()}, 负载 load before/after: {result['machine']['load_average_before']} / "
-               f"{result['machine']['load_average_after']} — shared with PostgreSQL, RabbitMQ and other users")
+    click.echo(
+        f"CPU 核数 cores: {os.cpu_count()}, 负载 load before/after: {result['machine']['load_average_before']} / "
+        f"{result['machine']['load_average_after']} — shared with PostgreSQL, RabbitMQ and other users"
+    )
     click.echo(f"写入 written: {args.out}")
 
 

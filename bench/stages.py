@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from bench.common import bar as _bar, count_records
+from bench.common import bar as _bar
+from bench.common import count_records
 
 
 def peak_rss_mb() -> float:
@@ -36,8 +37,9 @@ def xml_ingest(db: str, data: Path, message_id: str, expect: str) -> dict:
     pipeline = standard_pipeline(engine, batch_size=int(os.environ.get("GOVHUB_BATCH_SIZE") or 2000))
     with _bar(n, message_id) as bar, open(data / "cases.xml", "rb") as f:
         t0 = time.perf_counter()
-        summary = pipeline.ingest(io.BufferedReader(f, 1 << 16), "bench-xml", fmt="xml", message_id=message_id,
-                                  on_batch=bar.update)
+        summary = pipeline.ingest(
+            io.BufferedReader(f, 1 << 16), "bench-xml", fmt="xml", message_id=message_id, on_batch=bar.update
+        )
         seconds = time.perf_counter() - t0
     d = summary.as_dict()
     if d[expect] != n or d["received"] != n:
@@ -50,8 +52,7 @@ def copy_baseline(db: str, data: Path) -> dict:
     but its primary key, in one transaction."""
     import psycopg  # deferred: each stage's peak RSS counts only what it loads
 
-
-    from bench.records import COLUMNS, COLUMN_TYPES
+    from bench.records import COLUMN_TYPES, COLUMNS
 
     n = count_records(data)
     cols = ", ".join(f"{c} {COLUMN_TYPES[c]}" for c in COLUMNS)
@@ -76,9 +77,9 @@ def orm_baseline(db: str, data: Path, limit: int) -> dict:
     """A hand-built job: read each record, ``session.merge`` it by its key, commit every
     1,000 — on the first ``limit`` records (it is too slow for millions)."""
     # deferred: each stage's peak RSS counts only what it loads
-    from bench.orm import BenchCase, Base, from_json
     from sqlalchemy.orm import Session
 
+    from bench.orm import Base, BenchCase, from_json
     from hub.db.engine import make_engine
 
     n = min(count_records(data), limit)

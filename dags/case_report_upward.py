@@ -10,8 +10,16 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import (DEFAULT_ARGS, START, dag_logger, endpoint, engine, run_failed, systems_receiving,
-                                     task_id)
+from hub.ops.airflow_support import (
+    DEFAULT_ARGS,
+    START,
+    dag_logger,
+    endpoint,
+    engine,
+    run_failed,
+    systems_receiving,
+    task_id,
+)
 
 log = dag_logger("case_report_upward")
 

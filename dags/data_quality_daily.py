@@ -41,8 +41,9 @@ with DAG(
         day = run_day(days_back=1)
         summaries = check_day(engine(), day)
         failed = [s for s in summaries if s["suite_failed"] or s["feed_failed"]]
-        log.info("data quality for %s: %d source/kind pairs checked, %d with findings", day, len(summaries),
-                 len(failed))
+        log.info(
+            "data quality for %s: %d source/kind pairs checked, %d with findings", day, len(summaries), len(failed)
+        )
         for s in failed:
             log.info("  %s/%s: suite %s feed %s", s["source_system"], s["kind"], s["suite_failed"], s["feed_failed"])
         return {"day": day.isoformat(), "pairs": len(summaries), "with_findings": len(failed)}
@@ -54,7 +55,9 @@ with DAG(
         from hub.core.config import load_settings
         from hub.quality.report import daily_dir, write_daily
 
-        html_path, json_path = write_daily(engine(), daily_dir(load_settings().home), date.fromisoformat(checked["day"]))
+        html_path, json_path = write_daily(
+            engine(), daily_dir(load_settings().home), date.fromisoformat(checked["day"])
+        )
         log.info("quality report for %s: %s", checked["day"], html_path)
         return {"html": str(html_path), "json": str(json_path)}
 

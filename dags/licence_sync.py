@@ -46,8 +46,8 @@ with DAG(
         def sync_group(peer_id=peer.id):
             @task(task_id="send_licences")
             def send_licences(peer_id: str) -> dict:
-                from hub.outbound.delivery import Deliverer
                 from hub.domains.licences import sync_to_province
+                from hub.outbound.delivery import Deliverer
 
                 d = Deliverer(engine(), resolve=endpoint)
                 try:

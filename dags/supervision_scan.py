@@ -8,8 +8,16 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, task, task_group
 
-from hub.ops.airflow_support import (DEFAULT_ARGS, START, dag_logger, endpoint, engine, run_failed, systems_receiving,
-                                     task_id)
+from hub.ops.airflow_support import (
+    DEFAULT_ARGS,
+    START,
+    dag_logger,
+    endpoint,
+    engine,
+    run_failed,
+    systems_receiving,
+    task_id,
+)
 
 log = dag_logger("supervision_scan")
 
@@ -31,8 +39,9 @@ with DAG(
         from hub.domains.supervision.scan import scan as run_scan
 
         result = run_scan(engine())
-        log.info("supervision scan: %s cases, %s findings, %s raised", result["cases"], result["findings"],
-                 result["raised"])
+        log.info(
+            "supervision scan: %s cases, %s findings, %s raised", result["cases"], result["findings"], result["raised"]
+        )
         return {k: v for k, v in result.items() if k != "supervision_nos"}
 
     scanned = scan()

@@ -22,16 +22,16 @@ import click
 import requests
 import yaml
 
-from hub.ingest.drop import poll_drop
 from adapters.registry import open_adapter
+from hub.catalog.access import hash_password, sha256_hex
+from hub.catalog.systems import SYSTEMS_FILE, _systems_at
+from hub.ingest.drop import poll_drop
+from hub.outbound import reporting
+from hub.outbound.delivery import Deliverer
 from sandbox import dept_rest, province_soap
 from sandbox.server import run_in_thread
 from sandbox.sftp_server import start_sftp_server
-from hub.outbound import reporting
-from hub.catalog.access import hash_password, sha256_hex
-from hub.outbound.delivery import Deliverer
 from synth.generator import Generator, write_dept_b_csv
-from hub.catalog.systems import SYSTEMS_FILE, _systems_at
 
 CS = "常熟市行政审批局"
 ZJG = "张家港市住房和城乡建设局"
@@ -47,20 +47,35 @@ def _catalogue(home, ports: dict, secrets_: dict, sftp_fingerprint: str) -> str:
     cs_code, _ = _department(CS)
     zjg_code, _ = _department(ZJG)
     by_id["cs-approval"].update(
-        dept_code=cs_code, may_push=["case"], report_to=["cs-health"],
-        credentials={"api_key_sha256": sha256_hex(secrets_["cs_key"]), "username": "cs-approval",
-                     "password_pbkdf2": hash_password(secrets_["cs_pw"], iterations=20_000)})
+        dept_code=cs_code,
+        may_push=["case"],
+        report_to=["cs-health"],
+        credentials={
+            "api_key_sha256": sha256_hex(secrets_["cs_key"]),
+            "username": "cs-approval",
+            "password_pbkdf2": hash_password(secrets_["cs_pw"], iterations=20_000),
+        },
+    )
     by_id["zjg-housing"].update(
-        dept_code=zjg_code, may_push=["case"],
+        dept_code=zjg_code,
+        may_push=["case"],
         endpoint=f"sftp://hub@127.0.0.1:{ports['sftp']}/outbox?password_env=GOVHUB_DEMO_SFTP_PW"
-                 f"&host_key={sftp_fingerprint}&pattern=*.csv&stable_seconds=0")
+        f"&host_key={sftp_fingerprint}&pattern=*.csv&stable_seconds=0",
+    )
     by_id["js-province"].update(
         may_pull=["case"],
         endpoint=f"soap://127.0.0.1:{ports['province']}/exchange?username=govhub&password_env=GOVHUB_DEMO_PROV_PW"
-                 f"&pull=GetItemCatalogue&pull.region_code=3205")
-    data["systems"].append({
-        "id": "cs-health", "name": "常熟市卫生健康委员会业务系统", "level": "department", "region_code": "320581",
-        "endpoint": f"rest://127.0.0.1:{ports['dept']}/api?push_path=/case&api_key_env=GOVHUB_DEMO_DEPT_KEY&retries=0"})
+        f"&pull=GetItemCatalogue&pull.region_code=3205",
+    )
+    data["systems"].append(
+        {
+            "id": "cs-health",
+            "name": "常熟市卫生健康委员会业务系统",
+            "level": "department",
+            "region_code": "320581",
+            "endpoint": f"rest://127.0.0.1:{ports['dept']}/api?push_path=/case&api_key_env=GOVHUB_DEMO_DEPT_KEY&retries=0",
+        }
+    )
     path = home / "systems.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return str(path)
@@ -70,10 +85,20 @@ def run(settings, engine, pipeline, say) -> dict:
     # the sandbox SFTP server logs every client disconnect; not news in a demo
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     home = settings.home
-    s = {"cs_key": secrets.token_urlsafe(18), "cs_pw": secrets.token_urlsafe(12), "prov_pw": secrets.token_urlsafe(12),
-         "dept_key": secrets.token_urlsafe(18), "sftp_pw": secrets.token_urlsafe(12)}
-    os.environ.update({"GOVHUB_DEMO_PROV_PW": s["prov_pw"], "GOVHUB_DEMO_DEPT_KEY": s["dept_key"],
-                       "GOVHUB_DEMO_SFTP_PW": s["sftp_pw"]})
+    s = {
+        "cs_key": secrets.token_urlsafe(18),
+        "cs_pw": secrets.token_urlsafe(12),
+        "prov_pw": secrets.token_urlsafe(12),
+        "dept_key": secrets.token_urlsafe(18),
+        "sftp_pw": secrets.token_urlsafe(12),
+    }
+    os.environ.update(
+        {
+            "GOVHUB_DEMO_PROV_PW": s["prov_pw"],
+            "GOVHUB_DEMO_DEPT_KEY": s["dept_key"],
+            "GOVHUB_DEMO_SFTP_PW": s["sftp_pw"],
+        }
+    )
     province = province_soap.ProvinceState(username="govhub", password=s["prov_pw"])
     dept = dept_rest.DeptState()
     (home / "sftp" / "outbox").mkdir(parents=True, exist_ok=True)
@@ -88,29 +113,51 @@ def run(settings, engine, pipeline, say) -> dict:
     hub_url, stop_hub = run_in_thread(create_app(settings, migrate_db=False))
     out: dict = {}
     try:
-        say("6.", f"the peers run on local ports: hub API {hub_url}, province SOAP {prov_url}, "
-                  f"department REST {dept_url}, SFTP 127.0.0.1:{sftp.port}")
+        say(
+            "6.",
+            f"the peers run on local ports: hub API {hub_url}, province SOAP {prov_url}, "
+            f"department REST {dept_url}, SFTP 127.0.0.1:{sftp.port}",
+        )
 
         # the province's item catalogue, pulled over SOAP (WSDL read by zeep)
         with open_adapter(_endpoint("js-province")) as prov:
-            summaries = [pipeline.ingest(io.BytesIO(e.body), "js-province", fmt="xml", message_id=e.message_id)
-                         for e in prov.read()]
-        click.echo(f"   SOAP pull  GetItemCatalogue from the province: {sum(x.received for x in summaries)} items → "
-                   f"{sum(x.counts['stored'] for x in summaries)} stored")
+            summaries = [
+                pipeline.ingest(io.BytesIO(e.body), "js-province", fmt="xml", message_id=e.message_id)
+                for e in prov.read()
+            ]
+        click.echo(
+            f"   SOAP pull  GetItemCatalogue from the province: {sum(x.received for x in summaries)} items → "
+            f"{sum(x.counts['stored'] for x in summaries)} stored"
+        )
 
         cs_cases = [r for r, _ in Generator(seed=7, departments=[CS]).records("case", 200, defect_rate=0.05)]
-        r = requests.post(f"{hub_url}/api/v1/case", headers={"X-Api-Key": s["cs_key"], "X-Message-Id": "cs-rest-0001",
-                                                            "Content-Type": "application/json"},
-                          data=json.dumps({"records": cs_cases[:100]}, ensure_ascii=False).encode(), timeout=60)
+        r = requests.post(
+            f"{hub_url}/api/v1/case",
+            headers={"X-Api-Key": s["cs_key"], "X-Message-Id": "cs-rest-0001", "Content-Type": "application/json"},
+            data=json.dumps({"records": cs_cases[:100]}, ensure_ascii=False).encode(),
+            timeout=60,
+        )
         body = r.json()
-        click.echo(f"   REST push  cs-approval POST /api/v1/case: HTTP {r.status_code}, {body['stored']} stored, "
-                   f"{body['quarantined']} quarantined (reasons per record in the answer)")
+        click.echo(
+            f"   REST push  cs-approval POST /api/v1/case: HTTP {r.status_code}, {body['stored']} stored, "
+            f"{body['quarantined']} quarantined (reasons per record in the answer)"
+        )
         other = [rec for rec, _ in Generator(seed=8, departments=[ZJG]).records("case", 1)]
-        r = requests.post(f"{hub_url}/api/v1/case", headers={"X-Api-Key": s["cs_key"], "Content-Type": "application/json"},
-                          data=json.dumps({"records": cs_cases[100:102] + other}, ensure_ascii=False).encode(), timeout=60)
-        click.echo(f"   REST push  with one case of another department: HTTP {r.status_code} {r.json()['error']}, nothing stored")
-        r = requests.post(f"{hub_url}/api/v1/case", headers={"X-Api-Key": "not-the-key", "Content-Type": "application/json"},
-                          data=b'{"records": []}', timeout=30)
+        r = requests.post(
+            f"{hub_url}/api/v1/case",
+            headers={"X-Api-Key": s["cs_key"], "Content-Type": "application/json"},
+            data=json.dumps({"records": cs_cases[100:102] + other}, ensure_ascii=False).encode(),
+            timeout=60,
+        )
+        click.echo(
+            f"   REST push  with one case of another department: HTTP {r.status_code} {r.json()['error']}, nothing stored"
+        )
+        r = requests.post(
+            f"{hub_url}/api/v1/case",
+            headers={"X-Api-Key": "not-the-key", "Content-Type": "application/json"},
+            data=b'{"records": []}',
+            timeout=30,
+        )
         click.echo(f"   REST push  with a wrong API key: HTTP {r.status_code} {r.json()['error']}")
 
         from zeep import Client
@@ -118,11 +165,17 @@ def run(settings, engine, pipeline, say) -> dict:
 
         client = Client(f"{hub_url}/soap/push?wsdl", wsse=UsernameToken("cs-approval", s["cs_pw"]))
         # zeep checks the XSD on the client side, so the defects sent here are ones only the hub's rules find
-        soap_cases = [r for r, _ in Generator(seed=9, departments=[CS]).records(
-            "case", 100, defect_rate=0.05, defects=["id_check_char", "time_order", "promise_exceeds_legal"])]
+        soap_cases = [
+            r
+            for r, _ in Generator(seed=9, departments=[CS]).records(
+                "case", 100, defect_rate=0.05, defects=["id_check_char", "time_order", "promise_exceeds_legal"]
+            )
+        ]
         result = _zeep_push(client, soap_cases)
-        click.echo(f"   SOAP push  cs-approval PushCases (zeep, WS-Security): {result.stored} stored, "
-                   f"{result.quarantined} quarantined")
+        click.echo(
+            f"   SOAP push  cs-approval PushCases (zeep, WS-Security): {result.stored} stored, "
+            f"{result.quarantined} quarantined"
+        )
 
         # zjg-housing drops two GBK CSV files on its SFTP server; the hub polls them
         for i in range(2):
@@ -132,8 +185,10 @@ def run(settings, engine, pipeline, say) -> dict:
         with open_adapter(_endpoint("zjg-housing")) as drop:
             c = poll_drop(drop, "zjg-housing", pipeline)
         done = sorted(p.name for p in (home / "sftp" / "outbox" / "done").iterdir())
-        click.echo(f"   SFTP drop  zjg-housing: {c['files']} GBK CSV files → {c['stored']} stored, "
-                   f"{c['quarantined']} quarantined; moved to done/: {', '.join(done)}")
+        click.echo(
+            f"   SFTP drop  zjg-housing: {c['files']} GBK CSV files → {c['stored']} stored, "
+            f"{c['quarantined']} quarantined; moved to done/: {', '.join(done)}"
+        )
 
         # upward reporting to the province (SOAP ReportCases), by watermark
         queued, delivered = 0, Counter()
@@ -143,8 +198,10 @@ def run(settings, engine, pipeline, say) -> dict:
             delivered.update(rep.delivered or {})
             if not rep.queued:
                 break
-        click.echo(f"   report     {queued:,} changed cases of 苏州 queued for the province, delivered: "
-                   f"{dict(delivered)}; the province holds {len(set(province.case_numbers())):,}")
+        click.echo(
+            f"   report     {queued:,} changed cases of 苏州 queued for the province, delivered: "
+            f"{dict(delivered)}; the province holds {len(set(province.case_numbers())):,}"
+        )
 
         # dispatch to a department that is down for a while
         dept.mode = "down"
@@ -159,8 +216,10 @@ def run(settings, engine, pipeline, say) -> dict:
                 break
         d.close()
         got = dept.case_numbers()
-        click.echo(f"   dispatch   to cs-health while it was down: {dict(first)}; once back: {dict(later)}; "
-                   f"it holds {len(got)} cases, {len(got) - len(set(got))} twice")
+        click.echo(
+            f"   dispatch   to cs-health while it was down: {dict(first)}; once back: {dict(later)}; "
+            f"it holds {len(got)} cases, {len(got) - len(set(got))} twice"
+        )
         out = {"province_cases": len(set(province.case_numbers())), "dispatched": len(got)}
     finally:
         stop_hub()
@@ -178,10 +237,12 @@ def _endpoint(system_id: str) -> str:
 
 def _zeep_push(client, cases: list[dict]):
     """PushCases with zeep: the canonical records as the WSDL's typed structures."""
+
     def entry(rec: dict) -> dict:
         out = {k: v for k, v in rec.items() if not isinstance(v, list)}
         for name, item in (("steps", "step"), ("special_procedures", "procedure"), ("materials", "material")):
             if rec.get(name):
                 out[name] = {item: rec[name]}
         return out
+
     return client.service.PushCases(message_id="cs-soap-0001", case=[entry(r) for r in cases])

@@ -8,10 +8,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import Engine, select
 
+from hub.db.tables import quarantine
 from hub.model.codes import idcard
 from hub.model.mapping import get_mapping
 from hub.model.masking import mask_id
-from hub.db.tables import quarantine
 from hub.quarantine.payload import view
 from hub.quarantine.workflow import reject, retry
 
@@ -21,9 +21,19 @@ OPERATOR = "demo-admin"
 def _fixable(engine: Engine) -> list[tuple[int, str, str]]:
     """Open id_check_char records pushed in the canonical contract: (id, field, fixed ID)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(quarantine).where(quarantine.c.status == "open", quarantine.c.reason == "id_check_char",
-                                                     quarantine.c.mapping.like("canonical_case_%"))
-                            .order_by(quarantine.c.id)).mappings().all()
+        rows = (
+            conn.execute(
+                select(quarantine)
+                .where(
+                    quarantine.c.status == "open",
+                    quarantine.c.reason == "id_check_char",
+                    quarantine.c.mapping.like("canonical_case_%"),
+                )
+                .order_by(quarantine.c.id)
+            )
+            .mappings()
+            .all()
+        )
     out = []
     for r in rows:
         mapping = get_mapping(r["mapping"].split("@", 1)[0])
@@ -38,17 +48,27 @@ def run(engine: Engine, say) -> dict:
     say("7.", "an administrator (管理员) works the quarantine")
     result = {"corrected": None, "rejected": None}
     for qid, field, fixed in _fixable(engine):
-        a = retry(engine, qid, OPERATOR, "与申请人核对，证件号校验位录入错误 (check character mistyped, confirmed with the applicant)",
-                  changes={field: fixed})
+        a = retry(
+            engine,
+            qid,
+            OPERATOR,
+            "与申请人核对，证件号校验位录入错误 (check character mistyped, confirmed with the applicant)",
+            changes={field: fixed},
+        )
         if a.outcome in ("stored", "duplicate"):
-            click.echo(f"   correct    #{qid} {field} → {mask_id(fixed)}: {a.outcome} ({a.detail}); lineage #{a.lineage_id} "
-                  f"names the correction of #{qid} by {OPERATOR}")
+            click.echo(
+                f"   correct    #{qid} {field} → {mask_id(fixed)}: {a.outcome} ({a.detail}); lineage #{a.lineage_id} "
+                f"names the correction of #{qid} by {OPERATOR}"
+            )
             result["corrected"] = a.as_dict()
             break
     with engine.connect() as conn:
-        bomb = conn.execute(select(quarantine.c.id).where(quarantine.c.status == "open",
-                                                          quarantine.c.reason == "xml_forbidden")
-                            .order_by(quarantine.c.id).limit(1)).scalar()
+        bomb = conn.execute(
+            select(quarantine.c.id)
+            .where(quarantine.c.status == "open", quarantine.c.reason == "xml_forbidden")
+            .order_by(quarantine.c.id)
+            .limit(1)
+        ).scalar()
     if bomb is not None:
         reject(engine, bomb, OPERATOR, "恶意XML，已通知发送方 (hostile XML; the sender was told)")
         click.echo(f"   reject     #{bomb} xml_forbidden, with a note (kept: govhub quarantine history {bomb})")

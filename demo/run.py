@@ -21,18 +21,19 @@ import time
 import click
 from kombu import Consumer
 
+from demo import protocols as demo_protocols
+from demo import quarantine as demo_quarantine
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core import clock
-from demo import protocols as demo_protocols, quarantine as demo_quarantine
-from hub.ops import stats
 from hub.core.config import load_settings
 from hub.db.engine import engine_for, migrate
+from hub.ingest.partitions import publish_inbound
 from hub.model.dictionary import kind as dictionary_kind
-from synth.generator import Generator, write_dept_b_csv, write_dept_c_jsonl, write_jsonl, write_xml
-from hub.wiring import standard_pipeline
+from hub.ops import stats
 from hub.quality import report as quality_report
+from hub.wiring import standard_pipeline
 from hub.worker.process import Worker
+from synth.generator import Generator, write_dept_b_csv, write_dept_c_jsonl, write_jsonl, write_xml
 
 BOMB = b"""<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
 <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><cases xmlns="urn:govhub:case:1"><case><case_no>&c;</case_no></case></cases>"""
@@ -48,7 +49,11 @@ def _line(summary) -> str:
     d = summary.as_dict()
     out = f"{d['received']:,} received → {d['stored']:,} stored, {d['duplicate']:,} duplicate, {d['quarantined']:,} quarantined"
     if d["quarantined_by_reason"]:
-        out += " (" + ", ".join(f"{r} {n}" for r, n in sorted(d["quarantined_by_reason"].items(), key=lambda x: -x[1])) + ")"
+        out += (
+            " ("
+            + ", ".join(f"{r} {n}" for r, n in sorted(d["quarantined_by_reason"].items(), key=lambda x: -x[1]))
+            + ")"
+        )
     return out
 
 
@@ -77,11 +82,18 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
         tap(conn.default_channel).declare()
 
     # 1. files from the province and the sharing platform
-    _say("1.", "江苏省一体化政务服务平台 (js-province) publishes the item catalogue; 苏州市数据共享平台 (sz-sharing) sends people, enterprises, projects")
+    _say(
+        "1.",
+        "江苏省一体化政务服务平台 (js-province) publishes the item catalogue; 苏州市数据共享平台 (sz-sharing) sends people, enterprises, projects",
+    )
     # the whole implementation list (实施清单), so every case's item is in the catalogue
-    for kind, system, fmt, n in (("item", "js-province", "xml", g.implementation_list_size), ("licence", "js-province", "xml", 200),
-                                 ("person", "sz-sharing", "jsonl", 300), ("enterprise", "sz-sharing", "jsonl", 150),
-                                 ("project", "sz-sharing", "xml", 60)):
+    for kind, system, fmt, n in (
+        ("item", "js-province", "xml", g.implementation_list_size),
+        ("licence", "js-province", "xml", 200),
+        ("person", "sz-sharing", "jsonl", 300),
+        ("enterprise", "sz-sharing", "jsonl", 150),
+        ("project", "sz-sharing", "xml", 60),
+    ):
         path = inbox / f"{dictionary_kind(kind).batch}.{fmt}"
         rows = (r for r, _ in g.records(kind, n, defect_rate=0.03))
         with open(path, "wb") as f:
@@ -95,10 +107,24 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     chunk = 500
     pushed = []
     writers = (
-        ("cs-approval", "常熟市行政审批局, canonical XML in GBK", "xml",
-         lambda rows, f, mid: write_xml(rows, "case", f, encoding="gbk", message_id=mid)),
-        ("zjg-housing", "张家港市住建局, legacy CSV in GBK", "csv", lambda rows, f, mid: write_dept_b_csv(rows, f, on_unmapped="keep")),
-        ("tc-market", "太仓市市场监管局, nested JSON lines", "jsonl", lambda rows, f, mid: write_dept_c_jsonl(rows, f, on_unmapped="keep")),
+        (
+            "cs-approval",
+            "常熟市行政审批局, canonical XML in GBK",
+            "xml",
+            lambda rows, f, mid: write_xml(rows, "case", f, encoding="gbk", message_id=mid),
+        ),
+        (
+            "zjg-housing",
+            "张家港市住建局, legacy CSV in GBK",
+            "csv",
+            lambda rows, f, mid: write_dept_b_csv(rows, f, on_unmapped="keep"),
+        ),
+        (
+            "tc-market",
+            "太仓市市场监管局, nested JSON lines",
+            "jsonl",
+            lambda rows, f, mid: write_dept_c_jsonl(rows, f, on_unmapped="keep"),
+        ),
     )
     with bus.connect(settings) as conn:
         bus.declare(conn)
@@ -107,13 +133,15 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
             for i in range(0, len(rows), chunk):
                 mid = f"{system}-{i // chunk + 1:04d}"
                 buf = io.BytesIO()
-                write(iter(rows[i:i + chunk]), buf, mid)
+                write(iter(rows[i : i + chunk]), buf, mid)
                 publish_inbound(conn, buf.getvalue(), system, mid, kind="case", fmt=fmt)
-                pushed.append((system, mid, buf.getvalue(), rows[i:i + chunk]))
+                pushed.append((system, mid, buf.getvalue(), rows[i : i + chunk]))
             click.echo(f"   {system:<12} {label}: {len(rows):,} records in {-(-len(rows) // chunk)} messages")
     handled = Worker(settings, engine, pipeline).run(idle_exit=1.0)
-    click.echo(f"   worker: {sum(handled.values()):,} records → {handled['stored']:,} stored, "
-               f"{handled['duplicate']:,} duplicate, {handled['quarantined']:,} quarantined")
+    click.echo(
+        f"   worker: {sum(handled.values()):,} records → {handled['stored']:,} stored, "
+        f"{handled['duplicate']:,} duplicate, {handled['quarantined']:,} quarantined"
+    )
 
     # 3. the same message arrives again; corrections arrive later
     _say("3.", "a message is delivered twice, and one department sends corrections")
@@ -128,8 +156,10 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     with bus.connect(settings) as conn:
         publish_inbound(conn, buf.getvalue(), system, f"{system}-corrections", kind="case", fmt="xml")
     fixes = Worker(settings, engine, pipeline).run(idle_exit=1.0)
-    click.echo(f"   corrections: {fixes['stored']:,} updated (previous values kept in record_history), "
-               f"{fixes['quarantined']:,} still defective")
+    click.echo(
+        f"   corrections: {fixes['stored']:,} updated (previous values kept in record_history), "
+        f"{fixes['quarantined']:,} still defective"
+    )
 
     # 4. hostile documents
     _say("4.", "two hostile XML documents (entity expansion, external entity)")
@@ -143,14 +173,21 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
         while bus.relay_outbox(engine, conn):
             pass
         seen = []
-        with Consumer(conn.channel(), queues=[tap], callbacks=[lambda b, m: (seen.append(b), m.ack())], accept=["json"]):
+        with Consumer(
+            conn.channel(), queues=[tap], callbacks=[lambda b, m: (seen.append(b), m.ack())], accept=["json"]
+        ):
             while True:
                 try:
                     conn.drain_events(timeout=0.5)
                 except TimeoutError:
                     break
-    _say("5.", f"{len(seen):,} record events published on govhub.events (routing key kind.region.system), "
-               f"e.g. {seen[0]['kind']}.{seen[0]['region_code']}.{seen[0]['source_system']}" if seen else "no events")
+    _say(
+        "5.",
+        f"{len(seen):,} record events published on govhub.events (routing key kind.region.system), "
+        f"e.g. {seen[0]['kind']}.{seen[0]['region_code']}.{seen[0]['source_system']}"
+        if seen
+        else "no events",
+    )
 
     protocols = demo_protocols.run(settings, engine, pipeline, _say)
     worked = demo_quarantine.run(engine, _say)
@@ -161,12 +198,16 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     t = data["total"]
     ok = t["received"] == t["stored"] + t["duplicate"] + t["quarantined"]
     click.echo()
-    click.echo(click.style("✓" if ok else "✗", fg="green" if ok else "red", bold=True) +
-               f" every record accounted for: received {t['received']:,} = stored {t['stored']:,} + duplicate "
-               f"{t['duplicate']:,} + quarantined {t['quarantined']:,}   ({time.monotonic() - started:.1f}s)")
+    click.echo(
+        click.style("✓" if ok else "✗", fg="green" if ok else "red", bold=True)
+        + f" every record accounted for: received {t['received']:,} = stored {t['stored']:,} + duplicate "
+        f"{t['duplicate']:,} + quarantined {t['quarantined']:,}   ({time.monotonic() - started:.1f}s)"
+    )
     home = settings.home
-    click.echo(f"Look around: GOVHUB_HOME={home} govhub stats | govhub quarantine list | govhub quarantine show ID"
-               " | govhub quarantine history ID")
+    click.echo(
+        f"Look around: GOVHUB_HOME={home} govhub stats | govhub quarantine list | govhub quarantine show ID"
+        " | govhub quarantine history ID"
+    )
     html, js = quality_report.write_daily(engine, quality_report.daily_dir(home), clock.now().date())
     click.echo(click.style("数据质量报告 quality report: ", bold=True) + f"{html}  (JSON: {js.name} next to it)")
     return {"stats": data, "events": len(seen), "quality_report": str(html), **protocols, "quarantine": worked}

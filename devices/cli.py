@@ -56,7 +56,9 @@ def check() -> None:
     except (VendorError, HallsError) as exc:
         fail(str(exc), mask=False)
     for v in found.values():
-        click.echo(f"vendor {v.name:<12} {v.format:<6} {v.encoding:<8} {', '.join(sorted({t.kind for t in v.types.values()}))}")
+        click.echo(
+            f"vendor {v.name:<12} {v.format:<6} {v.encoding:<8} {', '.join(sorted({t.kind for t in v.types.values()}))}"
+        )
     keyed = sum(1 for h in hs.values() if h.api_key_sha256)
     click.echo(f"halls  {len(hs)} in {halls_path()} ({keyed} with a key)")
 
@@ -76,10 +78,14 @@ def stats(day, hall, as_json) -> None:
     if not result.rows:
         click.echo("no queue events that day")
     else:
-        click.echo(f"{'hall':<12} {'hour':<5} {'by':<6} {'tickets':>7} {'served':>6} {'abandon':>7} {'wait':>7} {'service':>7}  key")
+        click.echo(
+            f"{'hall':<12} {'hour':<5} {'by':<6} {'tickets':>7} {'served':>6} {'abandon':>7} {'wait':>7} {'service':>7}  key"
+        )
     for r in result.rows:  # the key (often Chinese) last, so the columns stay aligned
-        click.echo(f"{r.hall:<12} {r.hour:02d}:00 {r.dimension:<6} {r.tickets:>7} {r.served:>6} {r.abandon_rate:>7.1%} "
-                   f"{_min(r.wait_avg_s):>7} {_min(r.service_avg_s):>7}  {r.key}")
+        click.echo(
+            f"{r.hall:<12} {r.hour:02d}:00 {r.dimension:<6} {r.tickets:>7} {r.served:>6} {r.abandon_rate:>7.1%} "
+            f"{_min(r.wait_avg_s):>7} {_min(r.service_avg_s):>7}  {r.key}"
+        )
     for h, n in result.unmatched.items():
         click.echo(f"{h}: {n} tickets seen without their issued event")
 

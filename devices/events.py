@@ -25,7 +25,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Final, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Final, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -53,12 +53,22 @@ PERSON_KEY_ENV = "GOVHUB_PERSON_KEY"
 # reported through two vendor formats differs only in these.
 SOURCE_FIELDS = frozenset({"event_id", "vendor", "seq", "received_at"})
 
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-TicketNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9\-]+$")]
-StaffId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+Ident = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+]
+TicketNo = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9\-]+$")
+]
+StaffId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+]
 # Printable text: control characters in a name or number mean a garbled frame.
-Text16 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Text64 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Text16 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Text64 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 
 
 def event_id(vendor: str, hall: str, device_id: str, seq: str, occurred_at: datetime) -> str:
@@ -93,7 +103,7 @@ class PersonRef(BaseModel):
     id_masked: str
 
     @classmethod
-    def from_id_number(cls, number: str, key: bytes) -> "PersonRef":
+    def from_id_number(cls, number: str, key: bytes) -> PersonRef:
         """Validate (GB 11643; raises ``hub.model.codes.CodeError``, message masked) and hash."""
         v = idcard.validate(number)
         return cls(id_hash=hmac.new(key, v.encode("ascii"), hashlib.sha256).hexdigest()[:32], id_masked=mask_id(v))
@@ -190,5 +200,5 @@ class EvaluationEvent(_Event):
 
 
 MODELS: dict[str, type[_Event]] = {"queue": QueueEvent, "window": WindowEvent, "evaluation": EvaluationEvent}
-DeviceEvent = Annotated[Union[QueueEvent, WindowEvent, EvaluationEvent], Field(discriminator="kind")]
+DeviceEvent = Annotated[QueueEvent | WindowEvent | EvaluationEvent, Field(discriminator="kind")]
 EVENT_ADAPTER: TypeAdapter[DeviceEvent] = TypeAdapter(DeviceEvent)

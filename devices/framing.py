@@ -15,18 +15,31 @@ echo an ID number; it is passed through ``mask_text`` all the same.
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from lxml import etree
 
 from devices.vendors import Vendor
+from hub.core.errors import InputError
 from hub.model.masking import mask_text
 from hub.model.xmlsafe import XmlRefused, declared_encoding, parse_document
-from hub.core.errors import InputError
 
-REASONS = ("vendor_unknown", "payload_empty", "encoding_invalid", "json_malformed", "xml_forbidden", "xml_malformed",
-           "line_malformed", "line_too_long", "type_unknown", "field_missing", "field_format", "code_unknown",
-           "time_invalid", "id_invalid")
+REASONS = (
+    "vendor_unknown",
+    "payload_empty",
+    "encoding_invalid",
+    "json_malformed",
+    "xml_forbidden",
+    "xml_malformed",
+    "line_malformed",
+    "line_too_long",
+    "type_unknown",
+    "field_missing",
+    "field_format",
+    "code_unknown",
+    "time_invalid",
+    "id_invalid",
+)
 
 
 class DeviceInputError(InputError):
@@ -58,13 +71,21 @@ def _json(vendor: Vendor, payload: bytes) -> Iterator[Piece]:
     except UnicodeDecodeError as exc:
         raise DeviceInputError("encoding_invalid", f"the body is not {vendor.encoding} (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise DeviceInputError("json_malformed", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise DeviceInputError(
+            "json_malformed", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:  # nesting deep enough to exhaust the decoder's stack
-        raise DeviceInputError("json_malformed", "the body is nested too deeply to be an event; send flat objects") from None
+        raise DeviceInputError(
+            "json_malformed", "the body is nested too deeply to be an event; send flat objects"
+        ) from None
     for i, obj in enumerate(doc if isinstance(doc, list) else [doc], 1):
         fragment = json.dumps(obj, ensure_ascii=False).encode("utf-8")
         if not isinstance(obj, dict):
-            yield i, fragment, DeviceInputError("json_malformed", f"event {i} is a JSON {type(obj).__name__}, not an object")
+            yield (
+                i,
+                fragment,
+                DeviceInputError("json_malformed", f"event {i} is a JSON {type(obj).__name__}, not an object"),
+            )
             continue
         nested = [k for k, v in obj.items() if isinstance(v, (dict, list))]
         if nested:
@@ -82,9 +103,14 @@ def _lines(vendor: Vendor, payload: bytes) -> Iterator[Piece]:
             text = raw.decode(vendor.encoding)
             fragment, problem = text.encode("utf-8"), None  # kept as UTF-8, whatever the device wrote
         except UnicodeDecodeError as exc:
-            fragment, problem = raw, DeviceInputError("encoding_invalid", f"line {n} is not {vendor.encoding} (byte {exc.start})")
+            fragment, problem = (
+                raw,
+                DeviceInputError("encoding_invalid", f"line {n} is not {vendor.encoding} (byte {exc.start})"),
+            )
         if len(raw) > vendor.max_line:
-            problem = DeviceInputError("line_too_long", f"line {n} has {len(raw)} bytes; {vendor.name} lines have at most {vendor.max_line}")
+            problem = DeviceInputError(
+                "line_too_long", f"line {n} has {len(raw)} bytes; {vendor.name} lines have at most {vendor.max_line}"
+            )
         yield n, fragment, problem or _pairs(vendor, text, n)
 
 
@@ -108,21 +134,29 @@ def _xml(vendor: Vendor, payload: bytes) -> Iterator[Piece]:
         try:
             payload.decode("utf-8")  # else lxml's own complaint would read like broken XML
         except UnicodeDecodeError as exc:
-            raise DeviceInputError("encoding_invalid", f"the document is not UTF-8 (byte {exc.start}); "
-                                   "declare the encoding it is written in") from None
+            raise DeviceInputError(
+                "encoding_invalid",
+                f"the document is not UTF-8 (byte {exc.start}); declare the encoding it is written in",
+            ) from None
     try:
         root = parse_document(payload)
     except XmlRefused as exc:
         reason = exc.reason if exc.reason in REASONS else "xml_malformed"
         raise DeviceInputError(reason, exc.message) from None
     if etree.QName(root).localname != vendor.root_element:
-        raise DeviceInputError("xml_malformed", f"the document element is <{etree.QName(root).localname}>, "
-                               f"{vendor.name} sends <{vendor.root_element}>")
+        raise DeviceInputError(
+            "xml_malformed",
+            f"the document element is <{etree.QName(root).localname}>, {vendor.name} sends <{vendor.root_element}>",
+        )
     for i, el in enumerate((e for e in root if isinstance(e.tag, str)), 1):
         fragment = etree.tostring(el, encoding="utf-8")
         name = etree.QName(el).localname
         if name != vendor.record_element:
-            yield i, fragment, DeviceInputError("xml_malformed", f"element {i} is <{name}>, not <{vendor.record_element}>")
+            yield (
+                i,
+                fragment,
+                DeviceInputError("xml_malformed", f"element {i} is <{name}>, not <{vendor.record_element}>"),
+            )
             continue
         fields, nested = {}, []
         for child in el:

@@ -35,11 +35,11 @@ from devices.vendors import UnknownVendor, Vendor, get_vendor, vendors
 from hub.bus import topology as bus
 from hub.core import clock
 from hub.core.clock import CST
-from hub.model.codes import CodeError
 from hub.core.config import Settings
 from hub.db.tables import quarantine
-from hub.worker.process import quarantine_message
+from hub.model.codes import CodeError
 from hub.model.outcomes import RECORD_OUTCOMES, Outcome, QuarantineStatus
+from hub.worker.process import quarantine_message
 
 __all__ = ["DeviceInputError", "Gateway", "Item", "Receipt", "Result", "normalise", "publish", "read"]
 
@@ -60,7 +60,9 @@ class Item:
     error: DeviceInputError | None
 
 
-def read(vendor: str, payload: bytes, *, hall: str, person_key: bytes, received_at: datetime | None = None) -> list[Item]:
+def read(
+    vendor: str, payload: bytes, *, hall: str, person_key: bytes, received_at: datetime | None = None
+) -> list[Item]:
     """Every event of ``payload``, each normalised or with its error. Raises
     ``DeviceInputError`` only when the payload as a whole is unreadable."""
     try:
@@ -77,12 +79,15 @@ def read(vendor: str, payload: bytes, *, hall: str, person_key: bytes, received_
             items.append(Item(position, fragment, _event(v, fields, hall, person_key, received_at), None))
         except DeviceInputError as exc:
             where = "line" if v.format == "lines" else "event"
-            items.append(Item(position, fragment, None, DeviceInputError(exc.reason, f"{where} {position}: {exc.message}")))
+            items.append(
+                Item(position, fragment, None, DeviceInputError(exc.reason, f"{where} {position}: {exc.message}"))
+            )
     return items
 
 
-def normalise(vendor: str, payload: bytes, *, hall: str, person_key: bytes,
-              received_at: datetime | None = None) -> list[DeviceEvent]:
+def normalise(
+    vendor: str, payload: bytes, *, hall: str, person_key: bytes, received_at: datetime | None = None
+) -> list[DeviceEvent]:
     """All canonical events of ``payload``; the first malformed one raises ``DeviceInputError``."""
     items = read(vendor, payload, hall=hall, person_key=person_key, received_at=received_at)
     events: list[DeviceEvent] = []
@@ -100,8 +105,9 @@ def _event(v: Vendor, fields: dict, hall: str, key: bytes, received_at: datetime
         raise DeviceInputError("field_missing", f"{v.type_field!r} (what happened) is missing")
     etype = v.types.get(str(code).strip())
     if etype is None:
-        raise DeviceInputError("type_unknown", f"{v.type_field}={str(code)[:40]!r} is not a type of {v.name}; "
-                               f"known: {', '.join(v.types)}")
+        raise DeviceInputError(
+            "type_unknown", f"{v.type_field}={str(code)[:40]!r} is not a type of {v.name}; known: {', '.join(v.types)}"
+        )
     model = MODELS[etype.kind]
     data: dict = {"kind": etype.kind, "hall": hall, "vendor": v.name, "received_at": received_at}
     if etype.action:
@@ -109,20 +115,25 @@ def _event(v: Vendor, fields: dict, hall: str, key: bytes, received_at: datetime
     for canon, name in v.fields.items():
         raw = fields.get(name)
         if (canon == "id_number" and "person" not in model.model_fields) or (
-                canon != "id_number" and canon not in model.model_fields):
+            canon != "id_number" and canon not in model.model_fields
+        ):
             continue  # another kind's field (a vendor may send its whole record every time)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
         if isinstance(raw, (bool, float)):
-            raise DeviceInputError("field_format", f"{canon} ({v.name} field {name!r}) is a {type(raw).__name__}, "
-                                   "not text or an integer")
+            raise DeviceInputError(
+                "field_format", f"{canon} ({v.name} field {name!r}) is a {type(raw).__name__}, not text or an integer"
+            )
         value = str(raw).strip()
         # code tables exist only for status and satisfaction (devices.vendors.CODED)
         if canon in v.code_tables:
             table = v.code_tables[canon]
             if value not in table:
-                raise DeviceInputError("code_unknown", f"{canon} ({v.name} field {name!r}): code {value[:20]!r} is not in "
-                                       f"the {v.name} table; known: {', '.join(table)}")
+                raise DeviceInputError(
+                    "code_unknown",
+                    f"{canon} ({v.name} field {name!r}): code {value[:20]!r} is not in "
+                    f"the {v.name} table; known: {', '.join(table)}",
+                )
             data[canon] = table[value]
         elif canon == "occurred_at":
             data[canon] = _time(v, name, value)
@@ -186,9 +197,18 @@ def publish(conn: Connection, events) -> None:
 def _send(conn: Connection, messages: list[tuple[str, str, str, dict]]) -> None:
     producer = Producer(conn.default_channel)
     for eid, kind, hall, body in messages:
-        producer.publish(body, exchange=bus.EVENTS, routing_key=f"device.{kind}.{hall}", serializer="json",
-                         message_id=eid, headers={"kind": f"device.{kind}", "hall": hall}, delivery_mode=2,
-                         declare=[bus.EVENTS], retry=True, retry_policy=_RETRY)
+        producer.publish(
+            body,
+            exchange=bus.EVENTS,
+            routing_key=f"device.{kind}.{hall}",
+            serializer="json",
+            message_id=eid,
+            headers={"kind": f"device.{kind}", "hall": hall},
+            delivery_mode=2,
+            declare=[bus.EVENTS],
+            retry=True,
+            retry_policy=_RETRY,
+        )
 
 
 @dataclass(frozen=True)
@@ -244,11 +264,15 @@ class Gateway:
         for it in items:
             if it.error:
                 self._quarantine(hall, vendor, it.fragment, it.error)
-                results.append(Result(it.position, Outcome.QUARANTINED, reason=it.error.reason, message=it.error.message))
+                results.append(
+                    Result(it.position, Outcome.QUARANTINED, reason=it.error.reason, message=it.error.message)
+                )
                 continue
             e = it.event
             assert e is not None  # an item holds its event or its error
-            results.append(Result(it.position, Outcome.STORED if e.event_id in new else Outcome.DUPLICATE, e.event_id, e.kind))
+            results.append(
+                Result(it.position, Outcome.STORED if e.event_id in new else Outcome.DUPLICATE, e.event_id, e.kind)
+            )
             new.discard(e.event_id)  # a repeat later in the same payload is a duplicate
         self.flush()
         return Receipt(hall, vendor, tuple(results))
@@ -266,8 +290,11 @@ class Gateway:
                 return len(rows)
             except (*conn.connection_errors, *conn.channel_errors, KombuError, SQLAlchemyError, OSError) as exc:
                 # bus or database away: the events stay stored, unpublished
-                log.warning("device events not published yet (%s: %s); they go out with the next flush",
-                            type(exc).__name__, str(exc)[:200])
+                log.warning(
+                    "device events not published yet (%s: %s); they go out with the next flush",
+                    type(exc).__name__,
+                    str(exc)[:200],
+                )
                 self._close()
                 return 0
 
@@ -295,10 +322,17 @@ class Gateway:
         vendor = vendor if vendor in vendors() else "unknown"  # the URL's word, of any length
         message_id = f"{vendor}-{hashlib.blake2b(body, digest_size=12).hexdigest()}"
         with self.engine.connect() as db:
-            seen = db.execute(select(quarantine.c.id).where(
-                quarantine.c.source_system == system, quarantine.c.message_id == message_id,
-                quarantine.c.status == QuarantineStatus.OPEN).limit(1)).first()
+            seen = db.execute(
+                select(quarantine.c.id)
+                .where(
+                    quarantine.c.source_system == system,
+                    quarantine.c.message_id == message_id,
+                    quarantine.c.status == QuarantineStatus.OPEN,
+                )
+                .limit(1)
+            ).first()
         if seen is None:
-            quarantine_message(self.engine, system, "device", message_id, body, error.reason, error.message,
-                               f"devices/{vendor}")
+            quarantine_message(
+                self.engine, system, "device", message_id, body, error.reason, error.message, f"devices/{vendor}"
+            )
         log.info("device input from hall %s (%s) quarantined: %s: %s", hall, vendor, error.reason, error.message)

@@ -16,10 +16,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.catalog.access import sha256_hex
-from hub.model.codes.divisions import default_table
 from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.core.errors import ConfigError
+from hub.model.codes.divisions import default_table
 
 HALLS_FILE = CATALOG_DIR / "halls.yaml"
 

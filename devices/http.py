@@ -31,11 +31,11 @@ from starlette.routing import Route
 
 from devices.gateway import Gateway, Receipt
 from devices.halls import hall_by_key
+from devices.linefeed import serve_lines
 from hub.api.body import BodyTooLarge, read_body
 from hub.core.config import Settings, load_settings
 from hub.db.engine import engine_for
 from hub.model.masking import mask_text
-from devices.linefeed import serve_lines
 
 log = logging.getLogger("govhub.devices")
 MAX_BODY = 1024 * 1024  # this route's limit (hub.api.body): a device sends a few events at a time
@@ -52,8 +52,9 @@ def _answer(receipt: Receipt) -> JSONResponse:
         return _error(404 if err.reason == "vendor_unknown" else 400, err.reason, err.message, quarantined=True)
     counts = receipt.counts()
     events = [{k: v for k, v in asdict(r).items() if v is not None} for r in receipt.results]
-    return JSONResponse({"hall": receipt.hall, "vendor": receipt.vendor, "received": len(events), **counts,
-                         "events": events})
+    return JSONResponse(
+        {"hall": receipt.hall, "vendor": receipt.vendor, "received": len(events), **counts, "events": events}
+    )
 
 
 def routes(gateway: Gateway) -> list[Route]:
@@ -64,7 +65,9 @@ def routes(gateway: Gateway) -> list[Route]:
         try:
             body = await read_body(request, MAX_BODY)
         except BodyTooLarge:
-            return _error(413, "too_large", f"the body is larger than {MAX_BODY // 1024} KiB; send fewer events at a time")
+            return _error(
+                413, "too_large", f"the body is larger than {MAX_BODY // 1024} KiB; send fewer events at a time"
+            )
         try:
             receipt = await run_in_threadpool(gateway.receive, hall.id, request.path_params["vendor"], body)
         except SQLAlchemyError as exc:
@@ -75,8 +78,13 @@ def routes(gateway: Gateway) -> list[Route]:
     return [Route("/devices/{vendor}", post_events, methods=["POST"])]
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None, lines_port: int | None = None,
-               lines_host: str = "0.0.0.0", lines_vendor: str = "qline") -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    lines_port: int | None = None,
+    lines_host: str = "0.0.0.0",
+    lines_vendor: str = "qline",
+) -> Starlette:
     """The device service. ``lines_port``: also listen for the line protocol there."""
     settings = settings or load_settings()
     gateway = Gateway(settings, engine or engine_for(settings.db_url))

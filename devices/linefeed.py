@@ -33,14 +33,15 @@ MAX_LINE = 64 * 1024  # far above any vendor's max_line, so the vendor's own lim
 IDLE = 300.0
 
 
-async def serve_lines(gateway: Gateway, host: str, port: int, vendor: str = "qline",
-                      ssl: _ssl.SSLContext | None = None) -> asyncio.Server:
+async def serve_lines(
+    gateway: Gateway, host: str, port: int, vendor: str = "qline", ssl: _ssl.SSLContext | None = None
+) -> asyncio.Server:
     """Start listening; the caller closes the returned server (port 0: any free port)."""
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await _session(gateway, vendor, reader, writer)
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass  # the device went away or fell silent; what it sent is answered already
         finally:
             writer.close()

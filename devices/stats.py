@@ -68,24 +68,40 @@ class QueueStats:
 
     def as_dict(self) -> dict:
         """JSON-ready: ``{"date", "hall", "by_window": [...], "by_item": [...], "unmatched"}``."""
+
         def row(r: StatRow) -> dict:
             d = asdict(r)
             d["hour"] = f"{r.hour:02d}:00"
             del d["dimension"]
             return d
-        return {"date": self.day.isoformat(), "hall": self.hall,
-                "by_window": [row(r) for r in self.rows if r.dimension == "window"],
-                "by_item": [row(r) for r in self.rows if r.dimension == "item"],
-                "unmatched": dict(self.unmatched)}
+
+        return {
+            "date": self.day.isoformat(),
+            "hall": self.hall,
+            "by_window": [row(r) for r in self.rows if r.dimension == "window"],
+            "by_item": [row(r) for r in self.rows if r.dimension == "item"],
+            "unmatched": dict(self.unmatched),
+        }
 
 
 def queue_stats(engine: Engine, day: date, hall: str | None = None) -> QueueStats:
     start = datetime.combine(day, time())
-    q = (select(device_event.c.hall, device_event.c.action, device_event.c.ticket_no, device_event.c.item_code,
-                device_event.c.window_no, device_event.c.occurred_at)
-         .where(device_event.c.kind == "queue", device_event.c.occurred_at >= start,
-                device_event.c.occurred_at < start + timedelta(days=1))
-         .order_by(device_event.c.occurred_at, device_event.c.id))
+    q = (
+        select(
+            device_event.c.hall,
+            device_event.c.action,
+            device_event.c.ticket_no,
+            device_event.c.item_code,
+            device_event.c.window_no,
+            device_event.c.occurred_at,
+        )
+        .where(
+            device_event.c.kind == "queue",
+            device_event.c.occurred_at >= start,
+            device_event.c.occurred_at < start + timedelta(days=1),
+        )
+        .order_by(device_event.c.occurred_at, device_event.c.id)
+    )
     if hall is not None:
         q = q.where(device_event.c.hall == hall)
     tickets: dict[tuple[str, str], _Ticket] = {}
@@ -128,10 +144,17 @@ def _row(key: tuple[str, int, str, str], ts: list[_Ticket]) -> StatRow:
     services = _seconds((t.service_from, t.served_at) for t in ts)
     abandoned = sum(1 for t in ts if t.abandoned_at is not None and t.served_at is None)
     return StatRow(
-        hall=hall, hour=hour, dimension=dimension, key=k, tickets=len(ts),
-        called=sum(1 for t in ts if t.first_call is not None), served=sum(1 for t in ts if t.served_at is not None),
-        abandoned=abandoned, abandon_rate=round(abandoned / len(ts), 4),
-        wait_avg_s=round(sum(waits) / len(waits)) if waits else None, wait_max_s=max(waits, default=None),
+        hall=hall,
+        hour=hour,
+        dimension=dimension,
+        key=k,
+        tickets=len(ts),
+        called=sum(1 for t in ts if t.first_call is not None),
+        served=sum(1 for t in ts if t.served_at is not None),
+        abandoned=abandoned,
+        abandon_rate=round(abandoned / len(ts), 4),
+        wait_avg_s=round(sum(waits) / len(waits)) if waits else None,
+        wait_max_s=max(waits, default=None),
         service_avg_s=round(sum(services) / len(services)) if services else None,
         service_max_s=max(services, default=None),
     )

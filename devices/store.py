@@ -23,7 +23,12 @@ device_event = Table(
     Column("event_id", String(40), nullable=False, comment="deterministic from vendor, hall, device, sequence, time"),
     Column("hall", String(64), nullable=False, comment="政务服务大厅"),
     Column("kind", String(16), nullable=False, comment="queue | window | evaluation"),
-    Column("action", String(16), nullable=True, comment="queue: issued | called | served | abandoned | id_read; window: the status"),
+    Column(
+        "action",
+        String(16),
+        nullable=True,
+        comment="queue: issued | called | served | abandoned | id_read; window: the status",
+    ),
     Column("vendor", String(32), nullable=False),
     Column("device_id", String(64), nullable=False),
     Column("ticket_no", String(16), nullable=True, comment="排号"),
@@ -42,10 +47,20 @@ device_event = Table(
 
 def _row(e) -> dict:
     action = e.action if isinstance(e, QueueEvent) else e.status if isinstance(e, WindowEvent) else None
-    return {"event_id": e.event_id, "hall": e.hall, "kind": e.kind, "action": action, "vendor": e.vendor,
-            "device_id": e.device_id, "ticket_no": getattr(e, "ticket_no", None),
-            "item_code": getattr(e, "item_code", None), "window_no": getattr(e, "window_no", None),
-            "occurred_at": e.occurred_at, "received_at": e.received_at, "body": e.wire()}
+    return {
+        "event_id": e.event_id,
+        "hall": e.hall,
+        "kind": e.kind,
+        "action": action,
+        "vendor": e.vendor,
+        "device_id": e.device_id,
+        "ticket_no": getattr(e, "ticket_no", None),
+        "item_code": getattr(e, "item_code", None),
+        "window_no": getattr(e, "window_no", None),
+        "occurred_at": e.occurred_at,
+        "received_at": e.received_at,
+        "body": e.wire(),
+    }
 
 
 def insert_new(conn: Connection, events: list) -> set[str]:
@@ -65,8 +80,14 @@ def insert_new(conn: Connection, events: list) -> set[str]:
 def take_unpublished(conn: Connection, limit: int) -> list[dict]:
     """Oldest unpublished events (event_id, routing key parts, body); on PostgreSQL the
     rows are locked so competing gateways publish disjoint sets."""
-    q = (select(device_event.c.id, device_event.c.event_id, device_event.c.kind, device_event.c.hall, device_event.c.body)
-         .where(device_event.c.published_at.is_(None)).order_by(device_event.c.id).limit(limit))
+    q = (
+        select(
+            device_event.c.id, device_event.c.event_id, device_event.c.kind, device_event.c.hall, device_event.c.body
+        )
+        .where(device_event.c.published_at.is_(None))
+        .order_by(device_event.c.id)
+        .limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     return [dict(r) for r in conn.execute(q).mappings()]

@@ -22,4 +22,6 @@ from hub.quality.hook import after_message
 
 
 def standard_pipeline(engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000) -> Pipeline:
-    return Pipeline(engine, rules, batch_size, on_batch_stored=(enqueue_reports,), on_message_committed=(after_message,))
+    return Pipeline(
+        engine, rules, batch_size, on_batch_stored=(enqueue_reports,), on_message_committed=(after_message,)
+    )

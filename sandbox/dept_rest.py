@@ -58,12 +58,19 @@ def make_app(state: DeptState, api_key: str = "dept-key") -> Starlette:
         if request.headers.get("x-api-key") != api_key:
             return JSONResponse({"error": "unauthenticated"}, status_code=401)
         start = int(request.query_params.get("cursor") or 0)
-        page = state.results[start:start + 50]
+        page = state.results[start : start + 50]
         nxt = start + len(page)
         return JSONResponse({"records": page, "next_cursor": str(nxt), "has_more": nxt < len(state.results)})
 
     async def health(_request: Request):
-        return JSONResponse({"status": "ok" if state.mode != "down" else "down"}, status_code=200 if state.mode != "down" else 503)
+        return JSONResponse(
+            {"status": "ok" if state.mode != "down" else "down"}, status_code=200 if state.mode != "down" else 503
+        )
 
-    return Starlette(routes=[Route("/api/case", receive, methods=["POST"]), Route("/api/case/results", results),
-                             Route("/health", health)])
+    return Starlette(
+        routes=[
+            Route("/api/case", receive, methods=["POST"]),
+            Route("/api/case/results", results),
+            Route("/health", health),
+        ]
+    )

@@ -37,9 +37,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from synth.generator import Generator, write_xml
 from hub.model.schemagen import xsd_path
 from hub.model.xmlsafe import XmlRefused, parse_document
+from synth.generator import Generator, write_xml
 
 TNS = "urn:sandbox:js-province:exchange:1"
 ITEM_NS = "urn:govhub:item:1"
@@ -104,11 +104,20 @@ WSDL_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 class ProvinceState:
     """What the sandbox holds and how it behaves; tests read and flip it."""
 
-    def __init__(self, username: str = "govhub", password: str = "province-pw", seed: int = 11,
-                 counties: tuple[str, ...] = ("320581", "320582"), items_per_county: int = 8):
+    def __init__(
+        self,
+        username: str = "govhub",
+        password: str = "province-pw",
+        seed: int = 11,
+        counties: tuple[str, ...] = ("320581", "320582"),
+        items_per_county: int = 8,
+    ):
         self.username, self.password = username, password
-        self.items = [rec for county in counties
-                      for rec, _ in Generator(seed=seed, counties=[county]).records("item", items_per_county)]
+        self.items = [
+            rec
+            for county in counties
+            for rec, _ in Generator(seed=seed, counties=[county]).records("item", items_per_county)
+        ]
         self.lock = threading.Lock()
         self.received: dict[str, list[str]] = {}  # message id → case numbers, first delivery only
         self.deliveries: dict[str, int] = {}  # message id → times delivered

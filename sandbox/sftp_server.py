@@ -27,9 +27,9 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote, urlencode
 
 import paramiko
@@ -71,7 +71,9 @@ class _Auth(paramiko.ServerInterface):
         self.state = state
 
     def get_allowed_auths(self, username):
-        kinds = (["password"] if self.state.password is not None else []) + (["publickey"] if self.state.authorized_keys else [])
+        kinds = (["password"] if self.state.password is not None else []) + (
+            ["publickey"] if self.state.authorized_keys else []
+        )
         return ",".join(kinds)
 
     def check_auth_password(self, username, password):
@@ -161,7 +163,13 @@ class _Folder(paramiko.SFTPServerInterface):
         except OSError as exc:
             return _errno_status(exc)
         append = flags & os.O_APPEND
-        mode = ("ab" if append else "wb") if flags & os.O_WRONLY else ("a+b" if append else "r+b") if flags & os.O_RDWR else "rb"
+        mode = (
+            ("ab" if append else "wb")
+            if flags & os.O_WRONLY
+            else ("a+b" if append else "r+b")
+            if flags & os.O_RDWR
+            else "rb"
+        )
         return _Handle(flags, self.state, os.fdopen(fd, mode))
 
     def _change(self, op: str, path: str, action: Callable[[Path], None]) -> int:
@@ -185,8 +193,11 @@ class _Folder(paramiko.SFTPServerInterface):
         return self._change("rename", f"{oldpath} -> {newpath}", lambda _: os.rename(self.state.local(oldpath), target))
 
     def posix_rename(self, oldpath, newpath):
-        return self._change("posix-rename", f"{oldpath} -> {newpath}",
-                            lambda _: os.replace(self.state.local(oldpath), self.state.local(newpath)))
+        return self._change(
+            "posix-rename",
+            f"{oldpath} -> {newpath}",
+            lambda _: os.replace(self.state.local(oldpath), self.state.local(newpath)),
+        )
 
     def mkdir(self, path, attr):
         return self._change("mkdir", path, os.mkdir)
@@ -223,14 +234,24 @@ class SftpServer:
 
     def url(self, path: str = "/", **options) -> str:
         """An ``sftp://`` URL for the adapter: pinned host key, the test password."""
-        opts = {"host_key": self.fingerprint, **({"password": self.state.password} if self.state.password else {}), **options}
+        opts = {
+            "host_key": self.fingerprint,
+            **({"password": self.state.password} if self.state.password else {}),
+            **options,
+        }
         return f"sftp://{quote(self.state.user)}@{self.host}:{self.port}{path}?{urlencode(opts)}"
 
 
-def start_sftp_server(root, user: str, password: str | None, *, port: int = 0,
-                      host_key: paramiko.PKey | None = None,
-                      authorized_keys: tuple[paramiko.PKey, ...] = (),
-                      quota_bytes: int | None = None) -> SftpServer:
+def start_sftp_server(
+    root,
+    user: str,
+    password: str | None,
+    *,
+    port: int = 0,
+    host_key: paramiko.PKey | None = None,
+    authorized_keys: tuple[paramiko.PKey, ...] = (),
+    quota_bytes: int | None = None,
+) -> SftpServer:
     """Serve ``root`` over SFTP on 127.0.0.1 (``port=0``: a free port), in threads."""
     state = ServerState(Path(root).resolve(), user, password, tuple(authorized_keys), quota_bytes)
     state.root.mkdir(parents=True, exist_ok=True)
@@ -244,7 +265,7 @@ def start_sftp_server(root, user: str, password: str | None, *, port: int = 0,
         while not stopping.is_set():
             try:
                 conn, _ = listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -289,8 +310,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", help="the user's password (omit for key-only login)")
-    ap.add_argument("--authorized-key", action="append", default=[], metavar="FILE", help="a public key file; repeatable")
-    ap.add_argument("--host-key", metavar="FILE", help="private host key (created if missing; default: a fresh one per run)")
+    ap.add_argument(
+        "--authorized-key", action="append", default=[], metavar="FILE", help="a public key file; repeatable"
+    )
+    ap.add_argument(
+        "--host-key", metavar="FILE", help="private host key (created if missing; default: a fresh one per run)"
+    )
     ap.add_argument("--quota-bytes", type=int, help="simulate a full disk beyond this many bytes under root")
     args = ap.parse_args(argv)
     if not args.password and not args.authorized_key:
@@ -300,11 +325,27 @@ def main(argv: list[str] | None = None) -> None:
         if not Path(args.host_key).exists():
             paramiko.ECDSAKey.generate(bits=256).write_private_key_file(args.host_key)
         key = paramiko.PKey.from_path(args.host_key)
-    server = start_sftp_server(args.root, args.user, args.password, port=args.port, host_key=key,
-                               authorized_keys=tuple(_load_public_key(p) for p in args.authorized_key),
-                               quota_bytes=args.quota_bytes)
-    print(json.dumps({"host": server.host, "port": server.port, "host_key": server.fingerprint,
-                      "root": str(server.state.root), "user": args.user}), flush=True)
+    server = start_sftp_server(
+        args.root,
+        args.user,
+        args.password,
+        port=args.port,
+        host_key=key,
+        authorized_keys=tuple(_load_public_key(p) for p in args.authorized_key),
+        quota_bytes=args.quota_bytes,
+    )
+    print(
+        json.dumps(
+            {
+                "host": server.host,
+                "port": server.port,
+                "host_key": server.fingerprint,
+                "root": str(server.state.root),
+                "user": args.user,
+            }
+        ),
+        flush=True,
+    )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -70,7 +70,7 @@ class SharingState:
 
 def _page(items: list, cursor: str | None, size: int) -> JSONResponse:
     start = int(cursor or 0)
-    page = items[start:start + size]
+    page = items[start : start + size]
     nxt = start + len(page)
     return JSONResponse({"records": page, "next_cursor": str(nxt), "has_more": nxt < len(items)})
 
@@ -114,14 +114,25 @@ def make_app(state: SharingState, api_key: str = "sharing-key") -> Starlette:
         if "item_code" in q:
             rows = [{"case_no": no} for no in holdings.get(q["item_code"], [])]
         else:
-            rows = [{"item_code": item, "count": len(nos),
-                     "digest": hashlib.sha256("\n".join(nos).encode("utf-8")).hexdigest()}
-                    for item, nos in holdings.items()]
+            rows = [
+                {
+                    "item_code": item,
+                    "count": len(nos),
+                    "digest": hashlib.sha256("\n".join(nos).encode("utf-8")).hexdigest(),
+                }
+                for item, nos in holdings.items()
+            ]
         return _page(rows, q.get("cursor"), state.page_size)
 
     async def health(_request: Request):
         up = state.mode != "down"
         return JSONResponse({"status": "ok" if up else "down"}, status_code=200 if up else 503)
 
-    return Starlette(routes=[Route("/api/updates", updates), Route("/api/case", receive, methods=["POST"]),
-                             Route("/api/reconcile/case", reconcile), Route("/health", health)])
+    return Starlette(
+        routes=[
+            Route("/api/updates", updates),
+            Route("/api/case", receive, methods=["POST"]),
+            Route("/api/reconcile/case", reconcile),
+            Route("/health", health),
+        ]
+    )

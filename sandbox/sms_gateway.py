@@ -50,8 +50,9 @@ def make_app(state: SmsGatewayState, api_key: str = "sms-key") -> Starlette:
                 ref = state.by_message[mid]
             else:
                 ref = f"SMS{uuid.uuid4().hex[:16].upper()}"
-                state.sent.append({"msg_id": ref, "phone": str(body["phone"]), "text": str(body["text"]),
-                                   "id": body.get("id")})
+                state.sent.append(
+                    {"msg_id": ref, "phone": str(body["phone"]), "text": str(body["text"]), "id": body.get("id")}
+                )
                 if mid:
                     state.by_message[mid] = ref
         return JSONResponse({"msg_id": ref, "message_id": ref, "status": "accepted"})

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-_OPEN_S, _CLOSE_S = 30600, 63000          # office hours 08:30–17:30
+_OPEN_S, _CLOSE_S = 30600, 63000  # office hours 08:30–17:30
 _DAY = 86400
+
 
 @lru_cache(maxsize=1)
 def _tod() -> tuple[str, ...]:
@@ -19,8 +20,8 @@ def _tod() -> tuple[str, ...]:
     return tuple(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
 
 
-_PAST_DAYS = 8000      # the time axis reaches ~22 years back (enterprises, licences)…
-_FUTURE_DAYS = 2200    # …and ~6 years ahead (validity ends, future_apply defects)
+_PAST_DAYS = 8000  # the time axis reaches ~22 years back (enterprises, licences)…
+_FUTURE_DAYS = 2200  # …and ~6 years ahead (validity ends, future_apply defects)
 
 
 @lru_cache(maxsize=4)
@@ -55,7 +56,6 @@ def _birth_days() -> tuple[str, ...]:
     """Every YYYYMMDD from 1940-01-01 to 2006-12-31 (birth dates of ID numbers)."""
     o0 = _BIRTH_FIRST.toordinal()
     return tuple(date.fromordinal(o).strftime("%Y%m%d") for o in range(o0, _BIRTH_LAST.toordinal() + 1))
-
 
 
 class TimeAxis:

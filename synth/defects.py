@@ -6,8 +6,8 @@ The labels are stable: tests map them to quarantine reasons.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Callable, Iterator, Sequence
 
 from hub.model.codes import idcard
 from synth.axis import _DAY, _OPEN_S
@@ -18,17 +18,17 @@ KINDS = ("case", "item", "licence", "person", "enterprise", "project", "evaluati
 #: Injectable defects per kind. The labels are stable: tests map them to quarantine reasons.
 DEFECT_KINDS: dict[str, tuple[str, ...]] = {
     "case": (
-        "id_check_char",          # applicant_id_no (type 111): wrong check character
-        "uscc_check_char",        # dept_code: wrong check character
-        "missing_required",       # case_no or applicant_name absent
-        "bad_enum",               # case_type 'XX件'
-        "time_order",             # accept_time before apply_time
-        "unknown_division",       # region_code 329999
+        "id_check_char",  # applicant_id_no (type 111): wrong check character
+        "uscc_check_char",  # dept_code: wrong check character
+        "missing_required",  # case_no or applicant_name absent
+        "bad_enum",  # case_type 'XX件'
+        "time_order",  # accept_time before apply_time
+        "unknown_division",  # region_code 329999
         "promise_exceeds_legal",  # promise_days > legal_days
-        "bad_datetime",           # apply_time on 30 February
-        "too_long",               # case_name of 5,000 characters
-        "future_apply",           # apply_time a year from today (case still 申报)
-        "id_birth_date",          # applicant ID with an impossible birth date, correct check
+        "bad_datetime",  # apply_time on 30 February
+        "too_long",  # case_name of 5,000 characters
+        "future_apply",  # apply_time a year from today (case still 申报)
+        "id_birth_date",  # applicant ID with an impossible birth date, correct check
     ),
     "item": ("missing_required", "bad_enum", "uscc_check_char", "promise_exceeds_legal"),
     "licence": ("missing_required", "bad_enum", "licence_id_check_char", "holder_id_check_char", "time_order"),
@@ -99,8 +99,9 @@ class Defects:
             raise ValueError("defect_rate > 0 needs at least one defect")
         yield from self._records(kind, n, defect_rate, pool)  # a generator: errors surface on iteration
 
-    def _records(self, kind: str, n: int, defect_rate: float, pool: tuple[str, ...]
-                 ) -> Iterator[tuple[dict, str | None]]:
+    def _records(
+        self, kind: str, n: int, defect_rate: float, pool: tuple[str, ...]
+    ) -> Iterator[tuple[dict, str | None]]:
         make = getattr(self, kind)
         r = self._r
         k = round(n * defect_rate)

@@ -62,12 +62,11 @@ per record kind or group of kinds), :mod:`synth.defects`, :mod:`synth.writers` (
 lines) and :mod:`synth.mapped` (department formats).
 """
 
-
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from random import Random
-from typing import Iterable
 
 from hub.core import clock
 from hub.model.codes import divisions as _divisions
@@ -98,8 +97,9 @@ __all__ = [
 ]
 
 
-class Generator(Population, TimeAxis, CaseRecords, CatalogueRecords, PartyRecords, ProjectRecords,
-                OversightRecords, Defects):
+class Generator(
+    Population, TimeAxis, CaseRecords, CatalogueRecords, PartyRecords, ProjectRecords, OversightRecords, Defects
+):
     """Deterministic synthetic records of every message kind (see the module datasheet).
 
     ``seed``: everything random derives from ``random.Random(seed)`` and, for the identity
@@ -170,8 +170,10 @@ class Generator(Population, TimeAxis, CaseRecords, CatalogueRecords, PartyRecord
         # after the fact (status, result and unit are chosen within their domain).
         case_kind = _dictionary_kind("case")
         self._clamp = {
-            f: min(dom) for f, dom in self._allowed.items()
-            if f not in ("status", "result_type", "promise_unit") and f in {x.name for x in case_kind.fields}
+            f: min(dom)
+            for f, dom in self._allowed.items()
+            if f not in ("status", "result_type", "promise_unit")
+            and f in {x.name for x in case_kind.fields}
             and not set(case_kind.field(f).values or ()) <= dom
         }
         self._clamp_dom = {f: self._allowed[f] for f in self._clamp}

@@ -3,12 +3,13 @@ hashes for reference data, credit codes from bodies, and cumulative weights."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import gcd
-from typing import Sequence
 
 from hub.model.codes import orgcode, uscc
 
 _M64 = (1 << 64) - 1
+
 
 def _mix(x: int) -> int:
     """splitmix64 finaliser: a well-spread 64-bit hash of an integer (identity derivation)."""
@@ -57,4 +58,3 @@ def _cumulative(weights: Sequence[float]) -> list[float]:
         acc += w
         out.append(acc)
     return out
-

@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Mapping
+from typing import IO, Any
 
 from hub.core.config import MAPPINGS_DIR
 from hub.model.mapping import load_mapping
@@ -76,7 +77,7 @@ def _dt_formatter(fmt: str) -> Callable[[str], str]:
     frozen = tuple(ops)
 
     def convert(v: str) -> str:
-        return "".join(v[o[0]:o[1]] if type(o) is tuple else o for o in frozen)
+        return "".join(v[o[0] : o[1]] if type(o) is tuple else o for o in frozen)
 
     return convert
 
@@ -99,8 +100,9 @@ class _Unmapped(ValueError):
     pass
 
 
-def _compile_field(name: str, field: str, spec: Any, tables: Mapping[str, Mapping], nested: bool,
-                   on_unmapped: str) -> tuple[str, Callable[[Any], Any] | None] | None:
+def _compile_field(
+    name: str, field: str, spec: Any, tables: Mapping[str, Mapping], nested: bool, on_unmapped: str
+) -> tuple[str, Callable[[Any], Any] | None] | None:
     """(source path, converter) for one canonical field; None when it has no source column."""
     if isinstance(spec, str):
         return spec, None
@@ -184,8 +186,9 @@ def write_mapped(
     raise ValueError(f"mapping {name}: cannot write format {fmt!r} (csv and jsonl are supported)")
 
 
-def _write_csv(records: Iterable[Mapping[str, Any]], m: dict, name: str, out: str | os.PathLike | IO[bytes],
-               on_unmapped: str) -> int:
+def _write_csv(
+    records: Iterable[Mapping[str, Any]], m: dict, name: str, out: str | os.PathLike | IO[bytes], on_unmapped: str
+) -> int:
     tables = m.get("code_tables") or {}
     encoding = m.get("encoding") or "utf-8"
     cols: list[tuple[str, str, Callable | None]] = []
@@ -216,8 +219,9 @@ def _write_csv(records: Iterable[Mapping[str, Any]], m: dict, name: str, out: st
     return count
 
 
-def _write_jsonl(records: Iterable[Mapping[str, Any]], m: dict, name: str, out: str | os.PathLike | IO[bytes],
-                 on_unmapped: str) -> int:
+def _write_jsonl(
+    records: Iterable[Mapping[str, Any]], m: dict, name: str, out: str | os.PathLike | IO[bytes], on_unmapped: str
+) -> int:
     tables = m.get("code_tables") or {}
     flat: list[tuple[str, tuple[str, ...], Callable | None]] = []
     lists: list[tuple[str, tuple[str, ...], list]] = []
@@ -275,13 +279,15 @@ def _put(obj: dict, path: tuple[str, ...], v: Any) -> None:
     obj[path[-1]] = v
 
 
-def write_dept_b_csv(cases: Iterable[Mapping[str, Any]], out: str | os.PathLike | IO[bytes], *,
-                     on_unmapped: str = "raise") -> int:
+def write_dept_b_csv(
+    cases: Iterable[Mapping[str, Any]], out: str | os.PathLike | IO[bytes], *, on_unmapped: str = "raise"
+) -> int:
     """张家港市住房和城乡建设局's GBK CSV (``mappings/dept_b_case_csv.yaml`` reversed)."""
     return write_mapped(cases, "dept_b_case_csv", out, on_unmapped=on_unmapped)
 
 
-def write_dept_c_jsonl(cases: Iterable[Mapping[str, Any]], out: str | os.PathLike | IO[bytes], *,
-                       on_unmapped: str = "raise") -> int:
+def write_dept_c_jsonl(
+    cases: Iterable[Mapping[str, Any]], out: str | os.PathLike | IO[bytes], *, on_unmapped: str = "raise"
+) -> int:
     """太仓市市场监督管理局's nested JSON lines (``mappings/dept_c_case_jsonl.yaml`` reversed)."""
     return write_mapped(cases, "dept_c_case_jsonl", out, on_unmapped=on_unmapped)

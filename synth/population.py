@@ -9,16 +9,33 @@ ID numbers and credit codes unique, a hash supplies names and addresses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from random import Random
-from typing import Iterable
 
 from hub.model.codes import idcard
 from synth.axis import _birth_days
 from synth.catalogue import ITEMS, _Item
 from synth.hashing import _base31, _coprime_multiplier, _cumulative, _make_uscc, _mix, _stable_hash
 from synth.vocab import (
-    _ALL_PLANS, _AUTHORITIES, _BRAND, _CONCLUSION_OK, _DEPTS, _GENERIC_TOWNS, _GIVEN_F, _GIVEN_M, _GIVEN_X,
-    _NOT_COUNTIES, _NUM, _PHONE2, _ROADS, _SEQ3, _SHOPS, _SURNAMES, _TOWNS, _TRADES, _VILLAGES,
+    _ALL_PLANS,
+    _AUTHORITIES,
+    _BRAND,
+    _CONCLUSION_OK,
+    _DEPTS,
+    _GENERIC_TOWNS,
+    _GIVEN_F,
+    _GIVEN_M,
+    _GIVEN_X,
+    _NOT_COUNTIES,
+    _NUM,
+    _PHONE2,
+    _ROADS,
+    _SEQ3,
+    _SHOPS,
+    _SURNAMES,
+    _TOWNS,
+    _TRADES,
+    _VILLAGES,
 )
 
 _FREQUENT_PERSONS = 50000
@@ -44,8 +61,20 @@ class _Dept:
 class _DeptItem:
     """An item as one department implements it (实施清单): everything constant per case."""
 
-    __slots__ = ("dept", "item", "code", "basic", "version", "fee", "legal", "promise",
-                 "materials_case", "materials_online", "case_suffix", "hot")
+    __slots__ = (
+        "dept",
+        "item",
+        "code",
+        "basic",
+        "version",
+        "fee",
+        "legal",
+        "promise",
+        "materials_case",
+        "materials_online",
+        "case_suffix",
+        "hot",
+    )
 
     def __init__(self, dept: _Dept, item: _Item, basic: str, version: str):
         self.dept, self.item, self.basic, self.version = dept, item, basic, version
@@ -59,12 +88,28 @@ class _DeptItem:
         self.materials_online = tuple({"name": m, "form": "电子件", "count": 1} for m in item.materials)
         self.case_suffix = "申请" + item.name
         # What case() needs, unpacked in one go (attribute lookups add up on the hot path).
-        self.hot = (self.code, item.name, version, dept.uscc, dept.name, dept.county.code, self.case_suffix,
-                    item.legal, item.promise, item.unit, item.fee, item.instant, item.online, item.holder,
-                    self.materials_online, self.materials_case, item.licence, item.prefix, item.project,
-                    _CONCLUSION_OK[item.type == "01"])
-
-
+        self.hot = (
+            self.code,
+            item.name,
+            version,
+            dept.uscc,
+            dept.name,
+            dept.county.code,
+            self.case_suffix,
+            item.legal,
+            item.promise,
+            item.unit,
+            item.fee,
+            item.instant,
+            item.online,
+            item.holder,
+            self.materials_online,
+            self.materials_case,
+            item.licence,
+            item.prefix,
+            item.project,
+            _CONCLUSION_OK[item.type == "01"],
+        )
 
 
 class Population:
@@ -74,18 +119,24 @@ class Population:
         table = self.divisions
         placeholders = _NOT_COUNTIES
         pref4 = prefecture[:4]
-        current = [c for c in table.codes(province, True, "county") if c[:4] == pref4 and table.name(c) not in placeholders]
+        current = [
+            c for c in table.codes(province, True, "county") if c[:4] == pref4 and table.name(c) not in placeholders
+        ]
         if not current:
             raise ValueError(f"no current counties under prefecture {prefecture!r} in {table.version}")
-        historic = [c for c in table.codes(province, False, "county")
-                    if c[:4] == pref4 and c not in table.current_codes and table.name(c) not in placeholders]
+        historic = [
+            c
+            for c in table.codes(province, False, "county")
+            if c[:4] == pref4 and c not in table.current_codes and table.name(c) not in placeholders
+        ]
         self._counties = [self._make_county(c) for c in current]
         self._county_by_code = {c.code: c for c in self._counties}
         self._id_codes_cur = tuple(current)
         self._id_codes_hist = tuple(historic) or tuple(current)
 
-    def _init_departments(self, prefecture: str, departments: Iterable[str] | None,
-                          counties: Iterable[str] | None) -> None:
+    def _init_departments(
+        self, prefecture: str, departments: Iterable[str] | None, counties: Iterable[str] | None
+    ) -> None:
         """Departments and the items they implement. Reference data: seed-independent."""
         for county in self._counties:
             for cat, (suffix, new) in enumerate(_DEPTS):
@@ -122,24 +173,31 @@ class Population:
             if unknown:
                 raise ValueError(f"unknown departments {sorted(unknown)}")
         if wanted_counties is not None and wanted_counties - set(self._county_by_code):
-            raise ValueError(f"counties {sorted(wanted_counties - set(self._county_by_code))} are not current "
-                             f"counties of {prefecture}")
+            raise ValueError(
+                f"counties {sorted(wanted_counties - set(self._county_by_code))} are not current "
+                f"counties of {prefecture}"
+            )
         if not self._dept_items:
-            raise ValueError("no department implements any catalogue item with these departments/counties; "
-                             f"known departments look like {self._counties[0].depts[1].name!r}")
+            raise ValueError(
+                "no department implements any catalogue item with these departments/counties; "
+                f"known departments look like {self._counties[0].depts[1].name!r}"
+            )
 
     def _init_staff(self) -> None:
         """Staff per department (names + 工号), drawn from the seeded generator, and each
         step plan pre-filled with them: a case copies these and adds the times."""
         for d in self._active_depts:
-            d.staff = tuple(
-                (f"{d.county.code[-2:]}{d.cat:02d}{k:03d}", self._name_r())
-                for k in range(1, 7)
-            )
+            d.staff = tuple((f"{d.county.code[-2:]}{d.cat:02d}{k:03d}", self._name_r()) for k in range(1, 7))
             d.plans = {
                 id(plan): tuple(
-                    {"seq": s, "step_name": name, "handler_id": d.staff[si][0], "handler_name": d.staff[si][1],
-                     "action": action, "opinion": opinion}
+                    {
+                        "seq": s,
+                        "step_name": name,
+                        "handler_id": d.staff[si][0],
+                        "handler_name": d.staff[si][1],
+                        "action": action,
+                        "opinion": opinion,
+                    }
                     for s, (name, action, opinion, si) in enumerate(plan, 1)
                 )
                 for plan in _ALL_PLANS
@@ -185,10 +243,10 @@ class Population:
         full = t.full_name(code) or name
         pref = self.prefecture_name
         if name.endswith("区") and not name.endswith(("园区", "开发区", "新区")) and pref not in name:
-            prefix = pref + name            # 苏州市吴中区市场监督管理局
+            prefix = pref + name  # 苏州市吴中区市场监督管理局
             brand = pref[:-1] if pref.endswith("市") else pref  # 苏州华盛…有限公司
         else:
-            prefix = name                    # 常熟市市场监督管理局, 苏州工业园区…
+            prefix = name  # 常熟市市场监督管理局, 苏州工业园区…
             brand = name
         return _County(code, name, full, prefix, brand, _TOWNS.get(code, _GENERIC_TOWNS))
 
@@ -273,7 +331,9 @@ class Population:
             kind = "N2"
         else:
             code = _make_uscc(f"Y1{county.code}", "MB" + _base31(p, 6))
-            name = f"{county.prefix}{town}{_BRAND[(h >> 34) % len(_BRAND)]}{_BRAND[(h >> 40) % len(_BRAND)]}花园业主委员会"
+            name = (
+                f"{county.prefix}{town}{_BRAND[(h >> 34) % len(_BRAND)]}{_BRAND[(h >> 40) % len(_BRAND)]}花园业主委员会"
+            )
             kind = "Y1"
         addr = f"{county.full}{town}{_ROADS[(h >> 46) % len(_ROADS)]}{(h >> 52) % 300 + 1}号"
         return code, name, county.code, addr, (h >> 20) % self.population, kind, h

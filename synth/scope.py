@@ -25,8 +25,9 @@ PREFECTURE_KINDS = ("person", "enterprise", "project")
 DEFAULT_PROVINCE, DEFAULT_PREFECTURE = "320000", "320500"
 
 
-def scoped_generator(kind: str, seed: int = 0, *, department: str | None = None,
-                     region: str | None = None) -> Generator:
+def scoped_generator(
+    kind: str, seed: int = 0, *, department: str | None = None, region: str | None = None
+) -> Generator:
     """A :class:`Generator` for ``kind`` limited to ``department`` and/or ``region``;
     ValueError with a message meant for the user when an option cannot be honoured."""
     province, prefecture, counties = DEFAULT_PROVINCE, DEFAULT_PREFECTURE, None
@@ -40,8 +41,10 @@ def scoped_generator(kind: str, seed: int = 0, *, department: str | None = None,
         departments = [name]
     g = Generator(seed=seed, province=province, prefecture=prefecture, departments=departments, counties=counties)
     if kind == "licence" and not any(di.item.licence for di in g._dept_items):
-        raise ValueError(f"{departments[0] if departments else region} issues no licences in the generator's item "
-                         "catalogue; choose a department that does (e.g. the 行政审批局 or 市场监督管理局)")
+        raise ValueError(
+            f"{departments[0] if departments else region} issues no licences in the generator's item "
+            "catalogue; choose a department that does (e.g. the 行政审批局 or 市场监督管理局)"
+        )
     return g
 
 
@@ -50,26 +53,34 @@ def _region(kind: str, code: str) -> tuple[str, str, list[str] | None]:
     try:
         divisions.validate(code, table)
     except CodeError:
-        raise ValueError(f"--region {code!r} is not a division code of table {table.version} (GB/T 2260: "
-                         "6 digits, e.g. 320581 常熟市 or 320500 苏州市)") from None
+        raise ValueError(
+            f"--region {code!r} is not a division code of table {table.version} (GB/T 2260: "
+            "6 digits, e.g. 320581 常熟市 or 320500 苏州市)"
+        ) from None
     name = table.full_name(code) or table.name(code)
     if not table.is_current(code):
-        raise ValueError(f"--region {code} ({name}) is not a current division in {table.version}; "
-                         "give the code it has today")
+        raise ValueError(
+            f"--region {code} ({name}) is not a current division in {table.version}; give the code it has today"
+        )
     if code.endswith("0000"):
-        raise ValueError(f"--region {code} ({name}) is a province: give a prefecture (e.g. 320500 苏州市) "
-                         "or a county (e.g. 320581 常熟市)")
+        raise ValueError(
+            f"--region {code} ({name}) is a province: give a prefecture (e.g. 320500 苏州市) "
+            "or a county (e.g. 320581 常熟市)"
+        )
     province, prefecture = code[:2] + "0000", code[:4] + "00"
     if code.endswith("00"):
         return province, prefecture, None
     if kind in PREFECTURE_KINDS:
-        raise ValueError(f"--region {code}: {kind} records are drawn from a whole prefecture; give the "
-                         f"prefecture code {prefecture} ({table.name(prefecture)}) instead of a county")
+        raise ValueError(
+            f"--region {code}: {kind} records are drawn from a whole prefecture; give the "
+            f"prefecture code {prefecture} ({table.name(prefecture)}) instead of a county"
+        )
     return province, prefecture, [code]
 
 
-def _department(kind: str, seed: int, wanted: str, province: str, prefecture: str,
-                counties: list[str] | None) -> tuple[str, str]:
+def _department(
+    kind: str, seed: int, wanted: str, province: str, prefecture: str, counties: list[str] | None
+) -> tuple[str, str]:
     """(name, county code) of the department with credit code or name ``wanted``."""
     if kind not in DEPARTMENT_KINDS:
         raise ValueError(f"--department applies to {', '.join(DEPARTMENT_KINDS)} records, not to {kind}")

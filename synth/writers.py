@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import IO, Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any
 
 from hub.model import xmlwrite
 
@@ -46,7 +47,6 @@ class _Sink:
 _CHUNK = 512  # records per write: big enough to amortise, small enough to keep memory flat
 
 
-
 def write_xml(
     records: Iterable[Mapping[str, Any]],
     kind: str,
@@ -66,8 +66,15 @@ def write_xml(
     record per line. Streams: at most one chunk of records (512) in memory. Returns the
     number of records written.
     """
-    writer = xmlwrite.BatchWriter(kind, encoding, message_id=message_id or uuid.uuid4().hex, batch_no=batch_no,
-                                  source_system=source_system, sync_time=sync_time, chunk=_CHUNK)
+    writer = xmlwrite.BatchWriter(
+        kind,
+        encoding,
+        message_id=message_id or uuid.uuid4().hex,
+        batch_no=batch_no,
+        source_system=source_system,
+        sync_time=sync_time,
+        chunk=_CHUNK,
+    )
     with _Sink(out) as f:
         return writer.write(records, f)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.peers.fixtures import sftp_server  # noqa: F401  (the sandbox SFTP server fixture)
+from tests.peers.fixtures import sftp_server
 
 CI = os.environ.get("CI", "").lower() == "true"
 # The batch quality suite costs ~1-4 s per message (Great Expectations); tests of other
@@ -70,8 +70,11 @@ _install_session_clock()
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "clock(at=PINNED_AT): run the test on the hub clock ticking from `at` "
-                                       "(naive CST ISO time), whatever the session's day (GOVHUB_TEST_TODAY)")
+    config.addinivalue_line(
+        "markers",
+        "clock(at=PINNED_AT): run the test on the hub clock ticking from `at` "
+        "(naive CST ISO time), whatever the session's day (GOVHUB_TEST_TODAY)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -126,13 +129,19 @@ def _private_vhost(url: str) -> str:
     user = u.username or "guest"
     try:
         subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
     except (OSError, subprocess.SubprocessError):
         return url
     import atexit
 
-    atexit.register(lambda: subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60))
+    atexit.register(
+        lambda: subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+    )
     return f"{u.scheme}://{u.netloc}/{vhost}"
 
 

@@ -64,7 +64,9 @@ def top_level(hub: Path) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("paths", nargs="*", help="folders or files (default: hub adapters devices)")
     ap.add_argument("--top", type=int, default=10, help="how many modules and functions to list (default 10)")
     ap.add_argument("--max-module", type=int, default=400, help="module limit in lines (default 400)")
@@ -74,21 +76,27 @@ def main(argv: list[str] | None = None) -> int:
     roots = [Path(p).resolve() for p in args.paths] if args.paths else [ROOT / p for p in PRODUCTION]
 
     mods, pkgs = top_level(ROOT / "hub")
-    print(f"hub/ top level: {len(mods)} module(s) ({', '.join(mods) or '-'}), {len(pkgs)} package(s) ({', '.join(pkgs)})")
+    print(
+        f"hub/ top level: {len(mods)} module(s) ({', '.join(mods) or '-'}), {len(pkgs)} package(s) ({', '.join(pkgs)})"
+    )
 
     files = modules(roots)
     sizes = sorted(((line_count(p), p.relative_to(ROOT).as_posix()) for p in files), reverse=True)
     over = [s for s in sizes if s[0] > args.max_module]
-    print(f"\n{len(files)} production module(s), {sum(n for n, _ in sizes)} lines; "
-          f"{len(over)} over {args.max_module} lines. Longest:")
-    for n, rel in sizes[:args.top]:
+    print(
+        f"\n{len(files)} production module(s), {sum(n for n, _ in sizes)} lines; "
+        f"{len(over)} over {args.max_module} lines. Longest:"
+    )
+    for n, rel in sizes[: args.top]:
         print(f"  {n:5d}  {rel}")
 
-    funcs = sorted(((n, f"{p.relative_to(ROOT).as_posix()}:{line} {name}") for p in files
-                    for n, name, line in functions(p)), reverse=True)
+    funcs = sorted(
+        ((n, f"{p.relative_to(ROOT).as_posix()}:{line} {name}") for p in files for n, name, line in functions(p)),
+        reverse=True,
+    )
     long = [f for f in funcs if f[0] > args.max_function]
     print(f"\n{len(funcs)} function(s); {len(long)} over {args.max_function} lines. Longest:")
-    for n, where in funcs[:args.top]:
+    for n, where in funcs[: args.top]:
         print(f"  {n:5d}  {where}")
     return 1 if args.check and over else 0
 

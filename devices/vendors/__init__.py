@@ -24,19 +24,34 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.core import catalogfile
-
 from devices.events import QUEUE_ACTIONS, WINDOW_STATUSES, QueueAction
+from hub.core import catalogfile
 from hub.core.errors import ConfigError
 
 VENDORS_DIR = Path(__file__).resolve().parent
 
 # Canonical fields a vendor maps, and which of them each kind of event needs mapped.
-MAPPABLE = ("device_id", "seq", "occurred_at", "ticket_no", "item_code", "window_no", "staff_id", "status",
-            "satisfaction", "id_number", "case_no", "comment")
+MAPPABLE = (
+    "device_id",
+    "seq",
+    "occurred_at",
+    "ticket_no",
+    "item_code",
+    "window_no",
+    "staff_id",
+    "status",
+    "satisfaction",
+    "id_number",
+    "case_no",
+    "comment",
+)
 ALWAYS = ("device_id", "seq", "occurred_at")
-NEEDS = {"queue": ("ticket_no", "item_code", "window_no"), "window": ("window_no", "status"),
-         "evaluation": ("window_no", "satisfaction"), "id_read": ("id_number",)}
+NEEDS = {
+    "queue": ("ticket_no", "item_code", "window_no"),
+    "window": ("window_no", "status"),
+    "evaluation": ("window_no", "satisfaction"),
+    "id_read": ("id_number",),
+}
 CODED = {"status": WINDOW_STATUSES, "satisfaction": (1, 2, 3, 4, 5)}
 
 

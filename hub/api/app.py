@@ -30,20 +30,19 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.ops import logs
-from hub.catalog.access import AccessDenied
-from hub.api import routes_pull, routes_push, routes_reports
-from hub.api import routes_quarantine
+from hub.api import routes_pull, routes_push, routes_quarantine, routes_reports
 from hub.api.cursor import BadCursor
 from hub.api.middleware import CorrelationMiddleware
-from hub.ops.metrics import metrics_enabled, metrics_endpoint
-from hub.core.config import Settings, load_settings
-from hub.db.engine import engine_for, migrate
-from hub.ops.logs import install_masking
-from hub.model.masking import mask_text
-from hub.wiring import standard_pipeline
 from hub.api.soap.service import routes as soap_routes
 from hub.bus import topology as bus
+from hub.catalog.access import AccessDenied
+from hub.core.config import Settings, load_settings
+from hub.db.engine import engine_for, migrate
+from hub.model.masking import mask_text
+from hub.ops import logs
+from hub.ops.logs import install_masking
+from hub.ops.metrics import metrics_enabled, metrics_endpoint
+from hub.wiring import standard_pipeline
 
 log = logging.getLogger("govhub.api")
 
@@ -62,8 +61,8 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         title="govhub",
         version="1",
         description="Integration hub for government-service data (政务服务数据交换): push and pull case records, "
-                    "items, licences, evaluations and supervision data. Authenticate with X-Api-Key or an HMAC "
-                    "signature (X-Govhub-System, X-Govhub-Timestamp, X-Govhub-Signature).",
+        "items, licences, evaluations and supervision data. Authenticate with X-Api-Key or an HMAC "
+        "signature (X-Govhub-System, X-Govhub-Timestamp, X-Govhub-Signature).",
         docs_url="/docs",
         redoc_url=None,
     )
@@ -145,9 +144,14 @@ def _add_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
     app.include_router(routes_reports.router)
     app.add_middleware(CorrelationMiddleware)
     if metrics_enabled(settings):
-        app.add_api_route("/metrics", metrics_endpoint(engine, settings), methods=["GET"], tags=["operations"],
-                          response_class=PlainTextResponse,
-                          summary="Prometheus metrics (records, queues, delivery lag, job freshness)")
+        app.add_api_route(
+            "/metrics",
+            metrics_endpoint(engine, settings),
+            methods=["GET"],
+            tags=["operations"],
+            response_class=PlainTextResponse,
+            summary="Prometheus metrics (records, queues, delivery lag, job freshness)",
+        )
     app.include_router(routes_quarantine.router)
     # SOAP routes join the same app (not a mounted sub-app) so they share app.state
     app.router.routes.extend(soap_routes())

@@ -12,12 +12,22 @@ from hub.catalog.systems import Administrator, System
 async def caller(request: Request) -> System:
     if request.headers.get("x-govhub-signature"):
         body = await request.body()
-        return by_hmac(request.headers.get("x-govhub-system", ""), request.headers.get("x-govhub-timestamp", ""),
-                       request.headers["x-govhub-signature"], request.method, request.url.path, body)
+        return by_hmac(
+            request.headers.get("x-govhub-system", ""),
+            request.headers.get("x-govhub-timestamp", ""),
+            request.headers["x-govhub-signature"],
+            request.method,
+            request.url.path,
+            body,
+        )
     key = request.headers.get("x-api-key")
     if key is None:
-        raise AccessDenied(401, "unauthenticated", "send your API key in the X-Api-Key header, or sign the request "
-                           "with X-Govhub-System / X-Govhub-Timestamp / X-Govhub-Signature (see README)")
+        raise AccessDenied(
+            401,
+            "unauthenticated",
+            "send your API key in the X-Api-Key header, or sign the request "
+            "with X-Govhub-System / X-Govhub-Timestamp / X-Govhub-Signature (see README)",
+        )
     return by_api_key(key)
 
 

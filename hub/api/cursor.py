@@ -13,6 +13,7 @@ from functools import lru_cache
 from hub.core.config import load_settings
 from hub.core.errors import InputError
 
+
 # The signature catches damaged or hand-edited cursors; access is enforced on every
 # request regardless, so the key need not be secret, only the same on every API replica.
 @lru_cache(maxsize=1)
@@ -41,4 +42,6 @@ def decode(cursor: str, scope: str) -> tuple[datetime, int]:
             raise ValueError
         return datetime.fromisoformat(ts), int(row_id)
     except (ValueError, TypeError, json.JSONDecodeError):
-        raise BadCursor("the cursor is not valid here; start again without one (or with the last next_cursor you were given)") from None
+        raise BadCursor(
+            "the cursor is not valid here; start again without one (or with the last next_cursor you were given)"
+        ) from None

@@ -14,8 +14,14 @@ class CorrelationMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        asked = next((v.decode("latin-1") for k, v in scope.get("headers", ())
-                      if k.decode("latin-1").lower() == correlation.HEADER.lower()), None)
+        asked = next(
+            (
+                v.decode("latin-1")
+                for k, v in scope.get("headers", ())
+                if k.decode("latin-1").lower() == correlation.HEADER.lower()
+            ),
+            None,
+        )
         cid = correlation.accept(asked)
 
         async def send_with_id(message):

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import and_, func, or_, select
 from starlette.exceptions import HTTPException
 
-from hub.core import clock
-from hub.catalog.access import authorise_pull
 from hub.api import cursor as cursors
 from hub.api.auth import caller
+from hub.catalog.access import authorise_pull
+from hub.catalog.systems import System
+from hub.core import clock
+from hub.db.tables import LIBRARY
 from hub.model.canonical import json_ready
 from hub.model.dictionary import kinds
-from hub.db.tables import LIBRARY
-from hub.catalog.systems import System
 
 router = APIRouter(prefix="/api/v1", tags=["pull"])
 SETTLE = timedelta(seconds=2)
@@ -30,15 +30,23 @@ SETTLE = timedelta(seconds=2)
 def _record(kind: str, row) -> dict:
     k = kinds()[kind]
     out = {f.name: json_ready(row[f.name]) for f in k.fields if row[f.name] is not None}
-    out["_meta"] = {"source_system": row["source_system"], "version": row["version"],
-                    "updated_at": json_ready(row["updated_at"])}
+    out["_meta"] = {
+        "source_system": row["source_system"],
+        "version": row["version"],
+        "updated_at": json_ready(row["updated_at"]),
+    }
     return out
 
 
 @router.get("/{kind}/changes", summary="Records changed since a cursor (own region only)")
-def changes(request: Request, kind: str, cursor: str | None = Query(None, max_length=400),
-            limit: int = Query(500, ge=1, le=5000), region: str | None = Query(None, pattern=r"^\d{2,6}$"),
-            system: System = Depends(caller)) -> dict:
+def changes(
+    request: Request,
+    kind: str,
+    cursor: str | None = Query(None, max_length=400),
+    limit: int = Query(500, ge=1, le=5000),
+    region: str | None = Query(None, pattern=r"^\d{2,6}$"),
+    system: System = Depends(caller),
+) -> dict:
     if kind not in kinds():
         raise HTTPException(404, f"unknown kind {kind!r}; known: {', '.join(sorted(kinds()))}")
     prefix = authorise_pull(system, kind, region)
@@ -56,13 +64,22 @@ def changes(request: Request, kind: str, cursor: str | None = Query(None, max_le
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = cursors.encode(rows[-1]["updated_at"], rows[-1]["id"], scope) if rows else cursor
-    return {"kind": kind, "region": prefix, "records": [_record(kind, r) for r in rows],
-            "next_cursor": next_cursor, "has_more": more}
+    return {
+        "kind": kind,
+        "region": prefix,
+        "records": [_record(kind, r) for r in rows],
+        "next_cursor": next_cursor,
+        "has_more": more,
+    }
 
 
 @router.get("/catalog/items", tags=["catalogue"], summary="The current item catalogue (清单发布)")
-def catalogue(request: Request, region: str | None = Query(None, pattern=r"^\d{2,6}$"),
-              status: str | None = Query("在用", max_length=10), system: System = Depends(caller)) -> dict:
+def catalogue(
+    request: Request,
+    region: str | None = Query(None, pattern=r"^\d{2,6}$"),
+    status: str | None = Query("在用", max_length=10),
+    system: System = Depends(caller),
+) -> dict:
     t = LIBRARY["item"]
     # one row per (item_code, item_version); the current version is the one received last
     latest = select(func.max(t.c.id).label("id")).group_by(t.c.item_code).subquery()

@@ -16,14 +16,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from hub.model import xmlsafe
-from hub.catalog.access import AccessDenied, authorise_push, authorise_record
 from hub.api.auth import caller
 from hub.api.body import BodyTooLarge, read_body
+from hub.catalog.access import AccessDenied, authorise_push, authorise_record
+from hub.catalog.systems import System
+from hub.ingest.pipeline import body_digest
+from hub.model import xmlsafe
 from hub.model.dictionary import kinds
 from hub.model.schemagen import json_schema_path
-from hub.ingest.pipeline import body_digest
-from hub.catalog.systems import System
 
 router = APIRouter(prefix="/api/v1", tags=["push"])
 
@@ -65,8 +65,11 @@ def _check_document(body: bytes, fmt: str) -> None:
         except RecursionError:  # 10,000 nested arrays: the decoder runs out of stack, not a server fault
             raise HTTPException(400, "the body is nested too deeply to read; send flat records") from None
         except (UnicodeDecodeError, ValueError) as exc:
-            raise HTTPException(400, f"the body is not valid UTF-8 JSON ({type(exc).__name__}); send "
-                                     '{"message_id": "...", "records": [...]}') from None
+            raise HTTPException(
+                400,
+                f"the body is not valid UTF-8 JSON ({type(exc).__name__}); send "
+                '{"message_id": "...", "records": [...]}',
+            ) from None
         if not (isinstance(doc, list) or (isinstance(doc, dict) and isinstance(doc.get("records"), list))):
             raise HTTPException(400, 'a JSON batch is {"message_id": "...", "records": [...]} or an array of records')
         mid = doc.get("message_id") if isinstance(doc, dict) else None
@@ -86,7 +89,10 @@ def _batch_schema(kind: str) -> dict:
     return {
         "type": "object",
         "required": ["records"],
-        "properties": {"message_id": {"type": "string", "maxLength": 128}, "records": {"type": "array", "items": record}},
+        "properties": {
+            "message_id": {"type": "string", "maxLength": 128},
+            "records": {"type": "array", "items": record},
+        },
     }
 
 
@@ -106,7 +112,9 @@ def _push_route(kind: str):
         results: list[dict] = []
 
         def run():
-            m = pipeline.open(io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id, digest=body_digest(body))
+            m = pipeline.open(
+                io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id, digest=body_digest(body)
+            )
             items = list(pipeline.prepared(m))
             for p in items:  # the whole push is refused if one record is not the sender's to send
                 if p.record is not None:
@@ -115,9 +123,16 @@ def _push_route(kind: str):
 
         summary = await run_in_threadpool(run)
         d = summary.as_dict()
-        return PushResult(message_id=summary.message_id, system=system.id, kind=kind, received=d["received"],
-                          stored=d["stored"], duplicate=d["duplicate"], quarantined=d["quarantined"],
-                          records=[RecordResult(**r) for r in results])
+        return PushResult(
+            message_id=summary.message_id,
+            system=system.id,
+            kind=kind,
+            received=d["received"],
+            stored=d["stored"],
+            duplicate=d["duplicate"],
+            quarantined=d["quarantined"],
+            records=[RecordResult(**r) for r in results],
+        )
 
     return push
 
@@ -130,22 +145,39 @@ for _kind, _k in kinds().items():
         response_model=PushResult,
         summary=f"Push {_k.label} ({_kind}) records",
         description=f"A batch of {_k.label} records in the canonical contract: JSON (schemas/json/{_kind}.schema.json) "
-                    f"or XML (schemas/xsd/{_kind}.xsd). Idempotent by message id (X-Message-Id or the body's "
-                    "message_id) and by each record's natural key.",
+        f"or XML (schemas/xsd/{_kind}.xsd). Idempotent by message id (X-Message-Id or the body's "
+        "message_id) and by each record's natural key.",
         operation_id=f"push_{_kind}",
-        responses={401: {"description": "not authenticated"}, 403: {"description": "not allowed for this system"},
-                   413: {"description": "body too large"}, 415: {"description": "unsupported content type"}},
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": _batch_schema(_kind)},
-            "application/xml": {"schema": {"type": "string", "description": f"canonical XML batch <{_k.batch}>"}},
-        }}},
+        responses={
+            401: {"description": "not authenticated"},
+            403: {"description": "not allowed for this system"},
+            413: {"description": "body too large"},
+            415: {"description": "unsupported content type"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _batch_schema(_kind)},
+                    "application/xml": {
+                        "schema": {"type": "string", "description": f"canonical XML batch <{_k.batch}>"}
+                    },
+                },
+            }
+        },
     )
 
 
 @router.get("/whoami", tags=["operations"], summary="Which system these credentials belong to")
 def whoami(system: System = Depends(caller)) -> dict:
-    return {"system": system.id, "name": system.name, "level": system.level, "region_code": system.region_code,
-            "may_push": list(system.may_push), "may_pull": list(system.may_pull)}
+    return {
+        "system": system.id,
+        "name": system.name,
+        "level": system.level,
+        "region_code": system.region_code,
+        "may_push": list(system.may_push),
+        "may_pull": list(system.may_pull),
+    }
 
 
 __all__ = ["router", "AccessDenied"]

@@ -23,10 +23,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import administrator
+from hub.catalog.systems import Administrator
 from hub.model.masking import mask_text
 from hub.quarantine.view import STATUSES, list_records, show
 from hub.quarantine.workflow import QuarantineActionError, history, reject, retry, retry_matching
-from hub.catalog.systems import Administrator
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 
@@ -34,7 +34,9 @@ router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 class RetryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    set: dict[str, str] | None = Field(None, description="corrections: the record's own field (or canonical) name → value")
+    set: dict[str, str] | None = Field(
+        None, description="corrections: the record's own field (or canonical) name → value"
+    )
     payload: str | None = Field(None, max_length=1 << 20, description="a whole corrected record, in the source's form")
     note: str = Field(..., min_length=1, max_length=2000, description="why; kept with the action")
 
@@ -60,13 +62,27 @@ def _refused(exc: QuarantineActionError) -> JSONResponse:
 
 
 @router.get("", summary="Quarantined records (masked)")
-def listing(request: Request, system: str | None = Query(None, max_length=64), kind: str | None = Query(None, max_length=32),
-            reason: str | None = Query(None, max_length=64), rule: str | None = Query(None, max_length=100),
-            status: str = Query("open", pattern="^(" + "|".join((*STATUSES, "all")) + ")$"),
-            since: datetime | None = None, limit: int = Query(50, ge=1, le=1000),
-            admin: Administrator = Depends(administrator)) -> dict:
-    rows = list_records(request.app.state.engine, system=system, reason=reason, kind=kind, status=status, limit=limit,
-                        rule=rule, since=since)
+def listing(
+    request: Request,
+    system: str | None = Query(None, max_length=64),
+    kind: str | None = Query(None, max_length=32),
+    reason: str | None = Query(None, max_length=64),
+    rule: str | None = Query(None, max_length=100),
+    status: str = Query("open", pattern="^(" + "|".join((*STATUSES, "all")) + ")$"),
+    since: datetime | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    admin: Administrator = Depends(administrator),
+) -> dict:
+    rows = list_records(
+        request.app.state.engine,
+        system=system,
+        reason=reason,
+        kind=kind,
+        status=status,
+        limit=limit,
+        rule=rule,
+        since=since,
+    )
     for r in rows:
         r["message"] = mask_text(r["message"])
     return {"records": rows, "count": len(rows)}
@@ -91,7 +107,9 @@ def record_history(request: Request, qid: int, admin: Administrator = Depends(ad
 @router.post("/{qid:int}/retry", summary="Correct and retry one record (unchanged without corrections)")
 def retry_one(request: Request, qid: int, body: RetryBody, admin: Administrator = Depends(administrator)):
     try:
-        return retry(request.app.state.engine, qid, admin.id, body.note, changes=body.set, payload=body.payload).as_dict()
+        return retry(
+            request.app.state.engine, qid, admin.id, body.note, changes=body.set, payload=body.payload
+        ).as_dict()
     except QuarantineActionError as exc:
         return _refused(exc)
 
@@ -107,7 +125,14 @@ def reject_one(request: Request, qid: int, body: RejectBody, admin: Administrato
 @router.post("/retry", summary="Retry every open record of a rule after a fix")
 def retry_rule(request: Request, body: RetryRuleBody, admin: Administrator = Depends(administrator)):
     try:
-        return retry_matching(request.app.state.engine, admin.id, rule=body.rule, system=body.system, kind=body.kind,
-                              reason=body.reason, note=body.note).as_dict()
+        return retry_matching(
+            request.app.state.engine,
+            admin.id,
+            rule=body.rule,
+            system=body.system,
+            kind=body.kind,
+            reason=body.reason,
+            note=body.note,
+        ).as_dict()
     except QuarantineActionError as exc:
         return _refused(exc)

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hub.api.auth import caller
-from hub.quality import report as quality_report
 from hub.catalog.systems import System, systems
+from hub.quality import report as quality_report
 from hub.quality.report_html import render_html
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -38,15 +38,22 @@ def _build(request: Request, system: System, days: int, day_to: date | None) -> 
 
 
 @router.get("/quality", summary="The data-quality report (数据质量报告) as JSON")
-def quality_json(request: Request, days: int = Query(quality_report.DEFAULT_DAYS, ge=1, le=366),
-                 to: date | None = Query(None, description="last day of the period, YYYY-MM-DD (default: today, CST)"),
-                 system: System = Depends(caller)) -> dict:
+def quality_json(
+    request: Request,
+    days: int = Query(quality_report.DEFAULT_DAYS, ge=1, le=366),
+    to: date | None = Query(None, description="last day of the period, YYYY-MM-DD (default: today, CST)"),
+    system: System = Depends(caller),
+) -> dict:
     return _build(request, system, days, to)
 
 
-@router.get("/quality.html", summary="The data-quality report (数据质量报告) as an HTML page",
-            response_class=HTMLResponse)
-def quality_html(request: Request, days: int = Query(quality_report.DEFAULT_DAYS, ge=1, le=366),
-                 to: date | None = Query(None, description="last day of the period, YYYY-MM-DD (default: today, CST)"),
-                 system: System = Depends(caller)) -> HTMLResponse:
+@router.get(
+    "/quality.html", summary="The data-quality report (数据质量报告) as an HTML page", response_class=HTMLResponse
+)
+def quality_html(
+    request: Request,
+    days: int = Query(quality_report.DEFAULT_DAYS, ge=1, le=366),
+    to: date | None = Query(None, description="last day of the period, YYYY-MM-DD (default: today, CST)"),
+    system: System = Depends(caller),
+) -> HTMLResponse:
     return HTMLResponse(render_html(_build(request, system, days, to)))

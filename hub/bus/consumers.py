@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message
@@ -35,8 +36,14 @@ ACCEPT = ["application/octet-stream", "application/x-govhub-part+msgpack"]
 class PartitionConsumers:
     """Subscriptions of one worker; call :meth:`rebalance` between messages."""
 
-    def __init__(self, conn: Connection, on_message: Callable[[Message], None], control: Connection | None = None,
-                 busy_window: float = 10.0, check_every: float = 2.0) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        on_message: Callable[[Message], None],
+        control: Connection | None = None,
+        busy_window: float = 10.0,
+        check_every: float = 2.0,
+    ) -> None:
         self.conn = conn
         # questions to the broker go over another connection: a reply awaited on the
         # consuming one would have deliveries handled inside the wait
@@ -65,8 +72,13 @@ class PartitionConsumers:
 
     def _subscribe(self, queue: Queue) -> None:
         channel = self.conn.channel()
-        consumer = Consumer(channel, queues=[queue], accept=ACCEPT, prefetch_count=1,
-                            on_message=lambda m, name=queue.name: self._received(name, m))
+        consumer = Consumer(
+            channel,
+            queues=[queue],
+            accept=ACCEPT,
+            prefetch_count=1,
+            on_message=lambda m, name=queue.name: self._received(name, m),
+        )
         consumer.consume()
         self._subs[queue.name] = (channel, consumer, queue)
         log.debug("subscribed to %s on channel %s", queue.name, channel.channel_id)

@@ -47,7 +47,9 @@ _INBOUND_ARGS = {
     "x-delivery-limit": DELIVERY_LIMIT + 5,  # the broker's backstop behind the hub's own limit
 }
 # The single queue of earlier versions: no longer declared, only drained (docs/scaleout.md).
-LEGACY_INBOUND_QUEUE = Queue("govhub.inbound", INBOUND, routing_key="inbound", durable=True, queue_arguments=_INBOUND_ARGS)
+LEGACY_INBOUND_QUEUE = Queue(
+    "govhub.inbound", INBOUND, routing_key="inbound", durable=True, queue_arguments=_INBOUND_ARGS
+)
 WORKERS_QUEUE = Queue("govhub.workers", durable=True, queue_arguments={"x-queue-type": "quorum"})
 
 
@@ -66,8 +68,13 @@ class InboundPart(Protocol):
 
 def partition_queue(i: int) -> Queue:
     """Inbound partition ``i``: one active consumer at a time keeps its order."""
-    return Queue(f"govhub.inbound.{i}", INBOUND, routing_key=f"inbound.{i}", durable=True,
-                 queue_arguments={**_INBOUND_ARGS, "x-single-active-consumer": True})
+    return Queue(
+        f"govhub.inbound.{i}",
+        INBOUND,
+        routing_key=f"inbound.{i}",
+        durable=True,
+        queue_arguments={**_INBOUND_ARGS, "x-single-active-consumer": True},
+    )
 
 
 def partitions(conn: Connection) -> int:
@@ -167,8 +174,11 @@ def publish_dead(conn: Connection, body: bytes, headers: dict[str, Any], reason:
         declare=[DEAD_QUEUE],
         content_type="application/octet-stream",
         content_encoding="binary",
-        headers={**{k: v for k, v in headers.items() if isinstance(v, (str, int))},
-                 "x-govhub-reason": reason, "x-govhub-error": message[:1000]},
+        headers={
+            **{k: v for k, v in headers.items() if isinstance(v, (str, int))},
+            "x-govhub-reason": reason,
+            "x-govhub-error": message[:1000],
+        },
         delivery_mode=2,
         retry=True,
     )
@@ -194,8 +204,11 @@ def relay_outbox(engine: Engine, conn: Connection, limit: int = 1000) -> int:
                 routing_key=r["routing_key"],
                 serializer="json",
                 message_id=f"outbox-{r['id']}",
-                headers={"kind": r["kind"], "event": r["event"],
-                         correlation.BUS_HEADER: (r["body"] or {}).get(correlation.BUS_HEADER) or ""},
+                headers={
+                    "kind": r["kind"],
+                    "event": r["event"],
+                    correlation.BUS_HEADER: (r["body"] or {}).get(correlation.BUS_HEADER) or "",
+                },
                 delivery_mode=2,
                 retry=True,
             )

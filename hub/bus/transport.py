@@ -137,7 +137,7 @@ class Channel(virtual.Channel):
 
     def _row_id(self, delivery_tag: Any) -> int | None:
         tag = str(delivery_tag)
-        return int(tag[len(TAG_PREFIX):]) if tag.startswith(TAG_PREFIX) else None
+        return int(tag[len(TAG_PREFIX) :]) if tag.startswith(TAG_PREFIX) else None
 
     def _delete_row(self, delivery_tag: Any) -> None:
         row_id = self._row_id(delivery_tag)
@@ -178,14 +178,26 @@ class Channel(virtual.Channel):
             self._put(queue, message, **kwargs)
 
     def get_table(self, exchange: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self._db.execute(
-            "SELECT routing_key, pattern, queue FROM bus_binding WHERE exchange=?", (exchange,))]
+        return [
+            tuple(r)
+            for r in self._db.execute(
+                "SELECT routing_key, pattern, queue FROM bus_binding WHERE exchange=?", (exchange,)
+            )
+        ]
 
-    def queue_unbind(self, queue: str, exchange: str | None = None, routing_key: str = "",
-                     arguments: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def queue_unbind(
+        self,
+        queue: str,
+        exchange: str | None = None,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         with self._lock:
-            self._db.execute("DELETE FROM bus_binding WHERE queue=? AND exchange=? AND routing_key=?",
-                             (queue, exchange, routing_key or ""))
+            self._db.execute(
+                "DELETE FROM bus_binding WHERE queue=? AND exchange=? AND routing_key=?",
+                (queue, exchange, routing_key or ""),
+            )
 
     def close(self) -> None:
         super().close()
@@ -201,7 +213,9 @@ class Transport(virtual.Transport):
     default_port = 0  # type: ignore[assignment]  # kombu annotates the base attribute as None
     driver_type = "sqlite"
     driver_name = "sqlite3"
-    implements = virtual.Transport.implements.extend(asynchronous=False, exchange_type=frozenset(["direct", "topic", "fanout"]))
+    implements = virtual.Transport.implements.extend(
+        asynchronous=False, exchange_type=frozenset(["direct", "topic", "fanout"])
+    )
     # kombu types its error tuples as one-element tuples; every transport extends them
     connection_errors = virtual.Transport.connection_errors + (sqlite3.OperationalError,)  # type: ignore[assignment]
     channel_errors = virtual.Transport.channel_errors + (sqlite3.DatabaseError,)  # type: ignore[assignment]

@@ -45,7 +45,9 @@ def check_password(stored: str, password: str) -> bool:
 
 def by_api_key(key: str | None) -> System:
     if not key:
-        raise AccessDenied(401, "unauthenticated", "send your API key in the X-Api-Key header, or sign the request (see README)")
+        raise AccessDenied(
+            401, "unauthenticated", "send your API key in the X-Api-Key header, or sign the request (see README)"
+        )
     digest = sha256_hex(key)
     for system in systems().values():
         expected = system.credentials.api_key_sha256
@@ -63,10 +65,16 @@ def by_admin_key(key: str | None) -> Administrator:
     for admin in administrators().values():
         if hmac.compare_digest(admin.api_key_sha256, digest):
             return admin
-    if any(s.credentials.api_key_sha256 and hmac.compare_digest(s.credentials.api_key_sha256, digest)
-           for s in systems().values()):
-        raise AccessDenied(403, "administrators_only", "this is for administrators; a connected system's key is not "
-                           "enough (administrators are listed under 'administrators' in the catalogue)")
+    if any(
+        s.credentials.api_key_sha256 and hmac.compare_digest(s.credentials.api_key_sha256, digest)
+        for s in systems().values()
+    ):
+        raise AccessDenied(
+            403,
+            "administrators_only",
+            "this is for administrators; a connected system's key is not "
+            "enough (administrators are listed under 'administrators' in the catalogue)",
+        )
     raise AccessDenied(401, "bad_credentials", "the API key is not valid")
 
 
@@ -75,8 +83,9 @@ def hmac_signature(secret: str, method: str, path: str, timestamp: str, body: by
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def by_hmac(system_id: str, timestamp: str, signature: str, method: str, path: str, body: bytes,
-            now: float | None = None) -> System:
+def by_hmac(
+    system_id: str, timestamp: str, signature: str, method: str, path: str, body: bytes, now: float | None = None
+) -> System:
     system = systems().get(system_id)
     secret = system.credentials.secret.read() if system and system.credentials.secret else None
     if system is None or secret is None:
@@ -86,14 +95,21 @@ def by_hmac(system_id: str, timestamp: str, signature: str, method: str, path: s
     except ValueError:
         raise AccessDenied(401, "bad_credentials", "X-Govhub-Timestamp must be unix seconds") from None
     if skew > MAX_SKEW:
-        raise AccessDenied(401, "stale_request", f"the request timestamp is {int(skew)}s off; clocks must agree within {MAX_SKEW}s")
+        raise AccessDenied(
+            401, "stale_request", f"the request timestamp is {int(skew)}s off; clocks must agree within {MAX_SKEW}s"
+        )
     if not hmac.compare_digest(hmac_signature(secret, method, path, timestamp, body), signature or ""):
         raise AccessDenied(401, "bad_credentials", "the request signature does not match")
     return system
 
 
-def by_username_token(username: str, password: str, password_type: str = "PasswordText",
-                      nonce_b64: str | None = None, created: str | None = None) -> System:
+def by_username_token(
+    username: str,
+    password: str,
+    password_type: str = "PasswordText",
+    nonce_b64: str | None = None,
+    created: str | None = None,
+) -> System:
     for system in systems().values():
         cred = system.credentials
         if cred.username != username:
@@ -101,7 +117,9 @@ def by_username_token(username: str, password: str, password_type: str = "Passwo
         if password_type.endswith("PasswordDigest"):
             secret = cred.secret.read() if cred.secret else None
             if secret and nonce_b64 is not None and created is not None:
-                expected = base64.b64encode(hashlib.sha1(base64.b64decode(nonce_b64) + created.encode() + secret.encode()).digest()).decode()
+                expected = base64.b64encode(
+                    hashlib.sha1(base64.b64decode(nonce_b64) + created.encode() + secret.encode()).digest()
+                ).decode()
                 if hmac.compare_digest(expected, password):
                     return system
         elif cred.password_pbkdf2 and check_password(cred.password_pbkdf2, password):
@@ -112,15 +130,22 @@ def by_username_token(username: str, password: str, password_type: str = "Passwo
 
 def authorise_push(system: System, kind: str) -> None:
     if kind not in system.may_push:
-        raise AccessDenied(403, "forbidden_kind", f"system {system.id} may not push {kind} records "
-                           f"(allowed: {', '.join(system.may_push) or 'none'})")
+        raise AccessDenied(
+            403,
+            "forbidden_kind",
+            f"system {system.id} may not push {kind} records (allowed: {', '.join(system.may_push) or 'none'})",
+        )
 
 
 def authorise_record(system: System, kind: str, record: dict) -> None:
     """A department may push only records of its own department and regions."""
     if system.level == "department" and system.dept_code and record.get("dept_code") not in (None, system.dept_code):
-        raise AccessDenied(403, "forbidden_department", f"system {system.id} may push only records of its own department; "
-                           "this record names another department's item")
+        raise AccessDenied(
+            403,
+            "forbidden_department",
+            f"system {system.id} may push only records of its own department; "
+            "this record names another department's item",
+        )
     region = record.get("region_code")
     if region is not None and not system.covers_region(region):
         raise AccessDenied(403, "forbidden_region", f"system {system.id} may not push records for region {region}")
@@ -131,5 +156,7 @@ def authorise_pull(system: System, kind: str, region: str | None) -> str:
     if kind not in system.may_pull:
         raise AccessDenied(403, "forbidden_kind", f"system {system.id} may not pull {kind} records")
     if region and not region.startswith(system.region_prefix):
-        raise AccessDenied(403, "forbidden_region", f"system {system.id} may pull only its own region ({system.region_code})")
+        raise AccessDenied(
+            403, "forbidden_region", f"system {system.id} may pull only its own region ({system.region_code})"
+        )
     return region or system.region_prefix

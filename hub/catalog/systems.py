@@ -17,13 +17,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from adapters.registry import ADAPTER_ALIASES
 from hub.core import catalogfile
 from hub.core.catalogfile import Unique
 from hub.core.config import CATALOG_DIR, load_settings
+from hub.core.errors import ConfigError
 from hub.model.dictionary import kinds
 from hub.model.mapping import Mapping, canonical_mapping, get_mapping
-from adapters.registry import ADAPTER_ALIASES
-from hub.core.errors import ConfigError
 
 SYSTEMS_FILE = CATALOG_DIR / "systems.yaml"
 
@@ -76,7 +76,9 @@ class Credentials(BaseModel):
         if v is not None:
             parts = v.split("$")
             if len(parts) != 4 or parts[0] != "pbkdf2_sha256" or not parts[1].isdigit():
-                raise ValueError("password_pbkdf2 is 'pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>' (govhub hash-password)")
+                raise ValueError(
+                    "password_pbkdf2 is 'pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>' (govhub hash-password)"
+                )
         return v
 
 
@@ -181,8 +183,14 @@ def catalog_path() -> Path:
 
 
 def _read(path: Path) -> SystemsFile:
-    return catalogfile.load(path, SystemsFile, CatalogError, "the systems catalogue", style="key",
-                            unique=[Unique("systems"), Unique("administrators")])
+    return catalogfile.load(
+        path,
+        SystemsFile,
+        CatalogError,
+        "the systems catalogue",
+        style="key",
+        unique=[Unique("systems"), Unique("administrators")],
+    )
 
 
 def load_systems(path: Path | None = None) -> dict[str, System]:
@@ -212,4 +220,6 @@ def get_system(system_id: str) -> System:
     try:
         return systems()[system_id]
     except KeyError:
-        raise CatalogError(f"unknown system {system_id!r}; known: {', '.join(sorted(systems()))} (see {catalog_path()})") from None
+        raise CatalogError(
+            f"unknown system {system_id!r}; known: {', '.join(sorted(systems()))} (see {catalog_path()})"
+        ) from None

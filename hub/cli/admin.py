@@ -1,8 +1,8 @@
 """Setting the hub up: ``govhub init``, ``govhub hash-secret`` and ``govhub schemas build|check``.
 
-    govhub init                              create or upgrade the database
-    govhub hash-secret [--api-key]           hash a secret for the catalogue's credentials
-    govhub schemas build|check               regenerate the XSD / JSON Schema files
+govhub init                              create or upgrade the database
+govhub hash-secret [--api-key]           hash a secret for the catalogue's credentials
+govhub schemas build|check               regenerate the XSD / JSON Schema files
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def hash_secret(kind) -> None:
     # gave (deprecated since click 8.5, and untyped through click's module __getattr__)
     secret = click.open_file("-").read().strip()
     if not secret:
-        fail("send the secret on standard input, e.g.  printf %s \"$KEY\" | govhub hash-secret --api-key")
+        fail('send the secret on standard input, e.g.  printf %s "$KEY" | govhub hash-secret --api-key')
     click.echo(hash_password(secret) if kind == "password" else sha256_hex(secret))
 
 

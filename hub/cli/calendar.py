@@ -38,9 +38,14 @@ class _Date(click.ParamType):
 
 def _overrides_option(fn):
     return click.option(
-        "--overrides", "overrides", type=click.Path(dir_okay=False, path_type=Path),
-        envvar=OVERRIDES_ENV, default=DEFAULT_OVERRIDES, show_default=True,
-        help=f"calendar override file (env {OVERRIDES_ENV})")(fn)
+        "--overrides",
+        "overrides",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=OVERRIDES_ENV,
+        default=DEFAULT_OVERRIDES,
+        show_default=True,
+        help=f"calendar override file (env {OVERRIDES_ENV})",
+    )(fn)
 
 
 @contextmanager
@@ -86,8 +91,10 @@ def show(year: int, overrides: Path) -> None:
         cal = OfficialCalendar(overrides)
         days = cal.schedule(year)
     if cal.provisional(year):
-        click.echo(f"# {year}: no published schedule in the package or the override file; "
-                   "the package's estimate (no swapped workdays)")
+        click.echo(
+            f"# {year}: no published schedule in the package or the override file; "
+            "the package's estimate (no swapped workdays)"
+        )
     for d in days:
         kind = "workday" if d.workday else "holiday"
         click.echo(f"{d.date.isoformat()} 周{_WEEKDAYS[d.date.weekday()]} {kind:7} {d.source:8} {d.note}")

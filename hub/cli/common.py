@@ -45,8 +45,9 @@ def fail(message: str, *, mask: bool = True) -> NoReturn:
     sys.exit(2)
 
 
-def fail_adapter(exc: AdapterError, *, transient: str = "retry later",
-                 terminal: str = "fix the endpoint or credentials") -> NoReturn:
+def fail_adapter(
+    exc: AdapterError, *, transient: str = "retry later", terminal: str = "fix the endpoint or credentials"
+) -> NoReturn:
     """An adapter error, with what to do about it: wait, or fix the configuration."""
     fail(f"{exc.message} ({transient if exc.transient else terminal})")
 

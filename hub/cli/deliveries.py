@@ -1,8 +1,8 @@
 """Outbound deliveries: ``govhub deliveries``, ``deliver`` and ``replay``.
 
-    govhub deliveries [--peer P] [--status S]   totals per peer and status, the latest records
-    govhub deliver [--peer P] [--loop]          send what is due now
-    govhub replay [--peer P] [--id N]...        dead letters again, after a fix
+govhub deliveries [--peer P] [--status S]   totals per peer and status, the latest records
+govhub deliver [--peer P] [--loop]          send what is due now
+govhub replay [--peer P] [--id N]...        dead letters again, after a fix
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ def deliveries(peer, status, limit, as_json) -> None:
         click.echo(f"{t['peer']:<20} {t['status']:<16} {t['count']:>10,}  {t['oldest']}")
     click.echo("")
     for r in rows:
-        click.echo(f"#{r['id']:<7} {r['peer']:<16} {r['kind']:<8} {r['record_key'][:40]:<40} v{r['record_version']:<3} "
-                   f"{r['status']:<12} tries={r['attempts']} {r['peer_ref'] or ''} {(r['last_error'] or '')[:80]}")
+        click.echo(
+            f"#{r['id']:<7} {r['peer']:<16} {r['kind']:<8} {r['record_key'][:40]:<40} v{r['record_version']:<3} "
+            f"{r['status']:<12} tries={r['attempts']} {r['peer_ref'] or ''} {(r['last_error'] or '')[:80]}"
+        )
 
 
 @click.command()

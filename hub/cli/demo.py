@@ -22,6 +22,8 @@ def demo(records, keep) -> None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in CHECKOUT_PACKAGES:
             raise  # a missing dependency of the demo itself: its own message says which
-        fail(f"govhub demo needs a source checkout: the `{exc.name}` package is not installed with govhub; "
-             "run `make demo` (or `python -m hub.cli demo`) in a clone of the repository")
+        fail(
+            f"govhub demo needs a source checkout: the `{exc.name}` package is not installed with govhub; "
+            "run `make demo` (or `python -m hub.cli demo`) in a clone of the repository"
+        )
     run(records=records, keep=keep)

@@ -16,11 +16,19 @@ from hub.cli.common import fail
 @click.argument("kind")
 @click.argument("n", type=int)
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["xml", "jsonl", "dept_b_csv", "dept_c_jsonl"]), default="xml", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xml", "jsonl", "dept_b_csv", "dept_c_jsonl"]),
+    default="xml",
+    show_default=True,
+)
 @click.option("--defect-rate", type=float, default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--encoding", default="utf-8", show_default=True, help="for XML: utf-8, gbk or gb18030")
-@click.option("--department", help="only this department: credit code or name, e.g. 11320581MBL65F0H1L (常熟市行政审批局)")
+@click.option(
+    "--department", help="only this department: credit code or name, e.g. 11320581MBL65F0H1L (常熟市行政审批局)"
+)
 @click.option("--region", help="only this GB2260 county (e.g. 320581) or prefecture (default 320500 苏州市)")
 def generate(kind, n, out, fmt, defect_rate, seed, encoding, department, region) -> None:
     """Write N synthetic records of KIND (with a share of defective ones)."""

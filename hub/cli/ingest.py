@@ -1,10 +1,10 @@
 """Getting records in: ``govhub ingest``, ``publish``, ``poll``, ``worker`` and ``serve``.
 
-    govhub ingest --system ID FILE...        ingest files (XML, JSON lines, JSON, CSV)
-    govhub publish --system ID FILE...       put files on the bus for `govhub worker`
-    govhub poll SYSTEM                       ingest a system's SFTP / folder / AMQP drop
-    govhub worker                            consume the bus, store, relay events, deliver
-    govhub serve                             REST and SOAP ingress on one port
+govhub ingest --system ID FILE...        ingest files (XML, JSON lines, JSON, CSV)
+govhub publish --system ID FILE...       put files on the bus for `govhub worker`
+govhub poll SYSTEM                       ingest a system's SFTP / folder / AMQP drop
+govhub worker                            consume the bus, store, relay events, deliver
+govhub serve                             REST and SOAP ingress on one port
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from hub.catalog.systems import System
 
 FORMATS = ["xml", "jsonl", "json", "csv"]
-files_argument = click.argument("files", nargs=-1, required=True,
-                                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+files_argument = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 
 
 class ByteProgress(io.RawIOBase):
@@ -62,8 +63,10 @@ def reasons_text(reasons: dict) -> str:
 
 def summary_line(name: str, d: dict) -> str:
     """One file's outcome: ``cases.xml: 10 received → 8 stored, 1 duplicate, 1 quarantined (...)``."""
-    line = (f"{name}: {d['received']:,} received → {d['stored']:,} stored, {d['duplicate']:,} duplicate, "
-            f"{d['quarantined']:,} quarantined")
+    line = (
+        f"{name}: {d['received']:,} received → {d['stored']:,} stored, {d['duplicate']:,} duplicate, "
+        f"{d['quarantined']:,} quarantined"
+    )
     return line + (f" ({reasons_text(d['quarantined_by_reason'])})" if d["quarantined"] else "")
 
 
@@ -79,8 +82,8 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
     # deferred: the pipeline loads psycopg, prometheus_client and lxml (~170 ms of every start)
     from hub.catalog.systems import CatalogError
     from hub.ingest.pipeline import file_message_id
-    from hub.wiring import standard_pipeline
     from hub.model.mapping import MappingError
+    from hub.wiring import standard_pipeline
 
     system = system_or_fail(system_id)
     engine = open_engine()
@@ -88,12 +91,27 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
     summaries = []
     for path in files:
         digest = file_message_id(path)
-        with open(path, "rb") as raw, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
-                                         disable=as_json or not sys.stderr.isatty(), leave=False) as bar:
+        with (
+            open(path, "rb") as raw,
+            tqdm(
+                total=path.stat().st_size,
+                unit="B",
+                unit_scale=True,
+                desc=path.name,
+                disable=as_json or not sys.stderr.isatty(),
+                leave=False,
+            ) as bar,
+        ):
             try:
-                summary = pipeline.ingest(io.BufferedReader(ByteProgress(raw, bar)), system, fmt=fmt, kind=kind,
-                                          message_id=message_id or digest, filename=path.name,
-                                          digest=digest.removeprefix("sha256:")[:32])
+                summary = pipeline.ingest(
+                    io.BufferedReader(ByteProgress(raw, bar)),
+                    system,
+                    fmt=fmt,
+                    kind=kind,
+                    message_id=message_id or digest,
+                    filename=path.name,
+                    digest=digest.removeprefix("sha256:")[:32],
+                )
             except (CatalogError, MappingError) as exc:
                 fail(f"{path}: {exc}")
         summaries.append(summary)
@@ -122,15 +140,26 @@ def publish(system_id, kind, fmt, files) -> None:
             bus.declare(conn)
             for path in files:
                 with correlation.bound(None) as cid:  # each file is an ingress
-                    publish_inbound(conn, path.read_bytes(), system_id, file_message_id(path), kind=kind, fmt=fmt,
-                                    filename=path.name)
-                click.echo(f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}, correlation id {cid}")
+                    publish_inbound(
+                        conn,
+                        path.read_bytes(),
+                        system_id,
+                        file_message_id(path),
+                        kind=kind,
+                        fmt=fmt,
+                        filename=path.name,
+                    )
+                click.echo(
+                    f"published {path.name} ({path.stat().st_size:,} bytes) for {system_id}, correlation id {cid}"
+                )
                 done += 1
     except Exception as exc:  # noqa: BLE001 — a broker error of any kind: say what was not published
         left = ", ".join(p.name for p in files[done:])
-        fail(f"the bus did not confirm {left} ({type(exc).__name__}: {exc}); {done} of {len(files)} published. "
-             "Run the same command again when the broker is back: message ids are the files' digests, "
-             "so a file already on the bus is recognised as a duplicate")
+        fail(
+            f"the bus did not confirm {left} ({type(exc).__name__}: {exc}); {done} of {len(files)} published. "
+            "Run the same command again when the broker is back: message ids are the files' digests, "
+            "so a file already on the bus is recognised as a duplicate"
+        )
 
 
 @click.command()
@@ -151,12 +180,16 @@ def poll(system_id, url, limit) -> None:
     engine = open_engine()
     try:
         with open_adapter(url) as drop:
-            counts = poll_drop(drop, system_id, standard_pipeline(engine, batch_size=settings().batch_size), limit=limit)
+            counts = poll_drop(
+                drop, system_id, standard_pipeline(engine, batch_size=settings().batch_size), limit=limit
+            )
     except AdapterError as exc:
         fail_adapter(exc, transient="will succeed later, retry", terminal="fix the configuration")
     relay(engine)
-    click.echo(f"{counts['files']} files: {counts['stored']:,} stored, {counts['duplicate']:,} duplicate, "
-               f"{counts['quarantined']:,} quarantined")
+    click.echo(
+        f"{counts['files']} files: {counts['stored']:,} stored, {counts['duplicate']:,} duplicate, "
+        f"{counts['quarantined']:,} quarantined"
+    )
 
 
 @click.command()
@@ -172,8 +205,11 @@ def worker(idle_exit, metrics_port) -> None:
         from hub.ops import metrics  # deferred: prometheus_client, only with --metrics-port
 
         metrics.serve(metrics_port, engine, s)
-    click.echo(f"worker consuming govhub.inbound.0-{s.bus_partitions - 1} on {safe_url(s.broker_url)}; "
-               f"database {safe_url(s.db_url)}", err=True)
+    click.echo(
+        f"worker consuming govhub.inbound.0-{s.bus_partitions - 1} on {safe_url(s.broker_url)}; "
+        f"database {safe_url(s.db_url)}",
+        err=True,
+    )
     handled = Worker(s, engine).run(idle_exit=idle_exit)
     click.echo(f"worker stopped: {dict(handled)}", err=True)
 
@@ -187,6 +223,15 @@ def serve(host, port, workers) -> None:
     import uvicorn  # deferred: the ASGI server, only for `govhub serve`
 
     open_engine()  # migrate once, before the server processes start
-    click.echo(f"govhub listening on http://{host}:{port} — REST /api/v1, SOAP /soap/push?wsdl, /openapi.json", err=True)
-    uvicorn.run("hub.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", proxy_headers=True)
+    click.echo(
+        f"govhub listening on http://{host}:{port} — REST /api/v1, SOAP /soap/push?wsdl, /openapi.json", err=True
+    )
+    uvicorn.run(
+        "hub.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )

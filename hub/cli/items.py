@@ -1,7 +1,7 @@
 """The item catalogue (事项库): ``govhub sync items`` and ``govhub catalog versions|diff``.
 
-    govhub sync items SYSTEM                 pull the item catalogue, version and diff it
-    govhub catalog versions|diff ITEM        an item's versions; field diff between two
+govhub sync items SYSTEM                 pull the item catalogue, version and diff it
+govhub catalog versions|diff ITEM        an item's versions; field diff between two
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ def sync_items(system_id) -> None:
     except AdapterError as exc:
         fail_adapter(exc)
     relay(engine)
-    click.echo(f"{counts['pulled']} items pulled: {counts['new']} new, {counts['changed']} changed, "
-               f"{counts['withdrawn']} withdrawn; {counts['quarantined']} quarantined")
+    click.echo(
+        f"{counts['pulled']} items pulled: {counts['new']} new, {counts['changed']} changed, "
+        f"{counts['withdrawn']} withdrawn; {counts['quarantined']} quarantined"
+    )
 
 
 @click.group()
@@ -49,8 +51,10 @@ def catalog_versions(item_code) -> None:
     if not vs:
         fail(f"no item {item_code} in the catalogue")
     for v in vs:
-        click.echo(f"version {v['item_version']:<6} revision {v['revision']:<3} {v['status']:<4} updated {v['updated_at']}"
-                   f"  {len(v['revisions'])} earlier revision(s) in the history")
+        click.echo(
+            f"version {v['item_version']:<6} revision {v['revision']:<3} {v['status']:<4} updated {v['updated_at']}"
+            f"  {len(v['revisions'])} earlier revision(s) in the history"
+        )
 
 
 @catalog.command("diff")

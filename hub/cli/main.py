@@ -1,33 +1,32 @@
 """The ``govhub`` command line.
 
-    govhub init                              create or upgrade the database
-    govhub ingest --system ID FILE...        ingest files (XML, JSON lines, JSON, CSV)
-    govhub publish --system ID FILE...       put files on the bus for `govhub worker`
-    govhub worker                            consume the bus, store, relay events, deliver
-    govhub poll SYSTEM                       ingest a system's SFTP / folder / AMQP drop
-    govhub sync items SYSTEM                 pull the item catalogue, version and diff it
-    govhub catalog versions|diff ITEM        an item's versions; field diff between two
-    govhub report run|backfill PEER          report upward by watermark; re-send a date range
-    govhub report quality --html P --json P  the data-quality report (数据质量报告)
-    govhub libraries refresh SYSTEM          merge a sharing platform's changes by field precedence
-    govhub reconcile PEER [--day]            per item and day, what we sent vs what the peer holds
-    govhub bundles split|join|resume         bundle applications (套餐)
-    govhub licences catalogue|sync|remind    licence catalogue versions, sync, expiry reminders
-    govhub supervision scan|list|assign|acknowledge|resolve|report   电子监察 and 督办
-    govhub evaluations follow-ups|close|overdue|show   好差评 follow-ups
-    govhub notify collect|send               milestone messages through the SMS gateway
-    govhub stats [--json]                    received / stored / duplicate / quarantined
-    govhub quarantine list|show|retry|reject|history|export   the quarantine workflow (masked)
-    govhub generate KIND N FILE              synthetic records for tests and demos
-    govhub schemas build|check               regenerate the XSD / JSON Schema files
-    govhub demo                              the whole flow on the embedded default
-    govhub serve                             REST and SOAP ingress on one port
-    govhub deliveries | deliver | replay     outbound deliveries, their receipts, dead letters
-    govhub calendar add-workdays|is-workday|show   the official working-day calendar
-    govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
-    govhub quality suites|check|batch|docs   data-quality suites, day and batch checks, Data Docs
+govhub init                              create or upgrade the database
+govhub ingest --system ID FILE...        ingest files (XML, JSON lines, JSON, CSV)
+govhub publish --system ID FILE...       put files on the bus for `govhub worker`
+govhub worker                            consume the bus, store, relay events, deliver
+govhub poll SYSTEM                       ingest a system's SFTP / folder / AMQP drop
+govhub sync items SYSTEM                 pull the item catalogue, version and diff it
+govhub catalog versions|diff ITEM        an item's versions; field diff between two
+govhub report run|backfill PEER          report upward by watermark; re-send a date range
+govhub report quality --html P --json P  the data-quality report (数据质量报告)
+govhub libraries refresh SYSTEM          merge a sharing platform's changes by field precedence
+govhub reconcile PEER [--day]            per item and day, what we sent vs what the peer holds
+govhub bundles split|join|resume         bundle applications (套餐)
+govhub licences catalogue|sync|remind    licence catalogue versions, sync, expiry reminders
+govhub supervision scan|list|assign|acknowledge|resolve|report   电子监察 and 督办
+govhub evaluations follow-ups|close|overdue|show   好差评 follow-ups
+govhub notify collect|send               milestone messages through the SMS gateway
+govhub stats [--json]                    received / stored / duplicate / quarantined
+govhub quarantine list|show|retry|reject|history|export   the quarantine workflow (masked)
+govhub generate KIND N FILE              synthetic records for tests and demos
+govhub schemas build|check               regenerate the XSD / JSON Schema files
+govhub demo                              the whole flow on the embedded default
+govhub serve                             REST and SOAP ingress on one port
+govhub deliveries | deliver | replay     outbound deliveries, their receipts, dead letters
+govhub calendar add-workdays|is-workday|show   the official working-day calendar
+govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
+govhub quality suites|check|batch|docs   data-quality suites, day and batch checks, Data Docs
 """
-
 
 from __future__ import annotations
 
@@ -63,14 +62,34 @@ def main(log_level: str) -> None:
 
 
 COMMANDS = (
-    init, hash_secret, schemas,                     # setting up
-    ingest, publish, poll, worker, serve,           # records in
-    deliveries, deliver, replay, report, reconcile,  # records out, and checking them
-    sync, catalog, libraries, licences, bundles,    # the domains
-    supervision, evaluations, notify, calendar,
-    quarantine, quality, stats,                     # data quality and operations
-    generate, demo,                                 # development checkout
-    devices,                                        # hall devices (devices/cli.py)
+    init,
+    hash_secret,
+    schemas,  # setting up
+    ingest,
+    publish,
+    poll,
+    worker,
+    serve,  # records in
+    deliveries,
+    deliver,
+    replay,
+    report,
+    reconcile,  # records out, and checking them
+    sync,
+    catalog,
+    libraries,
+    licences,
+    bundles,  # the domains
+    supervision,
+    evaluations,
+    notify,
+    calendar,
+    quarantine,
+    quality,
+    stats,  # data quality and operations
+    generate,
+    demo,  # development checkout
+    devices,  # hall devices (devices/cli.py)
 )
 for command in COMMANDS:
     main.add_command(command)

@@ -55,16 +55,25 @@ def list_suites(as_json: bool) -> None:
     rows = []
     for kind, s in sorted(load_suites().items()):
         rules = Counter(e.meta.rule for e in s.spec.expectations)
-        rows.append({"kind": kind, "label_zh": s.spec.meta.label_zh, "version": s.version,
-                     "expectations": len(s.spec.expectations), "rules": dict(sorted(rules.items())),
-                     "path": str(s.path)})
+        rows.append(
+            {
+                "kind": kind,
+                "label_zh": s.spec.meta.label_zh,
+                "version": s.version,
+                "expectations": len(s.spec.expectations),
+                "rules": dict(sorted(rules.items())),
+                "path": str(s.path),
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     click.echo(f"{'类型 kind':<14}{'规则集 suite':<22}{'版本 version':<14}{'期望数':>6}  规则 rules")
     for r in rows:
-        click.echo(f"{r['kind']:<14}{r['label_zh']:<18}{r['version']:<14}{r['expectations']:>6}  "
-                   + ", ".join(f"{k}×{v}" if v > 1 else k for k, v in r["rules"].items()))
+        click.echo(
+            f"{r['kind']:<14}{r['label_zh']:<18}{r['version']:<14}{r['expectations']:>6}  "
+            + ", ".join(f"{k}×{v}" if v > 1 else k for k, v in r["rules"].items())
+        )
 
 
 @quality.command("check")
@@ -83,8 +92,9 @@ def check(day, systems, kinds, as_json, strict) -> None:
     vols = volumes(engine, the_day - window_days(), the_day)
     pairs = [p for p in vols if (not systems or p[0] in systems) and (not kinds or p[1] in kinds)]
     with click.progressbar(length=len(pairs), label=f"检查 {the_day}", file=sys.stderr) as bar:
-        summaries = check_day(engine, the_day, systems=systems or None, kinds=kinds or None,
-                              on_pair=lambda s, k: bar.update(1), vols=vols)
+        summaries = check_day(
+            engine, the_day, systems=systems or None, kinds=kinds or None, on_pair=lambda s, k: bar.update(1), vols=vols
+        )
     if as_json:
         click.echo(json.dumps(summaries, ensure_ascii=False, indent=2))
     else:
@@ -93,8 +103,10 @@ def check(day, systems, kinds, as_json, strict) -> None:
         for s in summaries:
             ok = not s["suite_failed"] and not s["feed_failed"]
             mark = click.style("通过 ok", fg="green") if ok else click.style("异常 failed", fg="red")
-            click.echo(f"{s['day']}  {s['source_system']:<20}{s['kind']:<12}接收 {s.get('received', 0):>6}  "
-                       f"检查 {s['rows']:>6}  {mark}")
+            click.echo(
+                f"{s['day']}  {s['source_system']:<20}{s['kind']:<12}接收 {s.get('received', 0):>6}  "
+                f"检查 {s['rows']:>6}  {mark}"
+            )
             if s["suite_failed"]:
                 click.echo(f"    规则未通过 suite: {', '.join(s['suite_failed'])}")
             if s["feed_failed"]:
@@ -136,8 +148,12 @@ def batch(pending, system, message_id, limit) -> None:
 
 
 @quality.command("docs")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="site directory (default: $GOVHUB_HOME/quality/data_docs)")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="site directory (default: $GOVHUB_HOME/quality/data_docs)",
+)
 @click.option("--sample", default=2000, show_default=True, help="latest records per kind to validate for the site")
 @click.option("--no-validate", is_flag=True, help="suites only, no validation pages")
 def docs(out, sample, no_validate) -> None:

@@ -31,8 +31,13 @@ from hub.quarantine.view import STATUSES, list_records, show
 # loads psycopg, prometheus_client and lxml (~170 ms of every start).
 
 STATUS_LABELS = {"open": "待处理", "retried": "已更正入库", "rejected": "已驳回"}
-OUTCOME_LABELS = {"stored": "入库 stored", "duplicate": "重复 duplicate", "quarantined": "仍隔离 still quarantined",
-                  "rejected": "驳回 rejected", "exported": "导出 exported"}
+OUTCOME_LABELS = {
+    "stored": "入库 stored",
+    "duplicate": "重复 duplicate",
+    "quarantined": "仍隔离 still quarantined",
+    "rejected": "驳回 rejected",
+    "exported": "导出 exported",
+}
 ACTION_LABELS = {"correct": "更正重试 correct", "retry": "重试 retry", "reject": "驳回 reject", "export": "导出 export"}
 
 
@@ -82,27 +87,45 @@ def quarantine() -> None:
 @json_option()
 def quarantine_list(system, kind, reason, rule, status, since, limit, as_json) -> None:
     """Quarantined records, newest first (messages masked)."""
-    rows = list_records(open_engine(), system=system, reason=reason, kind=kind, status=status, limit=limit, rule=rule, since=since)
+    rows = list_records(
+        open_engine(), system=system, reason=reason, kind=kind, status=status, limit=limit, rule=rule, since=since
+    )
     if as_json:
         _echo(dumps(rows, indent=2))
         return
     if not rows:
         _echo("没有符合条件的隔离记录 no quarantined records match")
         return
-    _echo(f"{pad_right('编号 id', 9)} {pad_right('来源 system', 16)} {pad_right('类型 kind', 11)} "
-          f"{pad_right('原因 reason', 24)} {pad_right('字段 field', 20)} {pad_right('状态 status', 12)} "
-          f"{pad_left('尝试 tries', 10)}  说明 message")
+    _echo(
+        f"{pad_right('编号 id', 9)} {pad_right('来源 system', 16)} {pad_right('类型 kind', 11)} "
+        f"{pad_right('原因 reason', 24)} {pad_right('字段 field', 20)} {pad_right('状态 status', 12)} "
+        f"{pad_left('尝试 tries', 10)}  说明 message"
+    )
     for r in rows:
-        _echo(f"#{r['id']:<8} {r['source_system']:<16} {r['kind']:<11} {r['reason']:<24} {r['field'] or '-':<20} "
-              f"{r['status']:<12} {r['attempts']:>10}  {r['message'][:90]}")
+        _echo(
+            f"#{r['id']:<8} {r['source_system']:<16} {r['kind']:<11} {r['reason']:<24} {r['field'] or '-':<20} "
+            f"{r['status']:<12} {r['attempts']:>10}  {r['message'][:90]}"
+        )
 
 
-_SHOW_LABELS = (("id", "编号 id"), ("source_system", "来源系统 system"), ("kind", "类型 kind"),
-                ("message_id", "消息 message"), ("seq", "序号 seq"), ("received_at", "接收时间 received"),
-                ("reason", "原因 reason"), ("field", "字段 field"), ("rule", "规则 rule"),
-                ("schema_version", "标准版本 schema"), ("mapping", "映射 mapping"), ("status", "状态 status"),
-                ("resolved_by", "处理人 by"), ("resolved_at", "处理时间 at"), ("note", "备注 note"),
-                ("message", "说明 message"))
+_SHOW_LABELS = (
+    ("id", "编号 id"),
+    ("source_system", "来源系统 system"),
+    ("kind", "类型 kind"),
+    ("message_id", "消息 message"),
+    ("seq", "序号 seq"),
+    ("received_at", "接收时间 received"),
+    ("reason", "原因 reason"),
+    ("field", "字段 field"),
+    ("rule", "规则 rule"),
+    ("schema_version", "标准版本 schema"),
+    ("mapping", "映射 mapping"),
+    ("status", "状态 status"),
+    ("resolved_by", "处理人 by"),
+    ("resolved_at", "处理时间 at"),
+    ("note", "备注 note"),
+    ("message", "说明 message"),
+)
 
 
 def _show_lines(row: dict) -> list[str]:
@@ -141,10 +164,19 @@ def _attempt_line(a) -> str:
 
 @quarantine.command("retry")
 @click.argument("qid", type=int, required=False)
-@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
-              help="correct a field, by the record's own name (SQRZJHM, sqr.zjhm, steps.0.end_time) or its canonical name")
-@click.option("--payload", "payload_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="a whole corrected record (UTF-8), in the form `export` writes")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="correct a field, by the record's own name (SQRZJHM, sqr.zjhm, steps.0.end_time) or its canonical name",
+)
+@click.option(
+    "--payload",
+    "payload_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a whole corrected record (UTF-8), in the form `export` writes",
+)
 @click.option("--rule", help="retry every open record of this rule (after a fix of the mapping or rules)")
 @click.option("--system", help="with --rule or alone: only this source system")
 @click.option("--kind")
@@ -192,23 +224,28 @@ def _retry_matching(engine, operator, note, as_json, **match) -> None:
     ids = _run(matching_ids, engine, **match) if any(match.values()) else None
     if ids is None:
         fail("say which records: an ID, or --rule R (and/or --system, --kind, --reason)")
-    with click.progressbar(length=len(ids), label="重试 retrying", file=sys.stderr,
-                           show_pos=True) as bar:
-        summary = _run(retry_matching, engine, operator, **match, note=note, ids=ids,
-                       on_record=lambda _a: bar.update(1))
+    with click.progressbar(length=len(ids), label="重试 retrying", file=sys.stderr, show_pos=True) as bar:
+        summary = _run(
+            retry_matching, engine, operator, **match, note=note, ids=ids, on_record=lambda _a: bar.update(1)
+        )
     if as_json:
         _echo(dumps(summary.as_dict(), indent=2))
         return
     d = summary.as_dict()
-    line = (f"{d['retried']:,} retried → stored {d['stored']:,}, duplicate {d['duplicate']:,}, "
-            f"still quarantined {d['still_quarantined']:,}")
+    line = (
+        f"{d['retried']:,} retried → stored {d['stored']:,}, duplicate {d['duplicate']:,}, "
+        f"still quarantined {d['still_quarantined']:,}"
+    )
     if d["still_quarantined_by_reason"]:
         by_reason = sorted(d["still_quarantined_by_reason"].items(), key=lambda x: -x[1])
         line += " (" + ", ".join(f"{r} {n}" for r, n in by_reason) + ")"
     _echo(f"重试 {line}")
     if d["skipped"]:
-        _echo("未重试 not retryable: " + ", ".join(f"{r} {n}" for r, n in d["skipped"].items())
-              + " — see docs/quarantine.md; reject them with a note once the sender has sent them again")
+        _echo(
+            "未重试 not retryable: "
+            + ", ".join(f"{r} {n}" for r, n in d["skipped"].items())
+            + " — see docs/quarantine.md; reject them with a note once the sender has sent them again"
+        )
 
 
 @quarantine.command("reject")
@@ -239,8 +276,10 @@ def quarantine_history(qid, as_json) -> None:
     if not h["actions"]:
         _echo("  (none)")
     for a in h["actions"]:
-        text = f"  {a['at']}  {ACTION_LABELS.get(a['action'], a['action'])} by {a['operator']} → " \
-               f"{OUTCOME_LABELS.get(a['outcome'], a['outcome'])}"
+        text = (
+            f"  {a['at']}  {ACTION_LABELS.get(a['action'], a['action'])} by {a['operator']} → "
+            f"{OUTCOME_LABELS.get(a['outcome'], a['outcome'])}"
+        )
         if a["detail"]:
             text += f" ({a['detail']})"
         if a["mapping"]:
@@ -255,8 +294,10 @@ def quarantine_history(qid, as_json) -> None:
     _echo("\n血缘 lineage:")
     for r in h["lineage"]:
         by = f", corrected by {r['corrected_by']} (更正自隔离 #{r['correction_of']})" if r["correction_of"] else ""
-        _echo(f"  #{r['id']} {r['received_at']} {r['source_system']} {r['message_id']}#{r['seq']} "
-                   f"→ {r['outcome']} ({r['detail']}) key {r['record_key'] or '-'} mapping {r['mapping']}{by}")
+        _echo(
+            f"  #{r['id']} {r['received_at']} {r['source_system']} {r['message_id']}#{r['seq']} "
+            f"→ {r['outcome']} ({r['detail']}) key {r['record_key'] or '-'} mapping {r['mapping']}{by}"
+        )
 
 
 @quarantine.command("export")
@@ -274,5 +315,7 @@ def quarantine_export(qid, out, operator, note) -> None:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    _echo(f"#{qid} written to {out} ({len(data):,} bytes, mode 600); correct it, then "
-               f"govhub quarantine retry {qid} --payload {out} --operator {operator} --note ...")
+    _echo(
+        f"#{qid} written to {out} ({len(data):,} bytes, mode 600); correct it, then "
+        f"govhub quarantine retry {qid} --payload {out} --operator {operator} --note ..."
+    )

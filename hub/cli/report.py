@@ -1,9 +1,9 @@
 """Reporting upward and checking it: ``govhub report run|backfill|quality`` and ``govhub reconcile``.
 
-    govhub report run PEER                   report upward (融通上报) by watermark
-    govhub report backfill PEER --from --to  re-send a date range
-    govhub report quality [--html P --json P]   the data-quality report (数据质量报告)
-    govhub reconcile PEER [--day D]          per item and day, what we sent vs what the peer holds (对账)
+govhub report run PEER                   report upward (融通上报) by watermark
+govhub report backfill PEER --from --to  re-send a date range
+govhub report quality [--html P --json P]   the data-quality report (数据质量报告)
+govhub reconcile PEER [--day D]          per item and day, what we sent vs what the peer holds (对账)
 """
 
 from __future__ import annotations
@@ -64,8 +64,13 @@ def report_backfill(peer, kind, start, end) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="write the JSON here")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366), help="length of the trend period")
 @click.option("--to", "day_to", type=day_type, help="last day of the period (default: today, CST)")
-@click.option("--min-volume", default=20, show_default=True, type=click.IntRange(0),
-              help="records a source needs in the period to be ranked among the worst offenders")
+@click.option(
+    "--min-volume",
+    default=20,
+    show_default=True,
+    type=click.IntRange(0),
+    help="records a source needs in the period to be ranked among the worst offenders",
+)
 def report_quality(html_path, json_path, days, day_to, min_volume) -> None:
     """The data-quality report: per source system and kind, received / stored /
     duplicate / quarantined and pass rate, defects by reason with masked examples, the
@@ -81,12 +86,17 @@ def report_quality(html_path, json_path, days, day_to, min_volume) -> None:
     data = quality_report.build(engine, day_to=day, days=days, min_volume=min_volume)
     written = quality_report.write(data, html_path, json_path)
     t = data["totals"]
-    click.echo(f"数据质量报告 quality report {data['period']['from']} .. {data['period']['to']}: "
-               f"received {t['received']:,}, stored {t['stored']:,}, duplicate {t['duplicate']:,}, "
-               f"quarantined {t['quarantined']:,}, pass rate {percent(t['pass_rate'])}")
+    click.echo(
+        f"数据质量报告 quality report {data['period']['from']} .. {data['period']['to']}: "
+        f"received {t['received']:,}, stored {t['stored']:,}, duplicate {t['duplicate']:,}, "
+        f"quarantined {t['quarantined']:,}, pass rate {percent(t['pass_rate'])}"
+    )
     if not data["consistency"]["ok"]:
-        click.echo(click.style("warning: ", fg="yellow", bold=True) + "the counters behind `govhub stats` and the "
-                   f"lineage disagree in {len(data['consistency']['mismatches'])} places (listed in the report)", err=True)
+        click.echo(
+            click.style("warning: ", fg="yellow", bold=True) + "the counters behind `govhub stats` and the "
+            f"lineage disagree in {len(data['consistency']['mismatches'])} places (listed in the report)",
+            err=True,
+        )
     for p in written:
         click.echo(f"wrote {p}")
 

@@ -35,8 +35,10 @@ def supervision_list(status, case_no, limit) -> None:
     from hub.domains.supervision.scan import list_supervision  # deferred: the ingest pipeline
 
     for r in list_supervision(open_engine(), status=status, case_no=case_no, limit=limit):
-        click.echo(f"{r['supervision_no']:<40} {r['level']:<6} {r['rule_type']:<4} {r['status']:<4} "
-                   f"{r['dept_name']:<20} {r['raised_time']}")
+        click.echo(
+            f"{r['supervision_no']:<40} {r['level']:<6} {r['rule_type']:<4} {r['status']:<4} "
+            f"{r['dept_name']:<20} {r['raised_time']}"
+        )
 
 
 def workflow_command(action: str) -> click.Command:
@@ -52,6 +54,7 @@ def workflow_command(action: str) -> click.Command:
             click.echo(dumps(workflow(open_engine(), supervision_no, action, actor, note)))
         except WorkflowError as exc:
             fail(str(exc))
+
     command.__doc__ = f"督办: {action} a supervision record."
     return supervision.command(action)(command)
 

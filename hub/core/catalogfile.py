@@ -78,15 +78,24 @@ class Source:
         return error(f"{self.path}:{line}: {key}: {message}" if line else f"{self.path}: {key}: {message}")
 
 
-def read(path: str | Path, error: type[Exception], what: str, *, style: Style = "line",
-         dates_as_text: bool = False, aliases: dict[str, str] | None = None) -> Source:
+def read(
+    path: str | Path,
+    error: type[Exception],
+    what: str,
+    *,
+    style: Style = "line",
+    dates_as_text: bool = False,
+    aliases: dict[str, str] | None = None,
+) -> Source:
     """Read and parse one YAML file; ``error`` says what is wrong and what to do."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}; check the path "
-                    "(or the GOVHUB_* variable that names it)") from None
+        raise error(
+            f"{path}: cannot read {what}: {exc.strerror or exc}; check the path "
+            "(or the GOVHUB_* variable that names it)"
+        ) from None
     except UnicodeDecodeError:
         raise error(f"{path}: {what} must be UTF-8; save the file as UTF-8") from None
     try:
@@ -102,8 +111,15 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def validate(source: Source, model: type[M], error: type[Exception], *, data: Any = None,
-             check: Callable[[M], None] | None = None, unique: Iterable[Unique] = ()) -> M:
+def validate(
+    source: Source,
+    model: type[M],
+    error: type[Exception],
+    *,
+    data: Any = None,
+    check: Callable[[M], None] | None = None,
+    unique: Iterable[Unique] = (),
+) -> M:
     """``model`` of the source's data (or ``data``, prepared from it), checked."""
     try:
         doc = model.model_validate(source.data if data is None else data)
@@ -130,10 +146,19 @@ def validate(source: Source, model: type[M], error: type[Exception], *, data: An
     return doc
 
 
-def load(path: str | Path, model: type[M], error: type[Exception], what: str, *, style: Style = "line",
-         unique: Iterable[Unique] = (), check: Callable[[M], None] | None = None,
-         prepare: Callable[[Any], Any] | None = None, dates_as_text: bool = False,
-         aliases: dict[str, str] | None = None) -> M:
+def load(
+    path: str | Path,
+    model: type[M],
+    error: type[Exception],
+    what: str,
+    *,
+    style: Style = "line",
+    unique: Iterable[Unique] = (),
+    check: Callable[[M], None] | None = None,
+    prepare: Callable[[Any], Any] | None = None,
+    dates_as_text: bool = False,
+    aliases: dict[str, str] | None = None,
+) -> M:
     """Read ``path``, validate it as ``model``, refuse repeated ids; errors are ``error``."""
     source = read(path, error, what, style=style, dates_as_text=dates_as_text, aliases=aliases)
     data = prepare(source.data) if prepare is not None else None

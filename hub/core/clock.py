@@ -22,9 +22,10 @@ checked against the peer's real clock.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 CST = timezone(timedelta(hours=8), "CST")
 ENV = "GOVHUB_CLOCK"
@@ -113,8 +114,10 @@ def parse_env(value: str | None, wall: float | None = None) -> TickingClock | No
             wall = _time.time() if wall is None else wall
             start += timedelta(seconds=wall - float(anchor))
     except ValueError:
-        raise ValueError(f"{ENV}={value!r}: use an ISO time such as 2026-11-22T10:00:00 "
-                         f"(optionally @<unix seconds> when it was that time)") from None
+        raise ValueError(
+            f"{ENV}={value!r}: use an ISO time such as 2026-11-22T10:00:00 "
+            f"(optionally @<unix seconds> when it was that time)"
+        ) from None
     return TickingClock(start)
 
 

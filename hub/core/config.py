@@ -94,7 +94,9 @@ def secret(env: Mapping[str, str], name: str) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8").strip() or None
     except OSError as exc:
-        raise RuntimeError(f"{name}_FILE={path} cannot be read ({exc.strerror}); mount the secret or unset the variable") from None
+        raise RuntimeError(
+            f"{name}_FILE={path} cannot be read ({exc.strerror}); mount the secret or unset the variable"
+        ) from None
 
 
 def default_log_level(env: Mapping[str, str] | None = None) -> str:

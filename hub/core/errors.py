@@ -35,11 +35,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["GovhubError", "ConfigError", "InputError", "AccessDenied", "AccessReason", "NotFound",
-           "StorageError", "WorkflowError"]
+__all__ = [
+    "GovhubError",
+    "ConfigError",
+    "InputError",
+    "AccessDenied",
+    "AccessReason",
+    "NotFound",
+    "StorageError",
+    "WorkflowError",
+]
 
-AccessReason = Literal["unauthenticated", "bad_credentials", "stale_request", "replayed_nonce", "administrators_only",
-                       "forbidden_kind", "forbidden_department", "forbidden_region"]
+AccessReason = Literal[
+    "unauthenticated",
+    "bad_credentials",
+    "stale_request",
+    "replayed_nonce",
+    "administrators_only",
+    "forbidden_kind",
+    "forbidden_department",
+    "forbidden_region",
+]
 
 
 class GovhubError(Exception):

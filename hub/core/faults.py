@@ -20,7 +20,7 @@ _arrivals: dict[str, int] = {}
 def pause_point(name: str) -> None:
     spec = os.environ.get("GOVHUB_FAULT_PAUSE")
     if spec and spec.startswith(name + ":"):
-        seconds, _, times = spec[len(name) + 1:].partition(":")
+        seconds, _, times = spec[len(name) + 1 :].partition(":")
         _arrivals[name] = _arrivals.get(name, 0) + 1
         if times and _arrivals[name] > int(times):
             return

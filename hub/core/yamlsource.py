@@ -28,7 +28,8 @@ class _Loader(_Base):  # type: ignore[misc]  # CSafeLoader or SafeLoader, chosen
                 continue  # the base class refuses it with its own message
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
+                    None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
+                )
             seen[key] = key_node.start_mark.line
         mapping: dict[Hashable, Any] = super().construct_mapping(node, deep)
         return mapping

@@ -231,7 +231,9 @@ delivery = Table(
     Column("updated_at", DateTime(), nullable=False),
     Column("delivered_at", DateTime(), nullable=True),
     Column("correlation_id", String(64), nullable=True, comment="the ingress the record came in by (hub.correlation)"),
-    UniqueConstraint("peer", "kind", "source_system", "record_key", "record_version", "reason", name="uq_delivery_record"),
+    UniqueConstraint(
+        "peer", "kind", "source_system", "record_key", "record_version", "reason", name="uq_delivery_record"
+    ),
     Index("ix_delivery_due", "peer", "status", "id"),
 )
 
@@ -242,7 +244,9 @@ report_watermark = Table(
     Column("kind", String(32), primary_key=True),
     Column("enqueued_at", DateTime(), nullable=True, comment="records changed up to here are queued for the peer"),
     Column("enqueued_id", BigInteger(), nullable=True),
-    Column("acknowledged_at", DateTime(), nullable=True, comment="records changed up to here are acknowledged by the peer"),
+    Column(
+        "acknowledged_at", DateTime(), nullable=True, comment="records changed up to here are acknowledged by the peer"
+    ),
     Column("acknowledged_id", BigInteger(), nullable=True),
     Column("updated_at", DateTime(), nullable=False),
 )

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.catalog.systems import System, catalog_path, systems
+from hub.core import catalogfile
+from hub.core.config import CATALOG_DIR, load_settings
+from hub.core.errors import ConfigError
 from hub.model.codes import uscc
 from hub.model.codes.errors import CodeError
-from hub.core import catalogfile
-from hub.core.errors import ConfigError
-from hub.core.config import CATALOG_DIR, load_settings
-from hub.catalog.systems import System, catalog_path, systems
 
 BUNDLES_FILE = CATALOG_DIR / "bundles.yaml"
 
@@ -71,8 +71,14 @@ def load_bundles(path: Path | None = None, known: dict[str, System] | None = Non
     """Read and check the definitions; ``known`` systems default to the catalogue."""
     path = path or bundles_path()
     known = systems() if known is None else known
-    data = catalogfile.load(path, BundlesFile, BundleError, "the bundle definitions", style="key",
-                            unique=[catalogfile.Unique("bundles", key="code", noun="code", at="entry")])
+    data = catalogfile.load(
+        path,
+        BundlesFile,
+        BundleError,
+        "the bundle definitions",
+        style="key",
+        unique=[catalogfile.Unique("bundles", key="code", noun="code", at="entry")],
+    )
     for b in data.bundles:
         for i, p in enumerate(b.parts):
             where = f"{path}: bundles.{b.code}.parts.{i}.system"

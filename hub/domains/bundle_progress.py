@@ -73,8 +73,11 @@ def _library_cases(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[
     if not pairs:
         return {}
     t = LIBRARY["case"]
-    rows = conn.execute(select(t.c.source_system, t.c.case_no, t.c.version, t.c.status, t.c.finish_time).where(
-        t.c.source_system.in_(sorted({s for s, _ in pairs})), t.c.case_no.in_(sorted({c for _, c in pairs})))).mappings()
+    rows = conn.execute(
+        select(t.c.source_system, t.c.case_no, t.c.version, t.c.status, t.c.finish_time).where(
+            t.c.source_system.in_(sorted({s for s, _ in pairs})), t.c.case_no.in_(sorted({c for _, c in pairs}))
+        )
+    ).mappings()
     return {(r["source_system"], r["case_no"]): dict(r) for r in rows if (r["source_system"], r["case_no"]) in pairs}
 
 
@@ -86,16 +89,33 @@ def _derive(conn: Connection, bundle_no: str, now: datetime) -> tuple[bool, bool
     finished = all(s == CONCLUDED or s in ENDED for s in statuses)
     if status == b["status"] and finished == (b["finished_at"] is not None):
         return False, False
-    won = conn.execute(update(bundle).where(bundle.c.bundle_no == bundle_no, bundle.c.status == b["status"]).values(
-        status=status, updated_at=now, finished_at=now if finished else None)).rowcount
+    won = conn.execute(
+        update(bundle)
+        .where(bundle.c.bundle_no == bundle_no, bundle.c.status == b["status"])
+        .values(status=status, updated_at=now, finished_at=now if finished else None)
+    ).rowcount
     if not won:  # a concurrent join got there first and wrote the event
         return False, False
     if status != b["status"]:
-        conn.execute(insert(outbox).values(
-            exchange=EVENTS_EXCHANGE, routing_key=f"bundle.{b['region_code']}.{b['system']}", kind="bundle",
-            record_key=bundle_no, event="status", created_at=now,
-            body={"event": "bundle.status", "bundle_no": bundle_no, "bundle_code": b["bundle_code"],
-                  "region_code": b["region_code"], "from": b["status"], "to": status, "parts": dict(Counter(statuses))}))
+        conn.execute(
+            insert(outbox).values(
+                exchange=EVENTS_EXCHANGE,
+                routing_key=f"bundle.{b['region_code']}.{b['system']}",
+                kind="bundle",
+                record_key=bundle_no,
+                event="status",
+                created_at=now,
+                body={
+                    "event": "bundle.status",
+                    "bundle_no": bundle_no,
+                    "bundle_code": b["bundle_code"],
+                    "region_code": b["region_code"],
+                    "from": b["status"],
+                    "to": status,
+                    "parts": dict(Counter(statuses)),
+                },
+            )
+        )
     return status != b["status"], finished
 
 
@@ -105,15 +125,29 @@ def join(engine: Engine, page: int = 500) -> dict:
     after = ""
     while True:
         with engine.connect() as conn:
-            heads = dict(conn.execute(select(bundle.c.bundle_no, bundle.c.system).where(
-                bundle.c.finished_at.is_(None), bundle.c.bundle_no > after).order_by(bundle.c.bundle_no).limit(page)).all())
+            heads = dict(
+                conn.execute(
+                    select(bundle.c.bundle_no, bundle.c.system)
+                    .where(bundle.c.finished_at.is_(None), bundle.c.bundle_no > after)
+                    .order_by(bundle.c.bundle_no)
+                    .limit(page)
+                ).all()
+            )
             if not heads:
                 break
             after = list(heads)[-1]  # the database's own order (collations differ from Python's)
-            parts = conn.execute(select(bundle_part).where(
-                bundle_part.c.bundle_no.in_(heads), bundle_part.c.dispatched_at.is_not(None))).mappings().all()
-            cases = _library_cases(conn, {(s, p["case_no"]) for p in parts
-                                          for s in (p["dept_system"], heads[p["bundle_no"]])})
+            parts = (
+                conn.execute(
+                    select(bundle_part).where(
+                        bundle_part.c.bundle_no.in_(heads), bundle_part.c.dispatched_at.is_not(None)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            cases = _library_cases(
+                conn, {(s, p["case_no"]) for p in parts for s in (p["dept_system"], heads[p["bundle_no"]])}
+            )
         counts["open"] += len(heads)
         now = clock.now()
         touched: dict[str, int] = defaultdict(int)
@@ -123,10 +157,15 @@ def join(engine: Engine, page: int = 500) -> dict:
                 if case is None or case["status"] == p["status"]:
                     continue
                 final = case["status"] == CONCLUDED or case["status"] in ENDED
-                touched[p["bundle_no"]] += conn.execute(update(bundle_part).where(
-                    bundle_part.c.bundle_no == p["bundle_no"], bundle_part.c.seq == p["seq"],
-                    bundle_part.c.status == p["status"],
-                ).values(status=case["status"], finished_at=(case["finish_time"] or now) if final else None)).rowcount
+                touched[p["bundle_no"]] += conn.execute(
+                    update(bundle_part)
+                    .where(
+                        bundle_part.c.bundle_no == p["bundle_no"],
+                        bundle_part.c.seq == p["seq"],
+                        bundle_part.c.status == p["status"],
+                    )
+                    .values(status=case["status"], finished_at=(case["finish_time"] or now) if final else None)
+                ).rowcount
             for no in sorted(n for n, k in touched.items() if k):
                 changed, finished = _derive(conn, no, now)
                 counts["parts_changed"] += touched[no]

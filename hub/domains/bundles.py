@@ -57,25 +57,61 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.core import clock
-from hub.domains.bundle_definitions import (BUNDLES_FILE, Bundle, BundleError, BundlesFile, Part, bundles, bundles_path,
-                                            load_bundles)
-from hub.domains.bundle_progress import (CONCLUDED, ENDED, PENDING, _derive, _library_cases, bundle, bundle_part,
-                                         bundle_status, join)
-from hub.outbound.delivery import enqueue
-from hub.ingest.pipeline import Pipeline
-from hub.wiring import standard_pipeline
-from hub.ingest.store import content_hash, message_seen
 from hub.catalog.systems import System, get_system, systems
+from hub.core import clock
+from hub.domains.bundle_definitions import (
+    BUNDLES_FILE,
+    Bundle,
+    BundleError,
+    BundlesFile,
+    Part,
+    bundles,
+    bundles_path,
+    load_bundles,
+)
+from hub.domains.bundle_progress import (
+    CONCLUDED,
+    ENDED,
+    PENDING,
+    _derive,
+    _library_cases,
+    bundle,
+    bundle_part,
+    bundle_status,
+    join,
+)
+from hub.ingest.pipeline import Pipeline
+from hub.ingest.store import content_hash, message_seen
+from hub.outbound.delivery import enqueue
+from hub.wiring import standard_pipeline
 
-__all__ = ["BUNDLES_FILE", "CONCLUDED", "ENDED", "PENDING", "Application", "Bundle", "BundleError", "BundlesFile", "Part",
-           "bundle", "bundle_part", "bundle_status", "bundles", "bundles_path", "join", "load_bundles", "part_cases",
-           "resume", "split"]
+__all__ = [
+    "BUNDLES_FILE",
+    "CONCLUDED",
+    "ENDED",
+    "PENDING",
+    "Application",
+    "Bundle",
+    "BundleError",
+    "BundlesFile",
+    "Part",
+    "bundle",
+    "bundle_part",
+    "bundle_status",
+    "bundles",
+    "bundles_path",
+    "join",
+    "load_bundles",
+    "part_cases",
+    "resume",
+    "split",
+]
 
 log = logging.getLogger("govhub.bundles")
 
 
 # ---- the application and its parts ----------------------------------------------------
+
 
 class Application(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -101,10 +137,20 @@ def part_cases(definition: Bundle, app: Application) -> list[dict]:
     common = app.model_dump(exclude={"bundle_no", "bundle_code", "system"}, exclude_defaults=True)
     known = systems()
     return [
-        {**common, "case_no": f"{app.bundle_no}-{seq:02d}", "item_code": p.item_code, "item_name": p.item_name,
-         "dept_code": p.dept_code, "dept_name": p.dept_name, "region_code": known[p.system].region_code,
-         "case_name": f"{definition.name}：{p.item_name}", "case_type": "联办件", "status": "受理",
-         "bundle_no": app.bundle_no, "source_time": app.accept_time}
+        {
+            **common,
+            "case_no": f"{app.bundle_no}-{seq:02d}",
+            "item_code": p.item_code,
+            "item_name": p.item_name,
+            "dept_code": p.dept_code,
+            "dept_name": p.dept_name,
+            "region_code": known[p.system].region_code,
+            "case_name": f"{definition.name}：{p.item_name}",
+            "case_type": "联办件",
+            "status": "受理",
+            "bundle_no": app.bundle_no,
+            "source_time": app.accept_time,
+        }
         for seq, p in enumerate(definition.parts, 1)
     ]
 
@@ -119,13 +165,18 @@ def _body(bundle_no: str, records: list[dict]) -> bytes:
 
 
 def _defects(pipeline: Pipeline, window: System, bundle_no: str, cases: list[dict]) -> list[str]:
-    m = pipeline.open(io.BytesIO(_body(bundle_no, cases)), window, fmt="json", kind="case",
-                      message_id=_message_id(bundle_no))
-    return [f"part {p.seq}: {p.defect.reason} ({p.defect.field or '-'}): {p.defect.message}"
-            for p in pipeline.prepared(m) if p.defect is not None]
+    m = pipeline.open(
+        io.BytesIO(_body(bundle_no, cases)), window, fmt="json", kind="case", message_id=_message_id(bundle_no)
+    )
+    return [
+        f"part {p.seq}: {p.defect.reason} ({p.defect.field or '-'}): {p.defect.message}"
+        for p in pipeline.prepared(m)
+        if p.defect is not None
+    ]
 
 
 # ---- split and dispatch ------------------------------------------------------------------
+
 
 def _insert(conn: Connection, table):
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
@@ -140,8 +191,9 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
         raise BundleError(f"application: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
     definition = bundles().get(app.bundle_code)
     if definition is None:
-        raise BundleError(f"application: bundle_code: unknown bundle {app.bundle_code!r}; "
-                          f"known: {', '.join(sorted(bundles()))}")
+        raise BundleError(
+            f"application: bundle_code: unknown bundle {app.bundle_code!r}; known: {', '.join(sorted(bundles()))}"
+        )
     window = get_system(app.system)
     pipeline = pipeline or standard_pipeline(engine)
     cases = part_cases(definition, app)
@@ -151,21 +203,51 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
     digest = content_hash(app.model_dump())
     now = clock.now()
     with engine.begin() as conn:
-        new = conn.execute(_insert(conn, bundle).values(
-            bundle_no=app.bundle_no, bundle_code=app.bundle_code, system=window.id, region_code=window.region_code,
-            applicant_type=app.applicant_type, applicant_name=app.applicant_name, applicant_id_no=app.applicant_id_no,
-            application_hash=digest, status=PENDING, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing().returning(bundle.c.bundle_no)).first() is not None
+        new = (
+            conn.execute(
+                _insert(conn, bundle)
+                .values(
+                    bundle_no=app.bundle_no,
+                    bundle_code=app.bundle_code,
+                    system=window.id,
+                    region_code=window.region_code,
+                    applicant_type=app.applicant_type,
+                    applicant_name=app.applicant_name,
+                    applicant_id_no=app.applicant_id_no,
+                    application_hash=digest,
+                    status=PENDING,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+                .returning(bundle.c.bundle_no)
+            ).first()
+            is not None
+        )
         if new:
-            conn.execute(insert(bundle_part), [
-                {"bundle_no": app.bundle_no, "seq": seq, "item_code": c["item_code"], "dept_system": p.system,
-                 "case_no": c["case_no"], "record": c, "status": PENDING}
-                for seq, (p, c) in enumerate(zip(definition.parts, cases), 1)
-            ])
-        elif conn.execute(select(bundle.c.application_hash)
-                          .where(bundle.c.bundle_no == app.bundle_no)).scalar_one() != digest:
-            raise BundleError(f"bundle {app.bundle_no} was split before from another application; "
-                              "a changed application needs a new bundle number")
+            conn.execute(
+                insert(bundle_part),
+                [
+                    {
+                        "bundle_no": app.bundle_no,
+                        "seq": seq,
+                        "item_code": c["item_code"],
+                        "dept_system": p.system,
+                        "case_no": c["case_no"],
+                        "record": c,
+                        "status": PENDING,
+                    }
+                    for seq, (p, c) in enumerate(zip(definition.parts, cases), 1)
+                ],
+            )
+        elif (
+            conn.execute(select(bundle.c.application_hash).where(bundle.c.bundle_no == app.bundle_no)).scalar_one()
+            != digest
+        ):
+            raise BundleError(
+                f"bundle {app.bundle_no} was split before from another application; "
+                "a changed application needs a new bundle number"
+            )
     done = _dispatch(engine, app.bundle_no, pipeline)
     return {"bundles": int(new), "parts": len(cases) if new else 0, **done}
 
@@ -173,8 +255,11 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
 def _dispatch(engine: Engine, bundle_no: str, pipeline: Pipeline) -> dict:
     with engine.connect() as conn:
         window = conn.execute(select(bundle.c.system).where(bundle.c.bundle_no == bundle_no)).scalar_one()
-        parts = conn.execute(select(bundle_part).where(bundle_part.c.bundle_no == bundle_no)
-                             .order_by(bundle_part.c.seq)).mappings().all()
+        parts = (
+            conn.execute(select(bundle_part).where(bundle_part.c.bundle_no == bundle_no).order_by(bundle_part.c.seq))
+            .mappings()
+            .all()
+        )
         todo = [p for p in parts if p["dispatched_at"] is None]
         missing = len(_library_cases(conn, {(window, p["case_no"]) for p in todo})) < len(todo)
         # once the message is processed, a part still missing was quarantined: sending it
@@ -183,8 +268,13 @@ def _dispatch(engine: Engine, bundle_no: str, pipeline: Pipeline) -> dict:
     if not todo:
         return {"dispatched": 0, "waiting": 0}
     if ingest:  # the whole bundle as one message, always the same
-        pipeline.ingest(io.BytesIO(_body(bundle_no, [p["record"] for p in parts])), window, fmt="json", kind="case",
-                        message_id=_message_id(bundle_no))
+        pipeline.ingest(
+            io.BytesIO(_body(bundle_no, [p["record"] for p in parts])),
+            window,
+            fmt="json",
+            kind="case",
+            message_id=_message_id(bundle_no),
+        )
     now = clock.now()
     dispatched = 0
     with engine.begin() as conn:
@@ -193,25 +283,46 @@ def _dispatch(engine: Engine, bundle_no: str, pipeline: Pipeline) -> dict:
             case = cases.get((window, p["case_no"]))
             if case is None:
                 continue
-            claimed = conn.execute(update(bundle_part).where(
-                bundle_part.c.bundle_no == bundle_no, bundle_part.c.seq == p["seq"], bundle_part.c.dispatched_at.is_(None),
-            ).values(status=case["status"], dispatched_at=now)).rowcount
+            claimed = conn.execute(
+                update(bundle_part)
+                .where(
+                    bundle_part.c.bundle_no == bundle_no,
+                    bundle_part.c.seq == p["seq"],
+                    bundle_part.c.dispatched_at.is_(None),
+                )
+                .values(status=case["status"], dispatched_at=now)
+            ).rowcount
             if claimed:  # a concurrent split of the same bundle may have taken it
-                enqueue(conn, p["dept_system"], "case", [(window, p["case_no"], case["version"], p["case_no"])], now,
-                        reason="dispatch")
+                enqueue(
+                    conn,
+                    p["dept_system"],
+                    "case",
+                    [(window, p["case_no"], case["version"], p["case_no"])],
+                    now,
+                    reason="dispatch",
+                )
                 dispatched += 1
         _derive(conn, bundle_no, now)
     if dispatched < len(todo):
-        log.warning("bundle %s: %d part(s) not in the case library (quarantined?); not dispatched", bundle_no,
-                    len(todo) - dispatched)
+        log.warning(
+            "bundle %s: %d part(s) not in the case library (quarantined?); not dispatched",
+            bundle_no,
+            len(todo) - dispatched,
+        )
     return {"dispatched": dispatched, "waiting": len(todo) - dispatched}
 
 
 def resume(engine: Engine, pipeline: Pipeline | None = None) -> dict:
     """Dispatch the parts of every bundle left undispatched (after a crash)."""
     with engine.connect() as conn:
-        nos = list(conn.execute(select(bundle_part.c.bundle_no).where(bundle_part.c.dispatched_at.is_(None))
-                                .distinct().order_by(bundle_part.c.bundle_no)).scalars())
+        nos = list(
+            conn.execute(
+                select(bundle_part.c.bundle_no)
+                .where(bundle_part.c.dispatched_at.is_(None))
+                .distinct()
+                .order_by(bundle_part.c.bundle_no)
+            ).scalars()
+        )
     pipeline = pipeline or standard_pipeline(engine)
     counts = Counter(bundles=len(nos), dispatched=0, waiting=0)
     for no in nos:

@@ -39,11 +39,11 @@ from sqlalchemy import Column, DateTime, Engine, Index, String, Table, Text, Uni
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
-from hub.model.masking import mask_name, mask_phone, mask_record
-from hub.db.tables import LIBRARY, Id, metadata, outbox
-from hub.ingest.store import EVENTS_EXCHANGE
-from hub.domains.timelimit.calendar import default_calendar
 from hub.core.errors import NotFound
+from hub.db.tables import LIBRARY, Id, metadata, outbox
+from hub.domains.timelimit.calendar import default_calendar
+from hub.ingest.store import EVENTS_EXCHANGE
+from hub.model.masking import mask_name, mask_phone, mask_record
 
 log = logging.getLogger("govhub.evaluations")
 
@@ -94,10 +94,22 @@ def open_follow_ups(engine: Engine, now: datetime | None = None, days: int = 5) 
     ev = LIBRARY["evaluation"]
     with engine.begin() as conn:
         bad = conn.execute(select(ev.c.eval_no, ev.c.source_system).where(ev.c.satisfaction.in_(BAD))).all()
-        q = (select(ev.c.eval_no, ev.c.source_system, ev.c.case_no, ev.c.dept_code, ev.c.region_code,
-                    ev.c.window_no, ev.c.staff_id)
-             .select_from(ev.outerjoin(_FU, (_FU.c.eval_no == ev.c.eval_no) & (_FU.c.source_system == ev.c.source_system)))
-             .where(ev.c.satisfaction.in_(BAD), _FU.c.id.is_(None)).order_by(ev.c.id))
+        q = (
+            select(
+                ev.c.eval_no,
+                ev.c.source_system,
+                ev.c.case_no,
+                ev.c.dept_code,
+                ev.c.region_code,
+                ev.c.window_no,
+                ev.c.staff_id,
+            )
+            .select_from(
+                ev.outerjoin(_FU, (_FU.c.eval_no == ev.c.eval_no) & (_FU.c.source_system == ev.c.source_system))
+            )
+            .where(ev.c.satisfaction.in_(BAD), _FU.c.id.is_(None))
+            .order_by(ev.c.id)
+        )
         rows = [dict(r._mapping, opened_at=now, due_at=due) for r in conn.execute(q)]
         opened = 0
         if rows:
@@ -114,21 +126,29 @@ def _one(conn, eval_no: str, source_system: str | None):
     if not rows:
         raise NotFound(f"no follow-up for evaluation {eval_no}")
     if len(rows) > 1:
-        raise NotFound(f"evaluation {eval_no} has follow-ups from several systems; name the source system", reason="ambiguous")
+        raise NotFound(
+            f"evaluation {eval_no} has follow-ups from several systems; name the source system", reason="ambiguous"
+        )
     return rows[0]
 
 
-def close_follow_up(engine: Engine, eval_no: str, actor: str, note: str, source_system: str | None = None,
-                    now: datetime | None = None) -> dict:
+def close_follow_up(
+    engine: Engine, eval_no: str, actor: str, note: str, source_system: str | None = None, now: datetime | None = None
+) -> dict:
     if not actor:
         raise ValueError("closing a follow-up needs the actor")
     now = now or clock.now()
     with engine.begin() as conn:
         row = _one(conn, eval_no, source_system)
         if row["closed_at"] is not None:
-            raise ValueError(f"the follow-up of evaluation {eval_no} was closed at {row['closed_at']} by {row['closed_by']}")
-        n = conn.execute(update(_FU).where(_FU.c.id == row["id"], _FU.c.closed_at.is_(None))
-                         .values(closed_at=now, closed_by=actor, note=note)).rowcount
+            raise ValueError(
+                f"the follow-up of evaluation {eval_no} was closed at {row['closed_at']} by {row['closed_by']}"
+            )
+        n = conn.execute(
+            update(_FU)
+            .where(_FU.c.id == row["id"], _FU.c.closed_at.is_(None))
+            .values(closed_at=now, closed_by=actor, note=note)
+        ).rowcount
         if n != 1:
             raise ValueError(f"the follow-up of evaluation {eval_no} was closed concurrently")
         out = dict(conn.execute(select(_FU).where(_FU.c.id == row["id"])).mappings().one())
@@ -138,26 +158,44 @@ def close_follow_up(engine: Engine, eval_no: str, actor: str, note: str, source_
 
 def _event(r, now) -> dict:
     body = {"event": "evaluation.follow_up_overdue"}
-    body.update({k: r[k] for k in ("eval_no", "source_system", "case_no", "dept_code", "region_code", "window_no", "staff_id")})
+    body.update(
+        {k: r[k] for k in ("eval_no", "source_system", "case_no", "dept_code", "region_code", "window_no", "staff_id")}
+    )
     body.update(opened_at=r["opened_at"].isoformat(" "), due_at=r["due_at"].isoformat(" "))
-    return {"exchange": EVENTS_EXCHANGE,
-            "routing_key": f"evaluation.{r['region_code'] or 'unknown'}.{r['source_system']}",
-            "kind": "evaluation", "record_key": r["eval_no"], "event": "follow_up_overdue",
-            "body": body, "created_at": now}
+    return {
+        "exchange": EVENTS_EXCHANGE,
+        "routing_key": f"evaluation.{r['region_code'] or 'unknown'}.{r['source_system']}",
+        "kind": "evaluation",
+        "record_key": r["eval_no"],
+        "event": "follow_up_overdue",
+        "body": body,
+        "created_at": now,
+    }
 
 
 def overdue(engine: Engine, now: datetime | None = None) -> list[dict]:
     now = now or clock.now()
     out: list[dict] = []
     with engine.begin() as conn:
-        rows = conn.execute(select(_FU).where(_FU.c.closed_at.is_(None), _FU.c.due_at < now)
-                            .order_by(_FU.c.due_at, _FU.c.id)).mappings().all()
+        rows = (
+            conn.execute(
+                select(_FU).where(_FU.c.closed_at.is_(None), _FU.c.due_at < now).order_by(_FU.c.due_at, _FU.c.id)
+            )
+            .mappings()
+            .all()
+        )
         for r in rows:
             fresh = False
             if r["overdue_flagged_at"] is None:
                 # the guard makes a concurrent run flag (and emit) at most once
-                fresh = conn.execute(update(_FU).where(_FU.c.id == r["id"], _FU.c.overdue_flagged_at.is_(None))
-                                     .values(overdue_flagged_at=now)).rowcount == 1
+                fresh = (
+                    conn.execute(
+                        update(_FU)
+                        .where(_FU.c.id == r["id"], _FU.c.overdue_flagged_at.is_(None))
+                        .values(overdue_flagged_at=now)
+                    ).rowcount
+                    == 1
+                )
                 if fresh:
                     conn.execute(insert(outbox), [_event(r, now)])
             item = dict(r, newly_flagged=fresh)
@@ -178,23 +216,36 @@ def linked(engine: Engine, eval_no: str, source_system: str | None = None, maske
         if not evs:
             raise NotFound(f"no evaluation {eval_no}")
         if len(evs) > 1:
-            raise NotFound(f"evaluation {eval_no} came from several systems; name the source system", reason="ambiguous")
+            raise NotFound(
+                f"evaluation {eval_no} came from several systems; name the source system", reason="ambiguous"
+            )
         e = dict(evs[0])
         c = None
         if e["case_no"]:
-            cases = conn.execute(select(case).where(case.c.case_no == e["case_no"])
-                                 .order_by(case.c.updated_at.desc())).mappings().all()
+            cases = (
+                conn.execute(select(case).where(case.c.case_no == e["case_no"]).order_by(case.c.updated_at.desc()))
+                .mappings()
+                .all()
+            )
             same = [x for x in cases if x["source_system"] == e["source_system"]]
             c = dict((same or cases)[0]) if cases else None
-        fu = conn.execute(select(_FU).where(_FU.c.eval_no == eval_no, _FU.c.source_system == e["source_system"])
-                          ).mappings().first()
+        fu = (
+            conn.execute(select(_FU).where(_FU.c.eval_no == eval_no, _FU.c.source_system == e["source_system"]))
+            .mappings()
+            .first()
+        )
     staff_name = None
     if c and e["staff_id"]:
         for step in c.get("steps") or ():
             if step.get("handler_id") == e["staff_id"] and step.get("handler_name"):
                 staff_name = step["handler_name"]
-    window = {"window_no": e["window_no"], "staff_id": e["staff_id"], "staff_name": staff_name,
-              "dept_code": e["dept_code"], "channel": e["channel"]}
+    window = {
+        "window_no": e["window_no"],
+        "staff_id": e["staff_id"],
+        "staff_name": staff_name,
+        "dept_code": e["dept_code"],
+        "channel": e["channel"],
+    }
     if masked:
         if e.get("evaluator_name"):
             e["evaluator_name"] = mask_name(e["evaluator_name"])

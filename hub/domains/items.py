@@ -24,17 +24,17 @@ import logging
 from sqlalchemy import Engine, func, insert, select, update
 
 from adapters.registry import open_adapter
+from hub.catalog.systems import CatalogError, get_system
 from hub.core import clock
+from hub.core.errors import NotFound
+from hub.db.tables import LIBRARY, outbox, record_history
+from hub.ingest.decode import MessageInfo, read
+from hub.ingest.store import EVENTS_EXCHANGE
 from hub.model.canonical import json_ready
 from hub.model.dictionary import kind as dictionary_kind
-from hub.db.tables import LIBRARY, outbox, record_history
-from hub.wiring import standard_pipeline
-from hub.ingest.store import EVENTS_EXCHANGE
-from hub.catalog.systems import CatalogError, get_system
-from hub.ingest.decode import MessageInfo, read
 from hub.model.mapping import canonical_mapping
-from hub.core.errors import NotFound
 from hub.model.outcomes import RECORD_OUTCOMES
+from hub.wiring import standard_pipeline
 
 log = logging.getLogger("govhub.catalogue")
 WITHDRAWN = "取消"
@@ -73,12 +73,15 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
     own = adapter is None
     if adapter is None:
         if not system.endpoint:
-            raise CatalogError(f"system {system_id} has no endpoint in the catalogue; add its item-catalogue URL to sync from it")
+            raise CatalogError(
+                f"system {system_id} has no endpoint in the catalogue; add its item-catalogue URL to sync from it"
+            )
         adapter = open_adapter(system.endpoint)
     try:
         for envelope in adapter.read():
-            summary = pipeline.ingest(io.BytesIO(envelope.body), system, fmt="xml", kind="item",
-                                      message_id=envelope.message_id)
+            summary = pipeline.ingest(
+                io.BytesIO(envelope.body), system, fmt="xml", kind="item", message_id=envelope.message_id
+            )
             counts["pulled"] += summary.received
             for o in RECORD_OUTCOMES:
                 counts[o] += summary.counts[o]
@@ -101,16 +104,32 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
         for code, row in after.items():
             if code not in seen and row["status"] != WITHDRAWN and counts["pulled"]:
                 _withdraw(conn, row, system.id, now)
-                events.append(("withdrawn", code, row, {"status": {"label": "事项状态", "from": row["status"], "to": WITHDRAWN}}))
+                events.append(
+                    ("withdrawn", code, row, {"status": {"label": "事项状态", "from": row["status"], "to": WITHDRAWN}})
+                )
         if events:
-            conn.execute(insert(outbox), [
-                {"exchange": EVENTS_EXCHANGE, "routing_key": f"item.{row['region_code']}.{system.id}", "kind": "item",
-                 "record_key": f"{code}|{row['item_version']}", "event": event,
-                 "body": {"event": f"item.{event}", "item_code": code, "item_version": row["item_version"],
-                          "item_name": row["item_name"], "region_code": row["region_code"], "changes": changes},
-                 "created_at": now}
-                for event, code, row, changes in events
-            ])
+            conn.execute(
+                insert(outbox),
+                [
+                    {
+                        "exchange": EVENTS_EXCHANGE,
+                        "routing_key": f"item.{row['region_code']}.{system.id}",
+                        "kind": "item",
+                        "record_key": f"{code}|{row['item_version']}",
+                        "event": event,
+                        "body": {
+                            "event": f"item.{event}",
+                            "item_code": code,
+                            "item_version": row["item_version"],
+                            "item_name": row["item_name"],
+                            "region_code": row["region_code"],
+                            "changes": changes,
+                        },
+                        "created_at": now,
+                    }
+                    for event, code, row, changes in events
+                ],
+            )
     for event in ("new", "changed", "withdrawn"):
         counts[event] = sum(1 for e in events if e[0] == event)
     log.info("item catalogue from %s: %s", system.id, counts)
@@ -120,19 +139,36 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
 def _item_codes(body: bytes) -> set[str]:
     """Item codes a catalogue message lists, valid or not (a message seen before is not
     prepared again by the pipeline, but its items are still listed)."""
-    return {raw.data["item_code"] for raw in read(io.BytesIO(body), canonical_mapping("item", "xml"), MessageInfo())
-            if raw.data and raw.data.get("item_code")}
+    return {
+        raw.data["item_code"]
+        for raw in read(io.BytesIO(body), canonical_mapping("item", "xml"), MessageInfo())
+        if raw.data and raw.data.get("item_code")
+    }
 
 
 def _withdraw(conn, row: dict, system_id: str, now) -> None:
     t = LIBRARY["item"]
     values = {f.name: json_ready(row[f.name]) for f in dictionary_kind("item").fields if row[f.name] is not None}
-    conn.execute(insert(record_history).values(
-        kind="item", record_id=row["id"], record_key=f"{row['item_code']}|{row['item_version']}", version=row["version"],
-        source_system=row["source_system"], source_time=row["source_time"], recorded_at=now, lineage_id=None,
-        reason="withdrawn", changed_fields=["status"], values=values))
-    conn.execute(update(t).where(t.c.id == row["id"]).values(
-        status=WITHDRAWN, version=row["version"] + 1, updated_at=now, source_system=system_id))
+    conn.execute(
+        insert(record_history).values(
+            kind="item",
+            record_id=row["id"],
+            record_key=f"{row['item_code']}|{row['item_version']}",
+            version=row["version"],
+            source_system=row["source_system"],
+            source_time=row["source_time"],
+            recorded_at=now,
+            lineage_id=None,
+            reason="withdrawn",
+            changed_fields=["status"],
+            values=values,
+        )
+    )
+    conn.execute(
+        update(t)
+        .where(t.c.id == row["id"])
+        .values(status=WITHDRAWN, version=row["version"] + 1, updated_at=now, source_system=system_id)
+    )
 
 
 def versions(engine: Engine, item_code: str) -> list[dict]:
@@ -141,16 +177,32 @@ def versions(engine: Engine, item_code: str) -> list[dict]:
     t = LIBRARY["item"]
     with engine.connect() as conn:
         rows = conn.execute(select(t).where(t.c.item_code == item_code).order_by(t.c.id)).mappings().all()
-        hist = conn.execute(select(record_history).where(record_history.c.kind == "item",
-                                                          record_history.c.record_key.like(f"{item_code}|%"))
-                            .order_by(record_history.c.id)).mappings().all()
+        hist = (
+            conn.execute(
+                select(record_history)
+                .where(record_history.c.kind == "item", record_history.c.record_key.like(f"{item_code}|%"))
+                .order_by(record_history.c.id)
+            )
+            .mappings()
+            .all()
+        )
     out = []
     for r in rows:
-        revisions = [dict(h["values"], _revision=h["version"], _recorded_at=str(h["recorded_at"]), _reason=h["reason"])
-                     for h in hist if h["record_id"] == r["id"]]
-        out.append({"item_version": r["item_version"], "revision": r["version"], "status": r["status"],
-                    "updated_at": str(r["updated_at"]), "record": {k: json_ready(r[k]) for k in r.keys()},
-                    "revisions": revisions})
+        revisions = [
+            dict(h["values"], _revision=h["version"], _recorded_at=str(h["recorded_at"]), _reason=h["reason"])
+            for h in hist
+            if h["record_id"] == r["id"]
+        ]
+        out.append(
+            {
+                "item_version": r["item_version"],
+                "revision": r["version"],
+                "status": r["status"],
+                "updated_at": str(r["updated_at"]),
+                "record": {k: json_ready(r[k]) for k in r.keys()},
+                "revisions": revisions,
+            }
+        )
     return out
 
 
@@ -160,6 +212,7 @@ def diff_versions(engine: Engine, item_code: str, v_from: str, v_to: str) -> dic
     vs = {v["item_version"]: v["record"] for v in versions(engine, item_code)}
     missing = [v for v in (v_from, v_to) if v not in vs]
     if missing:
-        raise NotFound(f"item {item_code} has no version {', '.join(missing)}; stored versions: "
-                          f"{', '.join(vs) or 'none'}")
+        raise NotFound(
+            f"item {item_code} has no version {', '.join(missing)}; stored versions: {', '.join(vs) or 'none'}"
+        )
     return diff_fields("item", vs[v_from], vs[v_to])

@@ -37,33 +37,39 @@ Catalogue file
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Column, Date, DateTime, Engine, Index, Integer, String, Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.core import clock
-from hub.outbound import reporting
-from hub.model.codes import uscc
-from hub.model.codes.errors import CodeError
-from hub.core import catalogfile
+from hub.core import catalogfile, clock
 from hub.core.config import CATALOG_DIR, load_settings
-from hub.outbound.delivery import Deliverer
+from hub.core.errors import ConfigError, NotFound
 from hub.db.tables import LIBRARY, Id, Json, metadata, outbox
 from hub.ingest.store import EVENTS_EXCHANGE
-from hub.core.errors import ConfigError, NotFound
+from hub.model.codes import uscc
+from hub.model.codes.errors import CodeError
+from hub.outbound import reporting
+from hub.outbound.delivery import Deliverer
 
 log = logging.getLogger("govhub.licences")
 
 CATALOGUE_FILE = CATALOG_DIR / "licence_catalogue.yaml"
 ACTIVE, CANCELLED = "有效", "取消"
 LABELS = {
-    "name": "证照名称", "status": "目录状态", "holder_type": "持证主体类型", "category": "主题分类",
-    "industry": "行业分类", "defining_authority": "定义机构", "issuing_department": "颁发部门",
-    "validity_years": "有效期限(年)", "face_items": "照面信息项",
+    "name": "证照名称",
+    "status": "目录状态",
+    "holder_type": "持证主体类型",
+    "category": "主题分类",
+    "industry": "行业分类",
+    "defining_authority": "定义机构",
+    "issuing_department": "颁发部门",
+    "validity_years": "有效期限(年)",
+    "face_items": "照面信息项",
 }
 
 licence_catalogue = Table(
@@ -151,8 +157,14 @@ def catalogue_path() -> Path:
 
 def read_catalogue(path: Path | None = None) -> dict[str, LicenceType]:
     path = path or catalogue_path()
-    data = catalogfile.load(path, CatalogueFile, LicenceCatalogueError, "the licence catalogue", style="key",
-                            unique=[catalogfile.Unique("licence_types", key="code", noun="code", at="entry")])
+    data = catalogfile.load(
+        path,
+        CatalogueFile,
+        LicenceCatalogueError,
+        "the licence catalogue",
+        style="key",
+        unique=[catalogfile.Unique("licence_types", key="code", noun="code", at="entry")],
+    )
     return {e.code: e for e in data.licence_types}
 
 
@@ -181,10 +193,19 @@ def load_catalogue(engine: Engine, path: Path | None = None, operator: str = "sy
     counts = {"new": 0, "changed": 0, "cancelled": 0, "unchanged": 0}
     versions, logs = [], []
     with engine.begin() as conn:
-        latest = select(licence_catalogue.c.code, func.max(licence_catalogue.c.version).label("v")).group_by(
-            licence_catalogue.c.code).subquery()
-        current = {r["code"]: r for r in conn.execute(select(licence_catalogue).join(
-            latest, (licence_catalogue.c.code == latest.c.code) & (licence_catalogue.c.version == latest.c.v))).mappings()}
+        latest = (
+            select(licence_catalogue.c.code, func.max(licence_catalogue.c.version).label("v"))
+            .group_by(licence_catalogue.c.code)
+            .subquery()
+        )
+        current = {
+            r["code"]: r
+            for r in conn.execute(
+                select(licence_catalogue).join(
+                    latest, (licence_catalogue.c.code == latest.c.code) & (licence_catalogue.c.version == latest.c.v)
+                )
+            ).mappings()
+        }
         wanted = {code: {"name": e.name, "status": ACTIVE, **e.content()} for code, e in entries.items()}
         for code, row in current.items():
             if code not in wanted and row["status"] != CANCELLED:
@@ -203,11 +224,27 @@ def load_catalogue(engine: Engine, path: Path | None = None, operator: str = "sy
             counts[count] += 1
             version = 1 if old is None else old["version"] + 1
             entry = entries.get(code)
-            versions.append({"code": code, "version": version, "name": flat["name"], "status": flat["status"],
-                             "fields": {k: v for k, v in flat.items() if k not in ("name", "status")},
-                             "valid_from": (entry and entry.valid_from) or now.date(), "created_at": now})
-            logs.append({"code": code, "version": version, "operation": operation, "operator": operator, "at": now,
-                         "diff": _diff(_flat(old) if old is not None else {}, flat)})
+            versions.append(
+                {
+                    "code": code,
+                    "version": version,
+                    "name": flat["name"],
+                    "status": flat["status"],
+                    "fields": {k: v for k, v in flat.items() if k not in ("name", "status")},
+                    "valid_from": (entry and entry.valid_from) or now.date(),
+                    "created_at": now,
+                }
+            )
+            logs.append(
+                {
+                    "code": code,
+                    "version": version,
+                    "operation": operation,
+                    "operator": operator,
+                    "at": now,
+                    "diff": _diff(_flat(old) if old is not None else {}, flat),
+                }
+            )
         if versions:
             conn.execute(insert(licence_catalogue), versions)
             conn.execute(insert(licence_catalogue_log), logs)
@@ -218,8 +255,14 @@ def load_catalogue(engine: Engine, path: Path | None = None, operator: str = "sy
 def catalogue_diff(engine: Engine, code: str, v1: int, v2: int) -> dict:
     """Field-level differences from version ``v1`` to version ``v2`` of a licence type."""
     with engine.connect() as conn:
-        rows = {r["version"]: r for r in conn.execute(select(licence_catalogue).where(
-            licence_catalogue.c.code == code, licence_catalogue.c.version.in_((v1, v2)))).mappings()}
+        rows = {
+            r["version"]: r
+            for r in conn.execute(
+                select(licence_catalogue).where(
+                    licence_catalogue.c.code == code, licence_catalogue.c.version.in_((v1, v2))
+                )
+            ).mappings()
+        }
     missing = [v for v in (v1, v2) if v not in rows]
     if missing:
         raise NotFound(f"licence type {code} has no version {', '.join(map(str, missing))}")
@@ -232,7 +275,9 @@ def sync_to_province(engine: Engine, peer_id: str, deliverer: Deliverer | None =
     return reporting.run(engine, peer_id, "licence", deliverer).as_dict()
 
 
-def expiry_reminders(engine: Engine, days: Iterable[int] = (30, 7), today: date | None = None, chunk: int = 1000) -> dict:
+def expiry_reminders(
+    engine: Engine, days: Iterable[int] = (30, 7), today: date | None = None, chunk: int = 1000
+) -> dict:
     """Raise each due expiry reminder once (see the module datasheet)."""
     thresholds = sorted(set(days))
     if not thresholds or thresholds[0] < 0:
@@ -240,23 +285,42 @@ def expiry_reminders(engine: Engine, days: Iterable[int] = (30, 7), today: date 
     today = today or clock.now().date()
     t = LIBRARY["licence"]
     with engine.connect() as conn:
-        rows = conn.execute(select(t.c.licence_no, t.c.licence_name, t.c.catalogue_code, t.c.issuer_code, t.c.region_code,
-                                   t.c.source_system, t.c.valid_to).where(
-            t.c.status == ACTIVE, t.c.valid_to >= today, t.c.valid_to <= today + timedelta(days=thresholds[-1]),
-        ).order_by(t.c.valid_to, t.c.licence_no)).mappings().all()
+        rows = (
+            conn.execute(
+                select(
+                    t.c.licence_no,
+                    t.c.licence_name,
+                    t.c.catalogue_code,
+                    t.c.issuer_code,
+                    t.c.region_code,
+                    t.c.source_system,
+                    t.c.valid_to,
+                )
+                .where(
+                    t.c.status == ACTIVE,
+                    t.c.valid_to >= today,
+                    t.c.valid_to <= today + timedelta(days=thresholds[-1]),
+                )
+                .order_by(t.c.valid_to, t.c.licence_no)
+            )
+            .mappings()
+            .all()
+        )
     by_threshold = dict.fromkeys(thresholds, 0)
     for start in range(0, len(rows), chunk):
         now = clock.now()
         due = {}
-        for r in rows[start:start + chunk]:
+        for r in rows[start : start + chunk]:
             left = (r["valid_to"] - today).days
             due[(r["licence_no"], r["valid_to"], next(n for n in thresholds if n >= left))] = (r, left)
         with engine.begin() as conn:
             ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(licence_reminder)
-            raised = conn.execute(ins.on_conflict_do_nothing().returning(
-                licence_reminder.c.licence_no, licence_reminder.c.valid_to, licence_reminder.c.threshold_days), [
-                {"licence_no": no, "valid_to": to, "threshold_days": n, "raised_at": now} for no, to, n in due
-            ]).all()
+            raised = conn.execute(
+                ins.on_conflict_do_nothing().returning(
+                    licence_reminder.c.licence_no, licence_reminder.c.valid_to, licence_reminder.c.threshold_days
+                ),
+                [{"licence_no": no, "valid_to": to, "threshold_days": n, "raised_at": now} for no, to, n in due],
+            ).all()
             if raised:
                 conn.execute(insert(outbox), [_event(*due[tuple(k)], k[2], now) for k in raised])
         for k in raised:
@@ -268,9 +332,22 @@ def expiry_reminders(engine: Engine, days: Iterable[int] = (30, 7), today: date 
 
 def _event(r, left: int, threshold: int, now) -> dict:
     # the holder is left out: subscribers that notify holders look them up with access rights
-    return {"exchange": EVENTS_EXCHANGE, "routing_key": f"licence.{r['region_code'] or 'unknown'}.{r['source_system']}",
-            "kind": "licence", "record_key": r["licence_no"], "event": "expiring", "created_at": now,
-            "body": {"event": "licence.expiring", "licence_no": r["licence_no"], "licence_name": r["licence_name"],
-                     "catalogue_code": r["catalogue_code"], "issuer_code": r["issuer_code"],
-                     "region_code": r["region_code"], "valid_to": r["valid_to"].isoformat(), "days_left": left,
-                     "threshold_days": threshold}}
+    return {
+        "exchange": EVENTS_EXCHANGE,
+        "routing_key": f"licence.{r['region_code'] or 'unknown'}.{r['source_system']}",
+        "kind": "licence",
+        "record_key": r["licence_no"],
+        "event": "expiring",
+        "created_at": now,
+        "body": {
+            "event": "licence.expiring",
+            "licence_no": r["licence_no"],
+            "licence_name": r["licence_name"],
+            "catalogue_code": r["catalogue_code"],
+            "issuer_code": r["issuer_code"],
+            "region_code": r["region_code"],
+            "valid_to": r["valid_to"].isoformat(),
+            "days_left": left,
+            "threshold_days": threshold,
+        },
+    }

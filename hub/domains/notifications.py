@@ -44,26 +44,50 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import (Column, Connection, DateTime, Engine, Index, Integer, RowMapping, String, Table, Text,
-                        UniqueConstraint, func, select, update)
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.core import clock
-from hub.core import catalogfile
-from hub.core.config import CATALOG_DIR, load_settings
-from hub.model.masking import mask_phone, mask_text
-from hub.db.tables import LIBRARY, Id, metadata
-from adapters.registry import open_adapter
 from adapters.base import Adapter, Envelope
 from adapters.errors import AdapterError, TerminalError, TransientError
+from adapters.registry import open_adapter
+from hub.core import catalogfile, clock
+from hub.core.config import CATALOG_DIR, load_settings
 from hub.core.errors import ConfigError
+from hub.db.tables import LIBRARY, Id, metadata
+from hub.model.masking import mask_phone, mask_text
 
 log = logging.getLogger("govhub.notifications")
 
 TEMPLATES_FILE = CATALOG_DIR / "notification_templates.yaml"
 MILESTONES = ("accepted", "correction", "concluded", "pickup", "supervision_alert")
-PLACEHOLDERS = frozenset({"case_no", "case_name", "item_name", "dept_name", "accept_time", "finish_time",
-                          "promise_days", "level", "description"})
+PLACEHOLDERS = frozenset(
+    {
+        "case_no",
+        "case_name",
+        "item_name",
+        "dept_name",
+        "accept_time",
+        "finish_time",
+        "promise_days",
+        "level",
+        "description",
+    }
+)
 PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
 
 notification = Table(
@@ -72,7 +96,12 @@ notification = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("case_no", String(64), nullable=False),
     Column("source_system", String(64), nullable=False),
-    Column("milestone", String(32), nullable=False, comment="accepted | correction | concluded | pickup | supervision_alert"),
+    Column(
+        "milestone",
+        String(32),
+        nullable=False,
+        comment="accepted | correction | concluded | pickup | supervision_alert",
+    ),
     Column("ref", String(64), nullable=False, default="", comment="supervision number for alerts, else empty"),
     Column("phone", String(32), nullable=False, comment="personal data: never logged"),
     Column("text", Text(), nullable=False),
@@ -163,12 +192,26 @@ def _insert_ignore(engine: Engine) -> postgresql.Insert | sqlite.Insert:
     return d.insert(_N).on_conflict_do_nothing(index_elements=["source_system", "case_no", "milestone", "ref"])
 
 
-_CASE_COLS = ("source_system", "case_no", "case_name", "item_name", "dept_name", "status", "special_procedures",
-              "delivery_method", "accept_time", "finish_time", "promise_days", "applicant_phone", "agent_phone")
+_CASE_COLS = (
+    "source_system",
+    "case_no",
+    "case_name",
+    "item_name",
+    "dept_name",
+    "status",
+    "special_procedures",
+    "delivery_method",
+    "accept_time",
+    "finish_time",
+    "promise_days",
+    "applicant_phone",
+    "agent_phone",
+)
 
 
-def collect(engine: Engine, since: datetime | None = None, templates: dict[str, str] | None = None,
-            now: datetime | None = None) -> dict[str, Any]:
+def collect(
+    engine: Engine, since: datetime | None = None, templates: dict[str, str] | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     templates = templates or load_templates()
     now = now or clock.now()
     case = LIBRARY["case"]
@@ -178,8 +221,10 @@ def collect(engine: Engine, since: datetime | None = None, templates: dict[str, 
     cases = created = no_phone = 0
     by: dict[str, int] = {}
     with engine.begin() as conn:
-        existing = {(r.source_system, r.case_no, r.milestone) for r in conn.execute(
-            select(_N.c.source_system, _N.c.case_no, _N.c.milestone).where(_N.c.ref == ""))}
+        existing = {
+            (r.source_system, r.case_no, r.milestone)
+            for r in conn.execute(select(_N.c.source_system, _N.c.case_no, _N.c.milestone).where(_N.c.ref == ""))
+        }
         rows: list[dict[str, Any]] = []
         for r in conn.execute(q).mappings():
             cases += 1
@@ -191,23 +236,47 @@ def collect(engine: Engine, since: datetime | None = None, templates: dict[str, 
                 no_phone += 1
                 continue
             for m in todo:
-                rows.append({"case_no": r["case_no"], "source_system": r["source_system"], "milestone": m, "ref": "",
-                             "phone": phone, "text": render(templates[m], dict(r)), "status": PENDING,
-                             "attempts": 0, "created_at": now})
+                rows.append(
+                    {
+                        "case_no": r["case_no"],
+                        "source_system": r["source_system"],
+                        "milestone": m,
+                        "ref": "",
+                        "phone": phone,
+                        "text": render(templates[m], dict(r)),
+                        "status": PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
                 by[m] = by.get(m, 0) + 1
         if rows:
             created = len(conn.execute(_insert_ignore(engine).returning(_N.c.id), rows).all())
-    log.info("notifications collected: %d cases scanned, %d created %s, %d without a phone", cases, created, by, no_phone)
+    log.info(
+        "notifications collected: %d cases scanned, %d created %s, %d without a phone", cases, created, by, no_phone
+    )
     return {"cases": cases, "created": created, "by_milestone": by, "no_phone": no_phone}
 
 
-def supervision_alert(engine: Engine, record: Mapping[str, Any], phone: str, templates: dict[str, str] | None = None,
-                      now: datetime | None = None) -> bool:
+def supervision_alert(
+    engine: Engine,
+    record: Mapping[str, Any],
+    phone: str,
+    templates: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> bool:
     templates = templates or load_templates()
-    row = {"case_no": record["case_no"], "source_system": record.get("source_system") or "hub",
-           "milestone": "supervision_alert", "ref": record["supervision_no"], "phone": phone,
-           "text": render(templates["supervision_alert"], record), "status": PENDING, "attempts": 0,
-           "created_at": now or clock.now()}
+    row = {
+        "case_no": record["case_no"],
+        "source_system": record.get("source_system") or "hub",
+        "milestone": "supervision_alert",
+        "ref": record["supervision_no"],
+        "phone": phone,
+        "text": render(templates["supervision_alert"], record),
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now or clock.now(),
+    }
     with engine.begin() as conn:
         n = len(conn.execute(_insert_ignore(engine).returning(_N.c.id), [row]).all())
     log.info("supervision alert %s for %s queued: %s", record["supervision_no"], mask_phone(phone), bool(n))
@@ -234,21 +303,38 @@ class _Budget:
 
 def _due(conn: Connection, max_attempts: int, limit: int) -> Sequence[RowMapping]:
     """Pending and retryable failed notifications, oldest first."""
-    return conn.execute(select(_N.c.id, _N.c.phone, _N.c.text, _N.c.attempts)
-                        .where(_N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)
-                        .order_by(_N.c.id).limit(limit)).mappings().all()
+    return (
+        conn.execute(
+            select(_N.c.id, _N.c.phone, _N.c.text, _N.c.attempts)
+            .where(_N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)
+            .order_by(_N.c.id)
+            .limit(limit)
+        )
+        .mappings()
+        .all()
+    )
 
 
 def _budget(conn: Connection, now: datetime, phones: list[str]) -> _Budget:
     minute_ago = now - timedelta(seconds=60)
-    in_minute = conn.execute(select(func.count()).select_from(_N)
-                             .where(_N.c.status == SENT, _N.c.sent_at > minute_ago)).scalar_one()
+    in_minute = conn.execute(
+        select(func.count()).select_from(_N).where(_N.c.status == SENT, _N.c.sent_at > minute_ago)
+    ).scalar_one()
     day = datetime.combine(now.date(), time.min)
     per_phone: dict[str, int] = {}
     for i in range(0, len(phones), 500):  # bounded IN lists
-        per_phone.update(conn.execute(select(_N.c.phone, func.count()).where(
-            _N.c.status == SENT, _N.c.sent_at >= day, _N.c.sent_at < day + timedelta(days=1),
-            _N.c.phone.in_(phones[i:i + 500])).group_by(_N.c.phone)).all())
+        per_phone.update(
+            conn.execute(
+                select(_N.c.phone, func.count())
+                .where(
+                    _N.c.status == SENT,
+                    _N.c.sent_at >= day,
+                    _N.c.sent_at < day + timedelta(days=1),
+                    _N.c.phone.in_(phones[i : i + 500]),
+                )
+                .group_by(_N.c.phone)
+            ).all()
+        )
     return _Budget(per_phone, in_minute)
 
 
@@ -259,8 +345,12 @@ def _mark(engine: Engine, nid: int, **values: Any) -> None:
 
 
 def _suppress(engine: Engine, r: RowMapping, per_phone_per_day: int) -> None:
-    _mark(engine, r["id"], status=SUPPRESSED, detail=f"rate limit: {per_phone_per_day} messages per phone per day reached")
-    log.info("notification %s to %s suppressed: daily limit %d reached", r["id"], mask_phone(r["phone"]), per_phone_per_day)
+    _mark(
+        engine, r["id"], status=SUPPRESSED, detail=f"rate limit: {per_phone_per_day} messages per phone per day reached"
+    )
+    log.info(
+        "notification %s to %s suppressed: daily limit %d reached", r["id"], mask_phone(r["phone"]), per_phone_per_day
+    )
 
 
 # what became of one message handed to the gateway
@@ -273,14 +363,20 @@ def _deliver(engine: Engine, adapter: Adapter, r: RowMapping, now: datetime, max
     masked = mask_phone(r["phone"])
     body = json.dumps({"phone": r["phone"], "text": r["text"], "id": str(r["id"])}, ensure_ascii=False)
     try:
-        receipt = adapter.write(Envelope(body.encode("utf-8"), f"govhub-notification-{r['id']}",
-                                         kind="sms", format="json"))
+        receipt = adapter.write(
+            Envelope(body.encode("utf-8"), f"govhub-notification-{r['id']}", kind="sms", format="json")
+        )
     except AdapterError as exc:
         final = isinstance(exc, TerminalError) and not isinstance(exc, TransientError)
         err = mask_text(str(exc)).replace(r["phone"], masked)
         _mark(engine, r["id"], status=FAILED, attempts=max_attempts if final else r["attempts"] + 1, detail=err[:1000])
-        log.warning("notification %s to %s failed (%s): %s", r["id"], masked,
-                    "final" if final else f"attempt {r['attempts'] + 1}", err)
+        log.warning(
+            "notification %s to %s failed (%s): %s",
+            r["id"],
+            masked,
+            "final" if final else f"attempt {r['attempts'] + 1}",
+            err,
+        )
         return _REJECTED if final else _GATEWAY_DOWN
     _mark(engine, r["id"], status=SENT, attempts=r["attempts"] + 1, receipt=receipt.peer_ref, sent_at=now, detail=None)
     log.info("notification %s to %s sent, receipt %s", r["id"], masked, receipt.peer_ref)
@@ -289,13 +385,21 @@ def _deliver(engine: Engine, adapter: Adapter, r: RowMapping, now: datetime, max
 
 def _still_pending(engine: Engine, max_attempts: int) -> int:
     with engine.connect() as conn:
-        n: int = conn.execute(select(func.count()).select_from(_N).where(
-            _N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)).scalar_one()
+        n: int = conn.execute(
+            select(func.count()).select_from(_N).where(_N.c.status.in_((PENDING, FAILED)), _N.c.attempts < max_attempts)
+        ).scalar_one()
     return n
 
 
-def send(engine: Engine, gateway_url: str, now: datetime | None = None, per_phone_per_day: int = 3,
-         per_minute: int = 60, max_attempts: int = 5, limit: int = 1000) -> dict[str, int]:
+def send(
+    engine: Engine,
+    gateway_url: str,
+    now: datetime | None = None,
+    per_phone_per_day: int = 3,
+    per_minute: int = 60,
+    max_attempts: int = 5,
+    limit: int = 1000,
+) -> dict[str, int]:
     now = now or clock.now()
     counts = {"sent": 0, "suppressed": 0, "failed": 0, "deferred": 0}
     with engine.connect() as conn:

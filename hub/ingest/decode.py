@@ -18,20 +18,21 @@ import io
 import json
 import re
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import IO, Any, Callable, Iterator
+from functools import cache
+from typing import IO, Any
 
+import fastjsonschema
 from lxml import etree
 
 from hub.model import xmlsafe
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
-from hub.model.masking import mask_text
 from hub.model.mapping import Mapping
-from hub.model.schemagen import json_schema_path, xsd_path
-import fastjsonschema
+from hub.model.masking import mask_text
 from hub.model.outcomes import Reason
+from hub.model.schemagen import json_schema_path, xsd_path
 
 MAX_LINE = 1 << 20  # one JSON line / CSV row larger than 1 MiB is refused, not buffered
 TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or objects); send flat records"
@@ -63,14 +64,16 @@ class MessageInfo:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=None)
+@cache
 def xml_schema(kind: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(xsd_path(kind))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def json_validator(kind: str) -> Callable[[Any], Any]:
-    validate: Callable[[Any], Any] = fastjsonschema.compile(json.loads(json_schema_path(kind).read_text(encoding="utf-8")))
+    validate: Callable[[Any], Any] = fastjsonschema.compile(
+        json.loads(json_schema_path(kind).read_text(encoding="utf-8"))
+    )
     return validate
 
 
@@ -82,6 +85,7 @@ def _raw_payload(data: bytes) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------- XML
+
 
 def _xml_error_field(msg: str) -> str | None:
     # libxml2 names the element: "Element '{urn:govhub:case:1}case_type': ..."
@@ -158,7 +162,14 @@ def read_xml(stream: IO[bytes], mapping: Mapping, info: MessageInfo, keep: int =
                     raise xmlsafe.XmlRefused(Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML")
                 root = tree.getroot()
                 if canonical and root.tag != f"{{{k.namespace}}}{k.batch}":
-                    yield RawRecord(seq, None, Defect(Reason.SCHEMA_INVALID, f"root element must be {k.batch} in namespace {k.namespace}", rule), _element=el)
+                    yield RawRecord(
+                        seq,
+                        None,
+                        Defect(
+                            Reason.SCHEMA_INVALID, f"root element must be {k.batch} in namespace {k.namespace}", rule
+                        ),
+                        _element=el,
+                    )
                     return
                 info.attributes = dict(root.attrib)
                 info.message_id = root.get("message_id")
@@ -183,11 +194,21 @@ def read_xml(stream: IO[bytes], mapping: Mapping, info: MessageInfo, keep: int =
             if empty is not None:
                 yield RawRecord(1, None, Defect(*empty, rule), f"(document without records: {empty[1]})")
     except xmlsafe.XmlRefused as exc:
-        yield RawRecord(seq + 1, None, Defect(exc.reason, exc.message, "decode:xml"), f"(document refused after record {seq})")
+        yield RawRecord(
+            seq + 1, None, Defect(exc.reason, exc.message, "decode:xml"), f"(document refused after record {seq})"
+        )
     except etree.XMLSyntaxError as exc:
-        yield RawRecord(seq + 1, None, Defect(Reason.XML_MALFORMED, f"XML is not well-formed after record {seq}: {mask_text(str(exc))}; "
-                                               "the records before it were processed, send the rest again as a new message",
-                                               "decode:xml"), f"(document broken off after record {seq}: {mask_text(str(exc))})")
+        yield RawRecord(
+            seq + 1,
+            None,
+            Defect(
+                Reason.XML_MALFORMED,
+                f"XML is not well-formed after record {seq}: {mask_text(str(exc))}; "
+                "the records before it were processed, send the rest again as a new message",
+                "decode:xml",
+            ),
+            f"(document broken off after record {seq}: {mask_text(str(exc))})",
+        )
 
 
 def _no_records(root: Any, batch_tag: str | None, record_tag: str) -> tuple[str, str] | None:
@@ -201,23 +222,37 @@ def _no_records(root: Any, batch_tag: str | None, record_tag: str) -> tuple[str,
     if (batch_tag is None or root.tag == batch_tag) and not any(isinstance(c.tag, str) for c in root):
         return None  # an empty batch: nothing was sent, nothing is lost
     name = root.tag if isinstance(root.tag, str) else "?"
-    return Reason.SCHEMA_INVALID, (f"the document (root <{_local(name)}> in namespace {name[1:].split('}')[0] if name.startswith('{') else 'none'}) "
-                              f"holds no {record_tag.replace('{*}', '')} records; check the namespace and the element names")
+    return Reason.SCHEMA_INVALID, (
+        f"the document (root <{_local(name)}> in namespace {name[1:].split('}')[0] if name.startswith('{') else 'none'}) "
+        f"holds no {record_tag.replace('{*}', '')} records; check the namespace and the element names"
+    )
 
 
 # ---------------------------------------------------------------- JSON
 
+
 def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str) -> RawRecord:
     if not isinstance(obj, dict):
-        return RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not a JSON object", "decode:json"), raw)
+        return RawRecord(
+            seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not a JSON object", "decode:json"), raw
+        )
     if mapping.spec.canonical:
         try:
             json_validator(mapping.kind.kind)(obj)
-        except Exception as exc:  # fastjsonschema.JsonSchemaException
+        except Exception as exc:  # noqa: BLE001 — JsonSchemaException, or RecursionError/TypeError on hostile input: each quarantines the record
             name = getattr(exc, "name", "") or ""
             field_name = name.split(".", 1)[1].split(".")[0].split("[")[0] if "." in name else None
-            return RawRecord(seq, None, Defect(Reason.SCHEMA_INVALID, f"record {seq}: {mask_text(str(exc))}",
-                                               f"jsonschema:{mapping.kind.schema_version}", field_name), raw)
+            return RawRecord(
+                seq,
+                None,
+                Defect(
+                    Reason.SCHEMA_INVALID,
+                    f"record {seq}: {mask_text(str(exc))}",
+                    f"jsonschema:{mapping.kind.schema_version}",
+                    field_name,
+                ),
+                raw,
+            )
     return RawRecord(seq, obj, None, raw)
 
 
@@ -232,7 +267,12 @@ def read_jsonl(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterat
             seq += 1
             while line and not line.endswith(b"\n"):  # skip the rest of the oversized line
                 line = stream.readline(MAX_LINE)
-            yield RawRecord(seq, None, Defect(Reason.RECORD_TOO_LARGE, f"record {seq} is larger than {MAX_LINE} bytes", "decode:jsonl"), "(oversized line not kept)")
+            yield RawRecord(
+                seq,
+                None,
+                Defect(Reason.RECORD_TOO_LARGE, f"record {seq} is larger than {MAX_LINE} bytes", "decode:jsonl"),
+                "(oversized line not kept)",
+            )
             continue
         if not line.strip():
             continue
@@ -241,17 +281,34 @@ def read_jsonl(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterat
             text = line.decode(enc)
         except UnicodeDecodeError:
             payload, penc = _raw_payload(line)
-            yield RawRecord(seq, None, Defect(Reason.ENCODING_INVALID, f"record {seq} is not valid {enc.upper()}", "decode:jsonl"), payload, payload_encoding=penc)
+            yield RawRecord(
+                seq,
+                None,
+                Defect(Reason.ENCODING_INVALID, f"record {seq} is not valid {enc.upper()}", "decode:jsonl"),
+                payload,
+                payload_encoding=penc,
+            )
             continue
         if seq == 1:
             text = text.lstrip("\ufeff")  # a byte-order mark from a Windows export, as the CSV reader allows
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:  # json.loads' only ValueError
-            yield RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}", "decode:jsonl"), text.rstrip("\n"))
+            yield RawRecord(
+                seq,
+                None,
+                Defect(
+                    Reason.JSON_MALFORMED,
+                    f"record {seq} is not valid JSON: {exc.msg} at column {exc.colno}",
+                    "decode:jsonl",
+                ),
+                text.rstrip("\n"),
+            )
             continue
         except RecursionError:  # the C decoder recurses per level: 10,000 nested arrays exhaust the stack
-            yield RawRecord(seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} {TOO_DEEP}", "decode:jsonl"), text.rstrip("\n"))
+            yield RawRecord(
+                seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} {TOO_DEEP}", "decode:jsonl"), text.rstrip("\n")
+            )
             continue
         yield _json_record(seq, obj, mapping, text.rstrip("\n"))
 
@@ -263,24 +320,41 @@ def read_json(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterato
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         why = TOO_DEEP if isinstance(exc, RecursionError) else f"is not valid JSON: {mask_text(str(exc))}"
         payload, penc = _raw_payload(data)
-        yield RawRecord(1, None, Defect(Reason.JSON_MALFORMED, f"the body {why}", "decode:json"), payload, payload_encoding=penc)
+        yield RawRecord(
+            1, None, Defect(Reason.JSON_MALFORMED, f"the body {why}", "decode:json"), payload, payload_encoding=penc
+        )
         return
     if isinstance(doc, dict):
         info.message_id = doc.get("message_id") if isinstance(doc.get("message_id"), str) else None
         records = doc.get("records")
         if not isinstance(records, list):
-            yield RawRecord(1, None, Defect(Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"), data.decode(mapping.spec.encoding, "replace"))
+            yield RawRecord(
+                1,
+                None,
+                Defect(
+                    Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"
+                ),
+                data.decode(mapping.spec.encoding, "replace"),
+            )
             return
     elif isinstance(doc, list):
         records = doc
     else:
-        yield RawRecord(1, None, Defect(Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"), data.decode(mapping.spec.encoding, "replace"))
+        yield RawRecord(
+            1,
+            None,
+            Defect(
+                Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"
+            ),
+            data.decode(mapping.spec.encoding, "replace"),
+        )
         return
     for seq, obj in enumerate(records, 1):
         yield _json_record(seq, obj, mapping, json.dumps(obj, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- CSV
+
 
 def read_csv(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
     enc = mapping.spec.encoding
@@ -307,28 +381,56 @@ def read_csv(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator
                 header = next(csv.reader([text]))
             except (UnicodeDecodeError, StopIteration, csv.Error):
                 payload, penc = _raw_payload(joined)
-                yield RawRecord(1, None, Defect(Reason.CSV_MALFORMED, f"the CSV header row cannot be read as {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
+                yield RawRecord(
+                    1,
+                    None,
+                    Defect(Reason.CSV_MALFORMED, f"the CSV header row cannot be read as {enc.upper()}", "decode:csv"),
+                    payload,
+                    payload_encoding=penc,
+                )
                 return
             header = [h.strip() for h in header]
             header_line = text.rstrip("\r\n") + "\n"  # kept with each row so a quarantined row reads on its own
             continue
         seq += 1
         if len(joined) > MAX_LINE:
-            yield RawRecord(seq, None, Defect(Reason.RECORD_TOO_LARGE, f"row {seq} is larger than {MAX_LINE} bytes", "decode:csv"), "(oversized row not kept)")
+            yield RawRecord(
+                seq,
+                None,
+                Defect(Reason.RECORD_TOO_LARGE, f"row {seq} is larger than {MAX_LINE} bytes", "decode:csv"),
+                "(oversized row not kept)",
+            )
             continue
         try:
             text = joined.decode(enc)
         except UnicodeDecodeError:
             payload, penc = _raw_payload(joined)
-            yield RawRecord(seq, None, Defect(Reason.ENCODING_INVALID, f"row {seq} is not valid {enc.upper()}", "decode:csv"), payload, payload_encoding=penc)
+            yield RawRecord(
+                seq,
+                None,
+                Defect(Reason.ENCODING_INVALID, f"row {seq} is not valid {enc.upper()}", "decode:csv"),
+                payload,
+                payload_encoding=penc,
+            )
             continue
         try:
             row = next(csv.reader(io.StringIO(text)))
         except csv.Error as exc:
-            yield RawRecord(seq, None, Defect(Reason.CSV_MALFORMED, f"row {seq}: {exc}", "decode:csv"), text.rstrip("\r\n"))
+            yield RawRecord(
+                seq, None, Defect(Reason.CSV_MALFORMED, f"row {seq}: {exc}", "decode:csv"), text.rstrip("\r\n")
+            )
             continue
         if len(row) != len(header):
-            yield RawRecord(seq, None, Defect(Reason.CSV_MALFORMED, f"row {seq} has {len(row)} columns; the header has {len(header)}", "decode:csv"), text.rstrip("\r\n"))
+            yield RawRecord(
+                seq,
+                None,
+                Defect(
+                    Reason.CSV_MALFORMED,
+                    f"row {seq} has {len(row)} columns; the header has {len(header)}",
+                    "decode:csv",
+                ),
+                text.rstrip("\r\n"),
+            )
             continue
         yield RawRecord(seq, dict(zip(header, row)), None, header_line + text.rstrip("\r\n"), payload_encoding="csv")
 
@@ -338,7 +440,13 @@ READERS = {"xml": read_xml, "jsonl": read_jsonl, "json": read_json, "csv": read_
 
 def sniff_format(head: bytes, filename: str | None = None) -> str:
     if filename:
-        for ext, fmt in ((".xml", "xml"), (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"), (".csv", "csv")):
+        for ext, fmt in (
+            (".xml", "xml"),
+            (".jsonl", "jsonl"),
+            (".ndjson", "jsonl"),
+            (".json", "json"),
+            (".csv", "csv"),
+        ):
             if filename.lower().endswith(ext):
                 return fmt
     s = head.lstrip(b"\xef\xbb\xbf \t\r\n")

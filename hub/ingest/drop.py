@@ -27,15 +27,15 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters.base import Adapter, Envelope
-from hub.model.dictionary import DictionaryError
-from hub.core.faults import pause_point
-from hub.model.mapping import MappingError
-from hub.db.tables import quarantine
-from hub.core import correlation
-from hub.ingest.pipeline import Pipeline
-from hub.ingest.rows import quarantine_message
 from hub.catalog.access import authorise_record
 from hub.catalog.systems import CatalogError, get_system
+from hub.core import correlation
+from hub.core.faults import pause_point
+from hub.db.tables import quarantine
+from hub.ingest.pipeline import Pipeline
+from hub.ingest.rows import quarantine_message
+from hub.model.dictionary import DictionaryError
+from hub.model.mapping import MappingError
 from hub.model.outcomes import Outcome, Reason
 
 log = logging.getLogger("govhub.drop")
@@ -55,8 +55,13 @@ def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int |
     return counts
 
 
-def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeline,
-          authorise: Callable[[dict[str, Any]], None] | None) -> Counter[str]:
+def _take(
+    adapter: Adapter,
+    envelope: Envelope,
+    system_id: str,
+    pipeline: Pipeline,
+    authorise: Callable[[dict[str, Any]], None] | None,
+) -> Counter[str]:
     """Ingest one file or message of the drop, then acknowledge it (after the commit)."""
     counts: Counter[str] = Counter()
     if (envelope.headers or {}).get("refused"):
@@ -64,8 +69,15 @@ def _take(adapter: Adapter, envelope: Envelope, system_id: str, pipeline: Pipeli
         return counts
     log.info("%s from %s: ingesting (message %s)", envelope.filename, system_id, envelope.message_id)
     try:
-        summary = pipeline.ingest(io.BytesIO(envelope.body), system_id, fmt=envelope.format, kind=envelope.kind,
-                                  filename=envelope.filename, message_id=envelope.message_id, authorise=authorise)
+        summary = pipeline.ingest(
+            io.BytesIO(envelope.body),
+            system_id,
+            fmt=envelope.format,
+            kind=envelope.kind,
+            filename=envelope.filename,
+            message_id=envelope.message_id,
+            authorise=authorise,
+        )
         counts.update(summary.counts)
     except (CatalogError, MappingError, DictionaryError) as exc:
         log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, exc)
@@ -95,18 +107,37 @@ def _refuse_name(pipeline: Pipeline, system_id: str, envelope: Envelope) -> int:
     and it stays where it is for an operator. Returns 1 the first time, then 0."""
     name = envelope.headers["listed_name"]
     log.warning("%s: file %s refused, left in place: %s", system_id, ascii(name)[:300], envelope.headers["refused"])
-    note = f"file name {ascii(name)[:1000]} refused: {envelope.headers['refused']}; nothing was read or moved. " \
-           "Remove or rename the file on the server"
+    note = (
+        f"file name {ascii(name)[:1000]} refused: {envelope.headers['refused']}; nothing was read or moved. "
+        "Remove or rename the file on the server"
+    )
     return int(_quarantine_once(pipeline, system_id, envelope, note, "file_name_unsafe", note.encode("ascii")))
 
 
-def _quarantine_once(pipeline: Pipeline, system_id: str, envelope: Envelope, message: str,
-                     reason: str = Reason.MESSAGE_INVALID, body: bytes | None = None) -> bool:
+def _quarantine_once(
+    pipeline: Pipeline,
+    system_id: str,
+    envelope: Envelope,
+    message: str,
+    reason: str = Reason.MESSAGE_INVALID,
+    body: bytes | None = None,
+) -> bool:
     """Quarantine the whole file unless a poll killed before its ack already did."""
     with pipeline.engine.connect() as conn:
-        done = conn.execute(select(quarantine.c.id).where(quarantine.c.source_system == system_id,
-                                                          quarantine.c.message_id == envelope.message_id).limit(1)).first()
+        done = conn.execute(
+            select(quarantine.c.id)
+            .where(quarantine.c.source_system == system_id, quarantine.c.message_id == envelope.message_id)
+            .limit(1)
+        ).first()
     if done is None:
-        quarantine_message(pipeline.engine, system_id, envelope.kind or "unknown", envelope.message_id,
-                           envelope.body if body is None else body, reason, message, "drop")
+        quarantine_message(
+            pipeline.engine,
+            system_id,
+            envelope.kind or "unknown",
+            envelope.message_id,
+            envelope.body if body is None else body,
+            reason,
+            message,
+            "drop",
+        )
     return done is None

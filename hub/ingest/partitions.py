@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -31,18 +31,18 @@ from kombu import Connection
 from sqlalchemy import Engine
 
 from hub.bus import topology as bus
+from hub.catalog.systems import CatalogError, get_system
 from hub.core import clock
+from hub.core.errors import InputError
 from hub.ingest import decode
-from hub.model.canonical import FieldDefect, _Compiled, _compile, _run
 from hub.ingest.decode import MessageInfo, RawRecord
+from hub.ingest.pipeline import OpenMessage, Pipeline, Summary, body_digest
+from hub.ingest.store import BatchContext, message_seen
+from hub.model.canonical import FieldDefect, _compile, _Compiled, _run
 from hub.model.defects import Defect
 from hub.model.dictionary import DictionaryError
 from hub.model.dictionary import kind as dictionary_kind
 from hub.model.mapping import Mapping, MappingApplyError, MappingError
-from hub.ingest.pipeline import OpenMessage, Pipeline, Summary, body_digest
-from hub.ingest.store import BatchContext, message_seen
-from hub.catalog.systems import CatalogError, get_system
-from hub.core.errors import InputError
 from hub.model.outcomes import Reason
 
 PART_CONTENT_TYPE = "application/x-govhub-part+msgpack"
@@ -83,8 +83,9 @@ def partition_of(kind: str, key: tuple[Any, ...], partitions: int) -> int:
     return zlib.crc32(text.encode("utf-8")) % partitions
 
 
-def _whole(body: bytes, system: str, message_id: str, partitions: int, kind: str | None, fmt: str | None,
-           filename: str | None) -> Part:
+def _whole(
+    body: bytes, system: str, message_id: str, partitions: int, kind: str | None, fmt: str | None, filename: str | None
+) -> Part:
     headers = {"system": system, "message_id": message_id}
     for name, value in (("kind", kind), ("format", fmt), ("filename", filename)):
         if value:
@@ -93,8 +94,15 @@ def _whole(body: bytes, system: str, message_id: str, partitions: int, kind: str
     return Part(index, body, headers, "application/octet-stream", 0)
 
 
-def split(body: bytes, system: str, message_id: str, partitions: int, kind: str | None = None,
-          fmt: str | None = None, filename: str | None = None) -> list[Part]:
+def split(
+    body: bytes,
+    system: str,
+    message_id: str,
+    partitions: int,
+    kind: str | None = None,
+    fmt: str | None = None,
+    filename: str | None = None,
+) -> list[Part]:
     """The parts to publish for one inbound message (one whole part when ``partitions``
     is 1 or the message cannot be read with the system's mapping)."""
     if partitions <= 1:
@@ -118,7 +126,14 @@ def split(body: bytes, system: str, message_id: str, partitions: int, kind: str 
         index = partition_of(k.kind, key, partitions) if key is not None else raw.seq % partitions
         d = raw.defect
         buckets.setdefault(index, []).append(
-            (raw.seq, raw.data, raw.payload, raw.payload_encoding, None if d is None else (d.reason, d.message, d.rule, d.field)))
+            (
+                raw.seq,
+                raw.data,
+                raw.payload,
+                raw.payload_encoding,
+                None if d is None else (d.reason, d.message, d.rule, d.field),
+            )
+        )
     parent = info.message_id or message_id  # the document's own id wins, as in Pipeline.open
     if not buckets:  # an empty batch: nothing to split, the worker records it as before
         return [_whole(body, system, message_id, partitions, kind, fmt, filename)]
@@ -126,13 +141,19 @@ def split(body: bytes, system: str, message_id: str, partitions: int, kind: str 
     for index in sorted(buckets):
         sub = part_id(parent, index, partitions)
         env = Envelope(parent, index, partitions, sys_.id, k.kind, fmt_, buckets[index])
-        headers = {"system": sys_.id, "message_id": sub, "kind": k.kind, "format": fmt_,
-                   "parent_message_id": parent, "part": f"{index}/{partitions}"}
+        headers = {
+            "system": sys_.id,
+            "message_id": sub,
+            "kind": k.kind,
+            "format": fmt_,
+            "parent_message_id": parent,
+            "part": f"{index}/{partitions}",
+        }
         parts.append(Part(index, _encode(env), headers, PART_CONTENT_TYPE, len(buckets[index])))
     return parts
 
 
-@lru_cache(maxsize=None)
+@cache
 def _key_converters(kind: str) -> _Compiled:
     # only the key fields, converted exactly as canonicalise converts them (the whole
     # record would cost the publisher as much again as decoding it)
@@ -177,18 +198,28 @@ def ingest_part(pipeline: Pipeline, engine: Engine, body: bytes) -> Summary:
     k = mapping.kind
     mid = part_id(env.parent, env.index, env.parts)
     digest = body_digest(body)
-    ctx = BatchContext(system.id, k, mid, mapping.label, k.schema_version, clock.now().replace(microsecond=0),
-                       system.report_to)
+    ctx = BatchContext(
+        system.id, k, mid, mapping.label, k.schema_version, clock.now().replace(microsecond=0), system.report_to
+    )
     with engine.connect() as conn:
         seen = message_seen(conn, system.id, mid, digest)
-    raws = (RawRecord(seq, data, None if d is None else Defect(*d), payload, payload_encoding=enc)
-            for seq, data, payload, enc, d in env.records)
+    raws = (
+        RawRecord(seq, data, None if d is None else Defect(*d), payload, payload_encoding=enc)
+        for seq, data, payload, enc, d in env.records
+    )
     m = OpenMessage(system, mapping, env.format, ctx, seen, raws, digest)
     return pipeline.store(m, pipeline.prepared(m))
 
 
-def publish_inbound(conn: Connection, body: bytes, system: str, message_id: str,
-                    kind: str | None = None, fmt: str | None = None, filename: str | None = None) -> int:
+def publish_inbound(
+    conn: Connection,
+    body: bytes,
+    system: str,
+    message_id: str,
+    kind: str | None = None,
+    fmt: str | None = None,
+    filename: str | None = None,
+) -> int:
     """Put a raw message from an adapter on the inbound partitions (confirmed on
     RabbitMQ): split by case key into one part per partition when there are several,
     whole onto the only one otherwise. Returns the parts published.

@@ -20,26 +20,36 @@ import io
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, cast
+from typing import IO, Any, cast
 
 from sqlalchemy import Engine
 
+from hub.catalog.access import AccessDenied
+from hub.catalog.systems import System, get_system
 from hub.core import clock
 from hub.ingest import decode
-from hub.model.canonical import FieldDefect, canonicalise
+from hub.ingest.counters import timed_batch
 from hub.ingest.decode import MessageInfo, RawRecord
-from hub.catalog.access import AccessDenied
+from hub.ingest.rows import content_hash, text_hash
+from hub.ingest.store import (
+    BatchContext,
+    BatchObserver,
+    Key,
+    Prepared,
+    StoreConflict,
+    message_seen,
+    record_message,
+    store_batch,
+)
+from hub.model.canonical import FieldDefect, canonicalise
 from hub.model.defects import Defect
 from hub.model.mapping import Mapping, MappingApplyError
 from hub.model.masking import mask_text
-from hub.ingest.counters import timed_batch
-from hub.model.rules import RuleContext, RuleDefect, check
-from hub.ingest.rows import content_hash, text_hash
-from hub.ingest.store import BatchContext, BatchObserver, Key, Prepared, StoreConflict, message_seen, record_message, store_batch
-from hub.catalog.systems import System, get_system
 from hub.model.outcomes import RECORD_OUTCOMES, Outcome
+from hub.model.rules import RuleContext, RuleDefect, check
 
 log = logging.getLogger("govhub.pipeline")
 
@@ -58,22 +68,29 @@ class Summary:
     def received(self) -> int:
         return sum(self.counts[o] for o in RECORD_OUTCOMES)
 
-    def add(self, other: "Summary") -> None:
+    def add(self, other: Summary) -> None:
         self.counts.update(other.counts)
         self.reasons.update(other.reasons)
         self.details.update(other.details)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "system": self.system, "kind": self.kind, "mapping": self.mapping, "message_id": self.message_id,
-            "received": self.received, "stored": self.counts["stored"], "duplicate": self.counts["duplicate"],
-            "quarantined": self.counts["quarantined"], "quarantined_by_reason": dict(self.reasons),
+            "system": self.system,
+            "kind": self.kind,
+            "mapping": self.mapping,
+            "message_id": self.message_id,
+            "received": self.received,
+            "stored": self.counts["stored"],
+            "duplicate": self.counts["duplicate"],
+            "quarantined": self.counts["quarantined"],
+            "quarantined_by_reason": dict(self.reasons),
             "details": dict(self.details),
         }
 
 
-def prepare(raw: RawRecord, mapping: Mapping, ctx: RuleContext,
-            authorise: Callable[[dict[str, Any]], None] | None = None) -> Prepared:
+def prepare(
+    raw: RawRecord, mapping: Mapping, ctx: RuleContext, authorise: Callable[[dict[str, Any]], None] | None = None
+) -> Prepared:
     """One raw record → a typed canonical record with its key and hash, or a defect."""
     k = mapping.kind
     defect = raw.defect
@@ -121,8 +138,14 @@ class Pipeline:
     it wrote (``hub.ingest.store.BatchObserver``); ``on_message_committed``: called once a
     new message is recorded (``MessageObserver``). Both default to none."""
 
-    def __init__(self, engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000,
-                 on_batch_stored: Iterable[BatchObserver] = (), on_message_committed: Iterable[MessageObserver] = ()):
+    def __init__(
+        self,
+        engine: Engine,
+        rules: RuleContext | None = None,
+        batch_size: int = 2000,
+        on_batch_stored: Iterable[BatchObserver] = (),
+        on_message_committed: Iterable[MessageObserver] = (),
+    ):
         self.engine = engine
         self.rules = rules
         self.batch_size = batch_size
@@ -135,8 +158,16 @@ class Pipeline:
             return RuleContext(divisions=base.divisions, now=base.now, uscc_allow=frozenset(system.uscc_allow))
         return base
 
-    def open(self, stream: IO[bytes], system: System | str, fmt: str | None = None, kind: str | None = None,
-             message_id: str | None = None, filename: str | None = None, digest: str | None = None) -> "OpenMessage":
+    def open(
+        self,
+        stream: IO[bytes],
+        system: System | str,
+        fmt: str | None = None,
+        kind: str | None = None,
+        message_id: str | None = None,
+        filename: str | None = None,
+        digest: str | None = None,
+    ) -> OpenMessage:
         """Start reading one message: resolve the mapping, read the document's own
         message id, and learn whether this message was processed before. ``digest``
         (of the whole body, when the caller has it) makes a reused message id with other
@@ -156,12 +187,15 @@ class Pipeline:
         msg_id = info.message_id or message_id
         if not msg_id:
             raise ValueError("a message id is needed (pass one, or use file_message_id for files)")
-        ctx = BatchContext(system.id, k, msg_id, mapping.label, k.schema_version, clock.now().replace(microsecond=0),
-                           system.report_to)
+        ctx = BatchContext(
+            system.id, k, msg_id, mapping.label, k.schema_version, clock.now().replace(microsecond=0), system.report_to
+        )
         with self.engine.connect() as conn:
             seen = message_seen(conn, system.id, msg_id, digest)
             if not seen and digest and message_seen(conn, system.id, msg_id):
-                log.warning("message id %s from %s was used before for other content; processing it again", msg_id, system.id)
+                log.warning(
+                    "message id %s from %s was used before for other content; processing it again", msg_id, system.id
+                )
 
         def all_raws() -> Iterator[RawRecord]:
             if first is not None:
@@ -170,15 +204,20 @@ class Pipeline:
 
         return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest)
 
-    def prepared(self, m: "OpenMessage", authorise: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Prepared]:
+    def prepared(self, m: OpenMessage, authorise: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Prepared]:
         """Decode, validate, map and check each record (no database writes)."""
         if m.seen:
             return (Prepared(r.seq, None, None, None, "", r) for r in m.raws)
         rules = self._rules_for(m.system)
         return (prepare(r, m.mapping, rules, authorise) for r in m.raws)
 
-    def store(self, m: "OpenMessage", prepared: Iterable[Prepared], on_batch: Callable[[int], None] | None = None,
-              results: list[dict[str, Any]] | None = None) -> Summary:
+    def store(
+        self,
+        m: OpenMessage,
+        prepared: Iterable[Prepared],
+        on_batch: Callable[[int], None] | None = None,
+        results: list[dict[str, Any]] | None = None,
+    ) -> Summary:
         """Write prepared records batch by batch; ``results`` receives one dict per record
         (seq, key, outcome, detail, reason, message) — what a sender is told."""
         ctx = m.ctx
@@ -189,27 +228,56 @@ class Pipeline:
             summary.reasons.update(p.problem.reason for p in batch if p.outcome == Outcome.QUARANTINED)
             if results is not None:
                 results.extend(
-                    {"seq": p.seq, "key": p.key_text, "outcome": p.outcome, "detail": p.detail,
-                     "reason": p.defect.reason if p.defect else None, "message": p.defect.message if p.defect else None}
+                    {
+                        "seq": p.seq,
+                        "key": p.key_text,
+                        "outcome": p.outcome,
+                        "detail": p.detail,
+                        "reason": p.defect.reason if p.defect else None,
+                        "message": p.defect.message if p.defect else None,
+                    }
                     for p in batch
                 )
             if on_batch:
                 on_batch(len(batch))
         if not m.seen and summary.received:
             with self.engine.begin() as conn:
-                record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at,
-                               summary.counts, m.digest or "")
+                record_message(
+                    conn,
+                    m.system.id,
+                    ctx.message_id,
+                    ctx.kind.kind,
+                    m.fmt,
+                    ctx.received_at,
+                    summary.counts,
+                    m.digest or "",
+                )
             for observe in self.on_message_committed:
                 observe(self.engine, m.system.id, ctx.kind.kind, ctx.message_id)
-        log.info("ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
-                 ctx.message_id, m.system.id, summary.received, summary.counts["stored"], summary.counts["duplicate"],
-                 summary.counts["quarantined"])
+        log.info(
+            "ingested %s from %s: received=%d stored=%d duplicate=%d quarantined=%d",
+            ctx.message_id,
+            m.system.id,
+            summary.received,
+            summary.counts["stored"],
+            summary.counts["duplicate"],
+            summary.counts["quarantined"],
+        )
         return summary
 
-    def ingest(self, stream: IO[bytes], system: System | str, fmt: str | None = None, kind: str | None = None,
-               message_id: str | None = None, filename: str | None = None,
-               on_batch: Callable[[int], None] | None = None, results: list[dict[str, Any]] | None = None,
-               authorise: Callable[[dict[str, Any]], None] | None = None, digest: str | None = None) -> Summary:
+    def ingest(
+        self,
+        stream: IO[bytes],
+        system: System | str,
+        fmt: str | None = None,
+        kind: str | None = None,
+        message_id: str | None = None,
+        filename: str | None = None,
+        on_batch: Callable[[int], None] | None = None,
+        results: list[dict[str, Any]] | None = None,
+        authorise: Callable[[dict[str, Any]], None] | None = None,
+        digest: str | None = None,
+    ) -> Summary:
         """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
 
         ``message_id`` is the sender's id; without one, the document's own
@@ -223,7 +291,9 @@ class Pipeline:
         m = self.open(stream, system, fmt, kind, message_id, filename, digest)
         return self.store(m, self.prepared(m, authorise), on_batch, results)
 
-    def _stored(self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool) -> Iterator[tuple[list[Prepared], Counter[str]]]:
+    def _stored(
+        self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool
+    ) -> Iterator[tuple[list[Prepared], Counter[str]]]:
         """Store batch after batch, in order. On PostgreSQL one writer thread stores a
         batch while this thread prepares the next (the database's work and ours overlap;
         the wait releases the GIL). The next batch is handed over only once the previous
@@ -256,7 +326,9 @@ class Pipeline:
                 # another worker stored one of these keys first: classify again
                 if attempt == 4:
                     raise
-                log.info("a batch of %d raced another writer (attempt %d); classifying it again", len(batch), attempt + 1)
+                log.info(
+                    "a batch of %d raced another writer (attempt %d); classifying it again", len(batch), attempt + 1
+                )
                 for p in batch:
                     p.outcome = p.detail = ""
                     p.version = None

@@ -45,8 +45,10 @@ def storable_payload(payload: str, encoding: str) -> dict[str, str]:
     """``payload`` / ``payload_encoding`` for a quarantine row. PostgreSQL text cannot hold
     NUL, so a payload with one is kept as base64 of its UTF-8 bytes: exact, and replayable."""
     if "\x00" in payload:
-        return {"payload": base64.b64encode(payload.encode("utf-8", "surrogatepass")).decode("ascii"),
-                "payload_encoding": "base64"}
+        return {
+            "payload": base64.b64encode(payload.encode("utf-8", "surrogatepass")).decode("ascii"),
+            "payload_encoding": "base64",
+        }
     return {"payload": payload, "payload_encoding": encoding}
 
 
@@ -59,17 +61,38 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def outbox_row(k: Kind, system: str, message_id: str, record: dict[str, Any], key_text: str | None, version: int | None,
-               event: str, lineage_id: int, now: datetime) -> dict[str, Any]:
+def outbox_row(
+    k: Kind,
+    system: str,
+    message_id: str,
+    record: dict[str, Any],
+    key_text: str | None,
+    version: int | None,
+    event: str,
+    lineage_id: int,
+    now: datetime,
+) -> dict[str, Any]:
     """The outbox event of one stored record (``event``: created or updated), published
     on ``govhub.events`` with the key ``{kind}.{region}.{system}``."""
-    return {"exchange": EVENTS_EXCHANGE,
-            "routing_key": f"{k.kind}.{record.get('region_code') or 'unknown'}.{system}",
-            "kind": k.kind, "record_key": key_text, "event": event,
-            "body": {"event": event, "kind": k.kind, "key": key_text, "version": version, "source_system": system,
-                     "region_code": record.get("region_code"), "message_id": message_id, "lineage_id": lineage_id,
-                     "correlation_id": correlation.current()},
-            "created_at": now}
+    return {
+        "exchange": EVENTS_EXCHANGE,
+        "routing_key": f"{k.kind}.{record.get('region_code') or 'unknown'}.{system}",
+        "kind": k.kind,
+        "record_key": key_text,
+        "event": event,
+        "body": {
+            "event": event,
+            "kind": k.kind,
+            "key": key_text,
+            "version": version,
+            "source_system": system,
+            "region_code": record.get("region_code"),
+            "message_id": message_id,
+            "lineage_id": lineage_id,
+            "correlation_id": correlation.current(),
+        },
+        "created_at": now,
+    }
 
 
 def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -93,7 +116,9 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], retu
     cols = list(rows[0])
     if returning_ids:
         with raw.cursor() as cur:
-            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))
+            cur.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows))
+            )
             ids = [r[0] for r in cur.fetchall()]
         cols = ["id", *cols]
     data_cols = [c for c in cols if c != "id"]
@@ -102,7 +127,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], retu
     encode = _JSON_CELL.encode
 
     with raw.cursor() as cur:
-        with cur.copy(f'COPY {table.name} ({", ".join(cols)}) FROM STDIN') as copy:
+        with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
             write = copy.write_row
             for i, row in enumerate(rows):
                 values = pick(row)
@@ -131,8 +156,9 @@ def add_counts(conn: Connection, system: str, kind: str, counts: Counter[str]) -
     conn.execute(stmt, rows)
 
 
-def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, body: bytes,
-                       reason: str, message: str, rule: str) -> None:
+def quarantine_message(
+    engine: Engine, system: str, kind: str, message_id: str, body: bytes, reason: str, message: str, rule: str
+) -> None:
     """Dead-letter a whole message into the hub's own store (works on every transport)."""
     try:
         payload, enc = body.decode("utf-8"), "text"
@@ -142,14 +168,41 @@ def quarantine_message(engine: Engine, system: str, kind: str, message_id: str, 
         payload, enc = base64.b64encode(body).decode("ascii"), "base64"
     now = clock.now().replace(microsecond=0)
     with engine.begin() as conn:
-        lid = conn.execute(insert(lineage).returning(lineage.c.id), {
-            "source_system": system, "kind": kind, "message_id": message_id, "seq": 0, "record_key": None,
-            "received_at": now, "payload_hash": text_hash(payload), "mapping": "-", "schema_version": "-",
-            "outcome": "quarantined", "detail": reason, "record_version": None,
-        }).scalar_one()
-        conn.execute(insert(quarantine), {
-            "lineage_id": lid, "source_system": system, "kind": kind, "message_id": message_id, "seq": 0,
-            "received_at": now, "reason": reason, "message": mask_text(message).replace("\x00", "\u2400"), "rule": rule, "field": None,
-            "schema_version": "-", "mapping": "-", "payload": payload, "payload_encoding": enc, "status": "open",
-        })
+        lid = conn.execute(
+            insert(lineage).returning(lineage.c.id),
+            {
+                "source_system": system,
+                "kind": kind,
+                "message_id": message_id,
+                "seq": 0,
+                "record_key": None,
+                "received_at": now,
+                "payload_hash": text_hash(payload),
+                "mapping": "-",
+                "schema_version": "-",
+                "outcome": "quarantined",
+                "detail": reason,
+                "record_version": None,
+            },
+        ).scalar_one()
+        conn.execute(
+            insert(quarantine),
+            {
+                "lineage_id": lid,
+                "source_system": system,
+                "kind": kind,
+                "message_id": message_id,
+                "seq": 0,
+                "received_at": now,
+                "reason": reason,
+                "message": mask_text(message).replace("\x00", "\u2400"),
+                "rule": rule,
+                "field": None,
+                "schema_version": "-",
+                "mapping": "-",
+                "payload": payload,
+                "payload_encoding": enc,
+                "status": "open",
+            },
+        )
         add_counts(conn, system, kind, Counter({"quarantined": 1}))

@@ -20,26 +20,29 @@ writer raises :class:`StoreConflict`, whatever the driver said.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from psycopg.errors import UniqueViolation  # raised raw by COPY on PostgreSQL
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, insert, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
+from hub.core.errors import StorageError
 from hub.core.faults import pause_point
 from hub.db.tables import LIBRARY, ingest_message, lineage, outbox, quarantine, record_history
-from hub.ingest.rows import (EVENTS_EXCHANGE as EVENTS_EXCHANGE, add_counts as add_counts,  # noqa: F401
-                             bulk_insert as bulk_insert, content_hash as content_hash, dialect_insert, no_nul,
-                             outbox_row, storable_payload, text_hash as text_hash)
+from hub.ingest.rows import EVENTS_EXCHANGE as EVENTS_EXCHANGE
+from hub.ingest.rows import add_counts as add_counts
+from hub.ingest.rows import bulk_insert as bulk_insert
+from hub.ingest.rows import content_hash as content_hash
+from hub.ingest.rows import dialect_insert, no_nul, outbox_row, storable_payload
+from hub.ingest.rows import text_hash as text_hash
 from hub.model.canonical import json_ready
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
 from hub.model.dictionary import kind as dictionary_kind
-from hub.core.errors import StorageError
 from hub.model.outcomes import Detail, Outcome, QuarantineStatus
 
 if TYPE_CHECKING:
@@ -136,7 +139,9 @@ def _existing(conn: Connection, ctx: BatchContext, keys: list[Key]) -> dict[Key,
     t = LIBRARY[ctx.kind.kind]
     cols = [t.c[n] for n in ctx.kind.key]
     rows = conn.execute(
-        select(t.c.id, t.c.version, t.c.payload_hash, t.c.source_time, *cols).where(_key_clause(t, ctx.kind, ctx.system, keys))
+        select(t.c.id, t.c.version, t.c.payload_hash, t.c.source_time, *cols).where(
+            _key_clause(t, ctx.kind, ctx.system, keys)
+        )
     )
     return {tuple(r[4:]): (r[0], r[1], r[2], r[3]) for r in rows}
 
@@ -153,9 +158,11 @@ def _existing_pg(conn: Connection, ctx: BatchContext, keys: list[Key]) -> dict[K
     if k.key_scoped_by_source:
         match += " AND t.source_system = %s"
         params.append(ctx.system)
-    sql = (f"SELECT t.id, t.version, t.payload_hash, t.source_time, {', '.join('t.' + n for n in names)} "
-           f"FROM unnest({', '.join(arrays)}) AS k({', '.join(names)}) "
-           f"CROSS JOIN LATERAL (SELECT * FROM {t.name} t WHERE {match}) t")
+    sql = (
+        f"SELECT t.id, t.version, t.payload_hash, t.source_time, {', '.join('t.' + n for n in names)} "
+        f"FROM unnest({', '.join(arrays)}) AS k({', '.join(names)}) "
+        f"CROSS JOIN LATERAL (SELECT * FROM {t.name} t WHERE {match}) t"
+    )
     driver = conn.connection.driver_connection
     assert driver is not None  # an open connection has its driver's
     with driver.cursor() as cur:  # the same connection and transaction
@@ -211,7 +218,7 @@ def _field_values(k: Kind, rec: dict[str, Any]) -> dict[str, Any]:
     return row if len(row) == len(empty) else {n: rec.get(n) for n in empty}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _empty_row(kind: str) -> dict[str, None]:
     return dict.fromkeys(f.name for f in dictionary_kind(kind).fields)
 
@@ -229,14 +236,21 @@ def _one_writer_per_message(conn: Connection, ctx: BatchContext) -> None:
     writer at a time, but its driver begins the transaction only at the first write, after
     the reads that classify: a write that changes nothing takes the write lock first."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                     {"k": f"govhub-message:{ctx.system}:{ctx.message_id}"})
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"govhub-message:{ctx.system}:{ctx.message_id}"},
+        )
     elif conn.dialect.name == "sqlite":
         conn.execute(text("UPDATE lineage SET seq = seq WHERE 1 = 0"))
 
 
-def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False,
-                observers: Iterable[BatchObserver] = ()) -> Counter[str]:
+def store_batch(
+    conn: Connection,
+    ctx: BatchContext,
+    batch: list[Prepared],
+    message_seen: bool = False,
+    observers: Iterable[BatchObserver] = (),
+) -> Counter[str]:
     """Classify and write one batch; returns the outcome counts. ``observers`` are called
     with the outbox rows written, inside the transaction. A lost race with another writer
     raises :class:`StoreConflict` (the caller's transaction rolls back)."""
@@ -250,8 +264,9 @@ def store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mess
 Written = list[tuple[Prepared, int]]
 
 
-def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool,
-                 observers: Iterable[BatchObserver]) -> Counter[str]:
+def _store_batch(
+    conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool, observers: Iterable[BatchObserver]
+) -> Counter[str]:
     _one_writer_per_message(conn, ctx)
     existing = classify(conn, ctx, batch, message_seen)
     written = list(zip(batch, _write_lineage(conn, ctx, batch)))
@@ -278,24 +293,49 @@ def _store_batch(conn: Connection, ctx: BatchContext, batch: list[Prepared], mes
 
 def _write_lineage(conn: Connection, ctx: BatchContext, batch: list[Prepared]) -> list[int]:
     """One lineage row per record, whatever its outcome; returns their ids in batch order."""
-    return bulk_insert(conn, lineage, [
-        {
-            "source_system": ctx.system, "kind": ctx.kind.kind, "message_id": ctx.message_id, "seq": p.seq,
-            "record_key": p.key_text, "received_at": ctx.received_at, "payload_hash": p.hash, "mapping": ctx.mapping,
-            "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version,
-            **({"correction_of": ctx.correction_of, "corrected_by": ctx.corrected_by} if ctx.correction_of else {}),
-        }
-        for p in batch
-    ], returning_ids=True)
+    return bulk_insert(
+        conn,
+        lineage,
+        [
+            {
+                "source_system": ctx.system,
+                "kind": ctx.kind.kind,
+                "message_id": ctx.message_id,
+                "seq": p.seq,
+                "record_key": p.key_text,
+                "received_at": ctx.received_at,
+                "payload_hash": p.hash,
+                "mapping": ctx.mapping,
+                "schema_version": ctx.schema_version,
+                "outcome": p.outcome,
+                "detail": p.detail,
+                "record_version": p.version,
+                **({"correction_of": ctx.correction_of, "corrected_by": ctx.corrected_by} if ctx.correction_of else {}),
+            }
+            for p in batch
+        ],
+        returning_ids=True,
+    )
 
 
 def _insert_new(conn: Connection, ctx: BatchContext, new: Written) -> None:
     k, now = ctx.kind, ctx.received_at
-    bulk_insert(conn, LIBRARY[k.kind], [
-        {**_field_values(k, p.canonical), "source_system": ctx.system, "version": 1, "payload_hash": p.hash,
-         "received_at": now, "updated_at": now, "lineage_id": lid}
-        for p, lid in new
-    ])
+    bulk_insert(
+        conn,
+        LIBRARY[k.kind],
+        [
+            {
+                **_field_values(k, p.canonical),
+                "source_system": ctx.system,
+                "version": 1,
+                "payload_hash": p.hash,
+                "received_at": now,
+                "updated_at": now,
+                "lineage_id": lid,
+            }
+            for p, lid in new
+        ],
+    )
 
 
 def _replace_updated(conn: Connection, ctx: BatchContext, updated: Written, existing: dict[Key, Held]) -> None:
@@ -307,19 +347,37 @@ def _replace_updated(conn: Connection, ctx: BatchContext, updated: Written, exis
     stmt = (
         t.update()
         .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_old_version"))
-        .values({c: bindparam(c) for c in [f.name for f in k.fields] + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]})
+        .values(
+            {
+                c: bindparam(c)
+                for c in [f.name for f in k.fields]
+                + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]
+            }
+        )
     )
-    res = conn.execute(stmt, [
-        {**_field_values(k, p.canonical), "source_system": ctx.system, "version": p.version, "payload_hash": p.hash,
-         "updated_at": now, "lineage_id": lid, "_id": existing[p.natural_key][0], "_old_version": existing[p.natural_key][1]}
-        for p, lid in updated
-    ])
+    res = conn.execute(
+        stmt,
+        [
+            {
+                **_field_values(k, p.canonical),
+                "source_system": ctx.system,
+                "version": p.version,
+                "payload_hash": p.hash,
+                "updated_at": now,
+                "lineage_id": lid,
+                "_id": existing[p.natural_key][0],
+                "_old_version": existing[p.natural_key][1],
+            }
+            for p, lid in updated
+        ],
+    )
     if res.rowcount not in (-1, len(updated)):
         raise ConcurrentUpdate(f"{len(updated) - res.rowcount} rows changed underneath this batch")
 
 
-def _replaced_history(conn: Connection, ctx: BatchContext, updated: Written,
-                      existing: dict[Key, Held]) -> list[dict[str, Any]]:
+def _replaced_history(
+    conn: Connection, ctx: BatchContext, updated: Written, existing: dict[Key, Held]
+) -> list[dict[str, Any]]:
     """The ``record_history`` rows keeping what the updated records replace, with the fields that changed."""
     k, t = ctx.kind, LIBRARY[ctx.kind.kind]
     ids = [existing[p.natural_key][0] for p, _ in updated]
@@ -329,41 +387,92 @@ def _replaced_history(conn: Connection, ctx: BatchContext, updated: Written,
         rid = existing[p.natural_key][0]
         old = previous[rid]
         old_values = {f.name: old[f.name] for f in k.fields}
-        changed = sorted(n for n, v in _field_values(k, p.canonical).items() if n != "source_time" and v != old_values[n])
-        history.append({
-            "kind": k.kind, "record_id": rid, "record_key": p.key_text, "version": old["version"],
-            "source_system": old["source_system"], "source_time": old["source_time"], "recorded_at": ctx.received_at,
-            "lineage_id": lid, "reason": "replaced", "changed_fields": changed, "values": _json_values(old_values),
-        })
+        changed = sorted(
+            n for n, v in _field_values(k, p.canonical).items() if n != "source_time" and v != old_values[n]
+        )
+        history.append(
+            {
+                "kind": k.kind,
+                "record_id": rid,
+                "record_key": p.key_text,
+                "version": old["version"],
+                "source_system": old["source_system"],
+                "source_time": old["source_time"],
+                "recorded_at": ctx.received_at,
+                "lineage_id": lid,
+                "reason": "replaced",
+                "changed_fields": changed,
+                "values": _json_values(old_values),
+            }
+        )
     return history
 
 
 def _keep_stale(conn: Connection, ctx: BatchContext, stale: Written, existing: dict[Key, Held]) -> None:
     """A record older than the library's goes to ``record_history`` only."""
-    conn.execute(insert(record_history), [
-        {"kind": ctx.kind.kind, "record_id": existing[p.natural_key][0], "record_key": p.key_text, "version": p.version,
-         "source_system": ctx.system, "source_time": p.canonical.get("source_time"), "recorded_at": ctx.received_at,
-         "lineage_id": lid, "reason": "stale", "changed_fields": [], "values": _json_values(p.canonical)}
-        for p, lid in stale
-    ])
+    conn.execute(
+        insert(record_history),
+        [
+            {
+                "kind": ctx.kind.kind,
+                "record_id": existing[p.natural_key][0],
+                "record_key": p.key_text,
+                "version": p.version,
+                "source_system": ctx.system,
+                "source_time": p.canonical.get("source_time"),
+                "recorded_at": ctx.received_at,
+                "lineage_id": lid,
+                "reason": "stale",
+                "changed_fields": [],
+                "values": _json_values(p.canonical),
+            }
+            for p, lid in stale
+        ],
+    )
 
 
 def _quarantine(conn: Connection, ctx: BatchContext, quarantined: Written) -> None:
-    conn.execute(insert(quarantine), [
-        {"lineage_id": lid, "source_system": ctx.system, "kind": ctx.kind.kind, "message_id": ctx.message_id,
-         "seq": p.seq, "received_at": ctx.received_at, "reason": p.problem.reason, "message": no_nul(p.problem.message),
-         "rule": p.problem.rule, "field": no_nul(p.problem.field), "schema_version": ctx.schema_version,
-         "mapping": ctx.mapping, **storable_payload(p.raw.payload, p.raw.payload_encoding),
-         "status": QuarantineStatus.OPEN}
-        for p, lid in quarantined
-    ])
+    conn.execute(
+        insert(quarantine),
+        [
+            {
+                "lineage_id": lid,
+                "source_system": ctx.system,
+                "kind": ctx.kind.kind,
+                "message_id": ctx.message_id,
+                "seq": p.seq,
+                "received_at": ctx.received_at,
+                "reason": p.problem.reason,
+                "message": no_nul(p.problem.message),
+                "rule": p.problem.rule,
+                "field": no_nul(p.problem.field),
+                "schema_version": ctx.schema_version,
+                "mapping": ctx.mapping,
+                **storable_payload(p.raw.payload, p.raw.payload_encoding),
+                "status": QuarantineStatus.OPEN,
+            }
+            for p, lid in quarantined
+        ],
+    )
 
 
 def _publish(conn: Connection, ctx: BatchContext, stored: Written, observers: Iterable[BatchObserver]) -> None:
     """An outbox event per new or updated record, and the observers handed them, in this transaction."""
     k, now = ctx.kind, ctx.received_at
-    events = [outbox_row(k, ctx.system, ctx.message_id, p.canonical, p.key_text, p.version,
-                         "created" if p.detail == Detail.NEW else "updated", lid, now) for p, lid in stored]
+    events = [
+        outbox_row(
+            k,
+            ctx.system,
+            ctx.message_id,
+            p.canonical,
+            p.key_text,
+            p.version,
+            "created" if p.detail == Detail.NEW else "updated",
+            lid,
+            now,
+        )
+        for p, lid in stored
+    ]
     if events:
         bulk_insert(conn, outbox, events)
         for observe in observers:
@@ -375,22 +484,40 @@ def message_seen(conn: Connection, system: str, message_id: str, digest: str | N
     content (a catalogue republished under the same id) is not taken at its word: with
     a digest on both sides they must match."""
     row = conn.execute(
-        select(ingest_message.c.payload_hash).where(ingest_message.c.source_system == system,
-                                                    ingest_message.c.message_id == message_id)
+        select(ingest_message.c.payload_hash).where(
+            ingest_message.c.source_system == system, ingest_message.c.message_id == message_id
+        )
     ).first()
     if row is None:
         return False
     return digest is None or not row[0] or row[0] == digest
 
 
-def record_message(conn: Connection, system: str, message_id: str, kind: str, fmt: str, received_at: datetime,
-                   counts: Counter[str], payload_hash: str) -> None:
+def record_message(
+    conn: Connection,
+    system: str,
+    message_id: str,
+    kind: str,
+    fmt: str,
+    received_at: datetime,
+    counts: Counter[str],
+    payload_hash: str,
+) -> None:
     stmt = dialect_insert(conn, ingest_message).values(
-        source_system=system, message_id=message_id, kind=kind, format=fmt, received_at=received_at,
-        records=sum(counts.values()), stored=counts[Outcome.STORED], duplicate=counts[Outcome.DUPLICATE],
-        quarantined=counts[Outcome.QUARANTINED], payload_hash=payload_hash,
+        source_system=system,
+        message_id=message_id,
+        kind=kind,
+        format=fmt,
+        received_at=received_at,
+        records=sum(counts.values()),
+        stored=counts[Outcome.STORED],
+        duplicate=counts[Outcome.DUPLICATE],
+        quarantined=counts[Outcome.QUARANTINED],
+        payload_hash=payload_hash,
     )
     # a reused message id with other content: remember the latest content's digest
-    stmt = stmt.on_conflict_do_update(index_elements=["source_system", "message_id"],
-                                      set_={"payload_hash": stmt.excluded.payload_hash, "received_at": stmt.excluded.received_at})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source_system", "message_id"],
+        set_={"payload_hash": stmt.excluded.payload_hash, "received_at": stmt.excluded.received_at},
+    )
     conn.execute(stmt)

@@ -10,14 +10,15 @@ fields stay JSON-ready (dates as ISO strings) because they are stored as JSON.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
-from hub.model.dictionary import Field, Kind, kind as dictionary_kind
 from hub.core.errors import InputError
+from hub.model.dictionary import Field, Kind
+from hub.model.dictionary import kind as dictionary_kind
 from hub.model.outcomes import Reason
 
 CST = timezone(timedelta(hours=8))
@@ -60,10 +61,16 @@ def _text_converter(f: Field, as_json: bool) -> Converter:
 
     def conv(v: Any) -> Any:
         if isinstance(v, (dict, list)):  # str() would store "{'x': 1}" as the text
-            raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}")
+            raise FieldDefect(
+                Reason.FIELD_TYPE,
+                name,
+                f"{name} must be text, not a JSON {'object' if isinstance(v, dict) else 'array'}",
+            )
         s = v.strip() if isinstance(v, str) else str(v)
         if _CONTROL_RE.search(s):
-            raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} contains a control character (NUL, ESC...); send plain text")
+            raise FieldDefect(
+                Reason.FIELD_FORMAT, name, f"{name} contains a control character (NUL, ESC...); send plain text"
+            )
         n = len(s)
         # every string/code field of schemas/dictionary has a max; one without would fail here (TypeError), as before
         if n > limit:  # type: ignore[operator]
@@ -71,6 +78,7 @@ def _text_converter(f: Field, as_json: bool) -> Converter:
         if n < mn:
             raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} has {n} characters; at least {mn} expected")
         return s
+
     return conv
 
 
@@ -84,6 +92,7 @@ def _enum_converter(f: Field, as_json: bool) -> Converter:
         if s not in allowed:
             raise FieldDefect(Reason.FIELD_ENUM, name, f"{name}: value is not one of {', '.join(f.values or ())}")
         return s
+
     return conv
 
 
@@ -102,6 +111,7 @@ def _int_converter(f: Field, as_json: bool) -> Converter:
         if (lo is not None and n < lo) or (hi is not None and n > hi):
             raise FieldDefect(Reason.FIELD_RANGE, name, f"{name} must be between {lo:g} and {hi:g}")
         return n
+
     return conv
 
 
@@ -121,24 +131,28 @@ def _decimal_converter(f: Field, as_json: bool) -> Converter:
             raise FieldDefect(Reason.FIELD_RANGE, name, f"{name} must be at least {lo:g}")
         d = d.quantize(Decimal("0.01"))
         return str(d) if as_json else d
+
     return conv
 
 
 def _date_converter(f: Field, as_json: bool) -> Converter:
     """date: a real yyyy-MM-dd date."""
     name = f.name
+
     def conv(v: Any) -> Any:
         try:
             d = v if isinstance(v, date) and not isinstance(v, datetime) else date.fromisoformat(str(v).strip()[:10])
         except ValueError:
             raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} is not a real date in the form yyyy-MM-dd") from None
         return d.isoformat() if as_json else d
+
     return conv
 
 
 def _datetime_converter(f: Field, as_json: bool) -> Converter:
     """datetime: a real time, in China Standard Time, to the second."""
     name = f.name
+
     def conv(v: Any) -> Any:
         if v.__class__ is str and len(v) == 19:  # the canonical form: no zone, no fraction
             try:
@@ -150,14 +164,18 @@ def _datetime_converter(f: Field, as_json: bool) -> Converter:
         try:
             dt = parse_datetime(v)
         except ValueError:
-            raise FieldDefect(Reason.FIELD_FORMAT, name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss") from None
+            raise FieldDefect(
+                Reason.FIELD_FORMAT, name, f"{name} is not a real time in the form yyyy-MM-dd HH:mm:ss"
+            ) from None
         return dt.strftime("%Y-%m-%d %H:%M:%S") if as_json else dt
+
     return conv
 
 
 def _bool_converter(f: Field, as_json: bool) -> Converter:
     """bool: true or false, in the spellings accepted."""
     name = f.name
+
     def conv(v: Any) -> Any:
         if isinstance(v, bool):
             return v
@@ -167,6 +185,7 @@ def _bool_converter(f: Field, as_json: bool) -> Converter:
         if s in _FALSE:
             return False
         raise FieldDefect(Reason.FIELD_TYPE, name, f"{name} must be true or false")
+
     return conv
 
 
@@ -187,13 +206,21 @@ def _list_converter(f: Field, as_json: bool) -> Converter:
             except FieldDefect as d:
                 raise FieldDefect(d.reason, f"{name}[{i + 1}].{d.field}", f"{name}[{i + 1}].{d.message}") from None
         return out
+
     return conv
 
 
 _CONVERTERS: dict[str, Callable[[Field, bool], Converter]] = {
-    "string": _text_converter, "text": _text_converter, "code": _text_converter, "enum": _enum_converter,
-    "int": _int_converter, "decimal": _decimal_converter, "date": _date_converter, "datetime": _datetime_converter,
-    "bool": _bool_converter, "list": _list_converter,
+    "string": _text_converter,
+    "text": _text_converter,
+    "code": _text_converter,
+    "enum": _enum_converter,
+    "int": _int_converter,
+    "decimal": _decimal_converter,
+    "date": _date_converter,
+    "datetime": _datetime_converter,
+    "bool": _bool_converter,
+    "list": _list_converter,
 }
 
 
@@ -215,8 +242,14 @@ class _Compiled(tuple[tuple[tuple[str, Converter, bool], ...], frozenset[str], d
 
 def _compile(fields: Iterable[Field], as_json: bool) -> _Compiled:
     convs = tuple((f.name, _converter(f, as_json), f.required) for f in fields)
-    return _Compiled((convs, frozenset(f.name for f in fields), {n: c for n, c, _ in convs},
-                      frozenset(f.name for f in fields if f.required)))
+    return _Compiled(
+        (
+            convs,
+            frozenset(f.name for f in fields),
+            {n: c for n, c, _ in convs},
+            frozenset(f.name for f in fields if f.required),
+        )
+    )
 
 
 def _run(compiled: _Compiled, record: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +287,7 @@ def _run_ordered(compiled: _Compiled, record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled_for(kind: str) -> _Compiled:
     return _compile(dictionary_kind(kind).fields, as_json=False)
 

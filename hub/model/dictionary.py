@@ -37,10 +37,10 @@ class Field(BaseModel):
     value_labels: dict[str, str] | None = None
     pii: PiiKind | None = None
     record: str | None = None  # element name of one entry, for lists
-    fields: tuple["Field", ...] | None = None
+    fields: tuple[Field, ...] | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Field":
+    def _consistent(self) -> Field:
         if self.type == "enum" and not self.values:
             raise ValueError(f"enum field {self.name!r} needs 'values'")
         if self.type == "list" and not (self.fields and self.record):
@@ -67,7 +67,7 @@ class Kind(BaseModel):
     fields: tuple[Field, ...]
 
     @model_validator(mode="after")
-    def _key_fields_exist(self) -> "Kind":
+    def _key_fields_exist(self) -> Kind:
         names = {f.name for f in self.fields}
         missing = [k for k in self.key if k not in names]
         if missing:

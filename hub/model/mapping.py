@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from hub.core import catalogfile
 from hub.core.config import load_settings
-from hub.model.dictionary import Field, Kind, kind as dictionary_kind, kinds
-from hub.model.transforms import TRANSFORMS
 from hub.core.errors import ConfigError, InputError
+from hub.model.dictionary import Field, Kind, kinds
+from hub.model.dictionary import kind as dictionary_kind
 from hub.model.outcomes import Reason
+from hub.model.transforms import TRANSFORMS
 
 Format = Literal["xml", "jsonl", "json", "csv"]
 
@@ -44,7 +45,7 @@ class FieldSpec(BaseModel):
     code_table: str | None = None
     transform: str | None = None
     format: str | None = None
-    fields: dict[str, "FieldSpec"] | None = None
+    fields: dict[str, FieldSpec] | None = None
 
     @field_validator("transform")
     @classmethod
@@ -137,7 +138,9 @@ def _get(source: dict[str, Any], path: str) -> Any:
     return cur
 
 
-def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], source: dict[str, Any], canonical: bool) -> dict[str, Any]:
+def _apply(
+    mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], source: dict[str, Any], canonical: bool
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if canonical:
         out.update(source)
@@ -154,16 +157,21 @@ def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ..
             continue
         if spec.fields is not None:
             if not isinstance(value, list):
-                raise MappingApplyError(Reason.MAPPING_ERROR, name, f"{name}: expected a list in the source field {spec.from_}")
+                raise MappingApplyError(
+                    Reason.MAPPING_ERROR, name, f"{name}: expected a list in the source field {spec.from_}"
+                )
             sub = next(f for f in fields if f.name == name).fields or ()
             value = [_apply(mf, spec.fields, sub, e if isinstance(e, dict) else {}, False) for e in value]
         if spec.code_table is not None:
             table = mf.code_tables[spec.code_table]
             key = str(value).strip()
             if key not in table:
-                raise MappingApplyError(Reason.CODE_TABLE_MISS, name,
-                                        f"{name}: code {key!r} is not in the code table {spec.code_table!r} of mapping {mf.name}; "
-                                        f"known codes: {', '.join(table)}")
+                raise MappingApplyError(
+                    Reason.CODE_TABLE_MISS,
+                    name,
+                    f"{name}: code {key!r} is not in the code table {spec.code_table!r} of mapping {mf.name}; "
+                    f"known codes: {', '.join(table)}",
+                )
             value = table[key]
         if spec.transform is not None:
             try:
@@ -174,13 +182,19 @@ def _apply(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ..
     return out
 
 
-def _check_against_dictionary(mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], where: list[str]) -> None:
+def _check_against_dictionary(
+    mf: MappingFile, specs: dict[str, FieldSpec], fields: tuple[Field, ...], where: list[str]
+) -> None:
     by_name = {f.name: f for f in fields}
     for name, spec in specs.items():
         if name not in by_name:
-            raise _LoadError([*where, name], f"{name!r} is not a field of {mf.kind} (see schemas/dictionary/{mf.kind}.yaml)")
+            raise _LoadError(
+                [*where, name], f"{name!r} is not a field of {mf.kind} (see schemas/dictionary/{mf.kind}.yaml)"
+            )
         if spec.code_table is not None and spec.code_table not in mf.code_tables:
-            raise _LoadError([*where, name, "code_table"], f"code table {spec.code_table!r} is not defined under code_tables")
+            raise _LoadError(
+                [*where, name, "code_table"], f"code table {spec.code_table!r} is not defined under code_tables"
+            )
         f = by_name[name]
         if spec.fields is not None:
             if f.type != "list":
@@ -250,7 +264,7 @@ def reload_mappings() -> None:
 
 def get_mapping(name: str) -> Mapping:
     if name.startswith("canonical_"):
-        kind, _, fmt = name[len("canonical_"):].rpartition("_")
+        kind, _, fmt = name[len("canonical_") :].rpartition("_")
         return canonical_mapping(kind, fmt)
     try:
         return mappings()[name]

@@ -16,15 +16,18 @@ from typing import Any
 
 from lxml import etree
 
-from hub.model.dictionary import Field, kind as dictionary_kind
+from hub.model.dictionary import Field
+from hub.model.dictionary import kind as dictionary_kind
 from hub.model.mapping import FieldSpec, MappingError, get_mapping
-from hub.model.xmlsafe import SAFE_PARSER
 
 # the pattern and per-tag maskers live in hub.model.scrub (below hub.model.xmlsafe); re-exported here
 from hub.model.scrub import MASKERS as _MASKERS
-from hub.model.scrub import mask_address as mask_address, mask_id as mask_id, mask_name as mask_name  # noqa: F401
-from hub.model.scrub import mask_phone as mask_phone, mask_text as mask_text  # noqa: F401
-
+from hub.model.scrub import mask_address as mask_address
+from hub.model.scrub import mask_id as mask_id
+from hub.model.scrub import mask_name as mask_name
+from hub.model.scrub import mask_phone as mask_phone
+from hub.model.scrub import mask_text as mask_text
+from hub.model.xmlsafe import SAFE_PARSER
 
 # mask_payload's callbacks: remember(field name, value) a personal value; masked(field name, value)
 Remember = Callable[[str | None, str], None]
@@ -62,6 +65,7 @@ def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
                 names[f.name] = f.pii
             if f.fields:
                 walk(f.fields)
+
     try:
         walk(dictionary_kind(kind).fields)
     except ValueError:
@@ -78,6 +82,7 @@ def _pii_names(kind: str, mapping_name: str | None) -> dict[str, str]:
                     names[spec.from_.rsplit(".", 1)[-1]] = names[canon]
                 if spec.fields:
                     walk_specs(spec.fields)
+
         walk_specs(m.spec.fields)
     return names
 
@@ -173,6 +178,7 @@ def _mask_json(payload: str, text: str, remember: Remember, masked: Masked) -> s
         if isinstance(o, str):
             return masked(key, o)
         return o
+
     try:
         collect(obj)
         return json.dumps(walk(obj), ensure_ascii=False)

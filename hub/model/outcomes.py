@@ -31,33 +31,33 @@ class _Word(StrEnum):
 
 
 class Outcome(_Word):
-    STORED = "stored"            # a new record, a new version, or a stale one kept in history
-    DUPLICATE = "duplicate"      # nothing new: the same content, message or quarantined record again
+    STORED = "stored"  # a new record, a new version, or a stale one kept in history
+    DUPLICATE = "duplicate"  # nothing new: the same content, message or quarantined record again
     QUARANTINED = "quarantined"  # refused, kept in the quarantine with its reason
-    REJECTED = "rejected"        # quarantine action: an administrator closed the record without storing it
-    EXPORTED = "exported"        # quarantine action: the record's payload was exported for correction
+    REJECTED = "rejected"  # quarantine action: an administrator closed the record without storing it
+    EXPORTED = "exported"  # quarantine action: the record's payload was exported for correction
 
 
 RECORD_OUTCOMES = (Outcome.STORED, Outcome.DUPLICATE, Outcome.QUARANTINED)  # what can become of a received record
 
 
 class Detail(_Word):
-    NEW = "new"                                  # stored: first version
-    UPDATED = "updated"                          # stored: a new version
-    STALE = "stale"                              # stored in history only: older than the current version
-    MERGED = "merged"                            # stored: a resource-library refresh merged fields
-    SAME_CONTENT = "same_content"                # duplicate: the current version already holds it
-    SAME_MESSAGE = "same_message"                # duplicate: the message was ingested before
-    UNCHANGED = "unchanged"                      # duplicate: a library refresh brought nothing new
+    NEW = "new"  # stored: first version
+    UPDATED = "updated"  # stored: a new version
+    STALE = "stale"  # stored in history only: older than the current version
+    MERGED = "merged"  # stored: a resource-library refresh merged fields
+    SAME_CONTENT = "same_content"  # duplicate: the current version already holds it
+    SAME_MESSAGE = "same_message"  # duplicate: the message was ingested before
+    UNCHANGED = "unchanged"  # duplicate: a library refresh brought nothing new
     ALREADY_QUARANTINED = "already_quarantined"  # duplicate: the same bad record is in the quarantine
 
 
 class DeliveryStatus(_Word):
-    PENDING = "pending"            # waiting for (another) attempt
+    PENDING = "pending"  # waiting for (another) attempt
     ACKNOWLEDGED = "acknowledged"  # the peer confirmed it holds the message
-    SENT = "sent"                  # handed over; the protocol has no confirmation
-    SUPERSEDED = "superseded"      # a later version of the record was delivered instead
-    DEAD = "dead"                  # refused or out of attempts; `govhub deliveries retry` revives it
+    SENT = "sent"  # handed over; the protocol has no confirmation
+    SUPERSEDED = "superseded"  # a later version of the record was delivered instead
+    DEAD = "dead"  # refused or out of attempts; `govhub deliveries retry` revives it
 
 
 DELIVERED = (DeliveryStatus.ACKNOWLEDGED, DeliveryStatus.SENT)
@@ -65,7 +65,7 @@ DELIVERED = (DeliveryStatus.ACKNOWLEDGED, DeliveryStatus.SENT)
 
 class QuarantineStatus(_Word):
     OPEN = "open"
-    RETRIED = "retried"    # corrected and stored (or found a duplicate)
+    RETRIED = "retried"  # corrected and stored (or found a duplicate)
     REJECTED = "rejected"  # closed without storing
 
 

@@ -9,16 +9,18 @@ number's lower-case ``x``, a 15-digit legacy ID number). The code checks follow
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dc_field
 from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 from hub.core import clock
-from hub.model.codes import divisions as division_codes, idcard, licence_id, orgcode, uscc
+from hub.core.errors import InputError
+from hub.model.codes import divisions as division_codes
+from hub.model.codes import idcard, licence_id, orgcode, uscc
 from hub.model.codes.divisions import DivisionTable
 from hub.model.codes.errors import CodeError
-from hub.core.errors import InputError
 from hub.model.outcomes import Reason
 
 CLOCK_SKEW = timedelta(days=1)  # senders' clocks drift; a day ahead is not "in the future"
@@ -75,6 +77,7 @@ def rule(kind: str, name: str) -> Callable[[Callable[[Record, RuleContext], None
         registered.rule_name = f"{kind}.{name}"
         RULES.setdefault(kind, []).append(registered)
         return registered
+
     return register
 
 
@@ -120,16 +123,25 @@ def _not_future(rec: Record, f: str, ctx: RuleContext) -> None:
         return
     limit = ctx.latest_allowed if isinstance(v, datetime) else ctx.latest_allowed.date()
     if v > limit:
-        raise RuleDefect(Reason.TIME_FUTURE, f, f"{f} is in the future; check the sender's clock and time zone (times are China Standard Time)")
+        raise RuleDefect(
+            Reason.TIME_FUTURE,
+            f,
+            f"{f} is in the future; check the sender's clock and time zone (times are China Standard Time)",
+        )
 
 
 def _limits(rec: Record) -> None:
     p, lg = rec.get("promise_days"), rec.get("legal_days")
     if p is not None and lg is not None and p > lg:
-        raise RuleDefect(Reason.PROMISE_EXCEEDS_LEGAL, "promise_days", "promise_days exceeds legal_days; the promised time limit may not be longer than the legal one")
+        raise RuleDefect(
+            Reason.PROMISE_EXCEEDS_LEGAL,
+            "promise_days",
+            "promise_days exceeds legal_days; the promised time limit may not be longer than the legal one",
+        )
 
 
 # ---- 办件 case ----
+
 
 @rule("case", "identity")
 def _case_identity(rec: Record, ctx: RuleContext) -> None:
@@ -149,10 +161,16 @@ def _case_times(rec: Record, ctx: RuleContext) -> None:
     _ordered(rec, "apply_time", "accept_time", "finish_time", "delivery_time")
     for i, step in enumerate(rec.get("steps") or (), 1):
         if step.get("end_time") and step["end_time"] < step["start_time"]:
-            raise RuleDefect(Reason.TIME_ORDER, f"steps[{i}].end_time", f"steps[{i}].end_time is earlier than its start_time")
+            raise RuleDefect(
+                Reason.TIME_ORDER, f"steps[{i}].end_time", f"steps[{i}].end_time is earlier than its start_time"
+            )
     for i, sp in enumerate(rec.get("special_procedures") or (), 1):
         if sp.get("end_time") and sp["end_time"] < sp["start_time"]:
-            raise RuleDefect(Reason.TIME_ORDER, f"special_procedures[{i}].end_time", f"special_procedures[{i}].end_time is earlier than its start_time")
+            raise RuleDefect(
+                Reason.TIME_ORDER,
+                f"special_procedures[{i}].end_time",
+                f"special_procedures[{i}].end_time is earlier than its start_time",
+            )
 
 
 @rule("case", "limits")
@@ -164,11 +182,20 @@ def _case_limits(rec: Record, ctx: RuleContext) -> None:
 def _case_status(rec: Record, ctx: RuleContext) -> None:
     if rec["status"] == "办结" and rec.get("finish_time") is None:
         raise RuleDefect(Reason.STATUS_INCONSISTENT, "finish_time", "a concluded case (办结) needs finish_time")
-    if rec.get("finish_time") is not None and rec.get("accept_time") is None and rec["status"] not in ("不予受理", "退件", "作废"):
-        raise RuleDefect(Reason.STATUS_INCONSISTENT, "accept_time", "a case with finish_time needs accept_time (no conclusion without acceptance)")
+    if (
+        rec.get("finish_time") is not None
+        and rec.get("accept_time") is None
+        and rec["status"] not in ("不予受理", "退件", "作废")
+    ):
+        raise RuleDefect(
+            Reason.STATUS_INCONSISTENT,
+            "accept_time",
+            "a case with finish_time needs accept_time (no conclusion without acceptance)",
+        )
 
 
 # ---- 事项 item ----
+
 
 @rule("item", "codes")
 def _item_codes(rec: Record, ctx: RuleContext) -> None:
@@ -176,10 +203,13 @@ def _item_codes(rec: Record, ctx: RuleContext) -> None:
     _division(rec, "region_code", ctx)
     _limits(rec)
     if rec.get("charged") is False and (rec.get("fee_standard") or 0) > 0:
-        raise RuleDefect(Reason.FEE_INCONSISTENT, "fee_standard", "fee_standard is set for an item marked as free (charged=false)")
+        raise RuleDefect(
+            Reason.FEE_INCONSISTENT, "fee_standard", "fee_standard is set for an item marked as free (charged=false)"
+        )
 
 
 # ---- 电子证照 licence ----
+
 
 @rule("licence", "codes")
 def _licence_codes(rec: Record, ctx: RuleContext) -> None:
@@ -198,6 +228,7 @@ def _licence_dates(rec: Record, ctx: RuleContext) -> None:
 
 # ---- 人员 person ----
 
+
 @rule("person", "identity")
 def _person_identity(rec: Record, ctx: RuleContext) -> None:
     rec["id_no"] = _code("id_no", idcard.validate, rec["id_no"], divisions=ctx.divisions, today=ctx._now.date())
@@ -210,6 +241,7 @@ def _person_identity(rec: Record, ctx: RuleContext) -> None:
 
 # ---- 企业 enterprise ----
 
+
 @rule("enterprise", "codes")
 def _enterprise_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "uscc", ctx)
@@ -220,17 +252,24 @@ def _enterprise_codes(rec: Record, ctx: RuleContext) -> None:
             raise RuleDefect(Reason.ORG_CODE_INCONSISTENT, "org_code", "org_code does not match positions 9–17 of uscc")
     _division(rec, "region_code", ctx)
     if rec.get("legal_rep_id_no") is not None and len(str(rec["legal_rep_id_no"])) in (15, 18):
-        rec["legal_rep_id_no"] = _code("legal_rep_id_no", idcard.validate, rec["legal_rep_id_no"], divisions=ctx.divisions, today=ctx._now.date())
+        rec["legal_rep_id_no"] = _code(
+            "legal_rep_id_no", idcard.validate, rec["legal_rep_id_no"], divisions=ctx.divisions, today=ctx._now.date()
+        )
     _not_future(rec, "established_date", ctx)
 
 
 # ---- 投资项目 project ----
 
+
 @rule("project", "codes")
 def _project_codes(rec: Record, ctx: RuleContext) -> None:
     m = PROJECT_CODE_RE.match(rec["project_code"])
     if not m:
-        raise RuleDefect(Reason.PROJECT_CODE_FORMAT, "project_code", "project_code must look like yyyy-dddddd-dd-dd-dddddd (年份-区划-行业-类型-顺序号)")
+        raise RuleDefect(
+            Reason.PROJECT_CODE_FORMAT,
+            "project_code",
+            "project_code must look like yyyy-dddddd-dd-dd-dddddd (年份-区划-行业-类型-顺序号)",
+        )
     _code("project_code", division_codes.validate, m.group(2), table=ctx.divisions)
     _uscc(rec, "owner_uscc", ctx)
     _division(rec, "region_code", ctx)
@@ -240,6 +279,7 @@ def _project_codes(rec: Record, ctx: RuleContext) -> None:
 
 # ---- 好差评 evaluation ----
 
+
 @rule("evaluation", "codes")
 def _evaluation_codes(rec: Record, ctx: RuleContext) -> None:
     _uscc(rec, "dept_code", ctx)
@@ -248,6 +288,7 @@ def _evaluation_codes(rec: Record, ctx: RuleContext) -> None:
 
 
 # ---- 督办 supervision ----
+
 
 @rule("supervision", "codes")
 def _supervision_codes(rec: Record, ctx: RuleContext) -> None:

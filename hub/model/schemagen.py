@@ -146,7 +146,11 @@ def _json_field(f: Field) -> dict[str, Any]:
             s["maximum"] = int(f.max)
         return s
     if f.type in ("date", "datetime"):
-        return {"type": "string", "pattern": "^" + (DATE_PATTERN if f.type == "date" else DATETIME_PATTERN) + "$", "description": f.label}
+        return {
+            "type": "string",
+            "pattern": "^" + (DATE_PATTERN if f.type == "date" else DATETIME_PATTERN) + "$",
+            "description": f.label,
+        }
     if f.type == "bool":
         return {"type": "boolean", "description": f.label}
     if f.type == "list":

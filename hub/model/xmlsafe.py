@@ -19,9 +19,9 @@ import re
 from typing import Any
 
 from lxml import etree
+
 from hub.core.errors import InputError
 from hub.model.outcomes import Reason
-
 from hub.model.scrub import mask_text
 
 XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
@@ -53,8 +53,11 @@ def check_prolog(head: bytes) -> None:
     # well-formed UTF-8 never holds NUL, so dropping them only ever reveals markup.
     head = head.replace(b"\x00", b"")
     if _DOCTYPE_RE.search(head) or _ENTITY_RE.search(head):
-        raise XmlRefused(Reason.XML_FORBIDDEN, "XML with a DOCTYPE or entity declarations is refused "
-                         "(DTDs, external entities and entity expansion are not accepted); send plain XML")
+        raise XmlRefused(
+            Reason.XML_FORBIDDEN,
+            "XML with a DOCTYPE or entity declarations is refused "
+            "(DTDs, external entities and entity expansion are not accepted); send plain XML",
+        )
 
 
 class TranscodingReader(io.RawIOBase):
@@ -77,8 +80,11 @@ class TranscodingReader(io.RawIOBase):
         try:
             text = self._decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            raise XmlRefused(Reason.ENCODING_INVALID, f"the bytes do not match the declared encoding "
-                             f"{self._encoding.upper()} ({exc.reason}); declare the encoding the file is written in") from None
+            raise XmlRefused(
+                Reason.ENCODING_INVALID,
+                f"the bytes do not match the declared encoding "
+                f"{self._encoding.upper()} ({exc.reason}); declare the encoding the file is written in",
+            ) from None
         if not data:
             self._eof = True
         out = text.encode("utf-8")
@@ -106,7 +112,9 @@ def open_xml(stream: Any) -> tuple[Any, str]:
     if enc in TRANSCODE:
         return TranscodingReader(stream, TRANSCODE[enc]), enc
     if enc not in ("utf-8", "utf8", "us-ascii", "ascii"):
-        raise XmlRefused(Reason.ENCODING_INVALID, f"declared encoding {enc!r} is not accepted; use UTF-8, GBK or GB18030")
+        raise XmlRefused(
+            Reason.ENCODING_INVALID, f"declared encoding {enc!r} is not accepted; use UTF-8, GBK or GB18030"
+        )
     return stream, enc
 
 
@@ -139,8 +147,9 @@ def iterparse(stream: Any, tag: str | None = None) -> Any:
     )
 
 
-SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                              remove_comments=True, remove_pis=True)
+SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True
+)
 
 
 def parse_document(data: bytes) -> Any:
@@ -151,8 +160,12 @@ def parse_document(data: bytes) -> Any:
         try:
             text = data.decode(TRANSCODE[enc])
         except UnicodeDecodeError as exc:
-            raise XmlRefused(Reason.ENCODING_INVALID, f"the bytes do not match the declared encoding {enc.upper()} ({exc.reason})") from None
-        data = re.sub(r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z0-9_.\-]+", r"\1UTF-8", text, count=1).encode("utf-8")
+            raise XmlRefused(
+                Reason.ENCODING_INVALID, f"the bytes do not match the declared encoding {enc.upper()} ({exc.reason})"
+            ) from None
+        data = re.sub(r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z0-9_.\-]+", r"\1UTF-8", text, count=1).encode(
+            "utf-8"
+        )
     try:
         root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:

@@ -17,8 +17,9 @@ Memory stays flat: at most one chunk of records is held.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from itertools import chain
-from typing import IO, Any, Iterable, Mapping
+from typing import IO, Any
 
 from hub.model.dictionary import kind as dictionary_kind
 
@@ -183,8 +184,9 @@ def _clean(data: bytes, lt: int) -> bool:
     GBK trail byte, which at worst costs a needless re-render.
     """
     # Single-byte scans run at memchr speed; ']]>' is only searched for when a ']' exists.
-    return (b"&" not in data and data.count(b"<") == lt and (b"]" not in data or b"]]>" not in data)
-            and b"\r" not in data)
+    return (
+        b"&" not in data and data.count(b"<") == lt and (b"]" not in data or b"]]>" not in data) and b"\r" not in data
+    )
 
 
 class BatchWriter:
@@ -195,14 +197,26 @@ class BatchWriter:
     ``message_id`` and the other attributes are left out when ``None``.
     """
 
-    def __init__(self, kind: str, encoding: str = "utf-8", *, message_id: str | None = None,
-                 batch_no: str | None = None, source_system: str | None = None,
-                 sync_time: str | None = None, chunk: int = CHUNK) -> None:
+    def __init__(
+        self,
+        kind: str,
+        encoding: str = "utf-8",
+        *,
+        message_id: str | None = None,
+        batch_no: str | None = None,
+        source_system: str | None = None,
+        sync_time: str | None = None,
+        chunk: int = CHUNK,
+    ) -> None:
         self.enc, label = check_encoding(encoding)
         self.renderer = rnd = XmlRenderer(kind)
         attrs = [f' xmlns="{rnd.namespace}"']
-        for name, v in (("message_id", message_id), ("batch_no", batch_no), ("source_system", source_system),
-                        ("sync_time", sync_time)):
+        for name, v in (
+            ("message_id", message_id),
+            ("batch_no", batch_no),
+            ("source_system", source_system),
+            ("sync_time", sync_time),
+        ):
             if v is not None:
                 attrs.append(f" {name}={_attr(v)}")
         self.head = f'<?xml version="1.0" encoding="{label}"?>\n<{rnd.batch}{"".join(attrs)}>'
@@ -254,8 +268,7 @@ class BatchWriter:
         f.write(data)
 
 
-def to_bytes(kind: str, records: Iterable[Mapping[str, Any]], encoding: str = "utf-8",
-             **attrs: Any) -> bytes:
+def to_bytes(kind: str, records: Iterable[Mapping[str, Any]], encoding: str = "utf-8", **attrs: Any) -> bytes:
     """The whole batch document in memory (for small batches: deliveries, tests)."""
     import io
 

@@ -11,7 +11,7 @@ Airflow's metadata database.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from hub.catalog.systems import get_system, systems
 from hub.core import clock
@@ -59,7 +59,7 @@ def _cst(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:  # Airflow's times are UTC
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return datetime.fromtimestamp(value.timestamp(), clock.CST).replace(tzinfo=None)
 
 
@@ -127,8 +127,10 @@ def endpoint(system_id: str) -> str:
     except Exception:  # noqa: BLE001 — no such connection: the catalogue decides
         url = get_system(system_id).endpoint
         if not url:
-            raise ValueError(f"system {system_id} has no endpoint: set it in the catalogue or define the Airflow "
-                             f"connection {conn_id}") from None
+            raise ValueError(
+                f"system {system_id} has no endpoint: set it in the catalogue or define the Airflow "
+                f"connection {conn_id}"
+            ) from None
         return url
 
 
@@ -137,5 +139,9 @@ def run_failed(context) -> None:
     (the deadline) is an alert for the data engineers — records may reach the province late."""
     run = context.get("dag_run")
     reason = context.get("reason") or "failed"
-    log.error("ALERT %s run %s %s: records it should move may reach the peer late; see the task logs",
-              getattr(run, "dag_id", "?"), getattr(run, "run_id", "?"), reason)
+    log.error(
+        "ALERT %s run %s %s: records it should move may reach the peer late; see the task logs",
+        getattr(run, "dag_id", "?"),
+        getattr(run, "run_id", "?"),
+        reason,
+    )

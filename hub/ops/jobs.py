@@ -15,8 +15,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Engine, String, Table, Text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core import clock
-from hub.model.masking import mask_text
 from hub.db.tables import metadata
+from hub.model.masking import mask_text
 
 job_run = Table(
     "job_run",
@@ -39,8 +39,13 @@ def record(engine: Engine, job: str, ok: bool, error: str | None = None, at: dat
             row = {"job": job, "last_success_at": at, "successes": 1, "failures": 0}
             change = {"last_success_at": at, "successes": job_run.c.successes + 1}
         else:
-            row = {"job": job, "last_failure_at": at, "last_error": mask_text(error or "")[:2000], "successes": 0,
-                   "failures": 1}
+            row = {
+                "job": job,
+                "last_failure_at": at,
+                "last_error": mask_text(error or "")[:2000],
+                "successes": 0,
+                "failures": 1,
+            }
             change = {"last_failure_at": at, "last_error": row["last_error"], "failures": job_run.c.failures + 1}
         conn.execute(ins.values(**row).on_conflict_do_update(index_elements=["job"], set_=change))
 

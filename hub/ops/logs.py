@@ -13,14 +13,13 @@ uncaught exception's traceback is masked before it is printed.
 message is masked before it is formatted, in both formats.
 """
 
-
 from __future__ import annotations
 
 import json
 import logging
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hub.core.config import load_settings
 from hub.core.correlation import CorrelationFilter
@@ -32,7 +31,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "correlation_id": getattr(record, "correlation_id", "-"),

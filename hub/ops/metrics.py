@@ -35,9 +35,9 @@ from hub.core import clock
 from hub.core.config import Settings, load_settings
 from hub.db.tables import delivery
 from hub.ingest.counters import BATCH_SECONDS, timed_batch  # noqa: F401  (process-local instruments, default registry)
+from hub.model.outcomes import RECORD_OUTCOMES, DeliveryStatus
 from hub.ops import stats
 from hub.ops.jobs import job_run
-from hub.model.outcomes import RECORD_OUTCOMES, DeliveryStatus
 
 log = logging.getLogger("govhub.metrics")
 
@@ -73,29 +73,43 @@ class HubCollector:
 
     def _database(self):
         data = stats.counts(self.engine)
-        families = {o: CounterMetricFamily(f"govhub_records_{o}", f"Records {o} per source system and kind "
-                                           "(received = stored + duplicate + quarantined)", labels=["system", "kind"])
-                    for o in ("received", *RECORD_OUTCOMES)}
+        families = {
+            o: CounterMetricFamily(
+                f"govhub_records_{o}",
+                f"Records {o} per source system and kind (received = stored + duplicate + quarantined)",
+                labels=["system", "kind"],
+            )
+            for o in ("received", *RECORD_OUTCOMES)
+        }
         for src in data["sources"]:
             for o, fam in families.items():
                 fam.add_metric([src["system"], src["kind"]], src[o])
         yield from families.values()
-        reasons = GaugeMetricFamily("govhub_quarantine_records", "Quarantined records per source system and reason",
-                                    labels=["system", "reason"])
+        reasons = GaugeMetricFamily(
+            "govhub_quarantine_records", "Quarantined records per source system and reason", labels=["system", "reason"]
+        )
         for system, by in data["quarantined_by_reason"].items():
             for reason, n in by.items():
                 reasons.add_metric([system, reason], n)
         yield reasons
 
         now = clock.now()
-        pending = GaugeMetricFamily("govhub_delivery_pending", "Records waiting to be delivered to a peer", labels=["peer"])
-        dead = GaugeMetricFamily("govhub_delivery_dead", "Dead deliveries (need govhub replay) per peer", labels=["peer"])
-        lag = GaugeMetricFamily("govhub_delivery_oldest_pending_age_seconds",
-                                "Age of the oldest record still waiting for a peer (delivery lag)", labels=["peer"])
+        pending = GaugeMetricFamily(
+            "govhub_delivery_pending", "Records waiting to be delivered to a peer", labels=["peer"]
+        )
+        dead = GaugeMetricFamily(
+            "govhub_delivery_dead", "Dead deliveries (need govhub replay) per peer", labels=["peer"]
+        )
+        lag = GaugeMetricFamily(
+            "govhub_delivery_oldest_pending_age_seconds",
+            "Age of the oldest record still waiting for a peer (delivery lag)",
+            labels=["peer"],
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
-                .where(delivery.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD))).group_by(delivery.c.peer, delivery.c.status)
+                .where(delivery.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)))
+                .group_by(delivery.c.peer, delivery.c.status)
             ).all()
             jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
         seen_pending = set()
@@ -106,17 +120,21 @@ class HubCollector:
                 seen_pending.add(peer)
             else:
                 dead.add_metric([peer], n)
-        for peer, status, *_ in rows:  # a peer with only dead letters has no lag, but its series stays
+        for peer, _status, *_ in rows:  # a peer with only dead letters has no lag, but its series stays
             if peer not in seen_pending:
                 pending.add_metric([peer], 0)
                 lag.add_metric([peer], 0)
                 seen_pending.add(peer)
         yield from (pending, dead, lag)
 
-        last = GaugeMetricFamily("govhub_job_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time)",
-                                 labels=["job"])
-        since = GaugeMetricFamily("govhub_job_seconds_since_success", "Seconds since a sync job last succeeded "
-                                  "(DAG freshness)", labels=["job"])
+        last = GaugeMetricFamily(
+            "govhub_job_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time)", labels=["job"]
+        )
+        since = GaugeMetricFamily(
+            "govhub_job_seconds_since_success",
+            "Seconds since a sync job last succeeded (DAG freshness)",
+            labels=["job"],
+        )
         for job, at in jobs:
             if at is not None:
                 last.add_metric([job], _epoch(at))

@@ -16,9 +16,9 @@ Compressed files are not looked into.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from hub.model.codes import idcard
 from hub.model.codes.errors import CodeError
@@ -54,12 +54,16 @@ def leaks(text: str, where: str = "text") -> list[Leak]:
     for n, line in enumerate(text.splitlines(), 1):
         if not any(c.isdigit() for c in line):
             continue
-        found += [Leak(f"{where}:{n}", "id_no", mask_id(m.group(0))) for m in ID18_RE.finditer(line) if _id_shaped(m.group(0))]
+        found += [
+            Leak(f"{where}:{n}", "id_no", mask_id(m.group(0))) for m in ID18_RE.finditer(line) if _id_shaped(m.group(0))
+        ]
         found += [Leak(f"{where}:{n}", "phone", mask_phone(m.group(0))) for m in MOBILE_RE.finditer(line)]
     return found
 
 
-def scan_tree(root: Path, skip_dirs: Iterable[str] = (), skip_suffixes: Iterable[str] = ()) -> tuple[list[Path], list[Leak]]:
+def scan_tree(
+    root: Path, skip_dirs: Iterable[str] = (), skip_suffixes: Iterable[str] = ()
+) -> tuple[list[Path], list[Leak]]:
     """Every file under ``root`` except those under ``skip_dirs`` (names relative to
     root) or ending in ``skip_suffixes``; returns the files read and the leaks found."""
     root = Path(root)
@@ -68,7 +72,7 @@ def scan_tree(root: Path, skip_dirs: Iterable[str] = (), skip_suffixes: Iterable
     read, found = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
-        if any(rel.parts[:len(d.parts)] == d.parts for d in skip_paths) or path.name.endswith(skip_suffixes):
+        if any(rel.parts[: len(d.parts)] == d.parts for d in skip_paths) or path.name.endswith(skip_suffixes):
             continue
         read.append(path)
         found += leaks(path.read_bytes().decode("latin-1"), str(rel))

@@ -32,15 +32,26 @@ def counts(engine: Engine | Connection) -> dict:
             .where(quarantine.c.status != QuarantineStatus.RETRIED)
             .group_by(quarantine.c.source_system, quarantine.c.reason)
         ).all()
-        corrected = {(system, kind): int(n) for system, kind, n in conn.execute(
-            select(quarantine.c.source_system, quarantine.c.kind, func.count())
-            .where(quarantine.c.status == QuarantineStatus.RETRIED)
-            .group_by(quarantine.c.source_system, quarantine.c.kind))}
+        corrected = {
+            (system, kind): int(n)
+            for system, kind, n in conn.execute(
+                select(quarantine.c.source_system, quarantine.c.kind, func.count())
+                .where(quarantine.c.status == QuarantineStatus.RETRIED)
+                .group_by(quarantine.c.source_system, quarantine.c.kind)
+            )
+        }
     sources = []
     total = dict.fromkeys(OUTCOMES, 0)
     for (system, kind), c in sorted(per.items()):
-        sources.append({"system": system, "kind": kind, "received": sum(c[o] for o in OUTCOMES), **c,
-                        "corrected": corrected.get((system, kind), 0)})
+        sources.append(
+            {
+                "system": system,
+                "kind": kind,
+                "received": sum(c[o] for o in OUTCOMES),
+                **c,
+                "corrected": corrected.get((system, kind), 0),
+            }
+        )
         for o in OUTCOMES:
             total[o] += c[o]
     by_reason: dict[str, dict[str, int]] = defaultdict(dict)
@@ -50,7 +61,9 @@ def counts(engine: Engine | Connection) -> dict:
         "sources": sources,
         "total": {"received": sum(total.values()), **total},
         "corrected": sum(corrected.values()),
-        "quarantined_by_reason": {s: dict(sorted(r.items(), key=lambda x: -x[1])) for s, r in sorted(by_reason.items())},
+        "quarantined_by_reason": {
+            s: dict(sorted(r.items(), key=lambda x: -x[1])) for s, r in sorted(by_reason.items())
+        },
     }
 
 
@@ -67,8 +80,15 @@ def _r(text: str, width: int) -> str:
     return " " * max(width - _w(text), 0) + text
 
 
-COLUMNS = (("来源系统 system", 22), ("类型 kind", 12), ("接收 received", 15), ("入库 stored", 13),
-           ("重复 duplicate", 16), ("隔离 quarantined", 18), ("其中更正 corrected", 20))
+COLUMNS = (
+    ("来源系统 system", 22),
+    ("类型 kind", 12),
+    ("接收 received", 15),
+    ("入库 stored", 13),
+    ("重复 duplicate", 16),
+    ("隔离 quarantined", 18),
+    ("其中更正 corrected", 20),
+)
 
 
 def _row(cells) -> str:
@@ -81,7 +101,9 @@ def render(data: dict) -> str:
     rule = "-" * _w(head)
     lines = [head, rule]
     for s in data["sources"]:
-        lines.append(_row([s["system"], s["kind"], *(f"{s[k]:,}" for k in ("received", *OUTCOMES)), f"{s['corrected']:,}"]))
+        lines.append(
+            _row([s["system"], s["kind"], *(f"{s[k]:,}" for k in ("received", *OUTCOMES)), f"{s['corrected']:,}"])
+        )
     t = data["total"]
     lines += [rule, _row(["合计 total", "", *(f"{t[k]:,}" for k in ("received", *OUTCOMES)), f"{data['corrected']:,}"])]
     if data["quarantined_by_reason"]:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +34,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.base import Adapter, Envelope
 from adapters.errors import AdapterError, TerminalError
 from adapters.registry import open_adapter
+from hub.catalog.systems import System, systems
 from hub.core import clock, correlation
+from hub.db.tables import delivery
 from hub.model.dictionary import kind as dictionary_kind
 from hub.model.masking import mask_text
-from hub.db.tables import delivery
-from hub.outbound.serialize import load_records, to_json, to_xml
-from hub.catalog.systems import System, systems
 from hub.model.outcomes import DELIVERED, DeliveryStatus
+from hub.outbound.serialize import load_records, to_json, to_xml
 
 if TYPE_CHECKING:
     from hub.ingest.store import BatchContext
@@ -48,21 +48,38 @@ if TYPE_CHECKING:
 log = logging.getLogger("govhub.delivery")
 
 
-def enqueue(conn: Connection, peer: str, kind: str, items: list[tuple[Any, ...]], now: datetime, reason: str = "route") -> None:
+def enqueue(
+    conn: Connection, peer: str, kind: str, items: list[tuple[Any, ...]], now: datetime, reason: str = "route"
+) -> None:
     """Queue records for ``peer``: items are (source_system, record_key, version, ordering_key)
     and optionally (…, record_id, record_updated_at). The same record version queued twice
     for the same reason is queued once."""
     if not items:
         return
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(delivery)
-    conn.execute(ins.on_conflict_do_nothing(), [
-        {"peer": peer, "source_system": it[0], "kind": kind, "record_key": it[1], "record_version": it[2],
-         "ordering_key": it[3], "record_id": it[4] if len(it) > 4 else None,
-         "record_updated_at": it[5] if len(it) > 5 else None, "reason": reason, "status": DeliveryStatus.PENDING,
-         "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
-         "correlation_id": correlation.current()}
-        for it in items
-    ])
+    conn.execute(
+        ins.on_conflict_do_nothing(),
+        [
+            {
+                "peer": peer,
+                "source_system": it[0],
+                "kind": kind,
+                "record_key": it[1],
+                "record_version": it[2],
+                "ordering_key": it[3],
+                "record_id": it[4] if len(it) > 4 else None,
+                "record_updated_at": it[5] if len(it) > 5 else None,
+                "reason": reason,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+                "correlation_id": correlation.current(),
+            }
+            for it in items
+        ],
+    )
 
 
 def enqueue_reports(conn: Connection, ctx: BatchContext, events: list[dict[str, Any]]) -> None:
@@ -125,10 +142,16 @@ class Deliverer:
         while time.monotonic() >= breaker.open_until:
             now = clock.now()
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(delivery).where(delivery.c.peer == peer_id, delivery.c.status == DeliveryStatus.PENDING)
-                    .order_by(delivery.c.id).limit(self.batch_size)
-                ).mappings().all()
+                rows = (
+                    conn.execute(
+                        select(delivery)
+                        .where(delivery.c.peer == peer_id, delivery.c.status == DeliveryStatus.PENDING)
+                        .order_by(delivery.c.id)
+                        .limit(self.batch_size)
+                    )
+                    .mappings()
+                    .all()
+                )
             if not rows or rows[0]["next_attempt_at"] > now:
                 break  # the oldest is backing off: everything behind it waits (order per case)
             rows = [r for r in rows if r["kind"] == rows[0]["kind"]]
@@ -137,8 +160,15 @@ class Deliverer:
                 continue
             with correlation.bound(_correlation_ids(rows)):
                 outcome = self._send(peer_id, rows)
-                log.info("delivery to %s of %d %s records (ids %d-%d): %s", peer_id, len(rows), rows[0]["kind"],
-                         rows[0]["id"], rows[-1]["id"], dict(outcome))
+                log.info(
+                    "delivery to %s of %d %s records (ids %d-%d): %s",
+                    peer_id,
+                    len(rows),
+                    rows[0]["kind"],
+                    rows[0]["id"],
+                    rows[-1]["id"],
+                    dict(outcome),
+                )
             done.update(outcome)
             if outcome.get("retry"):
                 break
@@ -152,16 +182,26 @@ class Deliverer:
             latest: dict[tuple[str, str], int] = {}
             for src, key, rid in conn.execute(
                 select(delivery.c.source_system, delivery.c.record_key, func.max(delivery.c.id))
-                .where(delivery.c.peer == peer_id, delivery.c.kind == rows[0]["kind"], delivery.c.status == DeliveryStatus.PENDING,
-                       delivery.c.record_key.in_([k for _, k in keys]))
+                .where(
+                    delivery.c.peer == peer_id,
+                    delivery.c.kind == rows[0]["kind"],
+                    delivery.c.status == DeliveryStatus.PENDING,
+                    delivery.c.record_key.in_([k for _, k in keys]),
+                )
                 .group_by(delivery.c.source_system, delivery.c.record_key)
             ):
                 latest[(src, key)] = rid
             stale = [r for r in rows if latest.get((r["source_system"], r["record_key"]), r["id"]) != r["id"]]
             for r in stale:
-                conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
-                    status=DeliveryStatus.SUPERSEDED, peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
-                    updated_at=clock.now()))
+                conn.execute(
+                    update(delivery)
+                    .where(delivery.c.id == r["id"])
+                    .values(
+                        status=DeliveryStatus.SUPERSEDED,
+                        peer_ref=f"delivery #{latest[(r['source_system'], r['record_key'])]}",
+                        updated_at=clock.now(),
+                    )
+                )
         return [r for r in rows if r not in stale]
 
     def _send(self, peer_id: str, rows: Sequence[RowMapping]) -> Counter[str]:
@@ -190,14 +230,21 @@ class Deliverer:
             breaker.failures += 1
             if breaker.failures >= self.breaker_threshold:
                 breaker.open_until = time.monotonic() + self.breaker_cooldown
-                log.warning("peer %s failed %d times in a row; circuit open for %.0fs", peer_id, breaker.failures, self.breaker_cooldown)
+                log.warning(
+                    "peer %s failed %d times in a row; circuit open for %.0fs",
+                    peer_id,
+                    breaker.failures,
+                    self.breaker_cooldown,
+                )
             self._backoff(rows, f"{type(exc).__name__}: {exc.message}", message_id)
             return Counter(retry=len(rows))
         breaker.failures, breaker.open_until = 0, 0.0
         self._mark(rows, status=receipt.status, message_id=message_id, peer_ref=receipt.peer_ref)
         return Counter({receipt.status: len(rows)})
 
-    def _envelope(self, peer: System, adapter: Adapter, kind: str, rows: Sequence[RowMapping], message_id: str) -> Envelope:
+    def _envelope(
+        self, peer: System, adapter: Adapter, kind: str, rows: Sequence[RowMapping], message_id: str
+    ) -> Envelope:
         with self.engine.connect() as conn:
             by_source: dict[str, list[str]] = {}
             for r in rows:
@@ -205,12 +252,23 @@ class Deliverer:
             current: dict[tuple[str, str], dict[str, Any]] = {}
             for src, keys in by_source.items():
                 current.update({(src, k): v for k, v in load_records(conn, kind, keys, src).items()})
-        records = [current[(r["source_system"], r["record_key"])] for r in rows if (r["source_system"], r["record_key"]) in current]
+        records = [
+            current[(r["source_system"], r["record_key"])]
+            for r in rows
+            if (r["source_system"], r["record_key"]) in current
+        ]
         fmt = "json" if adapter.scheme == "rest" else "xml"
         body = to_json(kind, records, message_id) if fmt == "json" else to_xml(kind, records, message_id)
         name = f"{message_id.replace(':', '_')}.{fmt}"
-        return Envelope(body, message_id, system="govhub", kind=kind, format=fmt, filename=name,
-                        headers={"operation": f"Report{dictionary_kind(kind).batch.capitalize()}"})
+        return Envelope(
+            body,
+            message_id,
+            system="govhub",
+            kind=kind,
+            format=fmt,
+            filename=name,
+            headers={"operation": f"Report{dictionary_kind(kind).batch.capitalize()}"},
+        )
 
     def _backoff(self, rows: Sequence[RowMapping], error: str, message_id: str) -> None:
         now = clock.now()
@@ -223,16 +281,41 @@ class Deliverer:
                 else:
                     delay = min(self.base_backoff * 2 ** (attempts - 1), self.max_backoff)
                     values = {"next_attempt_at": now + timedelta(seconds=delay)}
-                conn.execute(update(delivery).where(delivery.c.id == r["id"]).values(
-                    attempts=attempts, last_error=mask_text(error)[:2000], message_id=message_id, updated_at=now, **values))
+                conn.execute(
+                    update(delivery)
+                    .where(delivery.c.id == r["id"])
+                    .values(
+                        attempts=attempts,
+                        last_error=mask_text(error)[:2000],
+                        message_id=message_id,
+                        updated_at=now,
+                        **values,
+                    )
+                )
 
-    def _mark(self, rows: Sequence[RowMapping], status: str, message_id: str, error: str | None = None, peer_ref: str | None = None) -> None:
+    def _mark(
+        self,
+        rows: Sequence[RowMapping],
+        status: str,
+        message_id: str,
+        error: str | None = None,
+        peer_ref: str | None = None,
+    ) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
-            conn.execute(update(delivery).where(delivery.c.id.in_([r["id"] for r in rows])).values(
-                status=status, attempts=delivery.c.attempts + 1, message_id=message_id, peer_ref=peer_ref,
-                last_error=mask_text(error)[:2000] if error else None, updated_at=now,
-                delivered_at=now if status in DELIVERED else None))
+            conn.execute(
+                update(delivery)
+                .where(delivery.c.id.in_([r["id"] for r in rows]))
+                .values(
+                    status=status,
+                    attempts=delivery.c.attempts + 1,
+                    message_id=message_id,
+                    peer_ref=peer_ref,
+                    last_error=mask_text(error)[:2000] if error else None,
+                    updated_at=now,
+                    delivered_at=now if status in DELIVERED else None,
+                )
+            )
 
 
 def _correlation_ids(rows: Sequence[RowMapping]) -> str:
@@ -250,18 +333,26 @@ def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None
         cond.append(delivery.c.id.in_(ids))
     now = clock.now()
     with engine.begin() as conn:
-        return conn.execute(update(delivery).where(and_(*cond)).values(
-            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)).rowcount
+        return conn.execute(
+            update(delivery)
+            .where(and_(*cond))
+            .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+        ).rowcount
 
 
 def summary(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
-                            .group_by(delivery.c.peer, delivery.c.status).order_by(delivery.c.peer)).all()
+        rows = conn.execute(
+            select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
+            .group_by(delivery.c.peer, delivery.c.status)
+            .order_by(delivery.c.peer)
+        ).all()
     return [{"peer": p, "status": s, "count": n, "oldest": o} for p, s, n, o in rows]
 
 
-def listing(engine: Engine, peer: str | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def listing(
+    engine: Engine, peer: str | None = None, status: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     q = select(delivery).order_by(delivery.c.id.desc()).limit(limit)
     if peer:
         q = q.where(delivery.c.peer == peer)

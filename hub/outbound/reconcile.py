@@ -44,9 +44,9 @@ from sqlalchemy import Column, Date, DateTime, Engine, Index, Integer, String, T
 
 from adapters.errors import ConfigError
 from adapters.registry import open_adapter
+from hub.catalog.systems import System, get_system
 from hub.core import clock
 from hub.db.tables import LIBRARY, Id, Json, delivery, metadata
-from hub.catalog.systems import System, get_system
 from hub.model.outcomes import DELIVERED
 
 log = logging.getLogger("govhub.reconcile")
@@ -96,14 +96,23 @@ def reconcile(engine: Engine, peer_id: str, day: date) -> dict[str, int]:
         if ours_pair != theirs_pair:
             held = {r["case_no"] for r in _ask(peer, day, item)}
             mismatched[item] = {
-                "ours_count": ours_pair[0], "ours_digest": ours_pair[1],
-                "theirs_count": theirs_pair[0], "theirs_digest": theirs_pair[1],
-                "missing_sample": sorted(mine - held)[:SAMPLE], "extra_sample": sorted(held - mine)[:SAMPLE],
+                "ours_count": ours_pair[0],
+                "ours_digest": ours_pair[1],
+                "theirs_count": theirs_pair[0],
+                "theirs_digest": theirs_pair[1],
+                "missing_sample": sorted(mine - held)[:SAMPLE],
+                "extra_sample": sorted(held - mine)[:SAMPLE],
             }
     opened, resolved = _record(engine, peer_id, day, mismatched, now)
-    counts = {"items": len(items), "matched": len(items) - len(mismatched), "mismatched": len(mismatched),
-              "opened": opened, "resolved": resolved, "ours": sum(len(v) for v in ours.values()),
-              "theirs": sum(n for n, _ in theirs.values())}
+    counts = {
+        "items": len(items),
+        "matched": len(items) - len(mismatched),
+        "mismatched": len(mismatched),
+        "opened": opened,
+        "resolved": resolved,
+        "ours": sum(len(v) for v in ours.values()),
+        "theirs": sum(n for n, _ in theirs.values()),
+    }
     log.info("reconciled %s with %s: %s", day, peer_id, " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
@@ -113,10 +122,16 @@ def delivered_cases(engine: Engine, peer_id: str, day: date) -> dict[str, set[st
     t = LIBRARY["case"]
     start = datetime.combine(day, time())
     q = (
-        select(t.c.item_code, t.c.case_no).distinct()
+        select(t.c.item_code, t.c.case_no)
+        .distinct()
         .join(delivery, (delivery.c.source_system == t.c.source_system) & (delivery.c.record_key == t.c.case_no))
-        .where(delivery.c.peer == peer_id, delivery.c.kind == "case", delivery.c.status.in_(DELIVERED),
-               t.c.apply_time >= start, t.c.apply_time < start + timedelta(days=1))
+        .where(
+            delivery.c.peer == peer_id,
+            delivery.c.kind == "case",
+            delivery.c.status.in_(DELIVERED),
+            t.c.apply_time >= start,
+            t.c.apply_time < start + timedelta(days=1),
+        )
     )
     out: dict[str, set[str]] = {}
     with engine.connect() as conn:
@@ -134,18 +149,25 @@ def _ask(peer: System, day: date, item_code: str | None = None) -> list[dict[str
         return [r for page in adapter.read() for r in json.loads(page.body)["records"]]
 
 
-def _record(engine: Engine, peer_id: str, day: date, mismatched: dict[str, dict[str, Any]], now: datetime) -> tuple[int, int]:
+def _record(
+    engine: Engine, peer_id: str, day: date, mismatched: dict[str, dict[str, Any]], now: datetime
+) -> tuple[int, int]:
     """Upsert one row per mismatched item, resolve the rows that agree again."""
     t = reconcile_discrepancy
     opened = resolved = 0
     with engine.begin() as conn:
-        existing = {r.item_code: r for r in conn.execute(
-            select(t.c.id, t.c.item_code, t.c.status).where(t.c.peer == peer_id, t.c.day == day))}
+        existing = {
+            r.item_code: r
+            for r in conn.execute(select(t.c.id, t.c.item_code, t.c.status).where(t.c.peer == peer_id, t.c.day == day))
+        }
         for item, values in mismatched.items():
             row = existing.get(item)
             if row is None:
-                conn.execute(t.insert().values(peer=peer_id, day=day, item_code=item, detected_at=now, checked_at=now,
-                                               status="open", **values))
+                conn.execute(
+                    t.insert().values(
+                        peer=peer_id, day=day, item_code=item, detected_at=now, checked_at=now, status="open", **values
+                    )
+                )
                 opened += 1
             else:
                 conn.execute(update(t).where(t.c.id == row.id).values(checked_at=now, status="open", **values))

@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Table, and_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.core import clock
-from hub.outbound.delivery import Deliverer, enqueue
-from hub.model.dictionary import kind as dictionary_kind
-from hub.db.tables import LIBRARY, delivery, report_watermark
 from hub.catalog.systems import get_system
+from hub.core import clock
+from hub.db.tables import LIBRARY, delivery, report_watermark
+from hub.model.dictionary import kind as dictionary_kind
 from hub.model.outcomes import DELIVERED, DeliveryStatus
+from hub.outbound.delivery import Deliverer, enqueue
 
 log = logging.getLogger("govhub.reporting")
 SETTLE = timedelta(seconds=2)
@@ -48,23 +48,38 @@ class ReportRun:
     acknowledged_through: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"peer": self.peer, "kind": self.kind, "queued": self.queued, "delivered": dict(self.delivered or {}),
-                "acknowledged_through": self.acknowledged_through.isoformat() if self.acknowledged_through else None}
+        return {
+            "peer": self.peer,
+            "kind": self.kind,
+            "queued": self.queued,
+            "delivered": dict(self.delivered or {}),
+            "acknowledged_through": self.acknowledged_through.isoformat() if self.acknowledged_through else None,
+        }
 
 
 def _watermark(conn: Connection, peer: str, kind: str) -> RowMapping | None:
-    return conn.execute(select(report_watermark).where(report_watermark.c.peer == peer, report_watermark.c.kind == kind)).mappings().first()
+    return (
+        conn.execute(select(report_watermark).where(report_watermark.c.peer == peer, report_watermark.c.kind == kind))
+        .mappings()
+        .first()
+    )
 
 
 def _save(conn: Connection, peer: str, kind: str, **values: Any) -> None:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(report_watermark)
     row = {"peer": peer, "kind": kind, "updated_at": clock.now(), **values}
-    conn.execute(ins.values(**row).on_conflict_do_update(index_elements=["peer", "kind"], set_={k: row[k] for k in row if k not in ("peer", "kind")}))
+    conn.execute(
+        ins.values(**row).on_conflict_do_update(
+            index_elements=["peer", "kind"], set_={k: row[k] for k in row if k not in ("peer", "kind")}
+        )
+    )
 
 
 def _region_filter(t: Table, peer_id: str) -> ColumnElement[bool]:
     peer = get_system(peer_id)
-    return t.c.region_code.like(f"{peer.region_prefix}%") if "region_code" in t.c else true()  # what where() makes of True
+    return (
+        t.c.region_code.like(f"{peer.region_prefix}%") if "region_code" in t.c else true()
+    )  # what where() makes of True
 
 
 def enqueue_changes(engine: Engine, peer: str, kind: str, limit: int = 5000) -> int:
@@ -74,18 +89,39 @@ def enqueue_changes(engine: Engine, peer: str, kind: str, limit: int = 5000) -> 
     with engine.begin() as conn:
         wm = _watermark(conn, peer, kind)
         q = select(t.c.id, t.c.updated_at, t.c.source_system, t.c.version, *[t.c[n] for n in k.key]).where(
-            t.c.updated_at <= clock.now() - SETTLE, t.c.source_system != peer, _region_filter(t, peer))
+            t.c.updated_at <= clock.now() - SETTLE, t.c.source_system != peer, _region_filter(t, peer)
+        )
         if wm and wm["enqueued_at"] is not None:
-            q = q.where(or_(t.c.updated_at > wm["enqueued_at"],
-                            and_(t.c.updated_at == wm["enqueued_at"], t.c.id > wm["enqueued_id"])))
+            q = q.where(
+                or_(
+                    t.c.updated_at > wm["enqueued_at"],
+                    and_(t.c.updated_at == wm["enqueued_at"], t.c.id > wm["enqueued_id"]),
+                )
+            )
         rows = conn.execute(q.order_by(t.c.updated_at, t.c.id).limit(limit)).all()
         if not rows:
             return 0
-        items = [(r.source_system, "|".join(str(v) for v in r[4:]), r.version, "|".join(str(v) for v in r[4:]), r.id, r.updated_at)
-                 for r in rows]
+        items = [
+            (
+                r.source_system,
+                "|".join(str(v) for v in r[4:]),
+                r.version,
+                "|".join(str(v) for v in r[4:]),
+                r.id,
+                r.updated_at,
+            )
+            for r in rows
+        ]
         enqueue(conn, peer, kind, items, clock.now(), reason="report")
-        _save(conn, peer, kind, enqueued_at=rows[-1].updated_at, enqueued_id=rows[-1].id,
-              acknowledged_at=wm["acknowledged_at"] if wm else None, acknowledged_id=wm["acknowledged_id"] if wm else None)
+        _save(
+            conn,
+            peer,
+            kind,
+            enqueued_at=rows[-1].updated_at,
+            enqueued_id=rows[-1].id,
+            acknowledged_at=wm["acknowledged_at"] if wm else None,
+            acknowledged_id=wm["acknowledged_id"] if wm else None,
+        )
     log.info("queued %d %s records for %s", len(rows), kind, peer)
     return len(rows)
 
@@ -97,24 +133,40 @@ def advance_acknowledged(engine: Engine, peer: str, kind: str) -> datetime | Non
         if not wm:
             return None
         open_ = conn.execute(
-            select(delivery.c.record_updated_at, delivery.c.record_id).where(
-                delivery.c.peer == peer, delivery.c.kind == kind, delivery.c.reason == "report",
-                delivery.c.status.not_in(FINAL)).order_by(delivery.c.record_updated_at, delivery.c.record_id).limit(1)
+            select(delivery.c.record_updated_at, delivery.c.record_id)
+            .where(
+                delivery.c.peer == peer,
+                delivery.c.kind == kind,
+                delivery.c.reason == "report",
+                delivery.c.status.not_in(FINAL),
+            )
+            .order_by(delivery.c.record_updated_at, delivery.c.record_id)
+            .limit(1)
         ).first()
         if open_ is None:
             at, rid = wm["enqueued_at"], wm["enqueued_id"]
         else:  # the last final delivery before the first open one
             last = conn.execute(
-                select(delivery.c.record_updated_at, delivery.c.record_id).where(
-                    delivery.c.peer == peer, delivery.c.kind == kind, delivery.c.reason == "report",
+                select(delivery.c.record_updated_at, delivery.c.record_id)
+                .where(
+                    delivery.c.peer == peer,
+                    delivery.c.kind == kind,
+                    delivery.c.reason == "report",
                     delivery.c.status.in_(FINAL),
-                    or_(delivery.c.record_updated_at < open_[0],
-                        and_(delivery.c.record_updated_at == open_[0], delivery.c.record_id < open_[1])))
-                .order_by(delivery.c.record_updated_at.desc(), delivery.c.record_id.desc()).limit(1)
+                    or_(
+                        delivery.c.record_updated_at < open_[0],
+                        and_(delivery.c.record_updated_at == open_[0], delivery.c.record_id < open_[1]),
+                    ),
+                )
+                .order_by(delivery.c.record_updated_at.desc(), delivery.c.record_id.desc())
+                .limit(1)
             ).first()
             at, rid = (last[0], last[1]) if last else (wm["acknowledged_at"], wm["acknowledged_id"])
-        conn.execute(update(report_watermark).where(report_watermark.c.peer == peer, report_watermark.c.kind == kind)
-                     .values(acknowledged_at=at, acknowledged_id=rid, updated_at=clock.now()))
+        conn.execute(
+            update(report_watermark)
+            .where(report_watermark.c.peer == peer, report_watermark.c.kind == kind)
+            .values(acknowledged_at=at, acknowledged_id=rid, updated_at=clock.now())
+        )
         acknowledged: datetime | None = at
         return acknowledged
 
@@ -140,11 +192,22 @@ def backfill(engine: Engine, peer: str, kind: str, start: datetime, end: datetim
     k = dictionary_kind(kind)
     tag = f"backfill:{clock.now():%Y%m%d%H%M%S}"
     with engine.begin() as conn:
-        rows = conn.execute(select(t.c.id, t.c.updated_at, t.c.source_system, t.c.version, *[t.c[n] for n in k.key]).where(
-            t.c.updated_at >= start, t.c.updated_at < end, t.c.source_system != peer, _region_filter(t, peer))
-            .order_by(t.c.updated_at, t.c.id)).all()
-        items = [(r.source_system, "|".join(str(v) for v in r[4:]), r.version, "|".join(str(v) for v in r[4:]), r.id, r.updated_at)
-                 for r in rows]
+        rows = conn.execute(
+            select(t.c.id, t.c.updated_at, t.c.source_system, t.c.version, *[t.c[n] for n in k.key])
+            .where(t.c.updated_at >= start, t.c.updated_at < end, t.c.source_system != peer, _region_filter(t, peer))
+            .order_by(t.c.updated_at, t.c.id)
+        ).all()
+        items = [
+            (
+                r.source_system,
+                "|".join(str(v) for v in r[4:]),
+                r.version,
+                "|".join(str(v) for v in r[4:]),
+                r.id,
+                r.updated_at,
+            )
+            for r in rows
+        ]
         enqueue(conn, peer, kind, items, clock.now(), reason=tag)
     log.info("backfill %s: queued %d %s records for %s", tag, len(rows), kind, peer)
     return len(rows)

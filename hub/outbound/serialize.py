@@ -7,13 +7,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, tuple_
 
+from hub.db.tables import LIBRARY
 from hub.model import xmlwrite
 from hub.model.canonical import json_ready
-from hub.model.dictionary import Kind, kind as dictionary_kind
-from hub.db.tables import LIBRARY
-from sqlalchemy import tuple_
+from hub.model.dictionary import Kind
+from hub.model.dictionary import kind as dictionary_kind
 
 
 def _ordered(k: Kind, rec: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,7 +44,9 @@ def to_json(kind: str, records: Sequence[Mapping[str, Any]], message_id: str | N
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-def load_records(conn: Connection, kind: str, keys: list[str], source_system: str | None = None) -> dict[str, dict[str, Any]]:
+def load_records(
+    conn: Connection, kind: str, keys: list[str], source_system: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Current library rows by record key (as in lineage: key fields joined by '|')."""
     k = dictionary_kind(kind)
     t = LIBRARY[kind]

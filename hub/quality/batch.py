@@ -15,16 +15,16 @@ the batch in a DataFrame, and a 200,000-record file should not take gigabytes fo
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, select, tuple_
 
-from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, ingest_message, lineage
+from hub.model.dictionary import kind as dictionary_kind
+from hub.model.outcomes import Outcome
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.models import quality_run
 from hub.quality.suites import suite
-from hub.model.outcomes import Outcome
 
 log = logging.getLogger("govhub.quality")
 MAX_ROWS = 20_000
@@ -35,18 +35,28 @@ def message_records(engine: Engine, system: str, kind: str, message_id: str, lim
     k = dictionary_kind(kind)
     t = LIBRARY[kind]
     with engine.connect() as conn:
-        keys = list(conn.execute(
-            select(lineage.c.record_key)
-            .where(lineage.c.source_system == system, lineage.c.message_id == message_id, lineage.c.kind == kind,
-                   lineage.c.outcome.in_((Outcome.STORED, Outcome.DUPLICATE)), lineage.c.record_key.is_not(None))
-            .order_by(lineage.c.seq).limit(limit)
-        ).scalars())
+        keys = list(
+            conn.execute(
+                select(lineage.c.record_key)
+                .where(
+                    lineage.c.source_system == system,
+                    lineage.c.message_id == message_id,
+                    lineage.c.kind == kind,
+                    lineage.c.outcome.in_((Outcome.STORED, Outcome.DUPLICATE)),
+                    lineage.c.record_key.is_not(None),
+                )
+                .order_by(lineage.c.seq)
+                .limit(limit)
+            ).scalars()
+        )
         wanted = sorted({tuple(key.split("|", len(k.key) - 1)) for key in keys})
         cols = [t.c[n] for n in k.key]
         rows: dict[str, dict] = {}
         for i in range(0, len(wanted), _CHUNK):
-            part = wanted[i:i + _CHUNK]
-            where: list[ColumnElement[bool]] = [cols[0].in_([p[0] for p in part])] if len(cols) == 1 else [tuple_(*cols).in_(part)]
+            part = wanted[i : i + _CHUNK]
+            where: list[ColumnElement[bool]] = (
+                [cols[0].in_([p[0] for p in part])] if len(cols) == 1 else [tuple_(*cols).in_(part)]
+            )
             if k.key_scoped_by_source:
                 where.append(t.c.source_system == system)
             for r in conn.execute(select(*[t.c[f.name] for f in k.fields]).where(and_(*where))):
@@ -64,20 +74,29 @@ def check_message(engine: Engine, system: str, kind: str, message_id: str) -> Su
     run = run_suite(suite(kind), records, env_for(engine))
     store_run(engine, run, "batch", system, message_id=message_id)
     if not run.success:
-        log.warning("quality: message %s from %s (%s, %d records) failed %s", message_id, system, kind, run.rows,
-                    ", ".join(sorted(run.failed_rules())))
+        log.warning(
+            "quality: message %s from %s (%s, %d records) failed %s",
+            message_id,
+            system,
+            kind,
+            run.rows,
+            ", ".join(sorted(run.failed_rules())),
+        )
     return run
 
 
 def pending_messages(engine: Engine, limit: int = 1000) -> Iterator[tuple[str, str, str]]:
     """(system, kind, message id) of messages without a batch check yet, oldest first."""
     m, q = ingest_message, quality_run
-    checked = exists().where(q.c.scope == "batch", q.c.source_system == m.c.source_system,
-                             q.c.message_id == m.c.message_id)
+    checked = exists().where(
+        q.c.scope == "batch", q.c.source_system == m.c.source_system, q.c.message_id == m.c.message_id
+    )
     with engine.connect() as conn:
         rows = conn.execute(
-            select(m.c.source_system, m.c.kind, m.c.message_id).where(~checked, m.c.stored + m.c.duplicate > 0)
-            .order_by(m.c.received_at, m.c.id).limit(limit)
+            select(m.c.source_system, m.c.kind, m.c.message_id)
+            .where(~checked, m.c.stored + m.c.duplicate > 0)
+            .order_by(m.c.received_at, m.c.id)
+            .limit(limit)
         ).all()
     return iter([tuple(r) for r in rows])
 

@@ -13,7 +13,7 @@ from html import escape
 
 GOOD, FAIR, POOR = "#2e7d32", "#ef8f00", "#c62828"
 STORED, DUPLICATE, QUARANTINED, LINE = "#4c9a5a", "#b0b7bf", "#d64541", "#1f4e8c"
-FONT = "font-family=\"inherit\""
+FONT = 'font-family="inherit"'
 
 
 def rate_colour(rate: float | None) -> str:
@@ -42,21 +42,27 @@ def _fit(text: str, max_em: float) -> str:
     return out + "…"
 
 
-def _t(x: float, y: float, text: str, anchor: str = "start", size: int = 12, fill: str = "#333",
-       weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}" '
-            f'font-weight="{weight}">{escape(text)}</text>')
+def _t(
+    x: float, y: float, text: str, anchor: str = "start", size: int = 12, fill: str = "#333", weight: str = "normal"
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}" '
+        f'font-weight="{weight}">{escape(text)}</text>'
+    )
 
 
 def _svg(width: int, height: int, title: str) -> str:
     # drawn at the size it is shown (the page is 1056 px wide), so 12 px text stays 12 px;
     # the stylesheet lets it shrink on a narrower screen
-    return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {FONT}>')
+    return (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {FONT}>'
+    )
 
 
-def hbars(rows: list[dict], max_value: float | None = None, width: int = 800, label_em: float = 17,
-          title: str = "") -> str:
+def hbars(
+    rows: list[dict], max_value: float | None = None, width: int = 800, label_em: float = 17, title: str = ""
+) -> str:
     """One bar per row: ``{"label", "value", "text", "colour", "title"?}``."""
     if not rows:
         return ""
@@ -70,12 +76,14 @@ def hbars(rows: list[dict], max_value: float | None = None, width: int = 800, la
     for i, r in enumerate(rows):
         y = top + i * row_h
         w = max(0.0, min(1.0, (r["value"] or 0) / top_value)) * bar_w
-        tip = escape(r.get("title") or f'{r["label"]}: {r["text"]}')
-        parts.append(f'<g><title>{tip}</title>')
+        tip = escape(r.get("title") or f"{r['label']}: {r['text']}")
+        parts.append(f"<g><title>{tip}</title>")
         parts.append(_t(label_w - 10, y + 17, _fit(r["label"], label_em), "end", size))
         parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="16" fill="#f0f2f4" rx="2"/>')
         if w > 0:
-            parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{max(w, 2):.1f}" height="16" fill="{r["colour"]}" rx="2"/>')
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 5}" width="{max(w, 2):.1f}" height="16" fill="{r["colour"]}" rx="2"/>'
+            )
         parts.append(_t(label_w + bar_w + 8, y + 17, r["text"], "start", size, "#222", "bold"))
         parts.append("</g>")
     parts.append("</svg>")
@@ -158,7 +166,16 @@ def _axes(plot: _Plot, step: float) -> list[str]:
     for i in range(5):
         r = r_lo + (1 - r_lo) * i / 4
         y = plot.rate_y(r)
-        parts.append(_t(left + plot_w + 6, y + 4, percent(r, 0 if abs(r * 100 - round(r * 100)) < 0.05 else 1), "start", 11, LINE))
+        parts.append(
+            _t(
+                left + plot_w + 6,
+                y + 4,
+                percent(r, 0 if abs(r * 100 - round(r * 100)) < 0.05 else 1),
+                "start",
+                11,
+                LINE,
+            )
+        )
     return parts
 
 
@@ -169,8 +186,10 @@ def _day_bars(plot: _Plot, days: list[dict]) -> list[str]:
     for i, d in enumerate(days):
         x = plot.left + plot.slot * i + (plot.slot - plot.bar) / 2
         y = plot.top + plot.plot_h
-        tip = (f'{d["day"]}：接收 {d["received"]:,}，入库 {d["stored"]:,}，重复 {d["duplicate"]:,}，'
-               f'隔离 {d["quarantined"]:,}，合格率 {percent(d["pass_rate"])}')
+        tip = (
+            f"{d['day']}：接收 {d['received']:,}，入库 {d['stored']:,}，重复 {d['duplicate']:,}，"
+            f"隔离 {d['quarantined']:,}，合格率 {percent(d['pass_rate'])}"
+        )
         parts.append(f"<g><title>{escape(tip)}</title>")
         for key, colour in (("stored", STORED), ("duplicate", DUPLICATE), ("quarantined", QUARANTINED)):
             h = plot.plot_h * d[key] / plot.y_max
@@ -196,7 +215,9 @@ def _rate_line(plot: _Plot, days: list[dict]) -> list[str]:
                 path = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
                 parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>')
             for x, y in segment:
-                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{LINE}" stroke="#fff" stroke-width="1.5"/>')
+                parts.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{LINE}" stroke="#fff" stroke-width="1.5"/>'
+                )
             segment = []
         else:
             segment.append(p)
@@ -209,6 +230,8 @@ def _trend_legend(x: float, legend_y: float) -> list[str]:
         parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
         parts.append(_t(x + 16, legend_y, text, size=12))
         x += 64
-    parts.append(f'<line x1="{x}" x2="{x + 18}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{LINE}" stroke-width="2"/>')
+    parts.append(
+        f'<line x1="{x}" x2="{x + 18}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{LINE}" stroke-width="2"/>'
+    )
     parts.append(_t(x + 22, legend_y, "合格率（右轴）", size=12))
     return parts

@@ -14,9 +14,10 @@ at most five; a helper column's failure shows the source field's value and the r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert
 
@@ -32,7 +33,11 @@ from hub.quality.suites import LoadedSuite
 
 MAX_EXAMPLES = 5
 EXAMPLE_CHARS = 60
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20, "unexpected_index_column_names": [frame.ROW]}
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 20,
+    "unexpected_index_column_names": [frame.ROW],
+}
 
 
 @dataclass
@@ -62,8 +67,9 @@ class SuiteRun:
 
 
 def env_for(engine: Engine | None, now: datetime | None = None) -> CheckEnv:
-    return CheckEnv(division_codes.default_table(), now or clock.now(),
-                    LibraryReferences(engine) if engine is not None else None)
+    return CheckEnv(
+        division_codes.default_table(), now or clock.now(), LibraryReferences(engine) if engine is not None else None
+    )
 
 
 def _exception_message(info: Any) -> str | None:
@@ -101,10 +107,15 @@ def _examples(suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, record
     scalars = {f.name for f in k.scalars}
     column = kwargs.get("column")
     helper = column if column in suite.derived else None
-    fields = [meta["field"]] if meta.get("field") else [
-        c for c in [column, kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])]
-        if c and c not in suite.derived
-    ]
+    fields = (
+        [meta["field"]]
+        if meta.get("field")
+        else [
+            c
+            for c in [column, kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])]
+            if c and c not in suite.derived
+        ]
+    )
     out: list[str] = []
     for hit in result.get("partial_unexpected_index_list") or ():
         row = int(hit[frame.ROW])
@@ -112,7 +123,9 @@ def _examples(suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, record
         shown = [(f, rec.get(f)) for f in fields if f in scalars and rec.get(f) is not None]
         if not shown:  # a missing value: say which record
             shown = [(n, rec.get(n)) for n in k.key if rec.get(n) is not None] or [("第几条", row + 1)]
-        text = "; ".join(f"{f}={_show(k, f, v)}" if len(shown) > 1 or f not in fields else _show(k, f, v) for f, v in shown)
+        text = "; ".join(
+            f"{f}={_show(k, f, v)}" if len(shown) > 1 or f not in fields else _show(k, f, v) for f, v in shown
+        )
         if helper is not None:
             text = f"{text} ({df.at[row, helper]})"
         if text not in out:
@@ -157,18 +170,41 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def store_run(engine: Engine, run: SuiteRun, scope: str, source_system: str, *, message_id: str | None = None,
-              day: date | None = None, replace: bool = True) -> None:
+def store_run(
+    engine: Engine,
+    run: SuiteRun,
+    scope: str,
+    source_system: str,
+    *,
+    message_id: str | None = None,
+    day: date | None = None,
+    replace: bool = True,
+) -> None:
     """Write one ``quality_run`` row; a rerun for the same message or day replaces the earlier row."""
     row = {
-        "scope": scope, "source_system": source_system, "kind": run.kind, "message_id": message_id, "day": day,
-        "suite": run.suite, "suite_version": run.suite_version, "evaluated": run.evaluated, "failed": run.failed,
-        "rows": run.rows, "success": run.success, "results": run.results, "run_at": clock.now().replace(microsecond=0),
+        "scope": scope,
+        "source_system": source_system,
+        "kind": run.kind,
+        "message_id": message_id,
+        "day": day,
+        "suite": run.suite,
+        "suite_version": run.suite_version,
+        "evaluated": run.evaluated,
+        "failed": run.failed,
+        "rows": run.rows,
+        "success": run.success,
+        "results": run.results,
+        "run_at": clock.now().replace(microsecond=0),
     }
     t = quality_run
     with engine.begin() as conn:
         if replace:
-            same = [t.c.scope == scope, t.c.source_system == source_system, t.c.kind == run.kind, t.c.suite == run.suite]
+            same = [
+                t.c.scope == scope,
+                t.c.source_system == source_system,
+                t.c.kind == run.kind,
+                t.c.suite == run.suite,
+            ]
             same.append(t.c.message_id == message_id if message_id is not None else t.c.message_id.is_(None))
             same.append(t.c.day == day if day is not None else t.c.day.is_(None))
             conn.execute(delete(t).where(*same))

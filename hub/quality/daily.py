@@ -30,17 +30,17 @@ from __future__ import annotations
 import logging
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Iterable
 
 from sqlalchemy import Engine, func, select
 
-from hub.model.dictionary import kind as dictionary_kind
 from hub.db.tables import LIBRARY, lineage
-from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
-from hub.quality.suites import FeedHealth, LoadedSuite, suite as suite_for
 from hub.domains.timelimit.calendar import CalendarError, default_calendar
-from hub.quality.suites import suites
+from hub.model.dictionary import kind as dictionary_kind
+from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
+from hub.quality.suites import FeedHealth, LoadedSuite, suites
+from hub.quality.suites import suite as suite_for
 
 log = logging.getLogger("govhub.quality")
 FEED_SUITE = "feed_health"
@@ -59,9 +59,11 @@ def volumes(engine: Engine, first: date, last: date) -> dict[tuple[str, str], di
     """(source, kind) → day → outcome counts, from lineage."""
     lo, hi = _bounds(first, last)
     d = func.date(lineage.c.received_at).label("d")
-    q = (select(lineage.c.source_system, lineage.c.kind, d, lineage.c.outcome, func.count())
-         .where(lineage.c.received_at >= lo, lineage.c.received_at < hi)
-         .group_by(lineage.c.source_system, lineage.c.kind, d, lineage.c.outcome))
+    q = (
+        select(lineage.c.source_system, lineage.c.kind, d, lineage.c.outcome, func.count())
+        .where(lineage.c.received_at >= lo, lineage.c.received_at < hi)
+        .group_by(lineage.c.source_system, lineage.c.kind, d, lineage.c.outcome)
+    )
     out: dict[tuple[str, str], dict[date, Counter]] = defaultdict(lambda: defaultdict(Counter))
     with engine.connect() as conn:
         for src, kind, day, outcome, n in conn.execute(q):
@@ -69,14 +71,19 @@ def volumes(engine: Engine, first: date, last: date) -> dict[tuple[str, str], di
     return out
 
 
-def null_counts(engine: Engine, kind: str, source: str, first: date, last: date) -> dict[date, tuple[int, dict[str, int]]]:
+def null_counts(
+    engine: Engine, kind: str, source: str, first: date, last: date
+) -> dict[date, tuple[int, dict[str, int]]]:
     """day → (rows, column → non-null count) of the library rows the source last updated that day."""
     t = LIBRARY[kind]
     cols = [f.name for f in dictionary_kind(kind).scalars]
     lo, hi = _bounds(first, last)
     d = func.date(t.c.updated_at).label("d")
-    q = (select(d, func.count(), *[func.count(t.c[c]) for c in cols])
-         .where(t.c.source_system == source, t.c.updated_at >= lo, t.c.updated_at < hi).group_by(d))
+    q = (
+        select(d, func.count(), *[func.count(t.c[c]) for c in cols])
+        .where(t.c.source_system == source, t.c.updated_at >= lo, t.c.updated_at < hi)
+        .group_by(d)
+    )
     with engine.connect() as conn:
         return {_day(r[0]): (r[1], dict(zip(cols, r[2:]))) for r in conn.execute(q)}
 
@@ -85,8 +92,12 @@ def day_records(engine: Engine, kind: str, source: str, day: date, limit: int = 
     k = dictionary_kind(kind)
     t = LIBRARY[kind]
     lo, hi = _bounds(day, day)
-    q = (select(*[t.c[f.name] for f in k.fields])
-         .where(t.c.source_system == source, t.c.updated_at >= lo, t.c.updated_at < hi).order_by(t.c.id).limit(limit))
+    q = (
+        select(*[t.c[f.name] for f in k.fields])
+        .where(t.c.source_system == source, t.c.updated_at >= lo, t.c.updated_at < hi)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
     with engine.connect() as conn:
         return [{n: v for n, v in r._mapping.items() if v is not None} for r in conn.execute(q)]
 
@@ -104,18 +115,42 @@ def _workday_fn() -> Callable[[date], bool]:
             except CalendarError:
                 pass
         return d.weekday() < 5
+
     return is_workday
 
 
-def _entry(expectation: str, rule: str, column: str | None, ok: bool, unexpected: int, elements: int, label: str,
-           observed, baseline) -> dict:
-    return {"expectation": expectation, "rule": rule, "column": column, "success": ok, "unexpected_count": unexpected,
-            "element_count": elements, "examples": [], "label_zh": label,
-            "observed_value": observed, "baseline": baseline}
+def _entry(
+    expectation: str,
+    rule: str,
+    column: str | None,
+    ok: bool,
+    unexpected: int,
+    elements: int,
+    label: str,
+    observed,
+    baseline,
+) -> dict:
+    return {
+        "expectation": expectation,
+        "rule": rule,
+        "column": column,
+        "success": ok,
+        "unexpected_count": unexpected,
+        "element_count": elements,
+        "examples": [],
+        "label_zh": label,
+        "observed_value": observed,
+        "baseline": baseline,
+    }
 
 
-def feed_health(suite: LoadedSuite, day: date, vols: dict[date, Counter],
-                nulls: dict[date, tuple[int, dict[str, int]]], is_workday: Callable[[date], bool]) -> SuiteRun:
+def feed_health(
+    suite: LoadedSuite,
+    day: date,
+    vols: dict[date, Counter],
+    nulls: dict[date, tuple[int, dict[str, int]]],
+    is_workday: Callable[[date], bool],
+) -> SuiteRun:
     """The feed-health checks of one source and kind for ``day`` (pure: no I/O)."""
     fh: FeedHealth = suite.feed_health
     k = dictionary_kind(suite.kind)
@@ -132,43 +167,96 @@ def feed_health(suite: LoadedSuite, day: date, vols: dict[date, Counter],
         median = statistics.median(received[d] for d in same_type)
         kind_of_day = "工作日" if is_workday(day) else "休息日"
         if median >= fh.silent_min_daily:
-            run.results.append(_entry(
-                "expect_source_not_silent", "feed_silent", None, today > 0, int(today == 0), today,
-                f"来源未中断：近{n}日同类{kind_of_day}中位数{median:g}条，当日不应为0", today, median))
+            run.results.append(
+                _entry(
+                    "expect_source_not_silent",
+                    "feed_silent",
+                    None,
+                    today > 0,
+                    int(today == 0),
+                    today,
+                    f"来源未中断：近{n}日同类{kind_of_day}中位数{median:g}条，当日不应为0",
+                    today,
+                    median,
+                )
+            )
         if median >= fh.volume_min_daily:
-            run.results.append(_entry(
-                "expect_daily_volume_not_to_drop", "feed_volume_drop", None,
-                today == 0 or today >= fh.volume_drop_ratio * median, int(0 < today < fh.volume_drop_ratio * median),
-                today, f"当日数据量不低于近{n}日同类{kind_of_day}中位数的{fh.volume_drop_ratio:.0%}", today, median))
-            run.results.append(_entry(
-                "expect_daily_volume_not_to_jump", "feed_volume_jump", None, today <= fh.volume_jump_ratio * median,
-                int(today > fh.volume_jump_ratio * median), today,
-                f"当日数据量不超过近{n}日同类{kind_of_day}中位数的{fh.volume_jump_ratio:g}倍", today, median))
+            run.results.append(
+                _entry(
+                    "expect_daily_volume_not_to_drop",
+                    "feed_volume_drop",
+                    None,
+                    today == 0 or today >= fh.volume_drop_ratio * median,
+                    int(0 < today < fh.volume_drop_ratio * median),
+                    today,
+                    f"当日数据量不低于近{n}日同类{kind_of_day}中位数的{fh.volume_drop_ratio:.0%}",
+                    today,
+                    median,
+                )
+            )
+            run.results.append(
+                _entry(
+                    "expect_daily_volume_not_to_jump",
+                    "feed_volume_jump",
+                    None,
+                    today <= fh.volume_jump_ratio * median,
+                    int(today > fh.volume_jump_ratio * median),
+                    today,
+                    f"当日数据量不超过近{n}日同类{kind_of_day}中位数的{fh.volume_jump_ratio:g}倍",
+                    today,
+                    median,
+                )
+            )
     base_recv = sum(received[d] for d in history)
     if today >= fh.min_rows and base_recv >= fh.min_rows:
         base_q = sum(vols.get(d, Counter())["quarantined"] for d in history) / base_recv
         q_today = vols.get(day, Counter())["quarantined"]
         rate = q_today / today
-        run.results.append(_entry(
-            "expect_quarantine_rate_within_baseline", "quarantine_rate_jump", None,
-            rate - base_q < fh.quarantine_rate_jump, q_today, today,
-            f"隔离率较近{n}日上升不超过{fh.quarantine_rate_jump:.0%}", round(rate, 4), round(base_q, 4)))
+        run.results.append(
+            _entry(
+                "expect_quarantine_rate_within_baseline",
+                "quarantine_rate_jump",
+                None,
+                rate - base_q < fh.quarantine_rate_jump,
+                q_today,
+                today,
+                f"隔离率较近{n}日上升不超过{fh.quarantine_rate_jump:.0%}",
+                round(rate, 4),
+                round(base_q, 4),
+            )
+        )
     rows_today, nonnull_today = nulls.get(day, (0, {}))
     base_rows = sum(nulls[d][0] for d in history if d in nulls)
     if rows_today >= fh.min_rows and base_rows >= fh.min_rows:
         for f in k.scalars:
             base_rate = 1 - sum(nulls[d][1][f.name] for d in history if d in nulls) / base_rows
             rate = 1 - nonnull_today[f.name] / rows_today
-            run.results.append(_entry(
-                "expect_column_null_rate_within_baseline", "null_rate_jump", f.name,
-                rate - base_rate < fh.null_rate_jump, rows_today - nonnull_today[f.name], rows_today,
-                f"{f.label}空值率较近{n}日上升不超过{fh.null_rate_jump:.0%}", round(rate, 4), round(base_rate, 4)))
+            run.results.append(
+                _entry(
+                    "expect_column_null_rate_within_baseline",
+                    "null_rate_jump",
+                    f.name,
+                    rate - base_rate < fh.null_rate_jump,
+                    rows_today - nonnull_today[f.name],
+                    rows_today,
+                    f"{f.label}空值率较近{n}日上升不超过{fh.null_rate_jump:.0%}",
+                    round(rate, 4),
+                    round(base_rate, 4),
+                )
+            )
     run.results.sort(key=lambda e: (e["success"], e["rule"]))
     return run
 
 
-def check_day(engine: Engine, day: date, *, systems: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
-              on_pair: Callable[[str, str], None] | None = None, vols: dict | None = None) -> list[dict]:
+def check_day(
+    engine: Engine,
+    day: date,
+    *,
+    systems: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    on_pair: Callable[[str, str], None] | None = None,
+    vols: dict | None = None,
+) -> list[dict]:
     """Run the day's suites and feed-health checks for every (source, kind) with data in
     the window; store ``quality_run`` rows; return one summary per pair. ``vols``: the
     window's :func:`volumes`, when the caller already read them."""
@@ -186,8 +274,14 @@ def check_day(engine: Engine, day: date, *, systems: Iterable[str] | None = None
             continue
         suite = suite_for(kind)
         fh = suite.feed_health
-        summary = {"source_system": src, "kind": kind, "day": day.isoformat(), "rows": 0, "suite_failed": [],
-                   "feed_failed": []}
+        summary = {
+            "source_system": src,
+            "kind": kind,
+            "day": day.isoformat(),
+            "rows": 0,
+            "suite_failed": [],
+            "feed_failed": [],
+        }
         records = day_records(engine, kind, src, day)
         if records:
             run = run_suite(suite, records, env)
@@ -197,11 +291,18 @@ def check_day(engine: Engine, day: date, *, systems: Iterable[str] | None = None
         feed = feed_health(suite, day, vols[(src, kind)], nulls, is_workday)
         store_run(engine, feed, "daily", src, day=day)
         summary["received"] = feed.rows
-        summary["feed_failed"] = sorted({f"{r['rule']}:{r['column']}" if r["column"] else r["rule"]
-                                         for r in feed.results if not r["success"]})
+        summary["feed_failed"] = sorted(
+            {f"{r['rule']}:{r['column']}" if r["column"] else r["rule"] for r in feed.results if not r["success"]}
+        )
         if summary["suite_failed"] or summary["feed_failed"]:
-            log.warning("quality %s %s/%s: suite failed %s; feed health failed %s", day, src, kind,
-                        summary["suite_failed"], summary["feed_failed"])
+            log.warning(
+                "quality %s %s/%s: suite failed %s; feed health failed %s",
+                day,
+                src,
+                kind,
+                summary["suite_failed"],
+                summary["feed_failed"],
+            )
         out.append(summary)
         if on_pair:
             on_pair(src, kind)

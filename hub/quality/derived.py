@@ -35,9 +35,10 @@ check asks the database once per batch, not once per record.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from hub.model.codes import idcard, licence_id, uscc
 from hub.model.codes.errors import CodeError
@@ -129,7 +130,8 @@ def _list_time_order(cols, env: CheckEnv):
             continue
         bad = any(
             e.get("end_time") and e.get("start_time") and str(e["end_time"]) < str(e["start_time"])
-            for e in entries if isinstance(e, dict)
+            for e in entries
+            if isinstance(e, dict)
         )
         out.append("time_order" if bad else OK)
     return out

@@ -12,9 +12,10 @@ field of the kind, and the suite's helper columns (``hub.quality.derived``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from hub.model.dictionary import kind as dictionary_kind
 from hub.quality.derived import CheckEnv, compute
@@ -45,8 +46,9 @@ def build(suite: LoadedSuite, records: Sequence[dict], env: CheckEnv):
         col = [lexical(r.get(f.name)) for r in records]
         if f.type in ("int", "decimal"):
             # a value that is not a number becomes null here; the ingress contract rejects those
-            col = pd.to_numeric(pd.Series([float(v) if isinstance(v, Decimal) else v for v in col], dtype=object),
-                                errors="coerce")
+            col = pd.to_numeric(
+                pd.Series([float(v) if isinstance(v, Decimal) else v for v in col], dtype=object), errors="coerce"
+            )
         data[f.name] = col
     for name, d in suite.derived.items():
         inputs = [[r.get(f) if k.field(f).type == "list" else lexical(r.get(f)) for r in records] for f in d.fields]

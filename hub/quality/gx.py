@@ -33,7 +33,8 @@ def validate(suite, df, result_format: dict):
         if "batch_definition" not in _state:
             ctx = context()
             _state["batch_definition"] = (
-                ctx.data_sources.add_pandas("govhub").add_dataframe_asset("records")
+                ctx.data_sources.add_pandas("govhub")
+                .add_dataframe_asset("records")
                 .add_batch_definition_whole_dataframe("batch")
             )
         batch = _state["batch_definition"].get_batch(batch_parameters={"dataframe": df})

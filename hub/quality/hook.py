@@ -28,6 +28,9 @@ def after_message(engine: Engine, system: str, kind: str, message_id: str) -> No
         return
     try:
         check_message(engine, system, kind, message_id)
-    except Exception:  # noqa: BLE001 — quality is a second line of defence, never a reason to lose a message
-        log.exception("quality: the batch check of message %s from %s failed; run `govhub quality batch "
-                      "--pending` to retry", message_id, system)
+    except Exception:
+        log.exception(
+            "quality: the batch check of message %s from %s failed; run `govhub quality batch --pending` to retry",
+            message_id,
+            system,
+        )

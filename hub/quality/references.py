@@ -6,7 +6,7 @@ looked up for the batch's own numbers only (a library may hold millions)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Engine, select
 
@@ -32,7 +32,7 @@ class LibraryReferences:
         found: set[str] = set()
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), _CHUNK):
-                found.update(conn.execute(select(column).where(column.in_(wanted[i:i + _CHUNK]))).scalars())
+                found.update(conn.execute(select(column).where(column.in_(wanted[i : i + _CHUNK]))).scalars())
         return found
 
     def known_people(self, id_nos: Sequence[str]) -> set[str]:

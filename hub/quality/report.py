@@ -36,18 +36,37 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from hub.core import clock
-from hub.ops import stats
-from hub.quality.report_counts import (OUTCOMES, _consistency, _counts, _kind_label, _lineage_totals, _roll_up, _snapshot,
-                                       _trend, pass_rate)
-from hub.quality.report_defects import _defects, _examples, _quarantine_groups, _worst
-from hub.quality.report_suites import _suites
 from hub.catalog.systems import CatalogError, systems
-from hub.quality.report_html import render_html
+from hub.core import clock
 from hub.model.outcomes import QuarantineStatus
+from hub.ops import stats
+from hub.quality.report_counts import (
+    OUTCOMES,
+    _consistency,
+    _counts,
+    _kind_label,
+    _lineage_totals,
+    _roll_up,
+    _snapshot,
+    _trend,
+    pass_rate,
+)
+from hub.quality.report_defects import _defects, _examples, _quarantine_groups, _worst
+from hub.quality.report_html import render_html
+from hub.quality.report_suites import _suites
 
-__all__ = ["DEFAULT_DAYS", "MIN_VOLUME", "OUTCOMES", "REPORT_VERSION", "build", "daily_dir", "pass_rate", "to_json", "write",
-           "write_daily"]
+__all__ = [
+    "DEFAULT_DAYS",
+    "MIN_VOLUME",
+    "OUTCOMES",
+    "REPORT_VERSION",
+    "build",
+    "daily_dir",
+    "pass_rate",
+    "to_json",
+    "write",
+    "write_daily",
+]
 
 REPORT_VERSION = 1
 DEFAULT_DAYS = 30
@@ -62,8 +81,13 @@ def _system_names() -> dict[str, str]:
         return {}
 
 
-def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
-          sources: Collection[str] | None = None, min_volume: int = MIN_VOLUME) -> dict:
+def build(
+    engine: Engine,
+    day_to: date | None = None,
+    days: int = DEFAULT_DAYS,
+    sources: Collection[str] | None = None,
+    min_volume: int = MIN_VOLUME,
+) -> dict:
     """The report for the ``days`` days ending with ``day_to`` (default: today, CST).
     ``sources`` limits it to those source systems (the API scopes a caller this way)."""
     if days < 1:
@@ -84,8 +108,15 @@ def build(engine: Engine, day_to: date | None = None, days: int = DEFAULT_DAYS,
         suites = _suites(conn, sources, day_from, day_to, start, end, names)
     rows = [s for s in counted["sources"] if sources is None or s["system"] in sources]
     status_by_source = _quarantine_status_by_source(qagg)
-    out_sources = [_source_entry(s, names, seen["period"].get((s["system"], s["kind"]), Counter()),
-                                 status_by_source[(s["system"], s["kind"])]) for s in rows]
+    out_sources = [
+        _source_entry(
+            s,
+            names,
+            seen["period"].get((s["system"], s["kind"]), Counter()),
+            status_by_source[(s["system"], s["kind"])],
+        )
+        for s in rows
+    ]
     report = {
         "report": "govhub.quality",
         "version": REPORT_VERSION,
@@ -116,15 +147,16 @@ def _quarantine_status_by_source(qagg: list[dict]) -> defaultdict[tuple, Counter
 
 def _status_split(c: Counter) -> dict:
     """Still open against resolved, and how they were resolved."""
-    return {"open": c["open"], "resolved": sum(n for s, n in c.items() if s != "open"),
-            **{s: c[s] for s in RESOLVED}}
+    return {"open": c["open"], "resolved": sum(n for s, n in c.items() if s != "open"), **{s: c[s] for s in RESOLVED}}
 
 
 def _source_entry(s: dict, names: dict[str, str], period: Counter, status: Counter) -> dict:
     """One source system and kind: cumulative counts and pass rate, quarantine status, the period's counts."""
     return {
-        "system": s["system"], "system_name": names.get(s["system"], s["system"]),
-        "kind": s["kind"], "kind_label": _kind_label(s["kind"]),
+        "system": s["system"],
+        "system_name": names.get(s["system"], s["system"]),
+        "kind": s["kind"],
+        "kind_label": _kind_label(s["kind"]),
         **{k: s[k] for k in ("received", *OUTCOMES)},
         "pass_rate": pass_rate(s["stored"], s["quarantined"]),
         "quarantine_status": _status_split(status),
@@ -136,11 +168,16 @@ def _totals(out_sources: list[dict], period: dict, status_by_source: dict[tuple,
     total = {k: sum(s[k] for s in out_sources) for k in ("received", *OUTCOMES)}
     period_total = _counts(sum((period[k] for k in period), Counter()))
     all_status = sum(status_by_source.values(), Counter())
-    return {**total, "pass_rate": pass_rate(total["stored"], total["quarantined"]),
-            "quarantine_status": _status_split(all_status), "period": period_total}
+    return {
+        **total,
+        "pass_rate": pass_rate(total["stored"], total["quarantined"]),
+        "quarantine_status": _status_split(all_status),
+        "period": period_total,
+    }
 
 
 # ---- files ----------------------------------------------------------------------------
+
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write next to the target and rename, so a reader never sees half a report."""

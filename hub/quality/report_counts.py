@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from hub.ops import stats
-from hub.model.dictionary import kinds
 from hub.db.tables import lineage
+from hub.model.dictionary import kinds
 from hub.model.outcomes import Outcome
+from hub.ops import stats
 
 OUTCOMES = stats.OUTCOMES
 
@@ -61,9 +61,12 @@ def _counts(c: Counter) -> dict:
 def _lineage_totals(conn, sources, start: datetime, end: datetime) -> dict:
     """One pass over lineage: all-time and in-period counts per source, kind, outcome."""
     in_period = case((and_(lineage.c.received_at >= start, lineage.c.received_at < end), 1), else_=0)
-    q = _where(select(lineage.c.source_system, lineage.c.kind, lineage.c.outcome, func.count(), func.sum(in_period))
-               .group_by(lineage.c.source_system, lineage.c.kind, lineage.c.outcome),
-               _within(lineage.c.source_system, sources))
+    q = _where(
+        select(lineage.c.source_system, lineage.c.kind, lineage.c.outcome, func.count(), func.sum(in_period)).group_by(
+            lineage.c.source_system, lineage.c.kind, lineage.c.outcome
+        ),
+        _within(lineage.c.source_system, sources),
+    )
     every: dict[tuple, Counter] = defaultdict(Counter)
     period: dict[tuple, Counter] = defaultdict(Counter)
     for system, kind, outcome, n, p in conn.execute(q):
@@ -75,8 +78,12 @@ def _lineage_totals(conn, sources, start: datetime, end: datetime) -> dict:
 
 def _trend(conn, sources, start: datetime, end: datetime, day_from: date, days: int) -> list[dict]:
     day = func.date(lineage.c.received_at)  # SQLite answers text, PostgreSQL a date: both print as YYYY-MM-DD
-    q = _where(select(day, lineage.c.outcome, func.count()).group_by(day, lineage.c.outcome),
-               lineage.c.received_at >= start, lineage.c.received_at < end, _within(lineage.c.source_system, sources))
+    q = _where(
+        select(day, lineage.c.outcome, func.count()).group_by(day, lineage.c.outcome),
+        lineage.c.received_at >= start,
+        lineage.c.received_at < end,
+        _within(lineage.c.source_system, sources),
+    )
     per: dict[str, Counter] = defaultdict(Counter)
     for d, outcome, n in conn.execute(q):
         per[str(d)[:10]][outcome] += int(n)
@@ -90,8 +97,9 @@ def _trend(conn, sources, start: datetime, end: datetime, day_from: date, days: 
 def _roll_up(rows: list[dict], key: str, extra) -> list[dict]:
     acc: dict[str, dict] = {}
     for s in rows:
-        a = acc.setdefault(s[key], {key: s[key], **extra(s), "received": 0, **dict.fromkeys(OUTCOMES, 0),
-                                    "period": Counter()})
+        a = acc.setdefault(
+            s[key], {key: s[key], **extra(s), "received": 0, **dict.fromkeys(OUTCOMES, 0), "period": Counter()}
+        )
         for k in ("received", *OUTCOMES):
             a[k] += s[k]
         a["period"].update({o: s["period"][o] for o in OUTCOMES})

@@ -26,35 +26,91 @@ def _n(v) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(n=_n, pct=charts.percent, rate_colour=charts.rate_colour,
-                       scope=lambda s: SCOPES.get(s, s), status=lambda s: STATUS.get(s, s))
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        n=_n,
+        pct=charts.percent,
+        rate_colour=charts.rate_colour,
+        scope=lambda s: SCOPES.get(s, s),
+        status=lambda s: STATUS.get(s, s),
+    )
     return env
 
 
 def _charts(report: dict) -> dict[str, Markup]:
     def rate_rows(items, label):
-        return [{"label": label(i), "value": i["pass_rate"] or 0, "text": charts.percent(i["pass_rate"]),
-                 "colour": charts.rate_colour(i["pass_rate"]),
-                 "title": f'{label(i)}：合格率 {charts.percent(i["pass_rate"])}（入库 {i["stored"]:,}，隔离 {i["quarantined"]:,}）'}
-                for i in items if i["pass_rate"] is not None]
+        return [
+            {
+                "label": label(i),
+                "value": i["pass_rate"] or 0,
+                "text": charts.percent(i["pass_rate"]),
+                "colour": charts.rate_colour(i["pass_rate"]),
+                "title": f"{label(i)}：合格率 {charts.percent(i['pass_rate'])}（入库 {i['stored']:,}，隔离 {i['quarantined']:,}）",
+            }
+            for i in items
+            if i["pass_rate"] is not None
+        ]
 
     defects = report["defects"][:12]
     worst = report["worst_sources"]
     return {
-        "systems": Markup(charts.hbars(rate_rows(report["systems"], lambda s: s["system_name"]), 1.0,
-                                       width=HALF, label_em=12, title="各来源系统合格率")),
-        "kinds": Markup(charts.hbars(rate_rows(report["kinds"], lambda k: f'{k["kind_label"]}（{k["kind"]}）'), 1.0,
-                                     width=HALF, label_em=12, title="各消息类型合格率")),
+        "systems": Markup(
+            charts.hbars(
+                rate_rows(report["systems"], lambda s: s["system_name"]),
+                1.0,
+                width=HALF,
+                label_em=12,
+                title="各来源系统合格率",
+            )
+        ),
+        "kinds": Markup(
+            charts.hbars(
+                rate_rows(report["kinds"], lambda k: f"{k['kind_label']}（{k['kind']}）"),
+                1.0,
+                width=HALF,
+                label_em=12,
+                title="各消息类型合格率",
+            )
+        ),
         "trend": Markup(charts.trend(report["trend"])) if report["totals"]["period"]["received"] else Markup(""),
-        "defects": Markup(charts.hbars([
-            {"label": d["label_zh"], "value": d["count"], "text": f'{d["count"]:,}', "colour": charts.QUARANTINED,
-             "title": f'{d["label_zh"]}（{d["reason"]}）：{d["count"]:,} 条'} for d in defects], label_em=20, title="按原因统计的隔离记录")),
-        "worst": Markup(charts.hbars([
-            {"label": w["system_name"], "value": w["quarantine_rate"], "text": charts.percent(w["quarantine_rate"]),
-             "colour": charts.POOR, "title": f'{w["system_name"]}：隔离率 {charts.percent(w["quarantine_rate"])}'}
-            for w in worst], label_em=20, title="隔离率最高的来源系统")),
+        "defects": Markup(
+            charts.hbars(
+                [
+                    {
+                        "label": d["label_zh"],
+                        "value": d["count"],
+                        "text": f"{d['count']:,}",
+                        "colour": charts.QUARANTINED,
+                        "title": f"{d['label_zh']}（{d['reason']}）：{d['count']:,} 条",
+                    }
+                    for d in defects
+                ],
+                label_em=20,
+                title="按原因统计的隔离记录",
+            )
+        ),
+        "worst": Markup(
+            charts.hbars(
+                [
+                    {
+                        "label": w["system_name"],
+                        "value": w["quarantine_rate"],
+                        "text": charts.percent(w["quarantine_rate"]),
+                        "colour": charts.POOR,
+                        "title": f"{w['system_name']}：隔离率 {charts.percent(w['quarantine_rate'])}",
+                    }
+                    for w in worst
+                ],
+                label_em=20,
+                title="隔离率最高的来源系统",
+            )
+        ),
     }
 
 

@@ -30,21 +30,39 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
     """Expectation-suite runs in the period, per scope, source, kind and suite; the
     failed expectations of the latest failed runs, with masked examples."""
     r = quality_run.c
-    in_period = or_(and_(r.scope == "daily", r.day >= day_from, r.day <= day_to),
-                    and_(r.scope != "daily", r.run_at >= start, r.run_at < end))
+    in_period = or_(
+        and_(r.scope == "daily", r.day >= day_from, r.day <= day_to),
+        and_(r.scope != "daily", r.run_at >= start, r.run_at < end),
+    )
     group = (r.scope, r.source_system, r.kind, r.suite)
     failed = case((r.success == false(), 1), else_=0)
-    summary = conn.execute(_where(
-        select(*group, func.count(), func.sum(failed), func.sum(r.rows), func.max(r.run_at)).group_by(*group),
-        in_period, _within(r.source_system, sources))).all()
+    summary = conn.execute(
+        _where(
+            select(*group, func.count(), func.sum(failed), func.sum(r.rows), func.max(r.run_at)).group_by(*group),
+            in_period,
+            _within(r.source_system, sources),
+        )
+    ).all()
     latest = func.row_number().over(partition_by=group, order_by=(r.run_at.desc(), r.id.desc())).label("latest")
-    failed_rank = func.row_number().over(partition_by=(*group, r.success),
-                                         order_by=(r.run_at.desc(), r.id.desc())).label("failed_rank")
-    inner = _where(select(*group, r.success, r.run_at, r.suite_version, r.results, latest, failed_rank),
-                   in_period, _within(r.source_system, sources)).subquery()
-    picked = conn.execute(select(inner).where(or_(inner.c.latest == 1, and_(inner.c.success == false(),
-                                                                             inner.c.failed_rank <= SUITE_FAILED_RUNS)))
-                          .order_by(inner.c.run_at.desc())).mappings().all()
+    failed_rank = (
+        func.row_number()
+        .over(partition_by=(*group, r.success), order_by=(r.run_at.desc(), r.id.desc()))
+        .label("failed_rank")
+    )
+    inner = _where(
+        select(*group, r.success, r.run_at, r.suite_version, r.results, latest, failed_rank),
+        in_period,
+        _within(r.source_system, sources),
+    ).subquery()
+    picked = (
+        conn.execute(
+            select(inner)
+            .where(or_(inner.c.latest == 1, and_(inner.c.success == false(), inner.c.failed_rank <= SUITE_FAILED_RUNS)))
+            .order_by(inner.c.run_at.desc())
+        )
+        .mappings()
+        .all()
+    )
     last: dict[tuple, dict] = {}
     expectations: dict[tuple, dict] = defaultdict(dict)
     for p in picked:
@@ -58,10 +76,19 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
                 continue
             name = str(e.get("expectation") or e.get("rule") or "?")
             col = e.get("column")
-            x = expectations[key].setdefault((name, col), {
-                "expectation": name, "rule": e.get("rule"), "column": col,
-                "label_zh": e.get("label_zh") or name, "failed_runs": 0, "unexpected_count": 0,
-                "element_count": 0, "examples": []})
+            x = expectations[key].setdefault(
+                (name, col),
+                {
+                    "expectation": name,
+                    "rule": e.get("rule"),
+                    "column": col,
+                    "label_zh": e.get("label_zh") or name,
+                    "failed_runs": 0,
+                    "unexpected_count": 0,
+                    "element_count": 0,
+                    "examples": [],
+                },
+            )
             x["failed_runs"] += 1
             x["unexpected_count"] += int(e.get("unexpected_count") or 0)
             x["element_count"] += int(e.get("element_count") or 0)
@@ -73,14 +100,25 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
     for scope, system, kind, suite, runs, n_failed, n_rows, last_at in summary:
         key = (scope, system, kind, suite)
         lr = last.get(key)
-        out.append({
-            "scope": scope, "system": system, "system_name": names.get(system, system), "kind": kind,
-            "kind_label": _kind_label(kind), "suite": suite, "suite_version": lr["suite_version"] if lr else None,
-            "runs": int(runs), "failed_runs": int(n_failed or 0), "rows": int(n_rows or 0),
-            "last_run_at": last_at.isoformat(sep=" ", timespec="seconds") if last_at else None,
-            "last_success": bool(lr["success"]) if lr else None,
-            "failed_expectations": sorted(expectations[key].values(),
-                                          key=lambda x: (-x["failed_runs"], -x["unexpected_count"], x["expectation"])),
-        })
+        out.append(
+            {
+                "scope": scope,
+                "system": system,
+                "system_name": names.get(system, system),
+                "kind": kind,
+                "kind_label": _kind_label(kind),
+                "suite": suite,
+                "suite_version": lr["suite_version"] if lr else None,
+                "runs": int(runs),
+                "failed_runs": int(n_failed or 0),
+                "rows": int(n_rows or 0),
+                "last_run_at": last_at.isoformat(sep=" ", timespec="seconds") if last_at else None,
+                "last_success": bool(lr["success"]) if lr else None,
+                "failed_expectations": sorted(
+                    expectations[key].values(),
+                    key=lambda x: (-x["failed_runs"], -x["unexpected_count"], x["expectation"]),
+                ),
+            }
+        )
     out.sort(key=lambda s: (s["failed_runs"] == 0, s["system"], s["kind"], s["scope"], s["suite"]))
     return {"runs": sum(s["runs"] for s in out), "failed_runs": sum(s["failed_runs"] for s in out), "suites": out}

@@ -36,9 +36,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.core.config import SCHEMAS_DIR
-from hub.model.dictionary import DictionaryError, kind as dictionary_kind
-from hub.quality.derived import CHECKS
 from hub.core.errors import ConfigError
+from hub.model.dictionary import DictionaryError
+from hub.model.dictionary import kind as dictionary_kind
+from hub.quality.derived import CHECKS
 
 SUITES_DIR = SCHEMAS_DIR / "expectations"
 
@@ -72,12 +73,16 @@ class FeedHealth(BaseModel):
 
     baseline_days: int = Field(30, ge=7, description="trailing days the day is compared with")
     min_baseline_days: int = Field(5, ge=1, description="days of the same type (working / rest) needed for a baseline")
-    silent_min_daily: int = Field(100, ge=1, description="a source whose median day reaches this and sends nothing is silent")
+    silent_min_daily: int = Field(
+        100, ge=1, description="a source whose median day reaches this and sends nothing is silent"
+    )
     volume_drop_ratio: float = Field(0.2, gt=0, lt=1, description="a day below this share of the median is a drop")
     volume_jump_ratio: float = Field(5.0, gt=1, description="a day above this multiple of the median is a jump")
     volume_min_daily: int = Field(20, ge=1, description="median below this: volume is too small to judge")
     null_rate_jump: float = Field(0.2, gt=0, le=1, description="a column's null share rising by this much is a jump")
-    quarantine_rate_jump: float = Field(0.1, gt=0, le=1, description="the quarantined share rising by this much is a jump")
+    quarantine_rate_jump: float = Field(
+        0.1, gt=0, le=1, description="the quarantined share rising by this much is a jump"
+    )
     min_rows: int = Field(20, ge=1, description="rates are judged on days with at least this many records")
 
 
@@ -167,8 +172,11 @@ def _gx_expectation(e: ExpectationSpec):
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     return ExpectationConfiguration(
-        type=e.type, kwargs=dict(e.kwargs), meta=e.meta.model_dump(exclude_none=True),
-        description=e.description or f"{e.meta.label_zh}〔{e.meta.rule}〕", notes=e.notes,
+        type=e.type,
+        kwargs=dict(e.kwargs),
+        meta=e.meta.model_dump(exclude_none=True),
+        description=e.description or f"{e.meta.label_zh}〔{e.meta.rule}〕",
+        notes=e.notes,
     ).to_domain_obj()
 
 
@@ -210,7 +218,9 @@ def load_suite(path: Path) -> LoadedSuite:
         allowed = lists if d.check == "list_time_order" else scalars
         bad = [f for f in d.fields if f not in allowed]
         if bad:
-            raise SuiteError(f"{where}: {bad} are not {'list' if d.check == 'list_time_order' else 'scalar'} fields of {k.kind}")
+            raise SuiteError(
+                f"{where}: {bad} are not {'list' if d.check == 'list_time_order' else 'scalar'} fields of {k.kind}"
+            )
     columns = scalars | set(spec.meta.derived)
     for i, e in enumerate(spec.expectations):
         where = f"{path}: expectations[{i}] ({e.type}, rule {e.meta.rule})"
@@ -218,13 +228,17 @@ def load_suite(path: Path) -> LoadedSuite:
             raise SuiteError(f"{where}: meta.rule must be a short snake_case id")
         unknown = [c for c in _columns(e.kwargs) if c not in columns]
         if unknown:
-            raise SuiteError(f"{where}: no column {unknown}; columns are the dictionary's scalar fields of {k.kind} "
-                             "and the helper columns in meta.derived")
+            raise SuiteError(
+                f"{where}: no column {unknown}; columns are the dictionary's scalar fields of {k.kind} "
+                "and the helper columns in meta.derived"
+            )
         if e.meta.field is not None and e.meta.field not in scalars | lists:
             raise SuiteError(f"{where}: meta.field {e.meta.field!r} is not a field of {k.kind}")
         if _parameters(e.kwargs):
-            raise SuiteError(f"{where}: $PARAMETER is not supplied; compare with a helper column in meta.derived "
-                             f"(checks: {', '.join(sorted(CHECKS))})")
+            raise SuiteError(
+                f"{where}: $PARAMETER is not supplied; compare with a helper column in meta.derived "
+                f"(checks: {', '.join(sorted(CHECKS))})"
+            )
         try:
             _gx_expectation(e)
         except Exception as exc:  # noqa: BLE001 — GE raises several types for a bad configuration

@@ -22,9 +22,9 @@ import json
 
 from lxml import etree
 
+from hub.core.errors import InputError
 from hub.model.mapping import Mapping
 from hub.model.xmlsafe import SAFE_PARSER
-from hub.core.errors import InputError
 
 
 class PayloadError(InputError):
@@ -36,7 +36,9 @@ class PayloadError(InputError):
 def _parts(path: str) -> list[str]:
     parts = [p for p in path.split(".")]
     if not path or any(not p for p in parts):
-        raise PayloadError(f"{path!r} is not a field path (use NAME or a dotted path like sqr.zjhm or steps.0.end_time)")
+        raise PayloadError(
+            f"{path!r} is not a field path (use NAME or a dotted path like sqr.zjhm or steps.0.end_time)"
+        )
     return parts
 
 
@@ -57,6 +59,7 @@ def _translate(name: str, mapping: Mapping, present) -> str:
 
 
 # ---------------------------------------------------------------- JSON
+
 
 def _json_get(obj, parts: list[str]):
     cur = obj
@@ -89,10 +92,16 @@ def _edit_json(payload: str, mapping: Mapping, changes: dict[str, str]) -> str:
     try:
         obj = json.loads(payload)
     except ValueError:
-        raise PayloadError("the kept payload is not a JSON object; give the whole corrected record with --payload FILE") from None
+        raise PayloadError(
+            "the kept payload is not a JSON object; give the whole corrected record with --payload FILE"
+        ) from None
     if not isinstance(obj, dict):
         raise PayloadError("the kept payload is not a JSON object; give the whole corrected record with --payload FILE")
-    typed_fields = {f.name for f in mapping.kind.fields if f.type in ("int", "decimal", "bool")} if mapping.spec.canonical else set()
+    typed_fields = (
+        {f.name for f in mapping.kind.fields if f.type in ("int", "decimal", "bool")}
+        if mapping.spec.canonical
+        else set()
+    )
     for name, value in changes.items():
         path = _translate(name, mapping, lambda n: _json_get(obj, _parts(n)) is not _MISSING)
         parts = _parts(path)
@@ -118,16 +127,21 @@ def _edit_json(payload: str, mapping: Mapping, changes: dict[str, str]) -> str:
 
 # ---------------------------------------------------------------- CSV
 
+
 def _csv_rows(payload: str) -> tuple[list[str], list[str]]:
     head, _, row = payload.partition("\n")
     try:
         cols = [c.strip() for c in next(csv.reader([head]))]
         vals = next(csv.reader(io.StringIO(row)))
     except (StopIteration, csv.Error):
-        raise PayloadError("the kept payload is not a CSV header and row; give the whole corrected record with --payload FILE") from None
+        raise PayloadError(
+            "the kept payload is not a CSV header and row; give the whole corrected record with --payload FILE"
+        ) from None
     if len(cols) != len(vals):
-        raise PayloadError(f"the kept row has {len(vals)} columns and the header {len(cols)}; "
-                           "give the whole corrected record with --payload FILE")
+        raise PayloadError(
+            f"the kept row has {len(vals)} columns and the header {len(cols)}; "
+            "give the whole corrected record with --payload FILE"
+        )
     return cols, vals
 
 
@@ -145,11 +159,14 @@ def _edit_csv(payload: str, mapping: Mapping, changes: dict[str, str]) -> str:
 
 # ---------------------------------------------------------------- XML
 
+
 def _xml_root(payload: str):
     try:
         return etree.fromstring(payload.encode("utf-8"), SAFE_PARSER)
     except etree.XMLSyntaxError:
-        raise PayloadError("the kept payload is not one XML record; give the whole corrected record with --payload FILE") from None
+        raise PayloadError(
+            "the kept payload is not one XML record; give the whole corrected record with --payload FILE"
+        ) from None
 
 
 def _children(el) -> list:
@@ -174,8 +191,11 @@ def _xml_add(root, name: str, mapping: Mapping):
     order = [f.name for f in mapping.kind.fields]
     ns = etree.QName(root).namespace
     new = etree.Element(f"{{{ns}}}{name}" if ns else name)
-    later = [c for c in _children(root) if etree.QName(c).localname in order
-             and order.index(etree.QName(c).localname) > order.index(name)]
+    later = [
+        c
+        for c in _children(root)
+        if etree.QName(c).localname in order and order.index(etree.QName(c).localname) > order.index(name)
+    ]
     if later:
         later[0].addprevious(new)
     else:
@@ -188,10 +208,17 @@ def _edit_xml(payload: str, mapping: Mapping, changes: dict[str, str]) -> str:
     for name, value in changes.items():
         path = _translate(name, mapping, lambda n: _xml_find(root, _parts(n)) is not None)
         el = _xml_find(root, _parts(path))
-        if el is None and "." not in path and mapping.spec.canonical and any(f.name == path for f in mapping.kind.fields):
+        if (
+            el is None
+            and "." not in path
+            and mapping.spec.canonical
+            and any(f.name == path for f in mapping.kind.fields)
+        ):
             el = _xml_add(root, path, mapping)
         if el is None:
-            raise PayloadError(f"{path}: no such element in this record; give the whole corrected record with --payload FILE")
+            raise PayloadError(
+                f"{path}: no such element in this record; give the whole corrected record with --payload FILE"
+            )
         if _children(el):
             raise PayloadError(f"{path} holds elements, not a value; name one of them ({path}.0.…)")
         el.text = value
@@ -204,12 +231,15 @@ _EDITORS = {"xml": _edit_xml, "json": _edit_json, "jsonl": _edit_json, "csv": _e
 def edit(payload: str, encoding: str, fmt: str, mapping: Mapping, changes: dict[str, str]) -> str:
     """The payload with ``changes`` (name → new value) applied."""
     if encoding == "base64":
-        raise PayloadError("the original bytes could not be decoded, so fields cannot be set one by one; "
-                           "give the whole corrected record with --payload FILE")
+        raise PayloadError(
+            "the original bytes could not be decoded, so fields cannot be set one by one; "
+            "give the whole corrected record with --payload FILE"
+        )
     return _EDITORS[fmt](payload, mapping, changes)
 
 
 # ---------------------------------------------------------------- back to a message
+
 
 def as_message(payload: str, encoding: str, fmt: str, mapping: Mapping) -> bytes:
     """A one-record message the ingress reader takes as it took the original."""
@@ -225,12 +255,15 @@ def as_message(payload: str, encoding: str, fmt: str, mapping: Mapping) -> bytes
     try:
         data = payload.encode(enc)
     except UnicodeEncodeError as exc:
-        raise PayloadError(f"{payload[exc.start:exc.end]!r} cannot be written in {enc.upper()}, the encoding mapping "
-                           f"{mapping.label} reads; use another character") from None
+        raise PayloadError(
+            f"{payload[exc.start : exc.end]!r} cannot be written in {enc.upper()}, the encoding mapping "
+            f"{mapping.label} reads; use another character"
+        ) from None
     return b"[" + data + b"]" if fmt == "json" else data + b"\n"
 
 
 # ---------------------------------------------------------------- a plain view
+
 
 def _xml_view(el, lists: frozenset):
     kids = _children(el)

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from hub.ingest import decode
 from hub.catalog.access import authorise_record
+from hub.catalog.systems import CatalogError, System, _systems_at, get_system
+from hub.ingest import decode
+from hub.ingest.pipeline import Pipeline
 from hub.model.defects import Defect
 from hub.model.mapping import Mapping, MappingError, get_mapping, reload_mappings
 from hub.model.masking import mask_payload
-from hub.ingest.pipeline import Pipeline
 from hub.quarantine.actions import QuarantineActionError
 from hub.quarantine.payload import PayloadError, as_message, flatten
-from hub.catalog.systems import CatalogError, System, _systems_at, get_system
 
 RULE = "quarantine:retry"  # the "rule" of a defect found by the retry itself (no record in the payload)
 
@@ -57,17 +57,29 @@ class _Planner:
 
     def plan(self, row: dict) -> _Plan:
         if row["seq"] == 0 or row["mapping"] in ("-", ""):
-            raise QuarantineActionError(409, "whole_message", f"#{row['id']} is a whole message that could not be read "
-                                f"({row['reason']}); the sender must send it again — then reject this entry with a note")
+            raise QuarantineActionError(
+                409,
+                "whole_message",
+                f"#{row['id']} is a whole message that could not be read "
+                f"({row['reason']}); the sender must send it again — then reject this entry with a note",
+            )
         if row["message_id"].startswith("refresh:"):
-            raise QuarantineActionError(409, "library_refresh", f"#{row['id']} came from a resource-library refresh, which merges "
-                                "by field precedence; correct it at the sharing platform and refresh again — then reject "
-                                "this entry with a note")
+            raise QuarantineActionError(
+                409,
+                "library_refresh",
+                f"#{row['id']} came from a resource-library refresh, which merges "
+                "by field precedence; correct it at the sharing platform and refresh again — then reject "
+                "this entry with a note",
+            )
         try:
             system = get_system(row["source_system"])
         except CatalogError:
-            raise QuarantineActionError(409, "unknown_system", f"#{row['id']} came from {row['source_system']}, which the "
-                                "catalogue no longer lists; add it back or reject this entry") from None
+            raise QuarantineActionError(
+                409,
+                "unknown_system",
+                f"#{row['id']} came from {row['source_system']}, which the "
+                "catalogue no longer lists; add it back or reject this entry",
+            ) from None
         fmt = _fmt_from_label(row["mapping"]) or _fmt_from_payload(row["payload"], row["payload_encoding"])
         name = row["mapping"].split("@", 1)[0]
         try:
@@ -75,8 +87,12 @@ class _Planner:
         except MappingError:  # renamed or removed since: what the catalogue names now
             mapping = system.mapping_for(row["kind"], fmt)
         if mapping.kind.kind != row["kind"]:
-            raise QuarantineActionError(409, "kind_changed", f"mapping {mapping.label} now reads {mapping.kind.kind}, "
-                                f"not {row['kind']}; fix the mapping or reject this entry")
+            raise QuarantineActionError(
+                409,
+                "kind_changed",
+                f"mapping {mapping.label} now reads {mapping.kind.kind}, "
+                f"not {row['kind']}; fix the mapping or reject this entry",
+            )
         return _Plan(system, mapping, fmt)
 
     def rules(self, system: System):
@@ -92,12 +108,24 @@ def _read_one(row: dict, text: str, encoding: str, plan: _Plan, given: bool) -> 
         raise QuarantineActionError(422, "bad_correction", str(exc)) from None
     raws = list(decode.read(io.BufferedReader(io.BytesIO(body)), plan.mapping, decode.MessageInfo()))
     if given and len(raws) != 1:
-        raise QuarantineActionError(422, "bad_correction", f"a corrected record holds exactly one {row['kind']} record in the form "
-                            f"the source sends ({plan.fmt}); this one holds {len(raws)}")
+        raise QuarantineActionError(
+            422,
+            "bad_correction",
+            f"a corrected record holds exactly one {row['kind']} record in the form "
+            f"the source sends ({plan.fmt}); this one holds {len(raws)}",
+        )
     if not raws:
-        return decode.RawRecord(row["seq"], None, Defect(
-            "payload_unreadable", "the kept payload holds no readable record; give the whole corrected record "
-            "(govhub quarantine retry ID --payload FILE)", RULE), text)
+        return decode.RawRecord(
+            row["seq"],
+            None,
+            Defect(
+                "payload_unreadable",
+                "the kept payload holds no readable record; give the whole corrected record "
+                "(govhub quarantine retry ID --payload FILE)",
+                RULE,
+            ),
+            text,
+        )
     raw = raws[0]
     raw.seq = row["seq"]
     return raw

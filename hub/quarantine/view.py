@@ -8,27 +8,54 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, or_, select
 
-from hub.model.masking import mask_payload
 from hub.db.tables import quarantine
-from hub.quarantine.actions import quarantine_action
+from hub.model.masking import mask_payload
 from hub.model.outcomes import QuarantineStatus
+from hub.quarantine.actions import quarantine_action
 
 STATUSES = tuple(s.value for s in QuarantineStatus)  # plain strings: click.Choice shows an enum by its name
 
 
-def list_records(engine: Engine, system: str | None = None, reason: str | None = None, kind: str | None = None,
-                 status: str | None = "open", limit: int = 50, rule: str | None = None,
-                 since: datetime | None = None) -> list[dict]:
+def list_records(
+    engine: Engine,
+    system: str | None = None,
+    reason: str | None = None,
+    kind: str | None = None,
+    status: str | None = "open",
+    limit: int = 50,
+    rule: str | None = None,
+    since: datetime | None = None,
+) -> list[dict]:
     """Newest first. ``rule`` matches a rule exactly or every version of it
     (``mapping:dept_b_case_csv`` matches ``mapping:dept_b_case_csv@1``); ``status``
     ``all`` (or None) lists every status; ``since`` is a received time (CST)."""
-    attempts = (select(func.count()).where(quarantine_action.c.quarantine_id == quarantine.c.id,
-                                           quarantine_action.c.action.in_(("correct", "retry")))
-                .scalar_subquery().label("attempts"))
-    q = select(quarantine.c.id, quarantine.c.source_system, quarantine.c.kind, quarantine.c.message_id,
-               quarantine.c.seq, quarantine.c.reason, quarantine.c.field, quarantine.c.rule,
-               quarantine.c.received_at, quarantine.c.status, quarantine.c.resolved_by, quarantine.c.message,
-               attempts).order_by(quarantine.c.id.desc()).limit(limit)
+    attempts = (
+        select(func.count())
+        .where(
+            quarantine_action.c.quarantine_id == quarantine.c.id, quarantine_action.c.action.in_(("correct", "retry"))
+        )
+        .scalar_subquery()
+        .label("attempts")
+    )
+    q = (
+        select(
+            quarantine.c.id,
+            quarantine.c.source_system,
+            quarantine.c.kind,
+            quarantine.c.message_id,
+            quarantine.c.seq,
+            quarantine.c.reason,
+            quarantine.c.field,
+            quarantine.c.rule,
+            quarantine.c.received_at,
+            quarantine.c.status,
+            quarantine.c.resolved_by,
+            quarantine.c.message,
+            attempts,
+        )
+        .order_by(quarantine.c.id.desc())
+        .limit(limit)
+    )
     for col, val in (("source_system", system), ("reason", reason), ("kind", kind)):
         if val:
             q = q.where(quarantine.c[col] == val)

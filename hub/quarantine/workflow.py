@@ -36,27 +36,56 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field as dc_field
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
 
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.core import clock
-from hub.model.masking import mask_payload, mask_text
 from hub.db.tables import lineage, quarantine
 from hub.ingest.pipeline import prepare
-from hub.quarantine.actions import QuarantineActionError, WorkflowError, _note, _open, _operator, _row, export, quarantine_action, reject
-from hub.quarantine.payload import PayloadError, edit, view
-from hub.quarantine.reread import (_authorise, _fmt_from_label, _masked_changes, _Planner, _read_one,
-                                   reload_configuration)
 from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
-from hub.outbound.delivery import enqueue_reports
-from hub.quarantine.view import show
+from hub.model.masking import mask_payload, mask_text
 from hub.model.outcomes import Outcome, QuarantineStatus
+from hub.outbound.delivery import enqueue_reports
+from hub.quarantine.actions import (
+    QuarantineActionError,
+    WorkflowError,
+    _note,
+    _open,
+    _operator,
+    _row,
+    export,
+    quarantine_action,
+    reject,
+)
+from hub.quarantine.payload import PayloadError, edit, view
+from hub.quarantine.reread import (
+    _authorise,
+    _fmt_from_label,
+    _masked_changes,
+    _Planner,
+    _read_one,
+    reload_configuration,
+)
+from hub.quarantine.view import show
 
-__all__ = ["Attempt", "QuarantineActionError", "RetrySummary", "WorkflowError", "export", "history", "matching_ids", "quarantine_action", "reject",
-           "reload_configuration", "retry", "retry_matching"]
+__all__ = [
+    "Attempt",
+    "QuarantineActionError",
+    "RetrySummary",
+    "WorkflowError",
+    "export",
+    "history",
+    "matching_ids",
+    "quarantine_action",
+    "reject",
+    "reload_configuration",
+    "retry",
+    "retry_matching",
+]
 
 log = logging.getLogger("govhub.quarantine")
 
@@ -89,18 +118,34 @@ class RetrySummary:
     quarantine_ids: list[int] = dc_field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"retried": self.retried, "stored": self.outcomes[Outcome.STORED], "duplicate": self.outcomes[Outcome.DUPLICATE],
-                "still_quarantined": self.outcomes[Outcome.QUARANTINED], "still_quarantined_by_reason": dict(self.reasons),
-                "skipped": dict(self.skipped), "quarantine_ids": self.quarantine_ids}
+        return {
+            "retried": self.retried,
+            "stored": self.outcomes[Outcome.STORED],
+            "duplicate": self.outcomes[Outcome.DUPLICATE],
+            "still_quarantined": self.outcomes[Outcome.QUARANTINED],
+            "still_quarantined_by_reason": dict(self.reasons),
+            "skipped": dict(self.skipped),
+            "quarantine_ids": self.quarantine_ids,
+        }
 
 
-def retry(engine: Engine, qid: int, operator: str, note: str | None = None, changes: dict[str, str] | None = None,
-          payload: str | None = None, *, planner: _Planner | None = None) -> Attempt:
+def retry(
+    engine: Engine,
+    qid: int,
+    operator: str,
+    note: str | None = None,
+    changes: dict[str, str] | None = None,
+    payload: str | None = None,
+    *,
+    planner: _Planner | None = None,
+) -> Attempt:
     """Correct (``changes`` on the record's own fields, or a whole ``payload``) and retry
     one open quarantined record; or retry it unchanged after a fix of mapping or rules."""
     operator, note = _operator(operator), _note(note)
     if changes and payload is not None:
-        raise QuarantineActionError(422, "bad_correction", "give either field corrections or a whole corrected record, not both")
+        raise QuarantineActionError(
+            422, "bad_correction", "give either field corrections or a whole corrected record, not both"
+        )
     if planner is None:  # one record: read mappings and catalogue afresh (a bulk run does it once)
         reload_configuration()
         planner = _Planner(engine)
@@ -120,30 +165,81 @@ def retry(engine: Engine, qid: int, operator: str, note: str | None = None, chan
         action, text, encoding = "correct", payload.strip("\ufeff\r\n"), ("csv" if plan.fmt == "csv" else "text")
     raw = _read_one(row, text, encoding, plan, given=action == "correct")
     p = prepare(raw, plan.mapping, planner.rules(plan.system), _authorise(plan.system, kind))
-    diff = (_masked_changes(kind, plan.mapping.label, view(row["payload"], row["payload_encoding"], plan.fmt, plan.mapping),
-                            view(text, encoding, plan.fmt, plan.mapping)) if action == "correct" else {})
+    diff = (
+        _masked_changes(
+            kind,
+            plan.mapping.label,
+            view(row["payload"], row["payload_encoding"], plan.fmt, plan.mapping),
+            view(text, encoding, plan.fmt, plan.mapping),
+        )
+        if action == "correct"
+        else {}
+    )
     now = clock.now().replace(microsecond=0)
-    trace = {"quarantine_id": qid, "action": action, "operator": operator, "at": now, "note": note,
-             "mapping": plan.mapping.label, "schema_version": plan.mapping.kind.schema_version, "changes": diff or None,
-             "payload": text if action == "correct" else None}
+    trace = {
+        "quarantine_id": qid,
+        "action": action,
+        "operator": operator,
+        "at": now,
+        "note": note,
+        "mapping": plan.mapping.label,
+        "schema_version": plan.mapping.kind.schema_version,
+        "changes": diff or None,
+        "payload": text if action == "correct" else None,
+    }
     if p.defect is not None:
         with engine.begin() as conn:
             _open(_row(conn, qid))
-            conn.execute(insert(quarantine_action).values(**trace, outcome=Outcome.QUARANTINED, detail=p.defect.reason,
-                                                          message=p.defect.message, rule=p.defect.rule, field=p.defect.field))
+            conn.execute(
+                insert(quarantine_action).values(
+                    **trace,
+                    outcome=Outcome.QUARANTINED,
+                    detail=p.defect.reason,
+                    message=p.defect.message,
+                    rule=p.defect.rule,
+                    field=p.defect.field,
+                )
+            )
         log.info("quarantine #%d %s by %s: still quarantined (%s)", qid, action, operator, p.defect.reason)
-        return Attempt(qid, action, Outcome.QUARANTINED, p.defect.reason, reason=p.defect.reason, message=p.defect.message,
-                       rule=p.defect.rule, field=p.defect.field, mapping=plan.mapping.label, changes=diff)
-    ctx = BatchContext(plan.system.id, plan.mapping.kind, row["message_id"], plan.mapping.label,
-                       plan.mapping.kind.schema_version, now, plan.system.report_to, correction_of=qid, corrected_by=operator)
+        return Attempt(
+            qid,
+            action,
+            Outcome.QUARANTINED,
+            p.defect.reason,
+            reason=p.defect.reason,
+            message=p.defect.message,
+            rule=p.defect.rule,
+            field=p.defect.field,
+            mapping=plan.mapping.label,
+            changes=diff,
+        )
+    ctx = BatchContext(
+        plan.system.id,
+        plan.mapping.kind,
+        row["message_id"],
+        plan.mapping.label,
+        plan.mapping.kind.schema_version,
+        now,
+        plan.system.report_to,
+        correction_of=qid,
+        corrected_by=operator,
+    )
     lineage_id = _store(engine, ctx, p, trace, row, note)
     log.info("quarantine #%d %s by %s: %s (%s)", qid, action, operator, p.outcome, p.detail)
     # a person's key is their ID number: what is reported is masked
     key_text = p.key_text
     assert key_text is not None  # a record that passed the checks has its key
     # Outcome(): Prepared.outcome is typed str; store_batch set it to an Outcome member, which Outcome() returns as is
-    return Attempt(qid, action, Outcome(p.outcome), p.detail, record_key=mask_text(key_text), lineage_id=lineage_id,
-                   mapping=plan.mapping.label, changes=diff)
+    return Attempt(
+        qid,
+        action,
+        Outcome(p.outcome),
+        p.detail,
+        record_key=mask_text(key_text),
+        lineage_id=lineage_id,
+        mapping=plan.mapping.label,
+        changes=diff,
+    )
 
 
 def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dict, note: str | None) -> int:
@@ -152,17 +248,29 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
         try:
             with engine.begin() as conn:
                 # claiming the row first: of two administrators retrying at once, one wins
-                claimed = conn.execute(update(quarantine).where(quarantine.c.id == qid, quarantine.c.status == QuarantineStatus.OPEN).values(
-                    status=QuarantineStatus.RETRIED, resolved_by=ctx.corrected_by, resolved_at=ctx.received_at, note=note)).rowcount
+                claimed = conn.execute(
+                    update(quarantine)
+                    .where(quarantine.c.id == qid, quarantine.c.status == QuarantineStatus.OPEN)
+                    .values(
+                        status=QuarantineStatus.RETRIED,
+                        resolved_by=ctx.corrected_by,
+                        resolved_at=ctx.received_at,
+                        note=note,
+                    )
+                ).rowcount
                 if claimed != 1:
                     _open(_row(conn, qid))
-                    raise QuarantineActionError(409, "not_open", f"quarantined record #{qid} changed meanwhile; look again")
+                    raise QuarantineActionError(
+                        409, "not_open", f"quarantined record #{qid} changed meanwhile; look again"
+                    )
                 store_batch(conn, ctx, [p], observers=(enqueue_reports,))  # report_to peers, as any ingest
                 add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
-                lineage_id = conn.execute(select(lineage.c.id).where(lineage.c.correction_of == qid)
-                                          .order_by(lineage.c.id.desc()).limit(1)).scalar_one()
-                conn.execute(insert(quarantine_action).values(**trace, outcome=p.outcome, detail=p.detail,
-                                                              lineage_id=lineage_id))
+                lineage_id = conn.execute(
+                    select(lineage.c.id).where(lineage.c.correction_of == qid).order_by(lineage.c.id.desc()).limit(1)
+                ).scalar_one()
+                conn.execute(
+                    insert(quarantine_action).values(**trace, outcome=p.outcome, detail=p.detail, lineage_id=lineage_id)
+                )
                 return lineage_id
         except (IntegrityError, StoreConflict):  # StoreConflict: store_batch lost a race; IntegrityError: the claim
             if attempt == 4:  # another writer stored this key first, five times over: give up loudly
@@ -172,8 +280,13 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
     raise AssertionError("unreachable")
 
 
-def matching_ids(engine: Engine, rule: str | None = None, system: str | None = None, kind: str | None = None,
-                 reason: str | None = None) -> list[int]:
+def matching_ids(
+    engine: Engine,
+    rule: str | None = None,
+    system: str | None = None,
+    kind: str | None = None,
+    reason: str | None = None,
+) -> list[int]:
     """Open quarantined records of a rule (``mapping:dept_b_case_csv`` matches every version
     of that mapping), oldest first — so a later record of the same key is applied last."""
     q = select(quarantine.c.id).where(quarantine.c.status == QuarantineStatus.OPEN).order_by(quarantine.c.id)
@@ -186,16 +299,29 @@ def matching_ids(engine: Engine, rule: str | None = None, system: str | None = N
         return list(conn.execute(q).scalars())
 
 
-def retry_matching(engine: Engine, operator: str, rule: str | None = None, system: str | None = None,
-                   kind: str | None = None, reason: str | None = None, note: str | None = None,
-                   ids: list[int] | None = None, on_record: Callable[[Attempt | None], None] | None = None) -> RetrySummary:
+def retry_matching(
+    engine: Engine,
+    operator: str,
+    rule: str | None = None,
+    system: str | None = None,
+    kind: str | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    ids: list[int] | None = None,
+    on_record: Callable[[Attempt | None], None] | None = None,
+) -> RetrySummary:
     """Retry every open record of a rule (and/or source system, kind, reason) with the
     mappings, rules and catalogue as they are now — after a fix."""
     operator = _operator(operator)
     if not (rule or system or kind or reason or ids):
-        raise QuarantineActionError(422, "filter_required", "say which records: --rule R (and/or --system, --kind, --reason)")
+        raise QuarantineActionError(
+            422, "filter_required", "say which records: --rule R (and/or --system, --kind, --reason)"
+        )
     reload_configuration()
-    note = note or f"retry after a fix: {', '.join(f'{k}={v}' for k, v in (('rule', rule), ('system', system), ('kind', kind), ('reason', reason)) if v)}"
+    note = (
+        note
+        or f"retry after a fix: {', '.join(f'{k}={v}' for k, v in (('rule', rule), ('system', system), ('kind', kind), ('reason', reason)) if v)}"
+    )
     planner = _Planner(engine)
     summary = RetrySummary()
     for qid in ids if ids is not None else matching_ids(engine, rule, system, kind, reason):
@@ -220,10 +346,18 @@ def history(engine: Engine, qid: int) -> dict:
     """What happened to a quarantined record: its actions and its lineage, masked."""
     row = show(engine, qid)
     if row is None:
-        raise QuarantineActionError(404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids")
+        raise QuarantineActionError(
+            404, "not_found", f"no quarantined record #{qid}; `govhub quarantine list` shows the ids"
+        )
     with engine.connect() as conn:
-        actions = [dict(r) for r in conn.execute(select(quarantine_action).where(quarantine_action.c.quarantine_id == qid)
-                                                 .order_by(quarantine_action.c.id)).mappings()]
+        actions = [
+            dict(r)
+            for r in conn.execute(
+                select(quarantine_action)
+                .where(quarantine_action.c.quarantine_id == qid)
+                .order_by(quarantine_action.c.id)
+            ).mappings()
+        ]
         where = lineage.c.correction_of == qid
         if row["lineage_id"] is not None:
             where = or_(where, lineage.c.id == row["lineage_id"])

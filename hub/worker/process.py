@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import logging
 import signal
-import socket
 import threading
 import time
 from collections import Counter
@@ -30,21 +29,24 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hub.bus import topology as bus
+from hub.bus.consumers import PartitionConsumers
+from hub.catalog.systems import CatalogError
 from hub.core import correlation
 from hub.core.config import Settings
+from hub.core.errors import InputError
 from hub.core.faults import pause_point
-from hub.outbound.delivery import Deliverer
+from hub.ingest.partitions import PartUnreadable, ingest_part, is_part
+from hub.ingest.pipeline import Pipeline
+from hub.ingest.rows import (  # quarantine_message: also imported from here (devices.gateway, tests)
+    quarantine_message,
+    text_hash,
+)
 from hub.model.dictionary import DictionaryError
 from hub.model.mapping import MappingError
 from hub.model.masking import mask_text
-from hub.bus.consumers import PartitionConsumers
-from hub.ingest.partitions import PartUnreadable, ingest_part, is_part
-from hub.ingest.pipeline import Pipeline
-from hub.wiring import standard_pipeline
-from hub.ingest.rows import quarantine_message, text_hash  # quarantine_message: also imported from here (devices.gateway, tests)
-from hub.catalog.systems import CatalogError
-from hub.core.errors import InputError
 from hub.model.outcomes import Reason
+from hub.outbound.delivery import Deliverer
+from hub.wiring import standard_pipeline
 
 log = logging.getLogger("govhub.worker")
 
@@ -81,8 +83,14 @@ class Worker:
             if is_part(content_type):
                 summary = ingest_part(self.pipeline, self.engine, body)
             else:
-                summary = self.pipeline.ingest(io.BytesIO(body), system, fmt=headers.get("format"), kind=kind,
-                                               message_id=message_id, filename=headers.get("filename"))
+                summary = self.pipeline.ingest(
+                    io.BytesIO(body),
+                    system,
+                    fmt=headers.get("format"),
+                    kind=kind,
+                    message_id=message_id,
+                    filename=headers.get("filename"),
+                )
         except (CatalogError, MappingError, DictionaryError, PartUnreadable) as exc:
             raise Terminal(Reason.MESSAGE_INVALID, str(exc)) from None
         self.handled.update(summary.counts)
@@ -99,7 +107,9 @@ class Worker:
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
                 return self._poison_or_retry(raw, headers, deliveries, message, exc)
-            log.warning("database unavailable (%s); message put back, retrying in %.1fs", type(exc).__name__, self._backoff)
+            log.warning(
+                "database unavailable (%s); message put back, retrying in %.1fs", type(exc).__name__, self._backoff
+            )
             message.requeue()
             time.sleep(self._backoff)
             self._backoff = min(self._backoff * 2, 30)
@@ -113,12 +123,28 @@ class Worker:
 
     def _poison_or_retry(self, raw, headers, deliveries, message, exc) -> None:
         if deliveries >= bus.DELIVERY_LIMIT:
-            log.error("message %s failed %d times; quarantined: %s", headers.get("message_id"), deliveries, mask_text(str(exc)))
-            self._give_up(raw, headers, Reason.PROCESSING_FAILED,
-                          f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}", message)
+            log.error(
+                "message %s failed %d times; quarantined: %s",
+                headers.get("message_id"),
+                deliveries,
+                mask_text(str(exc)),
+            )
+            self._give_up(
+                raw,
+                headers,
+                Reason.PROCESSING_FAILED,
+                f"failed {deliveries} times; last error: {type(exc).__name__}: {exc}",
+                message,
+            )
         else:
-            log.warning("message %s failed (%s: %s); put back (delivery %d of %d)", headers.get("message_id"),
-                        type(exc).__name__, mask_text(str(exc))[:300], deliveries, bus.DELIVERY_LIMIT)
+            log.warning(
+                "message %s failed (%s: %s); put back (delivery %d of %d)",
+                headers.get("message_id"),
+                type(exc).__name__,
+                mask_text(str(exc))[:300],
+                deliveries,
+                bus.DELIVERY_LIMIT,
+            )
             message.requeue()
 
     def _deliver(self) -> Counter:
@@ -130,8 +156,16 @@ class Worker:
 
     def _give_up(self, raw: bytes, headers: dict, reason: str, text: str, message) -> None:
         """Quarantine (the hub's own dead-letter store), copy to govhub.dlx, then ack."""
-        quarantine_message(self.engine, headers.get("system") or "unknown", headers.get("kind") or "unknown",
-                           headers.get("message_id") or f"body:{text_hash(raw.hex())}", raw, reason, text, "worker")
+        quarantine_message(
+            self.engine,
+            headers.get("system") or "unknown",
+            headers.get("kind") or "unknown",
+            headers.get("message_id") or f"body:{text_hash(raw.hex())}",
+            raw,
+            reason,
+            text,
+            "worker",
+        )
         if self._conn is not None:
             bus.publish_dead(self._conn, raw, headers, reason, mask_text(text))
         message.ack()
@@ -164,7 +198,7 @@ class Worker:
                                 conn.drain_events(timeout=0.5)
                                 handled += 1
                                 idle_since = time.monotonic()
-                            except (socket.timeout, TimeoutError):
+                            except TimeoutError:
                                 conn.heartbeat_check()
                             self.consumers.rebalance()
                             relayed = self._relay(pub)
@@ -187,7 +221,9 @@ class Worker:
             except (_Reconnect, *_bus_errors(self.settings)) as exc:
                 if self._stop:
                     break
-                log.warning("bus connection lost (%s: %s); reconnecting in %.0fs", type(exc).__name__, exc, reconnect_in)
+                log.warning(
+                    "bus connection lost (%s: %s); reconnecting in %.0fs", type(exc).__name__, exc, reconnect_in
+                )
                 time.sleep(reconnect_in)
                 reconnect_in = min(reconnect_in * 2, 30)
                 idle_since = time.monotonic()

@@ -12,7 +12,13 @@ from bisect import bisect
 
 from synth.axis import _OPEN_S
 from synth.vocab import (
-    _CONCLUSION_NO, _INDUSTRIES, _STEP_PLANS, _STEPS_INSTANT, _STEPS_REJECT, _STEPS_RETURN, _SUSPEND_REASONS,
+    _CONCLUSION_NO,
+    _INDUSTRIES,
+    _STEP_PLANS,
+    _STEPS_INSTANT,
+    _STEPS_REJECT,
+    _STEPS_RETURN,
+    _SUSPEND_REASONS,
 )
 
 _dict_copy = dict.copy
@@ -29,9 +35,28 @@ class CaseRecords:
         """
         r = self._r
         di = self._dept_items[bisect(self._di_cum, r() * self._di_cum[-1])]
-        (item_code, item_name, version, dept_code, dept_name, region, case_suffix, legal, promise, unit,
-         fee, instant, online, holder, mats_online, mats_case, licence, lic_prefix, is_project,
-         conclusion_ok) = di.hot
+        (
+            item_code,
+            item_name,
+            version,
+            dept_code,
+            dept_name,
+            region,
+            case_suffix,
+            legal,
+            promise,
+            unit,
+            fee,
+            instant,
+            online,
+            holder,
+            mats_online,
+            mats_case,
+            licence,
+            lic_prefix,
+            is_project,
+            conclusion_ok,
+        ) = di.hot
         D, T = self._daystr, self._tod
         H = self._horizon
 
@@ -91,8 +116,7 @@ class CaseRecords:
             rec["fee_amount"] = fee
         if is_project and ap == "e":
             ind = _INDUSTRIES[int(r() * 4)][0]
-            rec["project_code"] = (f"{D[apply_t // 86400][:4]}-{region}-{ind}-03-"
-                                   f"{(serial * 7919) % 1000000:06d}")
+            rec["project_code"] = f"{D[apply_t // 86400][:4]}-{region}-{ind}-03-{(serial * 7919) % 1000000:06d}"
         self._case_tail(rec, last, steps, proc, mats_online if channel == "2" else mats_case)
         return rec
 
@@ -132,8 +156,9 @@ class CaseRecords:
             return "作废"
         return "办结"
 
-    def _case_timeline(self, case_type: str, outcome: str, promise: int, accept_t: int,
-                       staff: tuple) -> tuple[tuple, int, dict | None]:
+    def _case_timeline(
+        self, case_type: str, outcome: str, promise: int, accept_t: int, staff: tuple
+    ) -> tuple[tuple, int, dict | None]:
         """(step plan, finish time, special procedure or None), computed fully: the caller
         cuts everything at the horizon."""
         r = self._r
@@ -160,20 +185,33 @@ class CaseRecords:
             finish_t = self._biz(accept_t + 1800 + int(r() * 3 * 86400))
         return plan, finish_t, proc
 
-    def _special_procedure(self, x: float, promise: int, accept_t: int, finish_t: int,
-                           staff: tuple) -> tuple[int, dict]:
+    def _special_procedure(
+        self, x: float, promise: int, accept_t: int, finish_t: int, staff: tuple
+    ) -> tuple[int, dict]:
         """A suspension (挂起, x < 0.06) or an extension (延期) that moves the finish."""
         r = self._r
         sp_start = min(self._biz(accept_t + int((finish_t - accept_t) * r())), finish_t)
         if x < 0.06:
             dur = 86400 * (1 + int(r() * 10))
             finish_t = self._biz(finish_t + dur)
-            return finish_t, {"seq": 1, "kind": "挂起", "start_time": sp_start, "end_time": sp_start + dur,
-                              "days": dur // 86400, "reason": _SUSPEND_REASONS[int(r() * 3)]}
+            return finish_t, {
+                "seq": 1,
+                "kind": "挂起",
+                "start_time": sp_start,
+                "end_time": sp_start + dur,
+                "days": dur // 86400,
+                "reason": _SUSPEND_REASONS[int(r() * 3)],
+            }
         days = 5 + int(r() * max(promise, 5))
         finish_t = self._biz(finish_t + days * 86400)
-        return finish_t, {"seq": 1, "kind": "延期", "start_time": sp_start, "days": days,
-                          "reason": "情况复杂，需延长审查期限", "approver": staff[5][1]}
+        return finish_t, {
+            "seq": 1,
+            "kind": "延期",
+            "start_time": sp_start,
+            "days": days,
+            "reason": "情况复杂，需延长审查期限",
+            "approver": staff[5][1],
+        }
 
     def _step_bounds(self, n: int, accept_t: int, finish_t: int) -> list[int]:
         """Step boundaries: every step lies within accept→finish (受理 itself takes a few
@@ -241,8 +279,9 @@ class CaseRecords:
             fields["agent_phone"] = agent[4]
         return ap, fields
 
-    def _case_status(self, outcome: str, accept_t: int, finish_t: int, proc: dict | None, steps: list,
-                     bounds: list[int], last: int) -> tuple[str, int]:
+    def _case_status(
+        self, outcome: str, accept_t: int, finish_t: int, proc: dict | None, steps: list, bounds: list[int], last: int
+    ) -> tuple[str, int]:
         """(status "now", the latest moment seen so far)."""
         H = self._horizon
         if accept_t > H:
@@ -250,8 +289,12 @@ class CaseRecords:
         if finish_t <= H:
             return outcome, finish_t
         # Still open "now": where the timeline stands decides the status.
-        if proc is not None and proc["kind"] == "挂起" and proc["start_time"] <= H < proc["end_time"] \
-                and (self._status_ok is None or "挂起" in self._status_ok):
+        if (
+            proc is not None
+            and proc["kind"] == "挂起"
+            and proc["start_time"] <= H < proc["end_time"]
+            and (self._status_ok is None or "挂起" in self._status_ok)
+        ):
             status = "挂起"
         elif len(steps) > 1:
             status = "办理中"
@@ -261,8 +304,17 @@ class CaseRecords:
             last = max(last, bounds[len(steps) - 1])
         return status, last
 
-    def _case_result(self, rec: dict, outcome: str, finish_t: int, conclusion_ok: str, licence: str | None,
-                     lic_prefix: str | None, region: str, last: int) -> int:
+    def _case_result(
+        self,
+        rec: dict,
+        outcome: str,
+        finish_t: int,
+        conclusion_ok: str,
+        licence: str | None,
+        lic_prefix: str | None,
+        region: str,
+        last: int,
+    ) -> int:
         """Result, conclusion and the licence delivered, of a finished case; returns ``last``."""
         r = self._r
         if outcome == "办结":
@@ -287,8 +339,7 @@ class CaseRecords:
             rec["conclusion"] = "申请材料不齐全或者不符合法定形式，不予受理。"
         return last
 
-    def _case_licence(self, rec: dict, finish_t: int, licence: str, lic_prefix: str, region: str,
-                      last: int) -> int:
+    def _case_licence(self, rec: dict, finish_t: int, licence: str, lic_prefix: str, region: str, last: int) -> int:
         r = self._r
         self._lic_serial += 1
         rec["licence_name"] = licence

@@ -43,22 +43,24 @@ class CatalogueRecords:
         if it.fee is not None:
             rec["fee_basis"] = "按照省物价部门核定的收费标准执行"
             rec["fee_standard"] = it.fee
-        rec.update({
-            "legal_days": it.legal,
-            "legal_unit": it.unit,
-            "promise_days": it.promise,
-            "promise_unit": it.unit,
-            "place": f"{dept.county.full}政务服务中心{1 + int(r() * 3)}楼{1 + int(r() * 40)}号窗口",
-            "phone": f"{_AREA_CODES.get(self.prefecture, '0512')}-{5 + int(r() * 4)}{int(r() * 10**7):07d}",
-            "supervise_phone": "12345",
-            "online": it.online,
-            "status": "在用" if r() < 0.95 else ("暂停" if r() < 0.5 else "取消"),
-            "source_time": self._fmt(self._rand_time(400)),
-            "materials": [
-                {"name": m, "required": k < 2 or r() < 0.7, "form": "原件" if k == 0 else "复印件", "count": 1}
-                for k, m in enumerate(it.materials)
-            ],
-        })
+        rec.update(
+            {
+                "legal_days": it.legal,
+                "legal_unit": it.unit,
+                "promise_days": it.promise,
+                "promise_unit": it.unit,
+                "place": f"{dept.county.full}政务服务中心{1 + int(r() * 3)}楼{1 + int(r() * 40)}号窗口",
+                "phone": f"{_AREA_CODES.get(self.prefecture, '0512')}-{5 + int(r() * 4)}{int(r() * 10**7):07d}",
+                "supervise_phone": "12345",
+                "online": it.online,
+                "status": "在用" if r() < 0.95 else ("暂停" if r() < 0.5 else "取消"),
+                "source_time": self._fmt(self._rand_time(400)),
+                "materials": [
+                    {"name": m, "required": k < 2 or r() < 0.7, "form": "原件" if k == 0 else "复印件", "count": 1}
+                    for k, m in enumerate(it.materials)
+                ],
+            }
+        )
         return rec
 
     # -- licence ------------------------------------------------------------------------
@@ -105,7 +107,9 @@ class CatalogueRecords:
             rec["valid_to"] = self._date_at(to_day)
             expired = to_day < self._today_idx
         x = r()
-        rec["status"] = "过期" if expired else ("有效" if x < 0.95 else ("注销" if x < 0.98 else ("吊销" if x < 0.99 else "挂失")))
+        rec["status"] = (
+            "过期" if expired else ("有效" if x < 0.95 else ("注销" if x < 0.98 else ("吊销" if x < 0.99 else "挂失")))
+        )
         fmt = "OFD" if r() < 0.8 else "PDF"
         rec["file_ref"] = f"oss://govhub-licences/{dept.county.code}/{ser}.{fmt.lower()}"
         rec["file_format"] = fmt

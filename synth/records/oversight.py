@@ -23,8 +23,15 @@ class OversightRecords:
         sat = "5" if x < 0.72 else ("4" if x < 0.9 else ("3" if x < 0.96 else ("2" if x < 0.99 else "1")))
         user = "1" if r() < 0.75 else "2"
         x = r()
-        channel = "2" if x < 0.45 else ("4" if x < 0.65 else ("1" if x < 0.78 else ("3" if x < 0.88 else
-                  ("6" if x < 0.94 else ("5" if x < 0.97 else "7")))))
+        channel = (
+            "2"
+            if x < 0.45
+            else (
+                "4"
+                if x < 0.65
+                else ("1" if x < 0.78 else ("3" if x < 0.88 else ("6" if x < 0.94 else ("5" if x < 0.97 else "7"))))
+            )
+        )
         person = self._person(int(r() * self.population))
         rec = {
             "eval_no": f"PJ{dept.county.code}{self._day8[t // _DAY]}{self._eval_serial:08d}",
@@ -83,7 +90,9 @@ class OversightRecords:
             "rule_type": rule,
             "level": level,
             "description": _SUP_DESC[rule].format(item=di.item.name, days=di.promise),
-            "evidence": f"电子监察系统预警记录，办件剩余时限{int(r() * 3)}个工作日" if rule == "时限" else "系统比对记录",
+            "evidence": f"电子监察系统预警记录，办件剩余时限{int(r() * 3)}个工作日"
+            if rule == "时限"
+            else "系统比对记录",
             "raised_time": self._fmt(raised),
             "status": status,
         }

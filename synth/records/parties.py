@@ -31,8 +31,9 @@ class PartyRecords:
             "household_address": addr if r() < 0.7 else f"{hh.full}{hh.towns[int(r() * len(hh.towns))]}",
             "education": _EDUCATION[bisect(_EDU_CUM, r() * _EDU_CUM[-1])],
             "household_type": "居民" if r() < 0.6 else ("非农业" if r() < 0.5 else "农业"),
-            "marital_status": "未婚" if age < 22 or (age < 35 and r() < 0.4) else
-                              ("已婚" if r() < 0.85 else ("离婚" if age < 65 or r() < 0.5 else "丧偶")),
+            "marital_status": "未婚"
+            if age < 22 or (age < 35 and r() < 0.4)
+            else ("已婚" if r() < 0.85 else ("离婚" if age < 65 or r() < 0.5 else "丧偶")),
             "phone": phone,
             "source_time": self._fmt(self._rand_time(365)),
         }
@@ -78,8 +79,11 @@ class PartyRecords:
         rec = {
             "uscc": code,
             "name": name,
-            "reg_authority": county.depts[_MARKET].name if kind in ("91", "92") else county.depts[_AGRI].name
-            if kind == "N2" else county.depts[_HOUSING].name,
+            "reg_authority": county.depts[_MARKET].name
+            if kind in ("91", "92")
+            else county.depts[_AGRI].name
+            if kind == "N2"
+            else county.depts[_HOUSING].name,
             "enterprise_type": etype,
             "registered_capital": capital,
             "business_scope": scope,
@@ -88,7 +92,9 @@ class PartyRecords:
             "established_date": est,
             "address": addr,
             "region_code": region,
-            "status": "存续" if x < 0.9 else ("在业" if x < 0.95 else ("注销" if x < 0.98 else ("吊销" if x < 0.99 else "迁出"))),
+            "status": "存续"
+            if x < 0.9
+            else ("在业" if x < 0.95 else ("注销" if x < 0.98 else ("吊销" if x < 0.99 else "迁出"))),
             "source_time": self._fmt(self._rand_time(365)),
         }
         if kind in ("91", "92") and r() < 0.5:

@@ -24,7 +24,9 @@ class ProjectRecords:
             if ent[5] == "91":
                 break
         town = county.towns[int(r() * len(county.towns))]
-        pname = f"{ent[1][:-4] if ent[1].endswith('有限公司') else ent[1]}{_PROJECT_KINDS[int(r() * len(_PROJECT_KINDS))]}"
+        pname = (
+            f"{ent[1][:-4] if ent[1].endswith('有限公司') else ent[1]}{_PROJECT_KINDS[int(r() * len(_PROJECT_KINDS))]}"
+        )
         approval_dept = county.depts[_DRC].name if ptype != "备案" or r() < 0.5 else county.depts[_APPROVAL].name
         rec = {
             "project_code": f"{year}-{county.code}-{ind_code}-{tcode}-{serial}",

@@ -10,16 +10,22 @@ import sys
 
 import pytest
 
-from hub.model.codes import idcard
 from hub.core.config import ROOT
+from hub.model.codes import idcard
 from synth.generator import Generator, write_dept_b_csv, write_xml
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 def govhub(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"govhub {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -27,15 +33,21 @@ def govhub(env: dict, *args: str, check: bool = True) -> subprocess.CompletedPro
 
 @pytest.fixture
 def env(tmp_path, db_url):
-    return {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}", "PYTHONPATH": str(ROOT)}
+    return {
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": db_url,
+        "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def test_ingest_stats_and_quarantine(env, tmp_path):
     g = Generator(seed=21)
     xml = tmp_path / "cases.xml"
     with open(xml, "wb") as f:
-        write_xml((r for r, _ in g.records("case", 300, defect_rate=0.1)), "case", f, encoding="gbk", message_id="cli-1")
+        write_xml(
+            (r for r, _ in g.records("case", 300, defect_rate=0.1)), "case", f, encoding="gbk", message_id="cli-1"
+        )
     csv_path = tmp_path / "dept_b.csv"
     with open(csv_path, "wb") as f:
         write_dept_b_csv((r for r, _ in g.records("case", 200, defect_rate=0.1)), f, on_unmapped="keep")
@@ -86,11 +98,20 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     home = tmp_path / "demo"
     env = {"GOVHUB_HOME": str(home), "GOVHUB_LOG_LEVEL": "DEBUG", "PYTHONPATH": str(ROOT)}
     env = {k: v for k, v in {**os.environ, **env}.items() if k not in ("GOVHUB_DB_URL", "GOVHUB_BROKER_URL")}
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", "demo", "--records", "300"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "demo", "--records", "300"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    m = re.search(r"every record accounted for: received ([\d,]+) = stored ([\d,]+) \+ duplicate ([\d,]+) \+ quarantined ([\d,]+)", out)
+    m = re.search(
+        r"every record accounted for: received ([\d,]+) = stored ([\d,]+) \+ duplicate ([\d,]+) \+ quarantined ([\d,]+)",
+        out,
+    )
     assert m, out[-2000:]
     received, stored, dup, quar = (int(x.replace(",", "")) for x in m.groups())
     assert received == stored + dup + quar and dup > 0 and quar > 0
@@ -109,8 +130,12 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     assert corrected and rejected and stats["corrected"] == 1, out[-3000:]
 
     def read(*args: str) -> str:  # in this process: dozens of commands, seconds each as processes
-        result = CliRunner().invoke(main, list(args), env={"GOVHUB_HOME": str(home), "GOVHUB_DB_URL": None,
-                                                            "GOVHUB_BROKER_URL": None}, catch_exceptions=False)
+        result = CliRunner().invoke(
+            main,
+            list(args),
+            env={"GOVHUB_HOME": str(home), "GOVHUB_DB_URL": None, "GOVHUB_BROKER_URL": None},
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         return result.output
 
@@ -145,8 +170,13 @@ def test_serve_answers_health_and_openapi(env, tmp_path):
     from sandbox.server import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -156,7 +186,7 @@ def test_serve_answers_health_and_openapi(env, tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.stderr.read().decode()[-2000:])
+                    raise AssertionError(proc.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.2)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as r:
             assert "/api/v1/case" in json.load(r)["paths"]

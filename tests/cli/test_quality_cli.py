@@ -10,21 +10,29 @@ import pytest
 
 from hub.core import clock
 from synth.generator import Generator, write_xml
-from tests.cli.test_cli import ID18, env, govhub  # noqa: F401  (the CLI env fixture)
+from tests.cli.test_cli import ID18, env, govhub
 from tests.integration.test_quality_batch import put_library
 
 pytestmark = pytest.mark.slow
 
 
-def test_suites_lists_every_kind(env):  # noqa: F811
+def test_suites_lists_every_kind(env):
     out = json.loads(govhub(env, "quality", "suites", "--json").stdout)
-    assert {s["kind"] for s in out} == {"case", "item", "licence", "person", "enterprise", "project", "evaluation",
-                                        "supervision"}
+    assert {s["kind"] for s in out} == {
+        "case",
+        "item",
+        "licence",
+        "person",
+        "enterprise",
+        "project",
+        "evaluation",
+        "supervision",
+    }
     assert all(s["expectations"] > 10 and "unique_key" in s["rules"] for s in out)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_deferred_batch_day_check_and_data_docs(env, tmp_path, engine):  # noqa: F811
+def test_deferred_batch_day_check_and_data_docs(env, tmp_path, engine):
     g = Generator(seed=301)
     put_library(engine, "item", [g.item() for _ in range(len(g._dept_items))], source="prov")
     cases = [r for r, _ in g.records("case", 50)]
@@ -38,8 +46,12 @@ def test_deferred_batch_day_check_and_data_docs(env, tmp_path, engine):  # noqa:
     received = clock.now().date()
     day = govhub(env, "quality", "check", "--day", received.isoformat(), "--json")
     [summary] = json.loads(day.stdout)
-    assert (summary["source_system"], summary["kind"], summary["rows"], summary["suite_failed"]) == \
-        ("cs-approval", "case", 50, [])
+    assert (summary["source_system"], summary["kind"], summary["rows"], summary["suite_failed"]) == (
+        "cs-approval",
+        "case",
+        50,
+        [],
+    )
     bad = govhub(env, "quality", "check", "--day", "2026-02-30", check=False)
     assert bad.returncode == 2 and "2026-02-30" in bad.stderr
 

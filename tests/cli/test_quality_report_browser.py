@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from hub.model.codes import idcard
 from hub.core.config import ROOT
+from hub.model.codes import idcard
 from synth.generator import Generator, write_dept_b_csv, write_jsonl, write_xml
 from tests.cli.test_cli import govhub
 from tests.conftest import CI
@@ -40,8 +40,17 @@ def chromium() -> str:
 
 def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     # a profile of our own: two test sessions (or a developer's browser) never share one
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-           "--disable-extensions", f"--user-data-dir={profile}", *args]
+    cmd = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
     return proc
@@ -56,8 +65,8 @@ def png_facts(data: bytes) -> tuple[int, int, float]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, width = 8, b"", 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", chunk[:10])
             assert depth == 8 and colour in (2, 6), (depth, colour)
@@ -67,7 +76,7 @@ def png_facts(data: bytes) -> tuple[int, int, float]:
         pos += 12 + length
     raw = zlib.decompress(idat)
     stride = width * channels + 1
-    rows = [raw[i:i + stride] for i in range(0, len(raw), stride)]
+    rows = [raw[i : i + stride] for i in range(0, len(raw), stride)]
     busy = sum(1 for r in rows if len(set(r[1:])) > 4)
     return width, height, busy / len(rows)
 
@@ -77,8 +86,9 @@ def write_inputs(tmp: Path) -> dict[str, tuple[str, Path, tuple[str, ...]]]:
     files = {}
     xml = tmp / "cs-cases.xml"
     with open(xml, "wb") as f:
-        write_xml((r for r, _ in g.records("case", 240, defect_rate=0.12)), "case", f, encoding="gbk",
-                  message_id="browser-1")
+        write_xml(
+            (r for r, _ in g.records("case", 240, defect_rate=0.12)), "case", f, encoding="gbk", message_id="browser-1"
+        )
     files["cases"] = ("cs-approval", xml, ())
     csv_path = tmp / "zjg.csv"
     with open(csv_path, "wb") as f:
@@ -94,8 +104,12 @@ def write_inputs(tmp: Path) -> dict[str, tuple[str, Path, tuple[str, ...]]]:
 @pytest.mark.slow
 def test_report_renders_in_chromium_with_the_numbers_of_govhub_stats(tmp_path):
     binary = chromium()
-    env = {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": f"sqlite:///{tmp_path / 'hub.db'}",
-           "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}", "PYTHONPATH": str(ROOT)}
+    env = {
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
     for system, path, extra in write_inputs(tmp_path).values():
         govhub(env, "ingest", "--system", system, *extra, str(path))
     govhub(env, "ingest", "--system", "cs-approval", str(tmp_path / "cs-cases.xml"))  # delivered again: duplicates
@@ -109,8 +123,9 @@ def test_report_renders_in_chromium_with_the_numbers_of_govhub_stats(tmp_path):
     assert {k: report["totals"][k] for k in stats["total"]} == stats["total"]
 
     shot = tmp_path / "quality.png"
-    run_chromium(binary, tmp_path / "profile", f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                 page.as_uri())
+    run_chromium(
+        binary, tmp_path / "profile", f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", page.as_uri()
+    )
     png = shot.read_bytes()
     width, height, busy = png_facts(png)
     assert (width, height) == WINDOW
@@ -134,8 +149,10 @@ def test_report_renders_in_chromium_with_the_numbers_of_govhub_stats(tmp_path):
     assert len(doc.xpath('//table[@id="sources-table"]/tbody/tr')) == len(stats["sources"])
     for system, reasons in stats["quarantined_by_reason"].items():
         for reason, n in reasons.items():
-            pill = doc.xpath(f'//table[@id="defects-table"]//tr[@data-reason="{reason}"]//span[@class="pill"]'
-                             f'[starts-with(normalize-space(.), "{system} ")]')
+            pill = doc.xpath(
+                f'//table[@id="defects-table"]//tr[@data-reason="{reason}"]//span[@class="pill"]'
+                f'[starts-with(normalize-space(.), "{system} ")]'
+            )
             assert pill and pill[0].text_content().split()[-1].replace(",", "") == str(n), (system, reason)
     for section in ("近30天趋势", "问题最多的来源", "按规则统计的缺陷", "数据质量规则检查", "合格率"):
         assert section in dom, section
@@ -143,8 +160,12 @@ def test_report_renders_in_chromium_with_the_numbers_of_govhub_stats(tmp_path):
 
 
 def test_report_quality_without_paths_keeps_the_days_pair(tmp_path):
-    env = {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": f"sqlite:///{tmp_path / 'hub.db'}",
-           "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}", "PYTHONPATH": str(ROOT)}
+    env = {
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
     out = govhub(env, "report", "quality", "--to", "2026-03-01", "--days", "7").stdout
     kept = tmp_path / "home" / "reports" / "quality"
     assert sorted(p.name for p in kept.iterdir()) == ["2026-03-01.html", "2026-03-01.json"]

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from hub.model.codes import idcard
 from hub.core.config import ROOT
-from synth.generator import Generator, write_dept_b_csv
+from hub.model.codes import idcard
 from hub.ops.pii_scan import leaks
+from synth.generator import Generator, write_dept_b_csv
 from tests.cli.test_cli import govhub
 
 
@@ -24,8 +24,12 @@ def env(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     migrate(url)
-    return {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": url,
-            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}", "PYTHONPATH": str(ROOT)}
+    return {
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": url,
+        "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _clean(*outputs: str) -> None:
@@ -45,8 +49,16 @@ def _fixed(wrong: str) -> str:
 def test_correct_reject_retry_by_rule_and_history(env, tmp_path):
     path = tmp_path / "zjg.csv"
     with open(path, "wb") as f:
-        write_dept_b_csv((r for r, _ in Generator(seed=31, departments=["张家港市住房和城乡建设局"]).records(
-            "case", 40, defect_rate=0.3, defects=["id_check_char", "time_order"])), f, on_unmapped="keep")
+        write_dept_b_csv(
+            (
+                r
+                for r, _ in Generator(seed=31, departments=["张家港市住房和城乡建设局"]).records(
+                    "case", 40, defect_rate=0.3, defects=["id_check_char", "time_order"]
+                )
+            ),
+            f,
+            on_unmapped="keep",
+        )
     govhub(env, "ingest", "--system", "zjg-housing", str(path))
     listed = json.loads(govhub(env, "quarantine", "list", "--json", "--rule", "case.identity").stdout)
     assert listed and {(r["reason"], r["field"]) for r in listed} == {("id_check_char", "applicant_id_no")}
@@ -61,11 +73,30 @@ def test_correct_reject_retry_by_rule_and_history(env, tmp_path):
     export = tmp_path / "q.csv"
     govhub(env, "quarantine", "export", str(first), "--out", str(export), "--operator", "王管理员")
     wrong = _column(export, "SQRZJHM")
-    missing_note = govhub(env, "quarantine", "retry", str(first), "--set", f"SQRZJHM={_fixed(wrong)}",
-                          "--operator", "王管理员", check=False)
+    missing_note = govhub(
+        env,
+        "quarantine",
+        "retry",
+        str(first),
+        "--set",
+        f"SQRZJHM={_fixed(wrong)}",
+        "--operator",
+        "王管理员",
+        check=False,
+    )
     assert missing_note.returncode == 2 and "--note" in missing_note.stderr
-    done = govhub(env, "quarantine", "retry", str(first), "--set", f"applicant_id_no={_fixed(wrong)}",
-                  "--operator", "王管理员", "--note", f"电话核对 {_fixed(wrong)}").stdout
+    done = govhub(
+        env,
+        "quarantine",
+        "retry",
+        str(first),
+        "--set",
+        f"applicant_id_no={_fixed(wrong)}",
+        "--operator",
+        "王管理员",
+        "--note",
+        f"电话核对 {_fixed(wrong)}",
+    ).stdout
     assert "入库 stored" in done and "SQRZJHM" in done
 
     # a whole corrected record from the export file of another one
@@ -73,8 +104,18 @@ def test_correct_reject_retry_by_rule_and_history(env, tmp_path):
     govhub(env, "quarantine", "export", str(second), "--out", str(export2), "--operator", "王管理员")
     wrong2 = _column(export2, "SQRZJHM")
     export2.write_text(export2.read_text(encoding="utf-8").replace(wrong2, _fixed(wrong2)), encoding="utf-8")
-    whole = govhub(env, "quarantine", "retry", str(second), "--payload", str(export2), "--operator", "王管理员",
-                   "--note", "整条更正").stdout
+    whole = govhub(
+        env,
+        "quarantine",
+        "retry",
+        str(second),
+        "--payload",
+        str(export2),
+        "--operator",
+        "王管理员",
+        "--note",
+        "整条更正",
+    ).stdout
     assert "入库 stored" in whole
 
     rejected = govhub(env, "quarantine", "reject", str(third), "--operator", "王管理员", "--note", "部门重报").stdout
@@ -95,8 +136,19 @@ def test_correct_reject_retry_by_rule_and_history(env, tmp_path):
     t = stats["total"]
     assert t["received"] == 40 == t["stored"] + t["duplicate"] + t["quarantined"] and stats["corrected"] == 2
     assert "其中更正 corrected" in govhub(env, "stats").stdout
-    _clean(table, shown, done, whole, rejected, bulk.stdout, bulk.stderr, hist, json.dumps(hist_json, ensure_ascii=False),
-           twice.stderr, missing_note.stderr)
+    _clean(
+        table,
+        shown,
+        done,
+        whole,
+        rejected,
+        bulk.stdout,
+        bulk.stderr,
+        hist,
+        json.dumps(hist_json, ensure_ascii=False),
+        twice.stderr,
+        missing_note.stderr,
+    )
 
 
 def test_clear_refusals(env):

@@ -66,14 +66,24 @@ def _localise(block: str, tmp_path: Path, port: int) -> str:
 
 
 def _run_block(block: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    script = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + _localise(block, tmp_path, _free_port())
-    return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=120)
+    script = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + _localise(
+        block, tmp_path, _free_port()
+    )
+    return subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120
+    )
 
 
 def _stats(tmp_path: Path) -> dict:
-    out = subprocess.run([PY, "-m", "hub.cli.main", "stats", "--json"], cwd=tmp_path, env=_env(tmp_path),
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [PY, "-m", "hub.cli.main", "stats", "--json"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -85,7 +95,9 @@ def test_the_readme_has_runnable_examples():
 @pytest.mark.parametrize("block", _local_blocks(), ids=lambda b: b.strip().splitlines()[0][:40])
 def test_readme_example_runs(block, tmp_path):
     done = _run_block(block, tmp_path)
-    assert done.returncode == 0, f"README example failed:\n{block}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    assert done.returncode == 0, (
+        f"README example failed:\n{block}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    )
     # A line "# OUTPUT" right after a command is what the reader is told to expect.
     for expected in re.findall(r"^# (\d+ files?: .*)$", block, re.M):
         assert expected in done.stdout, f"expected {expected!r} in:\n{done.stdout}"
@@ -107,7 +119,8 @@ _INLINE = re.compile(r"`(govhub [^`]+)` → `([^`]+)`")
 @pytest.mark.parametrize("command,expected", _INLINE.findall(README.read_text(encoding="utf-8")))
 def test_readme_inline_example(command, expected, tmp_path):
     args = shlex.split(command)[1:]
-    done = subprocess.run([PY, "-m", "hub.cli.main", *args], cwd=tmp_path, env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [PY, "-m", "hub.cli.main", *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected

@@ -59,16 +59,19 @@ class Peer:
 def file_peer(request) -> Peer:
     root = request.getfixturevalue("tmp_path") / "file-peer"
     root.mkdir()
-    return Peer(f"file://{root}", f"file://{root}/missing", ("ping", "read"),
-                bad=[Bad("a host in a file URL", f"file://fileserver{root}", "read")])
+    return Peer(
+        f"file://{root}",
+        f"file://{root}/missing",
+        ("ping", "read"),
+        bad=[Bad("a host in a file URL", f"file://fileserver{root}", "read")],
+    )
 
 
 def fault_file_peer(request) -> Peer:
     root = request.getfixturevalue("tmp_path") / "fault-file-peer"
     root.mkdir()
     url = f"fault+file://{root}"
-    return Peer(url, f"{url}?down=1",
-                bad=[Bad("fail_writes not a number", f"{url}?fail_writes=many")])
+    return Peer(url, f"{url}?down=1", bad=[Bad("fail_writes not a number", f"{url}?fail_writes=many")])
 
 
 def sftp_peer(request) -> Peer:
@@ -84,8 +87,12 @@ def sftp_peer(request) -> Peer:
             Bad("no credentials", f"sftp://dept@127.0.0.1:{server.port}/drop?insecure_host_key=1"),
             Bad("stable_seconds not a number", good + "&stable_seconds=soon"),
             Bad("host key fingerprint differs", server.url("/drop", host_key="SHA256:" + "A" * 43), "ping"),
-            Bad("host not in known_hosts", f"sftp://dept@127.0.0.1:{server.port}/drop?known_hosts={empty_known_hosts}",
-                "ping", {"password": server.state.password}),
+            Bad(
+                "host not in known_hosts",
+                f"sftp://dept@127.0.0.1:{server.port}/drop?known_hosts={empty_known_hosts}",
+                "ping",
+                {"password": server.state.password},
+            ),
             Bad("remote folder missing", server.url("/no-such-folder", stable_seconds=0), "read"),
             Bad("wrong password", server.url("/drop", password="wrong"), "ping", error=AuthError),
         ],
@@ -145,6 +152,7 @@ def _case_envelope(fmt: str):
             write_xml(iter([case]), "case", buf, message_id=f"contract-{token}")
             body = buf.getvalue()
         return Envelope(body, f"contract-{token}", kind="case", format=fmt)
+
     return make
 
 
@@ -158,16 +166,22 @@ def rest_peer(request) -> Peer:
     mp.setenv("GOVHUB_CONTRACT_REST_KEY", "contract-key")
     mp.setenv("GOVHUB_CONTRACT_REST_WRONG", "wrong-key")
     hostport = base.split("://")[1]
-    good = (f"rest://{hostport}/api?push_path=/case&pull_path=/case/results&ping_path=/case/results"
-            "&api_key_env=GOVHUB_CONTRACT_REST_KEY&retries=0")
+    good = (
+        f"rest://{hostport}/api?push_path=/case&pull_path=/case/results&ping_path=/case/results"
+        "&api_key_env=GOVHUB_CONTRACT_REST_KEY&retries=0"
+    )
     return Peer(
         good,
         f"rest://127.0.0.1:{closed_port()}/api?push_path=/case&pull_path=/x&retries=0&timeout=3",
         bad=[
             Bad("API key variable not set", f"rest://{hostport}/api?api_key_env=GOVHUB_CONTRACT_UNSET"),
             Bad("no pull path to read", f"rest://{hostport}/api?api_key_env=GOVHUB_CONTRACT_REST_KEY", "read"),
-            Bad("wrong API key", good.replace("GOVHUB_CONTRACT_REST_KEY", "GOVHUB_CONTRACT_REST_WRONG"), "write",
-                error=AuthError),
+            Bad(
+                "wrong API key",
+                good.replace("GOVHUB_CONTRACT_REST_KEY", "GOVHUB_CONTRACT_REST_WRONG"),
+                "write",
+                error=AuthError,
+            ),
         ],
         envelope=_case_envelope("json"),
     )

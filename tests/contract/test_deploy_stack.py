@@ -39,8 +39,13 @@ def compose_binary() -> str:
 
 
 def run_compose(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([compose_binary(), "-f", str(COMPOSE_FILE), *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [compose_binary(), "-f", str(COMPOSE_FILE), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +66,9 @@ def test_validator_rejects_a_broken_file(tmp_path):
     broken["services"]["hub-worker"]["replica"] = 3  # a typo of deploy.replicas
     path = tmp_path / "compose.yaml"
     path.write_text(yaml.safe_dump(broken), encoding="utf-8")
-    proc = subprocess.run([compose_binary(), "-f", str(path), "config", "--quiet"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [compose_binary(), "-f", str(path), "config", "--quiet"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode != 0
     assert "replica" in proc.stderr
 
@@ -83,8 +89,16 @@ def test_the_stack_has_every_part_the_issue_names(stack):
     assert images["hub-db"].startswith("postgres:") and images["airflow-db"].startswith("postgres:")
     assert "management" in images["rabbitmq"]
     assert images["sftp"].startswith("atmoz/sftp")
-    for name in ("hub-api", "hub-worker", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                 "airflow-triggerer", "airflow-worker", "prometheus"):
+    for name in (
+        "hub-api",
+        "hub-worker",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-worker",
+        "prometheus",
+    ):
         assert name in stack["services"]
 
 
@@ -96,7 +110,9 @@ def test_secrets_come_from_files_and_never_from_the_environment(stack):
     for name, svc in stack["services"].items():
         for var, value in (svc.get("environment") or {}).items():
             if any(w in var for w in leaking) and not var.endswith(("_FILE", "_CMD")):
-                pytest.fail(f"{name}: {var}={value!r} puts a credential in the environment; use a *_FILE or *_CMD secret")
+                pytest.fail(
+                    f"{name}: {var}={value!r} puts a credential in the environment; use a *_FILE or *_CMD secret"
+                )
             if value and "://" in str(value) and "@" in str(value):
                 pytest.fail(f"{name}: {var} holds a URL with credentials")
     hub = stack["services"]["hub-api"]["environment"]

@@ -16,15 +16,15 @@ from lxml import etree
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from hub.catalog.access import hash_password
-from synth.generator import Generator
-from hub.db.tables import LIBRARY, ingest_message, lineage
-from hub.wiring import standard_pipeline
-from hub.model.schemagen import xsd_path
 from hub.api import body as request_body
 from hub.api.soap.service import routes
-from tests.helpers import count, library_count, xml_doc
+from hub.catalog.access import hash_password
+from hub.db.tables import LIBRARY, ingest_message, lineage
+from hub.model.schemagen import xsd_path
+from hub.wiring import standard_pipeline
 from sandbox.server import run_in_thread
+from synth.generator import Generator
+from tests.helpers import count, library_count, xml_doc
 
 DEPT = "常熟市行政审批局"
 USER, PASSWORD = "cs-approval-soap", "dept-soap-password"
@@ -41,9 +41,15 @@ ID_NO = "110101199003074518"  # a valid resident ID number (check character 8)
 def catalogue(tmp_path, monkeypatch):
     """A catalogue with one department system that authenticates by WS-Security."""
     _name, code, region = Generator(seed=0, departments=[DEPT]).departments[0]
-    entry = {"id": "cs-approval-soap", "name": "常熟市行政审批局业务系统", "level": "department",
-             "region_code": region, "dept_code": code, "may_push": ["case"],
-             "credentials": {"username": USER, "password_pbkdf2": hash_password(PASSWORD, iterations=1000)}}
+    entry = {
+        "id": "cs-approval-soap",
+        "name": "常熟市行政审批局业务系统",
+        "level": "department",
+        "region_code": region,
+        "dept_code": code,
+        "may_push": ["case"],
+        "credentials": {"username": USER, "password_pbkdf2": hash_password(PASSWORD, iterations=1000)},
+    }
     path = tmp_path / "systems.yaml"
     path.write_text(yaml.safe_dump({"systems": [entry]}, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))
@@ -85,14 +91,19 @@ def batch_xml(records, message_id: str | None = None) -> str:
     return doc.split("?>", 1)[1].strip()
 
 
-def envelope(body: str, version: str = "1.1", password: str = PASSWORD, encoding: str = "utf-8",
-             header: str | None = None) -> bytes:
+def envelope(
+    body: str, version: str = "1.1", password: str = PASSWORD, encoding: str = "utf-8", header: str | None = None
+) -> bytes:
     ns = SOAP11 if version == "1.1" else SOAP12
     if header is None:
-        header = (f'<wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken><wsse:Username>{USER}</wsse:Username>'
-                  f'<wsse:Password Type="{TEXT_TYPE}">{password}</wsse:Password></wsse:UsernameToken></wsse:Security>')
-    text = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>\n<soap:Envelope xmlns:soap="{ns}">'
-            f"<soap:Header>{header}</soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>")
+        header = (
+            f'<wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken><wsse:Username>{USER}</wsse:Username>'
+            f'<wsse:Password Type="{TEXT_TYPE}">{password}</wsse:Password></wsse:UsernameToken></wsse:Security>'
+        )
+    text = (
+        f'<?xml version="1.0" encoding="{encoding.upper()}"?>\n<soap:Envelope xmlns:soap="{ns}">'
+        f"<soap:Header>{header}</soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
     return text.encode(encoding)
 
 
@@ -129,6 +140,7 @@ def nothing_stored(engine) -> bool:
 
 # ------------------------------------------------------------------ WSDL and XSDs
 
+
 def test_wsdl_loads_in_zeep_and_every_operation_is_document_literal(endpoint):
     import zeep
     from zeep.wsdl.bindings.soap import Soap11Binding, Soap12Binding
@@ -146,9 +158,14 @@ def test_wsdl_loads_in_zeep_and_every_operation_is_document_literal(endpoint):
             assert port.binding_options["address"] == endpoint
         assert ops["PushCases"].input.body.qname == etree.QName("urn:govhub:case:1", "cases")
     doc = etree.fromstring(requests.get(endpoint + "?wsdl", timeout=10).content)
-    wsdl = {"w": "http://schemas.xmlsoap.org/wsdl/", "s": "http://schemas.xmlsoap.org/wsdl/soap/",
-            "s12": "http://schemas.xmlsoap.org/wsdl/soap12/"}
-    assert all(p.get("element") and not p.get("type") for p in doc.iterfind("w:message/w:part", wsdl))  # literal elements
+    wsdl = {
+        "w": "http://schemas.xmlsoap.org/wsdl/",
+        "s": "http://schemas.xmlsoap.org/wsdl/soap/",
+        "s12": "http://schemas.xmlsoap.org/wsdl/soap12/",
+    }
+    assert all(
+        p.get("element") and not p.get("type") for p in doc.iterfind("w:message/w:part", wsdl)
+    )  # literal elements
     bodies = [*doc.iterfind(".//s:body", wsdl), *doc.iterfind(".//s12:body", wsdl)]
     bindings = [*doc.iterfind("w:binding/s:binding", wsdl), *doc.iterfind("w:binding/s12:binding", wsdl)]
     assert len(bindings) == 2 and {b.get("style") for b in bindings} == {"document"}
@@ -180,7 +197,9 @@ def test_soap_address_is_the_url_the_wsdl_was_fetched_at(endpoint):
     def address(headers):
         doc = etree.fromstring(requests.get(endpoint + "?wsdl", headers=headers, timeout=10).content)
         locations = {el.get("location") for el in doc.iter("{*}address")}
-        imports = {el.get("schemaLocation").split("?")[0] for el in doc.iter("{http://www.w3.org/2001/XMLSchema}import")}
+        imports = {
+            el.get("schemaLocation").split("?")[0] for el in doc.iter("{http://www.w3.org/2001/XMLSchema}import")
+        }
         assert len(locations) == 1 and imports == locations
         return locations.pop()
 
@@ -191,6 +210,7 @@ def test_soap_address_is_the_url_the_wsdl_was_fetched_at(endpoint):
 
 
 # ------------------------------------------------------------------ raw envelopes
+
 
 def test_raw_soap11_envelope_is_stored_and_answered_per_the_schema(hub, engine):
     recs = cases(4)
@@ -258,18 +278,26 @@ def test_records_that_fail_validation_are_quarantined_and_reported_not_faulted(h
 
 # ------------------------------------------------------------------ hostile and broken envelopes
 
-_BOMB_BODY = ('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-              '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+_BOMB_BODY = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+)
 HOSTILE = {
-    "billion-laughs": (f'<?xml version="1.0"?>{_BOMB_BODY}<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body>'
-                       '<cases xmlns="urn:govhub:case:1"><case><case_no>&lol3;</case_no></case></cases>'
-                       "</soap:Body></soap:Envelope>"),
-    "external-entity": (f'<?xml version="1.0"?><!DOCTYPE e [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                        f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><cases xmlns="urn:govhub:case:1"><case>'
-                        "<case_no>&xxe;</case_no></case></cases></soap:Body></soap:Envelope>"),
-    "doctype-after-long-prolog": (f'<?xml version="1.0"?><!--{"x" * 8000}--><!DOCTYPE e [<!ENTITY x "y">]>'
-                                  f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><cases xmlns="urn:govhub:case:1">'
-                                  "<case><case_no>&x;</case_no></case></cases></soap:Body></soap:Envelope>"),
+    "billion-laughs": (
+        f'<?xml version="1.0"?>{_BOMB_BODY}<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body>'
+        '<cases xmlns="urn:govhub:case:1"><case><case_no>&lol3;</case_no></case></cases>'
+        "</soap:Body></soap:Envelope>"
+    ),
+    "external-entity": (
+        f'<?xml version="1.0"?><!DOCTYPE e [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><cases xmlns="urn:govhub:case:1"><case>'
+        "<case_no>&xxe;</case_no></case></cases></soap:Body></soap:Envelope>"
+    ),
+    "doctype-after-long-prolog": (
+        f'<?xml version="1.0"?><!--{"x" * 8000}--><!DOCTYPE e [<!ENTITY x "y">]>'
+        f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><cases xmlns="urn:govhub:case:1">'
+        "<case><case_no>&x;</case_no></case></cases></soap:Body></soap:Envelope>"
+    ),
 }
 
 
@@ -286,10 +314,15 @@ MALFORMED = {
     "not-xml": (b"hello, this is not XML", "soap:Client.MalformedXml"),
     "truncated": (envelope("<cases xmlns='urn:govhub:case:1'><case>")[:-30], "soap:Client.MalformedXml"),
     "not-an-envelope": (b'<cases xmlns="urn:govhub:case:1"/>', "soap:Client.MalformedXml"),
-    "no-body": (f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Header/></soap:Envelope>'.encode(), "soap:Client.MalformedXml"),
+    "no-body": (
+        f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Header/></soap:Envelope>'.encode(),
+        "soap:Client.MalformedXml",
+    ),
     "empty-body": (envelope(""), "soap:Client.MalformedXml"),
-    "wrong-envelope-namespace": (b'<soap:Envelope xmlns:soap="urn:not-soap"><soap:Body/></soap:Envelope>',
-                                 "soap:VersionMismatch"),
+    "wrong-envelope-namespace": (
+        b'<soap:Envelope xmlns:soap="urn:not-soap"><soap:Body/></soap:Envelope>',
+        "soap:VersionMismatch",
+    ),
     "bad-gbk-bytes": (b'<?xml version="1.0" encoding="GBK"?><a>\xff\xff</a>', "soap:Client.MalformedXml"),
     "unknown-encoding": (b'<?xml version="1.0" encoding="EBCDIC-CP-US"?><a/>', "soap:Client.MalformedXml"),
     "unknown-operation": (envelope('<GetWeather xmlns="urn:weather"/>'), "soap:Client.UnknownOperation"),
@@ -297,10 +330,17 @@ MALFORMED = {
     "no-token": (envelope(batch_xml(cases(1)), header=""), "soap:Client.Authentication"),
     "wrong-password": (envelope(batch_xml(cases(1)), password="guess"), "soap:Client.Authentication"),
     "kind-not-allowed": (envelope('<licences xmlns="urn:govhub:licence:1"/>'), "soap:Client.Forbidden"),
-    "message-id-too-long": (envelope(f'<cases xmlns="urn:govhub:case:1" message_id="{"m" * 200}"/>'),
-                            "soap:Client.InvalidMessageId"),
-    "must-understand": (envelope("<cases xmlns='urn:govhub:case:1'/>", header=(
-        f'<t:Tx xmlns:t="urn:tx" xmlns:soap="{SOAP11}" soap:mustUnderstand="1"/>')), "soap:MustUnderstand"),
+    "message-id-too-long": (
+        envelope(f'<cases xmlns="urn:govhub:case:1" message_id="{"m" * 200}"/>'),
+        "soap:Client.InvalidMessageId",
+    ),
+    "must-understand": (
+        envelope(
+            "<cases xmlns='urn:govhub:case:1'/>",
+            header=(f'<t:Tx xmlns:t="urn:tx" xmlns:soap="{SOAP11}" soap:mustUnderstand="1"/>'),
+        ),
+        "soap:MustUnderstand",
+    ),
 }
 
 
@@ -324,9 +364,13 @@ LEAKY = {
     "id-in-broken-tag": envelope(f"<cases xmlns='urn:govhub:case:1'><n{ID_NO}></cases>"),
     "id-in-entity-name": envelope(f"<cases xmlns='urn:govhub:case:1'>&x{ID_NO};</cases>"),
     "id-in-envelope-namespace": f'<soap:Envelope xmlns:soap="urn:{ID_NO}"><soap:Body/></soap:Envelope>'.encode(),
-    "id-as-username": envelope(batch_xml(cases(1)), header=(
-        f'<wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken><wsse:Username>{ID_NO}</wsse:Username>'
-        f"<wsse:Password>{ID_NO}</wsse:Password></wsse:UsernameToken></wsse:Security>")),
+    "id-as-username": envelope(
+        batch_xml(cases(1)),
+        header=(
+            f'<wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken><wsse:Username>{ID_NO}</wsse:Username>'
+            f"<wsse:Password>{ID_NO}</wsse:Password></wsse:UsernameToken></wsse:Security>"
+        ),
+    ),
 }
 
 

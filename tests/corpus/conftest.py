@@ -30,29 +30,56 @@ class Hub:
 
     def __init__(self, tmp: Path, db_url: str):
         self.tmp, self.db = tmp, db_url.split(":", 1)[0]
-        self.keys = {"cs-approval": secrets.token_urlsafe(24), "js-province": secrets.token_urlsafe(24),
-                     "cs-hall": secrets.token_urlsafe(24)}
+        self.keys = {
+            "cs-approval": secrets.token_urlsafe(24),
+            "js-province": secrets.token_urlsafe(24),
+            "cs-hall": secrets.token_urlsafe(24),
+        }
         self.catalog = tmp / "systems.yaml"
         self.halls = tmp / "halls.yaml"
-        self.env = {"GOVHUB_HOME": str(tmp / "home"), "GOVHUB_DB_URL": db_url,
-                    "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp / 'bus.db'}", "GOVHUB_CATALOG": str(self.catalog),
-                    "GOVHUB_HALLS": str(self.halls), "GOVHUB_BUS_VISIBILITY_TIMEOUT": "5",
-                    "GOVHUB_PERSON_KEY": "corpus-person-key"}
+        self.env = {
+            "GOVHUB_HOME": str(tmp / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp / 'bus.db'}",
+            "GOVHUB_CATALOG": str(self.catalog),
+            "GOVHUB_HALLS": str(self.halls),
+            "GOVHUB_BUS_VISIBILITY_TIMEOUT": "5",
+            "GOVHUB_PERSON_KEY": "corpus-person-key",
+        }
         self._write_catalogues()
 
     def _write_catalogues(self) -> None:
         systems = yaml.safe_load((ROOT / "catalog" / "systems.yaml").read_text(encoding="utf-8"))["systems"]
         for s in systems:
             if s["id"] == "cs-approval":
-                s.update(dept_code=CS_DEPT, may_push=["case"], credentials={
-                    "api_key_sha256": sha256_hex(self.keys["cs-approval"]), "username": SOAP_USER,
-                    "password_pbkdf2": hash_password(SOAP_PASSWORD, iterations=1000)})
+                s.update(
+                    dept_code=CS_DEPT,
+                    may_push=["case"],
+                    credentials={
+                        "api_key_sha256": sha256_hex(self.keys["cs-approval"]),
+                        "username": SOAP_USER,
+                        "password_pbkdf2": hash_password(SOAP_PASSWORD, iterations=1000),
+                    },
+                )
             if s["id"] == "js-province":
                 s.update(may_pull=["case"], credentials={"api_key_sha256": sha256_hex(self.keys["js-province"])})
         self.catalog.write_text(yaml.safe_dump({"systems": systems}, allow_unicode=True), encoding="utf-8")
-        self.halls.write_text(yaml.safe_dump({"halls": [
-            {"id": "cs-hall", "name": "常熟市政务服务中心", "region_code": "320581",
-             "api_key_sha256": sha256_hex(self.keys["cs-hall"])}]}, allow_unicode=True), encoding="utf-8")
+        self.halls.write_text(
+            yaml.safe_dump(
+                {
+                    "halls": [
+                        {
+                            "id": "cs-hall",
+                            "name": "常熟市政务服务中心",
+                            "region_code": "320581",
+                            "api_key_sha256": sha256_hex(self.keys["cs-hall"]),
+                        }
+                    ]
+                },
+                allow_unicode=True,
+            ),
+            encoding="utf-8",
+        )
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -80,9 +107,9 @@ def db_url(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, db_url):
     from devices.halls import _halls_at
+    from hub.catalog.systems import _systems_at
     from hub.core.config import load_settings
     from hub.db.engine import engine_for, migrate
-    from hub.catalog.systems import _systems_at
 
     h = Hub(tmp_path_factory.mktemp("corpus"), db_url)
     with pytest.MonkeyPatch.context() as mp:
@@ -90,8 +117,9 @@ def hub(tmp_path_factory, db_url):
             mp.setenv(k, v)
         _systems_at.cache_clear()
         _halls_at.cache_clear()
-        import hub.api.routes_pull as pull
         from datetime import timedelta
+
+        import hub.api.routes_pull as pull
 
         mp.setattr(pull, "SETTLE", timedelta(0))  # read back what was just stored
         migrate(h.env["GOVHUB_DB_URL"])
@@ -129,8 +157,9 @@ class WorkerProcess:
         self.log = hub.tmp / "worker.log"
         env = {**os.environ, **hub.env, "PYTHONPATH": str(ROOT), "GOVHUB_LOG_LEVEL": "INFO"}
         self._out = open(self.log, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], cwd=ROOT, env=env,
-                                     stdout=self._out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "worker"], cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT
+        )
         self.handled: list[str] = []
 
     def alive(self) -> bool:
@@ -180,7 +209,9 @@ def pytest_terminal_summary(terminalreporter):
     tr.section("bad-input corpus: inputs per channel and expected outcome")
     tr.write_line(f"{'database':<11} {'channel':<8} {'outcome':<12} {'passed':>6} {'failed':>6}")
     for db, channel, outcome in sorted({k[:3] for k in table}):
-        tr.write_line(f"{db:<11} {channel:<8} {outcome:<12} {table[(db, channel, outcome, 'passed')]:>6} "
-                      f"{table[(db, channel, outcome, 'failed')]:>6}")
+        tr.write_line(
+            f"{db:<11} {channel:<8} {outcome:<12} {table[(db, channel, outcome, 'passed')]:>6} "
+            f"{table[(db, channel, outcome, 'failed')]:>6}"
+        )
     passed = sum(1 for r in RESULTS if r[-1] == "passed")
     tr.write_line(f"total: {len(RESULTS)} runs of an input, {passed} as expected, {len(RESULTS) - passed} not")

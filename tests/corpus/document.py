@@ -78,7 +78,8 @@ def render() -> str:
     entries = load_manifest()
     counts = Counter((e.channel, e.expect.outcome) for e in entries)
     summary = "| channel | outcome | inputs |\n|---|---|---|\n" + "\n".join(
-        f"| {c} | {o} | {n} |" for (c, o), n in sorted(counts.items()))
+        f"| {c} | {o} | {n} |" for (c, o), n in sorted(counts.items())
+    )
     out = [INTRO.format(n=len(entries), summary=summary)]
     for cat in CATEGORIES:
         group = [e for e in entries if e.category == cat]
@@ -97,7 +98,9 @@ def render() -> str:
                 what += " — " + ", ".join(f"{r} {n}" for r, n in x.reasons.items())
             if x.stored:
                 what += f"; stored {x.stored}"
-            source = e.input or f"generated: {e.generate.name}({', '.join(f'{k}={v}' for k, v in e.generate.args.items())})"
+            source = (
+                e.input or f"generated: {e.generate.name}({', '.join(f'{k}={v}' for k, v in e.generate.args.items())})"
+            )
             if e.remote_name is not None:
                 source += f" listed as `{ascii(e.remote_name)[1:-1][:60]}`"
             desc = e.description.replace("|", "\\|")

@@ -21,8 +21,13 @@ def deep_json(levels: int, wrap: str = "line") -> bytes:
 
 
 def deep_xml(levels: int) -> bytes:
-    return (b'<?xml version="1.0" encoding="UTF-8"?>\n<cases xmlns="urn:govhub:case:1"><case>'
-            + b"<d>" * levels + b"x" + b"</d>" * levels + b"</case></cases>\n")
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<cases xmlns="urn:govhub:case:1"><case>'
+        + b"<d>" * levels
+        + b"x"
+        + b"</d>" * levels
+        + b"</case></cases>\n"
+    )
 
 
 def huge_xml_text(mb: int, base: str = "xml/sql_injection.xml") -> bytes:
@@ -58,5 +63,7 @@ def soap_huge_header(mb: int, base: str = "soap/sql_and_script_injection.xml") -
     return env.replace(b"</soap:Header>", block + b"</soap:Header>", 1)
 
 
-GENERATORS = {f.__name__: f for f in (deep_json, deep_xml, huge_xml_text, huge_jsonl_field, array_field,
-                                       oversized_body, soap_huge_header)}
+GENERATORS = {
+    f.__name__: f
+    for f in (deep_json, deep_xml, huge_xml_text, huge_jsonl_field, array_field, oversized_body, soap_huge_header)
+}

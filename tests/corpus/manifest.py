@@ -17,9 +17,22 @@ HERE = Path(__file__).parent
 MANIFEST = HERE / "manifest.yaml"
 CHANNELS = ("file", "bus", "rest", "soap", "sftp", "device")
 CATEGORIES = (
-    "entity_expansion", "external_entity", "encoding", "truncated", "huge", "deep_nesting", "wrong_type",
-    "range_and_date", "check_character", "unknown_code", "injection", "csv_structure", "protocol", "garbage",
-    "authorisation", "path_traversal",
+    "entity_expansion",
+    "external_entity",
+    "encoding",
+    "truncated",
+    "huge",
+    "deep_nesting",
+    "wrong_type",
+    "range_and_date",
+    "check_character",
+    "unknown_code",
+    "injection",
+    "csv_structure",
+    "protocol",
+    "garbage",
+    "authorisation",
+    "path_traversal",
 )
 
 

@@ -26,8 +26,8 @@ from kombu import Producer
 from sqlalchemy import func, inspect, select
 
 from hub.cli.main import main
-from hub.model.masking import mask_text
 from hub.db.tables import LIBRARY, lineage, quarantine
+from hub.model.masking import mask_text
 from tests.corpus.conftest import RESULTS, SOAP_USER
 from tests.corpus.manifest import HERE, Entry, load_manifest
 
@@ -69,6 +69,7 @@ def new_quarantine(engine, after: int) -> list[dict]:
 
 # ------------------------------------------------------------------ channels
 
+
 def run_file(entry: Entry, hub, request, data: bytes) -> Seen:
     path = hub.tmp / "files" / entry.id / (entry.input.rsplit("/", 1)[-1] if entry.input else f"{entry.id}.{entry.fmt}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,10 +82,11 @@ def run_file(entry: Entry, hub, request, data: bytes) -> Seen:
     seen.status = result.exit_code
     seen.message = result.output
     seen.texts.append(result.output)
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"govhub ingest crashed: {result.exception!r}\n{result.output}"
+    )
     if result.exit_code == 0:
-        summary = json.loads(result.output[result.output.index("["):])[0]
+        summary = json.loads(result.output[result.output.index("[") :])[0]
         seen.reported = {k: summary[k] for k in ("stored", "duplicate", "quarantined")}
     return seen
 
@@ -95,16 +97,27 @@ def run_bus(entry: Entry, hub, request, data: bytes) -> Seen:
     worker = request.getfixturevalue("worker")
     assert worker.alive(), "the worker died before this input"
     message_id = f"corpus-{entry.id}"
-    headers = {"system": entry.system, "message_id": message_id, "kind": entry.kind, "format": entry.fmt,
-               "filename": entry.input.rsplit("/", 1)[-1] if entry.input else None}
+    headers = {
+        "system": entry.system,
+        "message_id": message_id,
+        "kind": entry.kind,
+        "format": entry.fmt,
+        "filename": entry.input.rsplit("/", 1)[-1] if entry.input else None,
+    }
     headers.update(entry.headers)
     headers = {k: v for k, v in headers.items() if v is not None}
     with bus.connect(hub.settings) as conn:
         # straight onto the (embedded bus's only) partition, hostile headers and all
-        Producer(conn.default_channel).publish(data, exchange=bus.INBOUND, routing_key="inbound.0",
-                                               declare=[bus.partition_queue(0)],
-                                               content_type="application/octet-stream", content_encoding="binary",
-                                               headers=headers, delivery_mode=2)
+        Producer(conn.default_channel).publish(
+            data,
+            exchange=bus.INBOUND,
+            routing_key="inbound.0",
+            declare=[bus.partition_queue(0)],
+            content_type="application/octet-stream",
+            content_encoding="binary",
+            headers=headers,
+            delivery_mode=2,
+        )
     wait_for_rows(hub.engine, headers.get("message_id") or "body:", entry.expect.received)
     worker.handled.append(entry.id)
     assert worker.alive(), f"the worker died on {entry.id}:\n{worker.text()[-3000:]}"
@@ -130,8 +143,11 @@ def wait_for_rows(engine, message_id: str, expected: int, timeout: float = 60) -
 
 def run_rest(entry: Entry, hub, request, data: bytes) -> Seen:
     api = request.getfixturevalue("api")
-    headers = {"X-Api-Key": hub.keys[entry.system], "Content-Type": entry.content_type or "application/json",
-               **{k: v for k, v in entry.headers.items() if v is not None}}
+    headers = {
+        "X-Api-Key": hub.keys[entry.system],
+        "Content-Type": entry.content_type or "application/json",
+        **{k: v for k, v in entry.headers.items() if v is not None},
+    }
     r = api.post(f"/api/v1/{entry.kind or 'case'}", content=data, headers=headers)
     seen = Seen()
     seen.status, seen.texts = r.status_code, [r.text]
@@ -184,8 +200,8 @@ def run_device(entry: Entry, hub, request, data: bytes) -> Seen:
 
 
 def run_sftp(entry: Entry, hub, request, data: bytes) -> Seen:
-    from hub.ingest.drop import poll_drop
     from adapters.registry import open_adapter
+    from hub.ingest.drop import poll_drop
     from hub.wiring import standard_pipeline
 
     server = request.getfixturevalue("sftp")
@@ -221,10 +237,18 @@ def run_sftp(entry: Entry, hub, request, data: bytes) -> Seen:
     return seen
 
 
-CHANNELS = {"file": run_file, "bus": run_bus, "rest": run_rest, "soap": run_soap, "device": run_device, "sftp": run_sftp}
+CHANNELS = {
+    "file": run_file,
+    "bus": run_bus,
+    "rest": run_rest,
+    "soap": run_soap,
+    "device": run_device,
+    "sftp": run_sftp,
+}
 
 
 # ------------------------------------------------------------------ the test
+
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_corpus_input(entry: Entry, hub, request):
@@ -321,8 +345,11 @@ def pulled_values(hub, request, field: str) -> set[str]:
     api = request.getfixturevalue("api")
     values, cursor = set(), None
     for _ in range(20):
-        r = api.get("/api/v1/case/changes", params={"limit": 5000, **({"cursor": cursor} if cursor else {})},
-                    headers={"X-Api-Key": hub.keys["js-province"]})
+        r = api.get(
+            "/api/v1/case/changes",
+            params={"limit": 5000, **({"cursor": cursor} if cursor else {})},
+            headers={"X-Api-Key": hub.keys["js-province"]},
+        )
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text[:300]
         page = r.json()
         values |= {rec.get(field) for rec in page["records"]}
@@ -338,7 +365,9 @@ def database_contains(engine, text: str) -> bool:
     with engine.connect() as conn:
         for table in (quarantine, LIBRARY["case"]):
             cols = [c for c in table.c if isinstance(c.type, (String, Text))]
-            if conn.execute(select(func.count()).select_from(table).where(or_(*(c.contains(text) for c in cols)))).scalar_one():
+            if conn.execute(
+                select(func.count()).select_from(table).where(or_(*(c.contains(text) for c in cols)))
+            ).scalar_one():
                 return True
     return False
 

@@ -39,9 +39,16 @@ def test_there_are_dags():
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_dag_file_imports_without_io(path: Path, tmp_path):
-    env = {"PYTHONPATH": str(ROOT), "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "PATH": "/usr/bin:/bin", "GOVHUB_HOME": str(tmp_path / "home")}
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PATH": "/usr/bin:/bin",
+        "GOVHUB_HOME": str(tmp_path / "home"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.split("PROBE", 1)[1])
     assert report["dags"] == [path.stem], report["dags"]
@@ -75,7 +82,9 @@ def test_tasks_never_touch_the_metadata_database():
 def test_the_probe_sees_io_at_import(tmp_path):
     """The check above can fail: a DAG file that touches a database at import is caught."""
     bad = tmp_path / "bad_dag.py"
-    bad.write_text("import sqlite3\nsqlite3.connect(':memory:')\nfrom airflow.sdk import DAG\ndag = DAG('bad_dag', schedule=None)\n")
+    bad.write_text(
+        "import sqlite3\nsqlite3.connect(':memory:')\nfrom airflow.sdk import DAG\ndag = DAG('bad_dag', schedule=None)\n"
+    )
     env = {"PYTHONPATH": str(ROOT), "AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", PROBE, str(bad)], env=env, capture_output=True, text=True, timeout=120)
     report = json.loads(proc.stdout.split("PROBE", 1)[1])

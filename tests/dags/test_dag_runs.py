@@ -9,13 +9,13 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from hub.db.tables import LIBRARY, delivery, outbox
+from hub.domains import items as catalogue
+from hub.ops.jobs import last_runs
+from hub.wiring import standard_pipeline
 from sandbox import dept_rest, province_soap
 from sandbox.server import run_in_thread
-from hub.domains import items as catalogue
 from synth.generator import Generator
-from hub.ops.jobs import last_runs
-from hub.db.tables import LIBRARY, delivery, outbox
-from hub.wiring import standard_pipeline
 from tests.helpers import xml_doc
 
 pytestmark = pytest.mark.slow
@@ -35,9 +35,12 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
     state = province_soap.ProvinceState(username="govhub", password="pw")
     base, stop = run_in_thread(province_soap.make_app(state))
     try:
-        catalog.update("prov", publishes=["item"],
-                       endpoint=f"soap://{base.split('://')[1]}/exchange?username=govhub&password=pw"
-                                "&pull=GetItemCatalogue&pull.region_code=3205")
+        catalog.update(
+            "prov",
+            publishes=["item"],
+            endpoint=f"soap://{base.split('://')[1]}/exchange?username=govhub&password=pw"
+            "&pull=GetItemCatalogue&pull.region_code=3205",
+        )
         _ok(run_dag("item_catalog_sync"))
         items = _count(engine, LIBRARY["item"])
         events = _count(engine, outbox)
@@ -50,8 +53,9 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
         target["place"] = "太仓市政务服务中心一楼"
         state.items = changed
         _ok(run_dag("item_catalog_sync"))
-        diff = catalogue.diff_versions(engine, target["item_code"], str(int(target["item_version"]) - 1),
-                                       target["item_version"])
+        diff = catalogue.diff_versions(
+            engine, target["item_code"], str(int(target["item_version"]) - 1), target["item_version"]
+        )
         assert diff["place"]["to"] == "太仓市政务服务中心一楼"
         # each successful task recorded itself for the DAG-freshness metric (hub.ops.jobs)
         runs = {r["job"]: r for r in last_runs(engine)}  # <dag_id>.<task_id> (group.task)
@@ -62,15 +66,19 @@ def test_item_catalog_sync_dag(run_dag, catalog, engine):
 
 
 def test_case_report_dag_sends_every_case_once_after_an_outage(run_dag, catalog, engine, monkeypatch, clock):
-    import hub.outbound.reporting as reporting
     from datetime import timedelta
+
+    import hub.outbound.reporting as reporting
 
     monkeypatch.setattr(reporting, "SETTLE", timedelta(0))
     state = dept_rest.DeptState()
     base, stop = run_in_thread(dept_rest.make_app(state, api_key="prov-in"))
     try:
-        catalog.update("prov", receives=["case"],
-                       endpoint=f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=GOVHUB_TEST_PROV_IN&retries=0")
+        catalog.update(
+            "prov",
+            receives=["case"],
+            endpoint=f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=GOVHUB_TEST_PROV_IN&retries=0",
+        )
         cases = [r for r, _ in Generator(seed=81, departments=["常熟市行政审批局"]).records("case", 25)]
         monkeypatch.setenv("GOVHUB_TEST_PROV_IN", "prov-in")
         standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="dag-1")), "dept-a")
@@ -105,11 +113,22 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
     l_base, l_stop = run_in_thread(dept_rest.make_app(licences, api_key="lic-in"))
     env = {"SHARING_KEY": "sharing-key", "LIC_IN": "lic-in"}
     try:
-        catalog.add({"id": "sharing", "name": "苏州市政务数据共享平台", "level": "city", "region_code": "320500",
-                     "publishes": ["person", "enterprise"], "receives": ["case"],
-                     "endpoint": f"rest://{s_base.split('://')[1]}/api?pull_path=/updates&api_key_env=SHARING_KEY&retries=0"})
-        catalog.update("prov", receives=["licence"],
-                       endpoint=f"rest://{l_base.split('://')[1]}/api?push_path=/case&api_key_env=LIC_IN&retries=0")
+        catalog.add(
+            {
+                "id": "sharing",
+                "name": "苏州市政务数据共享平台",
+                "level": "city",
+                "region_code": "320500",
+                "publishes": ["person", "enterprise"],
+                "receives": ["case"],
+                "endpoint": f"rest://{s_base.split('://')[1]}/api?pull_path=/updates&api_key_env=SHARING_KEY&retries=0",
+            }
+        )
+        catalog.update(
+            "prov",
+            receives=["licence"],
+            endpoint=f"rest://{l_base.split('://')[1]}/api?push_path=/case&api_key_env=LIC_IN&retries=0",
+        )
 
         _ok(run_dag("resource_library_refresh", **env))
         assert _count(engine, LIBRARY["person"]) == 12 and _count(engine, LIBRARY["enterprise"]) == 8
@@ -119,15 +138,24 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
         _ok(run_dag("reconcile", **env))
 
         issued = [r for r, _ in Generator(seed=93).records("licence", 6)]
-        standard_pipeline(engine).ingest(io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence")
+        standard_pipeline(engine).ingest(
+            io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence"
+        )
         clock.advance(seconds=2.1)  # past the reporting settle time
         _ok(run_dag("licence_sync", **env))
         assert len(licences.received) == 6
 
         _ok(run_dag("bundle_tracking", **env))
 
-        catalog.add({"id": "govhub-supervision", "name": "电子监察系统", "level": "city", "region_code": "320500",
-                     "may_push": ["supervision"]})
+        catalog.add(
+            {
+                "id": "govhub-supervision",
+                "name": "电子监察系统",
+                "level": "city",
+                "region_code": "320500",
+                "may_push": ["supervision"],
+            }
+        )
         catalog.update("prov", receives=["licence", "supervision"])
         _ok(run_dag("supervision_scan", **env))
     finally:
@@ -140,8 +168,8 @@ def test_data_quality_daily_dag_checks_yesterday(run_dag, engine, tmp_path, cloc
     from datetime import datetime, time, timedelta
 
     from hub.quality.models import quality_run
-    from tests.integration.test_quality_daily import _lineage
     from tests.integration.test_quality_batch import put_library
+    from tests.integration.test_quality_daily import _lineage
 
     yesterday = (clock.now() - timedelta(days=1)).date()
     g = Generator(seed=95, departments=["常熟市行政审批局"])
@@ -157,4 +185,7 @@ def test_data_quality_daily_dag_checks_yesterday(run_dag, engine, tmp_path, cloc
     assert set(rows) == {"case", "feed_health"} and rows["case"].success and rows["case"].rows == 15
     # the day's report is written and kept, and it shows the suite results just stored
     html = (tmp_path / "home" / "reports" / "quality" / f"{yesterday.isoformat()}.html").read_text("utf-8")
-    assert "数据质量报告" in html and (tmp_path / "home" / "reports" / "quality" / f"{yesterday.isoformat()}.json").exists()
+    assert (
+        "数据质量报告" in html
+        and (tmp_path / "home" / "reports" / "quality" / f"{yesterday.isoformat()}.json").exists()
+    )

@@ -89,9 +89,16 @@ def rabbit_url(private_rabbit):
 
 
 def hub_env(tmp_path: Path, db_url: str, broker_url: str, **extra) -> dict:
-    return {**os.environ, "GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-            "GOVHUB_BROKER_URL": broker_url, "GOVHUB_BUS_VISIBILITY_TIMEOUT": "2", "PYTHONPATH": str(ROOT),
-            "GOVHUB_BATCH_SIZE": "20", **extra}
+    return {
+        **os.environ,
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": db_url,
+        "GOVHUB_BROKER_URL": broker_url,
+        "GOVHUB_BUS_VISIBILITY_TIMEOUT": "2",
+        "PYTHONPATH": str(ROOT),
+        "GOVHUB_BATCH_SIZE": "20",
+        **extra,
+    }
 
 
 class WorkerProcess:
@@ -100,8 +107,13 @@ class WorkerProcess:
     def __init__(self, env: dict, log: Path, *args: str):
         self.log = log
         self._out = open(log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", *args], env=env, cwd=ROOT,
-                                     stdout=self._out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "worker", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
         self.started = time.monotonic()
 
     def alive(self) -> bool:

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from hub.core.config import ROOT
-from synth.generator import Generator, write_xml
 from hub.db.tables import LIBRARY, lineage, quarantine
 from hub.ops.stats import counts
+from synth.generator import Generator, write_xml
 
 SYSTEM = "cs-approval"
 DEPARTMENT = "常熟市行政审批局"
@@ -58,8 +58,14 @@ def make_messages(prefix: str, seed: int, n_messages: int, per_message: int, def
         mid = f"{prefix}-{i + 1:04d}"
         buf = io.BytesIO()
         write_xml((r for r, _ in chunk), "case", buf, message_id=mid)
-        out.append(Message(mid, buf.getvalue(), [r.get("case_no") for r, _ in chunk],
-                           {seq for seq, (_, d) in enumerate(chunk, 1) if d is not None}))
+        out.append(
+            Message(
+                mid,
+                buf.getvalue(),
+                [r.get("case_no") for r, _ in chunk],
+                {seq for seq, (_, d) in enumerate(chunk, 1) if d is not None},
+            )
+        )
     return out
 
 
@@ -73,8 +79,11 @@ def settled(engine, messages: list[Message], system: str = SYSTEM) -> bool:
     """Has every sent record got its first outcome (stored or quarantined)?"""
     ids = {m.message_id for m in messages}
     with engine.connect() as conn:
-        rows = conn.execute(select(lineage.c.message_id, lineage.c.seq).distinct()
-                            .where(lineage.c.source_system == system, lineage.c.outcome != "duplicate")).all()
+        rows = conn.execute(
+            select(lineage.c.message_id, lineage.c.seq)
+            .distinct()
+            .where(lineage.c.source_system == system, lineage.c.outcome != "duplicate")
+        ).all()
     n = len({(parent_id(mid), seq) for mid, seq in rows if parent_id(mid) in ids})
     return n >= sum(m.size for m in messages)
 
@@ -84,8 +93,10 @@ def wait_settled(engine, messages: list[Message], timeout: float, worker=None) -
     start = time.monotonic()
     while not settled(engine, messages):
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"not every record had an outcome after {timeout:.0f}s"
-                                 + (f"; worker log: {worker.tail()}" if worker else ""))
+            raise AssertionError(
+                f"not every record had an outcome after {timeout:.0f}s"
+                + (f"; worker log: {worker.tail()}" if worker else "")
+            )
         if worker is not None and not worker.alive():
             raise AssertionError(f"the worker exited before every record had an outcome: {worker.tail()}")
         time.sleep(0.3)
@@ -95,20 +106,41 @@ def wait_settled(engine, messages: list[Message], timeout: float, worker=None) -
 def account(engine, messages: list[Message], fault: str, system: str = SYSTEM, **extra) -> dict:
     sent = {(m.message_id, seq): (key, seq in m.defective) for m in messages for seq, key in enumerate(m.keys, 1)}
     with engine.connect() as conn:
-        rows = conn.execute(select(lineage.c.message_id, lineage.c.seq, lineage.c.outcome, lineage.c.record_key)
-                            .where(lineage.c.source_system == system)).all()
-        reasons = dict(conn.execute(
-            select(quarantine.c.reason, func.count()).where(quarantine.c.source_system == system)
-            .group_by(quarantine.c.reason)).all())
-        no_reason = conn.execute(select(func.count()).select_from(quarantine).where(
-            quarantine.c.source_system == system, (quarantine.c.reason == "") | quarantine.c.reason.is_(None))).scalar_one()
-        dup_details = dict(conn.execute(
-            select(lineage.c.detail, func.count()).where(lineage.c.source_system == system, lineage.c.outcome == "duplicate")
-            .group_by(lineage.c.detail)).all())
+        rows = conn.execute(
+            select(lineage.c.message_id, lineage.c.seq, lineage.c.outcome, lineage.c.record_key).where(
+                lineage.c.source_system == system
+            )
+        ).all()
+        reasons = dict(
+            conn.execute(
+                select(quarantine.c.reason, func.count())
+                .where(quarantine.c.source_system == system)
+                .group_by(quarantine.c.reason)
+            ).all()
+        )
+        no_reason = conn.execute(
+            select(func.count())
+            .select_from(quarantine)
+            .where(quarantine.c.source_system == system, (quarantine.c.reason == "") | quarantine.c.reason.is_(None))
+        ).scalar_one()
+        dup_details = dict(
+            conn.execute(
+                select(lineage.c.detail, func.count())
+                .where(lineage.c.source_system == system, lineage.c.outcome == "duplicate")
+                .group_by(lineage.c.detail)
+            ).all()
+        )
         t = LIBRARY["case"]
-        per_key = Counter({k: n for k, n in conn.execute(
-            select(t.c.case_no, func.count()).where(t.c.case_no.in_([v[0] for v in sent.values() if v[0]]))
-            .group_by(t.c.case_no))})
+        per_key = Counter(
+            {
+                k: n
+                for k, n in conn.execute(
+                    select(t.c.case_no, func.count())
+                    .where(t.c.case_no.in_([v[0] for v in sent.values() if v[0]]))
+                    .group_by(t.c.case_no)
+                )
+            }
+        )
     firsts: dict[tuple, list[str]] = {}
     outcome_rows: Counter = Counter()
     stray = 0
@@ -121,7 +153,9 @@ def account(engine, messages: list[Message], fault: str, system: str = SYSTEM, *
             firsts.setdefault((mid, seq), []).append(outcome)
     lost = [k for k in sent if not firsts.get(k)]
     doubled = [k for k, v in firsts.items() if len(v) > 1]
-    wrong = [k for k, (key, bad) in sent.items() if firsts.get(k) and firsts[k][0] != ("quarantined" if bad else "stored")]
+    wrong = [
+        k for k, (key, bad) in sent.items() if firsts.get(k) and firsts[k][0] != ("quarantined" if bad else "stored")
+    ]
     clean_keys = [key for key, bad in sent.values() if not bad]
     totals = next((s for s in counts(engine)["sources"] if s["system"] == system), {})
     figures = {
@@ -145,8 +179,11 @@ def account(engine, messages: list[Message], fault: str, system: str = SYSTEM, *
         # same_message: the message was already done; same_content / already_quarantined: a copy
         # (or a redelivery after a partial commit) processed before the first copy was finished
         "duplicate_by_detail": dup_details,
-        "examples": {"lost": [list(k) for k in lost[:5]], "doubled": [list(k) for k in doubled[:5]],
-                     "misplaced": [list(k) for k in wrong[:5]]},
+        "examples": {
+            "lost": [list(k) for k in lost[:5]],
+            "doubled": [list(k) for k in doubled[:5]],
+            "misplaced": [list(k) for k in wrong[:5]],
+        },
         **extra,
     }
     return figures
@@ -157,8 +194,9 @@ def check(figures: dict) -> None:
     write_figures(figures)
     f = figures
     assert f["received"] == f["stored"] + f["duplicate"] + f["quarantined"], f
-    assert f["lineage_rows"] == {k: f[k] for k in ("stored", "duplicate", "quarantined") if f[k]}, \
+    assert f["lineage_rows"] == {k: f[k] for k in ("stored", "duplicate", "quarantined") if f[k]}, (
         f"the running totals disagree with the lineage: {f}"
+    )
     assert f["lost"] == 0 and f["doubled"] == 0, f"lost {f['lost']}, doubled {f['doubled']}: {f['examples']}"
     assert f["misplaced"] == 0, f"records with the wrong outcome: {f['examples']['misplaced']}"
     assert f["stray_lineage_rows"] == 0 and f["quarantined_without_reason"] == 0, f
@@ -169,5 +207,6 @@ def check(figures: dict) -> None:
 def write_figures(figures: dict) -> None:
     FIGURES_DIR.mkdir(parents=True, exist_ok=True)
     figures = {**figures, "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    (FIGURES_DIR / f"{figures['fault']}.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str),
-                                                          encoding="utf-8")
+    (FIGURES_DIR / f"{figures['fault']}.json").write_text(
+        json.dumps(figures, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )

@@ -76,8 +76,10 @@ class PrivatePostgres:
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
         found = os.environ.get("GOVHUB_FAULTS_PG_BIN") or (str(Path(bins[-1]).parent) if bins else None)
         if not found or not Path(found, "initdb").exists():
-            raise ServiceError("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin; "
-                               "install postgresql or set GOVHUB_FAULTS_PG_BIN")
+            raise ServiceError(
+                "no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin; "
+                "install postgresql or set GOVHUB_FAULTS_PG_BIN"
+            )
         self.bin = Path(found)
         self.dir = _private_dir("govhub-faults-pg-", "postgres")
         self.data = self.dir / "data"
@@ -87,10 +89,24 @@ class PrivatePostgres:
     def _ctl(self, *args: str, timeout: float = 60) -> None:
         _run([*_as_user("postgres"), str(self.bin / "pg_ctl"), "-D", str(self.data), *args], timeout=timeout)
 
-    def start(self) -> "PrivatePostgres":
+    def start(self) -> PrivatePostgres:
         if not self.data.exists():
-            _run([*_as_user("postgres"), str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--no-sync", "--locale=C"])
+            _run(
+                [
+                    *_as_user("postgres"),
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--locale=C",
+                ]
+            )
         # fsync off: a throwaway cluster; an immediate stop still makes PostgreSQL run crash
         # recovery on the next start, which is the fault we want
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
@@ -135,8 +151,7 @@ class PrivateRabbit:
         self.port, self.dist_port = free_port(), free_port()
         (self.dir / "enabled_plugins").write_text("[].\n")
         # the machine's rabbitmq.conf pins the AMQP listener to 5672: give this node its own
-        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
-                                                "loopback_users = none\n")
+        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n")
         if os.geteuid() == 0:
             for p in self.dir.iterdir():
                 shutil.chown(p, "rabbitmq", "rabbitmq")
@@ -145,16 +160,22 @@ class PrivateRabbit:
 
     @property
     def env(self) -> dict:
-        return {**os.environ, "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_PORT": str(self.port),
-                "RABBITMQ_DIST_PORT": str(self.dist_port), "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
-                "RABBITMQ_LOG_BASE": str(self.dir / "log"), "RABBITMQ_PID_FILE": str(self.pidfile),
-                "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
-                "RABBITMQ_CONFIG_FILE": str(self.dir / "rabbitmq.conf")}
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.dir / "log"),
+            "RABBITMQ_PID_FILE": str(self.pidfile),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(self.dir / "rabbitmq.conf"),
+        }
 
     def ctl(self, *args: str, timeout: float = 90) -> str:
         return _run(["rabbitmqctl", "-n", self.node, *args], timeout=timeout, env=self.env).stdout
 
-    def start(self) -> "PrivateRabbit":
+    def start(self) -> PrivateRabbit:
         _run(["rabbitmq-server", "-detached"], env=self.env, timeout=60)
         try:
             self.ctl("wait", str(self.pidfile), "--timeout", "90", timeout=120)

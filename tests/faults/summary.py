@@ -1,7 +1,7 @@
 """Print the figures of the last fault-suite run as a table (for the closing note).
 
-    python -m tests.faults.summary            # table of var/faults/*.json
-    python -m tests.faults.summary --json     # the same, one JSON document
+python -m tests.faults.summary            # table of var/faults/*.json
+python -m tests.faults.summary --json     # the same, one JSON document
 """
 
 from __future__ import annotations
@@ -12,8 +12,16 @@ import sys
 from hub.ops.stats import _l, _r, _w
 from tests.faults.ledger import FIGURES_DIR
 
-ORDER = ["rabbitmq_restart", "worker_sigkill_rabbitmq", "worker_sigkill_embedded", "postgres_restart", "slow_peer",
-         "redelivery_postgresql", "redelivery_sqlite", "sftp_full_disk"]
+ORDER = [
+    "rabbitmq_restart",
+    "worker_sigkill_rabbitmq",
+    "worker_sigkill_embedded",
+    "postgres_restart",
+    "slow_peer",
+    "redelivery_postgresql",
+    "redelivery_sqlite",
+    "sftp_full_disk",
+]
 LABELS = {
     "rabbitmq_restart": "RabbitMQ 重启 restarted mid-stream",
     "worker_sigkill_rabbitmq": "worker SIGKILL ×2 (RabbitMQ)",
@@ -24,8 +32,16 @@ LABELS = {
     "redelivery_sqlite": "同一消息 same message ×50 (SQLite)",
     "sftp_full_disk": "SFTP 磁盘满 full disk",
 }
-COLUMNS = (("故障 fault", 36), ("发送 sent", 10), ("接收 received", 14), ("入库 stored", 12), ("重复 duplicate", 15),
-           ("隔离 quarantined", 17), ("丢失 lost", 10), ("双份 doubled", 13))
+COLUMNS = (
+    ("故障 fault", 36),
+    ("发送 sent", 10),
+    ("接收 received", 14),
+    ("入库 stored", 12),
+    ("重复 duplicate", 15),
+    ("隔离 quarantined", 17),
+    ("丢失 lost", 10),
+    ("双份 doubled", 13),
+)
 KEYS = ("records_sent", "received", "stored", "duplicate", "quarantined", "lost", "doubled")
 
 
@@ -49,12 +65,16 @@ def detail(f: dict) -> str:
             parts.append(f"{key} {f[key]}")
     if "delivery" in f:
         d = f["delivery"]
-        parts.append(f"delivered {d['acknowledged']}/{d['records_to_deliver']} acknowledged once; peer kept "
-                     f"{d['peer_kept_distinct']} distinct of {d['peer_kept']}; requests per batch {d['peer_requests_per_batch']}")
+        parts.append(
+            f"delivered {d['acknowledged']}/{d['records_to_deliver']} acknowledged once; peer kept "
+            f"{d['peer_kept_distinct']} distinct of {d['peer_kept']}; requests per batch {d['peer_requests_per_batch']}"
+        )
     if "outbound" in f:
         o = f["outbound"]
-        parts.append(f"outbound {o['records_delivered']} records in {o['files_delivered']} file(s), "
-                     f"{o['partial_files_left']} partial; drop file re-read as {f['inbound']['first_file_reread_as']}")
+        parts.append(
+            f"outbound {o['records_delivered']} records in {o['files_delivered']} file(s), "
+            f"{o['partial_files_left']} partial; drop file re-read as {f['inbound']['first_file_reread_as']}"
+        )
     return "; ".join(parts)
 
 
@@ -65,10 +85,18 @@ def render(rows: list[dict]) -> str:
     for f in rows:
         lines.append(_row([LABELS.get(f["fault"], f["fault"]), *(f"{f[k]:,}" for k in KEYS)]))
         lines.append("    " + detail(f))
-    ok = all(f["lost"] == 0 and f["doubled"] == 0 and f["received"] == f["stored"] + f["duplicate"] + f["quarantined"]
-             for f in rows)
-    lines += [rule, ("✓ 账目平衡 every fault: received = stored + duplicate + quarantined, none lost, none doubled"
-                     if ok else "✗ 账目不平 a fault left lost or doubled records: see var/faults/*.json")]
+    ok = all(
+        f["lost"] == 0 and f["doubled"] == 0 and f["received"] == f["stored"] + f["duplicate"] + f["quarantined"]
+        for f in rows
+    )
+    lines += [
+        rule,
+        (
+            "✓ 账目平衡 every fault: received = stored + duplicate + quarantined, none lost, none doubled"
+            if ok
+            else "✗ 账目不平 a fault left lost or doubled records: see var/faults/*.json"
+        ),
+    ]
     return "\n".join(lines)
 
 

@@ -15,9 +15,9 @@ import time
 from sqlalchemy import func, select
 
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core.config import load_settings
 from hub.db.tables import lineage
+from hub.ingest.partitions import publish_inbound
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
 
@@ -35,8 +35,9 @@ def _rows(engine) -> int:
 def test_postgres_restarted_mid_batch(private_pg, rabbit_url, fault_db, fault_engine, tmp_path, workers):
     messages = make_messages("pg", seed=301, n_messages=30, per_message=25)
     marker = tmp_path / "in-transaction"
-    env = hub_env(tmp_path, fault_db, rabbit_url, GOVHUB_FAULT_PAUSE="before_commit:3:1",
-                  GOVHUB_FAULT_MARKER=str(marker))
+    env = hub_env(
+        tmp_path, fault_db, rabbit_url, GOVHUB_FAULT_PAUSE="before_commit:3:1", GOVHUB_FAULT_MARKER=str(marker)
+    )
     with bus.connect(load_settings(env)) as conn:
         bus.declare(conn)
         for m in messages:
@@ -61,10 +62,19 @@ def test_postgres_restarted_mid_batch(private_pg, rabbit_url, fault_db, fault_en
     assert worker.alive(), "the worker must survive both restarts in the same process"
     assert worker.stop() == 0, worker.tail()
     log = worker.log.read_text(errors="replace")
-    figures = account(fault_engine, messages, "postgres_restart",
-                      timing={"crash_restart_at_s": round(first_at, 1), "clean_restart_at_s": round(second_at, 1),
-                              "down_for_s": 2.0, "settled_after_s": round(settle, 1)},
-                      database_restarts=2, worker_processes=1,
-                      messages_put_back=log.count("database unavailable"))
+    figures = account(
+        fault_engine,
+        messages,
+        "postgres_restart",
+        timing={
+            "crash_restart_at_s": round(first_at, 1),
+            "clean_restart_at_s": round(second_at, 1),
+            "down_for_s": 2.0,
+            "settled_after_s": round(settle, 1),
+        },
+        database_restarts=2,
+        worker_processes=1,
+        messages_put_back=log.count("database unavailable"),
+    )
     check(figures)
     assert figures["messages_put_back"] >= 1, "the batch in the killed transaction must have been put back"

@@ -12,8 +12,8 @@ import threading
 import time
 
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core.config import ROOT, load_settings
+from hub.ingest.partitions import publish_inbound
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
 
@@ -76,9 +76,19 @@ def test_rabbitmq_restarted_mid_stream(private_rabbit, rabbit_url, fault_db, fau
     settle = wait_settled(fault_engine, messages, timeout=120, worker=worker)
     assert worker.alive(), worker.tail()
     assert worker.stop() == 0, worker.tail()
-    figures = account(fault_engine, messages, "rabbitmq_restart",
-                      timing={"restart_began_s": round(restart_at, 1), "broker_back_s": round(back_at, 1),
-                              "settled_after_s": round(settle, 1)},
-                      published_before_restart=20, publish_failures_reported=len(failed), govhub_publish=cli_outcome,
-                      publish_failures=[e for _, e in failed][:3], broker_restarts=private_rabbit.restarts)
+    figures = account(
+        fault_engine,
+        messages,
+        "rabbitmq_restart",
+        timing={
+            "restart_began_s": round(restart_at, 1),
+            "broker_back_s": round(back_at, 1),
+            "settled_after_s": round(settle, 1),
+        },
+        published_before_restart=20,
+        publish_failures_reported=len(failed),
+        govhub_publish=cli_outcome,
+        publish_failures=[e for _, e in failed][:3],
+        broker_restarts=private_rabbit.restarts,
+    )
     check(figures)

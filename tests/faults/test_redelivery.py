@@ -11,9 +11,9 @@ import time
 import pytest
 
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core.config import load_settings
 from hub.db.engine import engine_for, migrate
+from hub.ingest.partitions import publish_inbound
 from hub.ops.stats import counts
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
@@ -31,8 +31,9 @@ def test_same_message_delivered_many_times(backend, request, tmp_path, workers):
     fault_engine = engine_for(db_url)
     # a resent file of nothing but defective records first: with no key to collide on, only
     # the hub's own bookkeeping can keep two racing copies from quarantining a record twice
-    messages = (make_messages("redeliver-bad", seed=502, n_messages=1, per_message=10, defect_rate=1.0)
-                + make_messages("redeliver", seed=501, n_messages=2, per_message=40, defect_rate=0.15))
+    messages = make_messages("redeliver-bad", seed=502, n_messages=1, per_message=10, defect_rate=1.0) + make_messages(
+        "redeliver", seed=501, n_messages=2, per_message=40, defect_rate=0.15
+    )
     # each worker holds its first batch's transaction open for a second: the first two copies
     # are then classified and written side by side, neither seeing the other's rows
     env = hub_env(tmp_path, db_url, broker, GOVHUB_FAULT_PAUSE="before_commit:1:1")
@@ -56,8 +57,15 @@ def test_same_message_delivered_many_times(backend, request, tmp_path, workers):
         time.sleep(0.3)
     for w in pair:
         assert w.stop() == 0, w.tail()
-    figures = account(fault_engine, messages, f"redelivery_{backend.split('+')[0]}", copies_sent=sum(COPIES.values()),
-                      records_in_all_copies=copies, workers=2, backend=backend)
+    figures = account(
+        fault_engine,
+        messages,
+        f"redelivery_{backend.split('+')[0]}",
+        copies_sent=sum(COPIES.values()),
+        records_in_all_copies=copies,
+        workers=2,
+        backend=backend,
+    )
     check(figures)
     # every copy counted; the embedded transport may hand a copy out once more when its lease
     # runs out while a worker waits for the write lock (at-least-once): that too is a duplicate

@@ -28,16 +28,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hub.ingest.drop import poll_drop
 from adapters.errors import TransientError
 from adapters.registry import open_adapter
-from sandbox.sftp_server import start_sftp_server
-from hub.outbound.delivery import Deliverer
 from hub.db.tables import delivery, lineage
+from hub.ingest.drop import poll_drop
+from hub.outbound.delivery import Deliverer
 from hub.wiring import standard_pipeline
+from sandbox.sftp_server import start_sftp_server
 from tests.conftest import CI
 from tests.faults.ledger import account, check, make_messages
-from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)
+from tests.integration.conftest import catalog
 
 SYSTEM = "dept-a"  # the test catalogue's 常熟市行政审批局 system
 
@@ -48,8 +48,11 @@ class SmallDisk:
 
     def __init__(self, size: str = "4m", inodes: int = 48):
         self.path = Path(tempfile.mkdtemp(prefix="govhub-faults-disk-"))
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={inodes},mode=0755", "tmpfs",
-                               str(self.path)], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={inodes},mode=0755", "tmpfs", str(self.path)],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             self.path.rmdir()
             raise OSError(f"mount -t tmpfs failed ({proc.stderr.strip() or proc.returncode}); needs root")
@@ -99,11 +102,18 @@ def small_disk():
 
 def _lineage(engine, message_id: str) -> Counter:
     with engine.connect() as conn:
-        return Counter(dict(conn.execute(select(lineage.c.outcome, func.count())
-                                         .where(lineage.c.message_id == message_id).group_by(lineage.c.outcome)).all()))
+        return Counter(
+            dict(
+                conn.execute(
+                    select(lineage.c.outcome, func.count())
+                    .where(lineage.c.message_id == message_id)
+                    .group_by(lineage.c.outcome)
+                ).all()
+            )
+        )
 
 
-def test_sftp_full_disk(small_disk, catalog, fault_engine, monkeypatch):  # noqa: F811
+def test_sftp_full_disk(small_disk, catalog, fault_engine, monkeypatch):
     root = small_disk.path
     (root / "drop").mkdir()
     (root / "inbox").mkdir()
@@ -112,8 +122,15 @@ def test_sftp_full_disk(small_disk, catalog, fault_engine, monkeypatch):  # noqa
         (root / "drop" / f"{m.message_id}.xml").write_bytes(m.body)
     server = start_sftp_server(root, "dept", "dept-sftp-password")
     try:
-        catalog.add({"id": "dept-sftp", "name": "常熟市档案馆文件交换", "level": "department", "region_code": "320581",
-                     "endpoint": server.url("/inbox", timeout=5)})
+        catalog.add(
+            {
+                "id": "dept-sftp",
+                "name": "常熟市档案馆文件交换",
+                "level": "department",
+                "region_code": "320581",
+                "endpoint": server.url("/inbox", timeout=5),
+            }
+        )
         catalog.update("dept-a", report_to=["dept-sftp"])
         pipe = standard_pipeline(fault_engine)
         drop_url = server.url("/drop", stable_seconds=0, pattern="*.xml")
@@ -156,17 +173,31 @@ def test_sftp_full_disk(small_disk, catalog, fault_engine, monkeypatch):  # noqa
     delivered = sorted((root / "inbox").iterdir())
     received = [k for f in delivered for k in re.findall(r"<(?:\w+:)?case_no>([^<]+)<", f.read_text("utf-8"))]
     expected = [k for m in messages for seq, k in enumerate(m.keys, 1) if seq not in m.defective]
-    figures = account(fault_engine, messages, "sftp_full_disk", system=SYSTEM,
-                      disk="tmpfs size=4m nr_inodes=48, filled to ENOSPC (real, not a fake)",
-                      inbound={"ack_error": failed_ack.value.message[:200], "files_done": 3,
-                               "first_file_reread_as": dict(_lineage(fault_engine, first.message_id))},
-                      outbound={"upload_error": (last_error or "")[:200], "files_delivered": len(delivered),
-                                "records_delivered": len(received), "records_delivered_distinct": len(set(received)),
-                                "partial_files_left": sum(1 for f in delivered if f.name.endswith(".part"))},
-                      timing={"space_freed_after_s": round(freed_at, 2)})
+    figures = account(
+        fault_engine,
+        messages,
+        "sftp_full_disk",
+        system=SYSTEM,
+        disk="tmpfs size=4m nr_inodes=48, filled to ENOSPC (real, not a fake)",
+        inbound={
+            "ack_error": failed_ack.value.message[:200],
+            "files_done": 3,
+            "first_file_reread_as": dict(_lineage(fault_engine, first.message_id)),
+        },
+        outbound={
+            "upload_error": (last_error or "")[:200],
+            "files_delivered": len(delivered),
+            "records_delivered": len(received),
+            "records_delivered_distinct": len(set(received)),
+            "partial_files_left": sum(1 for f in delivered if f.name.endswith(".part")),
+        },
+        timing={"space_freed_after_s": round(freed_at, 2)},
+    )
     check(figures)
     assert sorted(received) == sorted(expected) and len(received) == len(set(received))
-    assert figures["inbound"]["first_file_reread_as"] == {"stored": first.size - len(first.defective),
-                                                          "quarantined": len(first.defective),
-                                                          "duplicate": first.size}
+    assert figures["inbound"]["first_file_reread_as"] == {
+        "stored": first.size - len(first.defective),
+        "quarantined": len(first.defective),
+        "duplicate": first.size,
+    }
     assert os.listdir(root / "inbox") and not any(n.startswith(".") for n in os.listdir(root / "inbox"))

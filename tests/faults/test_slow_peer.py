@@ -17,27 +17,34 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from hub.db.tables import delivery
+from hub.outbound.delivery import Deliverer
+from hub.wiring import standard_pipeline
 from sandbox.dept_rest import DeptState, make_app
 from sandbox.server import run_in_thread
-from hub.outbound.delivery import Deliverer
-from hub.db.tables import delivery
-from hub.wiring import standard_pipeline
 from tests.faults.ledger import account, check, make_messages
-from tests.integration.conftest import catalog  # noqa: F401  (the test catalogue fixture)
+from tests.integration.conftest import catalog
 
 SYSTEM = "dept-a"  # the test catalogue's 常熟市行政审批局 system, which reports to the peer
 CLIENT_TIMEOUT = 1.0
 
 
 @pytest.fixture
-def peer(catalog, monkeypatch):  # noqa: F811
+def peer(catalog, monkeypatch):
     state = DeptState()
     base, stop = run_in_thread(make_app(state, api_key="dept-key"))
     monkeypatch.setenv("DEPT_PEER_KEY", "dept-key")
     port = base.rsplit(":", 1)[1]
-    catalog.add({"id": "dept-peer", "name": "常熟市卫健委业务系统", "level": "department", "region_code": "320581",
-                 "endpoint": f"rest://127.0.0.1:{port}/api?push_path=/case&api_key_env=DEPT_PEER_KEY&retries=0"
-                             f"&timeout={CLIENT_TIMEOUT}"})
+    catalog.add(
+        {
+            "id": "dept-peer",
+            "name": "常熟市卫健委业务系统",
+            "level": "department",
+            "region_code": "320581",
+            "endpoint": f"rest://127.0.0.1:{port}/api?push_path=/case&api_key_env=DEPT_PEER_KEY&retries=0"
+            f"&timeout={CLIENT_TIMEOUT}",
+        }
+    )
     catalog.update("dept-a", report_to=["dept-peer"])
     yield state
     stop()
@@ -66,8 +73,15 @@ def test_peer_answering_500s_then_slowly(peer, fault_engine):
     expected = [k for m in messages for seq, k in enumerate(m.keys, 1) if seq not in m.defective]
     # back-off shrunk to test speed, so the attempt budget is raised to match (the default 8
     # attempts at 1 s doubling cover minutes, not a 1.5 s outage at 0.05 s)
-    d = Deliverer(fault_engine, batch_size=10, base_backoff=0.05, max_backoff=0.2, max_attempts=100,
-                  breaker_threshold=3, breaker_cooldown=0.3)
+    d = Deliverer(
+        fault_engine,
+        batch_size=10,
+        base_backoff=0.05,
+        max_backoff=0.2,
+        max_attempts=100,
+        breaker_threshold=3,
+        breaker_cooldown=0.3,
+    )
     peer.mode = "error"
     passes_500 = _passes(d, 1.5)
     assert peer.received == [] and _statuses(fault_engine)["acknowledged"] == 0
@@ -81,18 +95,33 @@ def test_peer_answering_500s_then_slowly(peer, fault_engine):
         time.sleep(0.05)
     d.close()
     with fault_engine.connect() as conn:
-        rows = conn.execute(select(delivery.c.record_key, delivery.c.status, delivery.c.attempts, delivery.c.peer_ref,
-                                   delivery.c.message_id).order_by(delivery.c.id)).all()
+        rows = conn.execute(
+            select(
+                delivery.c.record_key,
+                delivery.c.status,
+                delivery.c.attempts,
+                delivery.c.peer_ref,
+                delivery.c.message_id,
+            ).order_by(delivery.c.id)
+        ).all()
     seen_twice = {mid: n for mid, n in peer.messages.items() if n > 1}
-    figures = {**inbound,
-               "delivery": {"records_to_deliver": len(expected), "acknowledged": _statuses(fault_engine)["acknowledged"],
-                            "statuses": dict(_statuses(fault_engine)),
-                            "peer_kept": len(peer.received), "peer_kept_distinct": len(set(peer.case_numbers())),
-                            "peer_requests_per_batch": dict(Counter(peer.messages.values())),
-                            "batches_the_peer_saw_more_than_once": len(seen_twice),
-                            "attempts_total": sum(r.attempts for r in rows), "passes_500": passes_500,
-                            "passes_slow": passes_slow, "client_timeout_s": CLIENT_TIMEOUT,
-                            "peer_delay_s": CLIENT_TIMEOUT + 0.5}}
+    figures = {
+        **inbound,
+        "delivery": {
+            "records_to_deliver": len(expected),
+            "acknowledged": _statuses(fault_engine)["acknowledged"],
+            "statuses": dict(_statuses(fault_engine)),
+            "peer_kept": len(peer.received),
+            "peer_kept_distinct": len(set(peer.case_numbers())),
+            "peer_requests_per_batch": dict(Counter(peer.messages.values())),
+            "batches_the_peer_saw_more_than_once": len(seen_twice),
+            "attempts_total": sum(r.attempts for r in rows),
+            "passes_500": passes_500,
+            "passes_slow": passes_slow,
+            "client_timeout_s": CLIENT_TIMEOUT,
+            "peer_delay_s": CLIENT_TIMEOUT + 0.5,
+        },
+    }
     check(figures)
     # exactly once, in order, at the peer; one acknowledged receipt per record at the hub
     assert peer.case_numbers() == expected

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core.config import load_settings
 from hub.db.tables import lineage
+from hub.ingest.partitions import publish_inbound
 from tests.faults.conftest import hub_env
 from tests.faults.ledger import SYSTEM, account, check, make_messages, wait_settled
 
@@ -33,7 +33,9 @@ def _outcomes(engine) -> int:
 
 @pytest.mark.parametrize("transport", ["rabbitmq", "embedded"])
 def test_worker_sigkilled_mid_batch(transport, request, fault_db, fault_engine, tmp_path, workers):
-    broker = request.getfixturevalue("rabbit_url") if transport == "rabbitmq" else f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+    broker = (
+        request.getfixturevalue("rabbit_url") if transport == "rabbitmq" else f"govhub+sqlite:///{tmp_path / 'bus.db'}"
+    )
     messages = make_messages(f"kill-{transport}", seed=201, n_messages=30, per_message=25)
     env = hub_env(tmp_path, fault_db, broker)
     with bus.connect(load_settings(env)) as conn:
@@ -56,6 +58,11 @@ def test_worker_sigkilled_mid_batch(transport, request, fault_db, fault_engine, 
     settle = wait_settled(fault_engine, messages, timeout=120, worker=final)
     time.sleep(2.5)  # a redelivery still in flight (an embedded lease running out) is counted too
     assert final.stop() == 0, final.tail()
-    figures = account(fault_engine, messages, f"worker_sigkill_{transport}", kills=kills,
-                      timing={"settled_after_last_kill_s": round(settle, 1)})
+    figures = account(
+        fault_engine,
+        messages,
+        f"worker_sigkill_{transport}",
+        kills=kills,
+        timing={"settled_after_last_kill_s": round(settle, 1)},
+    )
     check(figures)

@@ -28,19 +28,54 @@ def catalog(tmp_path, monkeypatch):
     code_b, region_b = department("张家港市住房和城乡建设局")
     monkeypatch.setenv("GOVHUB_TEST_HMAC_SECRET", keys["hmac-dept"])
     systems = [
-        {"id": "dept-a", "name": "常熟市行政审批局业务系统", "level": "department", "region_code": region_a,
-         "dept_code": code_a, "may_push": ["case", "licence"],
-         "credentials": {"api_key_sha256": sha256_hex(keys["dept-a"]), "username": "dept-a",
-                         "password_pbkdf2": hash_password("dept-a-password", iterations=1000)}},
-        {"id": "dept-b", "name": "张家港市住建局业务系统", "level": "department", "region_code": region_b,
-         "dept_code": code_b, "may_push": ["case"], "credentials": {"api_key_sha256": sha256_hex(keys["dept-b"])}},
-        {"id": "prov", "name": "江苏省一体化政务服务平台", "level": "province", "region_code": "320000",
-         "may_pull": ["case", "licence", "item"], "may_push": ["item"],
-         "credentials": {"api_key_sha256": sha256_hex(keys["prov"])}},
-        {"id": "city-wx", "name": "无锡市政务服务平台", "level": "city", "region_code": "320200",
-         "may_pull": ["case"], "credentials": {"api_key_sha256": sha256_hex(keys["city-wx"])}},
-        {"id": "hmac-dept", "name": "常熟市另一业务系统", "level": "department", "region_code": region_a,
-         "dept_code": code_a, "may_push": ["case"], "credentials": {"secret": {"env": "GOVHUB_TEST_HMAC_SECRET"}}},
+        {
+            "id": "dept-a",
+            "name": "常熟市行政审批局业务系统",
+            "level": "department",
+            "region_code": region_a,
+            "dept_code": code_a,
+            "may_push": ["case", "licence"],
+            "credentials": {
+                "api_key_sha256": sha256_hex(keys["dept-a"]),
+                "username": "dept-a",
+                "password_pbkdf2": hash_password("dept-a-password", iterations=1000),
+            },
+        },
+        {
+            "id": "dept-b",
+            "name": "张家港市住建局业务系统",
+            "level": "department",
+            "region_code": region_b,
+            "dept_code": code_b,
+            "may_push": ["case"],
+            "credentials": {"api_key_sha256": sha256_hex(keys["dept-b"])},
+        },
+        {
+            "id": "prov",
+            "name": "江苏省一体化政务服务平台",
+            "level": "province",
+            "region_code": "320000",
+            "may_pull": ["case", "licence", "item"],
+            "may_push": ["item"],
+            "credentials": {"api_key_sha256": sha256_hex(keys["prov"])},
+        },
+        {
+            "id": "city-wx",
+            "name": "无锡市政务服务平台",
+            "level": "city",
+            "region_code": "320200",
+            "may_pull": ["case"],
+            "credentials": {"api_key_sha256": sha256_hex(keys["city-wx"])},
+        },
+        {
+            "id": "hmac-dept",
+            "name": "常熟市另一业务系统",
+            "level": "department",
+            "region_code": region_a,
+            "dept_code": code_a,
+            "may_push": ["case"],
+            "credentials": {"secret": {"env": "GOVHUB_TEST_HMAC_SECRET"}},
+        },
     ]
     path = tmp_path / "systems.yaml"
 

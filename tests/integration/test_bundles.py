@@ -12,20 +12,24 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from hub.catalog.systems import SYSTEMS_FILE, load_systems
+from hub.core import clock
+from hub.db.tables import LIBRARY, delivery, ingest_message, lineage, metadata, outbox
+from hub.domains import bundles
+from hub.domains.bundles import BUNDLES_FILE, BundleError, bundle, bundle_part, load_bundles
+from hub.model.codes import idcard
+from hub.outbound.delivery import Deliverer
+from hub.wiring import standard_pipeline
 from sandbox.dept_rest import DeptState, make_app
 from sandbox.server import run_in_thread
-from hub.domains import bundles
-from hub.core import clock
-from hub.model.codes import idcard
-from hub.domains.bundles import BUNDLES_FILE, BundleError, bundle, bundle_part, load_bundles
-from hub.outbound.delivery import Deliverer
 from synth.generator import Generator
-from hub.db.tables import LIBRARY, delivery, ingest_message, lineage, metadata, outbox
-from hub.wiring import standard_pipeline
-from hub.catalog.systems import SYSTEMS_FILE, load_systems
 
 MARKET, APPROVAL = "常熟市市场监督管理局", "常熟市行政审批局"
-PARTS = ((MARKET, "企业设立登记", "dept-x"), (MARKET, "食品经营许可", "dept-x"), (APPROVAL, "公共场所卫生许可", "dept-y"))
+PARTS = (
+    (MARKET, "企业设立登记", "dept-x"),
+    (MARKET, "食品经营许可", "dept-x"),
+    (APPROVAL, "公共场所卫生许可", "dept-y"),
+)
 
 
 def _part(dept: str, item: str, system: str) -> dict:
@@ -46,13 +50,27 @@ def depts(engine, catalog, tmp_path, monkeypatch):
         base, stop = run_in_thread(make_app(state, api_key="dept-key"))
         states.append(state)
         stops.append(stop)
-        catalog.add({"id": sid, "name": f"{sid} 部门业务系统", "level": "department", "region_code": "320581",
-                     "may_push": ["case"],
-                     "endpoint": f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=BUNDLE_DEPT_KEY&retries=0"})
-    catalog.add({"id": "window", "name": "常熟市一窗受理系统", "level": "county", "region_code": "320581", "may_push": ["case"]})
+        catalog.add(
+            {
+                "id": sid,
+                "name": f"{sid} 部门业务系统",
+                "level": "department",
+                "region_code": "320581",
+                "may_push": ["case"],
+                "endpoint": f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=BUNDLE_DEPT_KEY&retries=0",
+            }
+        )
+    catalog.add(
+        {"id": "window", "name": "常熟市一窗受理系统", "level": "county", "region_code": "320581", "may_push": ["case"]}
+    )
     path = tmp_path / "bundles.yaml"
-    path.write_text(yaml.safe_dump({"bundles": [{"code": "TS320581-001", "name": "我要开餐馆",
-                                                 "parts": [_part(*p) for p in PARTS]}]}, allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {"bundles": [{"code": "TS320581-001", "name": "我要开餐馆", "parts": [_part(*p) for p in PARTS]}]},
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("GOVHUB_BUNDLES", str(path))
     yield states
     for stop in stops:
@@ -62,11 +80,17 @@ def depts(engine, catalog, tmp_path, monkeypatch):
 def application(bundle_no: str, seed: int = 1) -> dict:
     case = next(iter(Generator(seed=seed, departments=[MARKET]).records("case", 1)))[0]
     now = clock.now().replace(microsecond=0)
-    return {"bundle_no": bundle_no, "bundle_code": "TS320581-001", "system": "window",
-            **{k: v for k, v in case.items() if k.startswith("applicant_")},
-            "apply_time": str(now - timedelta(hours=2)), "accept_time": str(now - timedelta(hours=1)),
-            "accept_handler": "一窗受理员", "channel": "1",
-            "materials": [{"name": "餐饮服务申请表（一表登记）", "form": "原件", "count": 1}]}
+    return {
+        "bundle_no": bundle_no,
+        "bundle_code": "TS320581-001",
+        "system": "window",
+        **{k: v for k, v in case.items() if k.startswith("applicant_")},
+        "apply_time": str(now - timedelta(hours=2)),
+        "accept_time": str(now - timedelta(hours=1)),
+        "accept_handler": "一窗受理员",
+        "channel": "1",
+        "materials": [{"name": "餐饮服务申请表（一表登记）", "form": "原件", "count": 1}],
+    }
 
 
 def report(engine, system: str, record: dict, status: str, n: int) -> None:
@@ -76,19 +100,29 @@ def report(engine, system: str, record: dict, status: str, n: int) -> None:
     if status != "办理中":
         rec.update(finish_time=done, result_type="准予" if status == "办结" else "不予准予")
     body = json.dumps({"records": [rec]}, ensure_ascii=False).encode("utf-8")
-    assert standard_pipeline(engine).ingest(io.BytesIO(body), system, fmt="json", kind="case", message_id=f"{system}-{n}").counts["stored"] == 1
+    assert (
+        standard_pipeline(engine)
+        .ingest(io.BytesIO(body), system, fmt="json", kind="case", message_id=f"{system}-{n}")
+        .counts["stored"]
+        == 1
+    )
 
 
 def status(engine, bundle_no: str) -> tuple:
     with engine.connect() as conn:
-        return tuple(conn.execute(select(bundle.c.status, bundle.c.finished_at.is_not(None))
-                                  .where(bundle.c.bundle_no == bundle_no)).one())
+        return tuple(
+            conn.execute(
+                select(bundle.c.status, bundle.c.finished_at.is_not(None)).where(bundle.c.bundle_no == bundle_no)
+            ).one()
+        )
 
 
 def sizes(engine) -> dict:
     with engine.connect() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in (lineage, ingest_message, LIBRARY["case"], delivery, outbox, bundle, bundle_part)}
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (lineage, ingest_message, LIBRARY["case"], delivery, outbox, bundle, bundle_part)
+        }
 
 
 def events(engine) -> list[tuple]:
@@ -182,7 +216,9 @@ def test_a_crash_between_the_steps_is_completed_by_running_again(engine, depts, 
     assert sizes(engine)["lineage"] == crashed["lineage"]  # not ingested twice
 
     deliver(engine)
-    assert sorted(x.case_numbers() + y.case_numbers()) == sorted(f"CS20240601-000{b}-0{p}" for b in (3, 4) for p in (1, 2, 3))
+    assert sorted(x.case_numbers() + y.case_numbers()) == sorted(
+        f"CS20240601-000{b}-0{p}" for b in (3, 4) for p in (1, 2, 3)
+    )
     assert status(engine, "CS20240601-0003")[0] == status(engine, "CS20240601-0004")[0] == "办理中"
 
 
@@ -192,7 +228,9 @@ def test_a_quarantined_part_waits_until_its_case_is_in_the_library(engine, depts
         bundles.split(engine, application("CS20240601-0006", seed=6))
     with engine.begin() as conn:
         record = conn.execute(select(bundle_part.c.record).where(bundle_part.c.seq == 2)).scalar_one()
-        conn.execute(bundle_part.update().where(bundle_part.c.seq == 2).values(record={**record, "region_code": "329999"}))
+        conn.execute(
+            bundle_part.update().where(bundle_part.c.seq == 2).values(record={**record, "region_code": "329999"})
+        )
     assert bundles.resume(engine) == {"bundles": 1, "dispatched": 2, "waiting": 1}
     before = sizes(engine)
     assert bundles.resume(engine) == {"bundles": 1, "dispatched": 0, "waiting": 1}
@@ -224,7 +262,9 @@ def test_definitions_are_checked_with_file_and_key(tmp_path):
     doc["bundles"][0]["parts"][1]["system"] = "nowhere"
     path = tmp_path / "bundles.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(BundleError, match=rf"{path}: bundles\.TS320585-001\.parts\.1\.system: unknown system 'nowhere'"):
+    with pytest.raises(
+        BundleError, match=rf"{path}: bundles\.TS320585-001\.parts\.1\.system: unknown system 'nowhere'"
+    ):
         load_bundles(path, load_systems(SYSTEMS_FILE))
     doc["bundles"][0]["parts"] = doc["bundles"][0]["parts"][:1]
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")

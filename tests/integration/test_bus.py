@@ -16,11 +16,10 @@ import pytest
 from kombu import Consumer
 
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core.config import ROOT
-from synth.generator import Generator
-from hub.ingest.partitions import split
+from hub.ingest.partitions import publish_inbound, split
 from hub.worker.process import Worker
+from synth.generator import Generator
 from tests.helpers import library_count, outcomes, quarantine_rows, xml_doc
 
 
@@ -48,7 +47,9 @@ def test_worker_stores_messages_and_relays_events(settings, engine):
     assert library_count(engine, "case") == 150
     events = []
     with bus.connect(settings) as conn:
-        with Consumer(conn.channel(), queues=[tap], callbacks=[lambda body, m: (events.append(body), m.ack())], accept=["json"]):
+        with Consumer(
+            conn.channel(), queues=[tap], callbacks=[lambda body, m: (events.append(body), m.ack())], accept=["json"]
+        ):
             deadline = time.monotonic() + 10
             while len(events) < 150 and time.monotonic() < deadline:
                 try:
@@ -75,17 +76,29 @@ def test_unusable_message_is_dead_lettered_into_quarantine(settings, engine):
     assert row["reason"] == "message_invalid" and "no-such-system" in row["message"] and row["payload"] == "<cases/>"
     assert outcomes(engine) == {"quarantined": 1}
     with bus.connect(settings) as conn:
-        assert all(q(conn.default_channel).queue_declare(passive=True).message_count == 0 for q in bus.inbound_queues(conn))
+        assert all(
+            q(conn.default_channel).queue_declare(passive=True).message_count == 0 for q in bus.inbound_queues(conn)
+        )
         dead = bus.DEAD_QUEUE(conn.channel()).get(no_ack=True)
     assert dead is not None and dead.headers["x-govhub-reason"] == "message_invalid"
     assert dead.body == b"<cases/>" and "no-such-system" in dead.headers["x-govhub-error"]
 
 
 def _worker_process(settings_env: dict, pause: str, marker: Path) -> subprocess.Popen:
-    env = {**os.environ, **settings_env, "GOVHUB_FAULT_PAUSE": f"{pause}:60", "GOVHUB_FAULT_MARKER": str(marker),
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        **settings_env,
+        "GOVHUB_FAULT_PAUSE": f"{pause}:60",
+        "GOVHUB_FAULT_MARKER": str(marker),
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _kill_at_marker(proc: subprocess.Popen, marker: Path) -> None:

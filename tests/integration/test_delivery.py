@@ -11,13 +11,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from hub.outbound.delivery import Deliverer, replay
-from synth.generator import Generator
 from hub.db.tables import delivery
+from hub.outbound.delivery import Deliverer, replay
 from hub.wiring import standard_pipeline
-from tests.helpers import xml_doc
-from sandbox.server import run_in_thread
 from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from synth.generator import Generator
+from tests.helpers import xml_doc
 
 DEPT = "常熟市行政审批局"
 
@@ -28,8 +28,15 @@ def peer(catalog, monkeypatch):
     base, stop = run_in_thread(make_app(state, api_key="dept-key"))
     monkeypatch.setenv("DEPT_PEER_KEY", "dept-key")
     port = base.rsplit(":", 1)[1]
-    catalog.add({"id": "dept-peer", "name": "常熟市卫健委业务系统", "level": "department", "region_code": "320581",
-                 "endpoint": f"rest://127.0.0.1:{port}/api?push_path=/case&api_key_env=DEPT_PEER_KEY&retries=0&timeout=5"})
+    catalog.add(
+        {
+            "id": "dept-peer",
+            "name": "常熟市卫健委业务系统",
+            "level": "department",
+            "region_code": "320581",
+            "endpoint": f"rest://127.0.0.1:{port}/api?push_path=/case&api_key_env=DEPT_PEER_KEY&retries=0&timeout=5",
+        }
+    )
     catalog.update("dept-a", report_to=["dept-peer"])
     yield state
     stop()

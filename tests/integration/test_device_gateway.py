@@ -39,8 +39,13 @@ def _device_table(engine):
 @pytest.fixture
 def local_settings(db_url, tmp_path):
     """For tests that need a bus but not a particular one: the embedded transport."""
-    return load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                          "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}"})
+    return load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        }
+    )
 
 
 def _gateway(settings, engine):
@@ -67,6 +72,7 @@ def _drain(settings, queue: Queue, expect: int, linger: float = 1.0) -> list[tup
     def take(body, message):
         got.append((message.delivery_info["routing_key"], message.properties.get("message_id"), body))
         message.ack()
+
     with bus.connect(settings) as conn:
         with Consumer(conn.channel(), queues=[queue], callbacks=[take], accept=["json"]):
             deadline = time.monotonic() + 15
@@ -111,7 +117,9 @@ def test_events_are_stored_once_and_published_once(settings, engine):
         assert body == by_id[mid]["body"] and key == f"device.{body['kind']}.{HALL}"
     for vendor in VENDORS:
         bodies = [b for _, _, b in messages if b["vendor"] == vendor]
-        assert [{k: v for k, v in b.items() if k not in SOURCE_FIELDS} for b in bodies] == [expected(h) for h in HAPPENINGS]
+        assert [{k: v for k, v in b.items() if k not in SOURCE_FIELDS} for b in bodies] == [
+            expected(h) for h in HAPPENINGS
+        ]
     assert ID_A not in json.dumps([m[2] for m in messages], ensure_ascii=False)
 
 
@@ -120,8 +128,17 @@ def test_malformed_input_is_quarantined_not_dropped(local_settings, engine):
     dtd = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><HallEvents/>'
     bad_status = "LX=ZT;SB=WT05;XH=80;SJ=20260302120000;CK=05;ZTM=Q".encode("gbk")
     bad_id = f"LX=SFZ;SB=QM01;XH=81;SJ=20260302120100;PH=A012;SFZH={ID_A[:-1]}1".encode("gbk")
-    not_gbk = "LX=PJ;SB=EP05;XH=82;SJ=20260302120200;CK=05;PH=A1;MYD=1;YJ=意".encode("utf-8")
-    batch = render("qline", HAPPENINGS[:2]) + bad_status + b"\r\n" + bad_id + b"\n" + not_gbk + b"\n" + render("qline", HAPPENINGS[2:3])
+    not_gbk = "LX=PJ;SB=EP05;XH=82;SJ=20260302120200;CK=05;PH=A1;MYD=1;YJ=意".encode()
+    batch = (
+        render("qline", HAPPENINGS[:2])
+        + bad_status
+        + b"\r\n"
+        + bad_id
+        + b"\n"
+        + not_gbk
+        + b"\n"
+        + render("qline", HAPPENINGS[2:3])
+    )
     try:
         refused = gateway.receive(HALL, "hallxml", dtd)
         mixed = gateway.receive(HALL, "qline", batch)
@@ -131,22 +148,37 @@ def test_malformed_input_is_quarantined_not_dropped(local_settings, engine):
         gateway.close()
     assert refused.refused.reason == "xml_forbidden" and refused.counts()["quarantined"] == 1
     assert [(r.position, r.outcome, r.reason) for r in mixed.results] == [
-        (1, "stored", None), (2, "stored", None), (3, "quarantined", "code_unknown"),
-        (4, "quarantined", "id_invalid"), (5, "quarantined", "encoding_invalid"), (6, "stored", None)]
+        (1, "stored", None),
+        (2, "stored", None),
+        (3, "quarantined", "code_unknown"),
+        (4, "quarantined", "id_invalid"),
+        (5, "quarantined", "encoding_invalid"),
+        (6, "stored", None),
+    ]
     assert count(engine, device_event) == 3
     rows = {r["reason"]: r for r in quarantine_rows(engine)}
     assert sorted(rows) == ["code_unknown", "encoding_invalid", "id_invalid", "xml_forbidden"]  # once each
-    assert all(r["kind"] == "device" and r["source_system"] == f"hall:{HALL}" and r["status"] == "open" for r in rows.values())
+    assert all(
+        r["kind"] == "device" and r["source_system"] == f"hall:{HALL}" and r["status"] == "open" for r in rows.values()
+    )
     assert rows["xml_forbidden"]["payload"] == dtd.decode() and rows["xml_forbidden"]["rule"] == "devices/hallxml"
     assert rows["code_unknown"]["payload"] == bad_status.decode("gbk") and "ZTM" in rows["code_unknown"]["message"]
-    assert rows["encoding_invalid"]["payload"] == not_gbk.decode("utf-8") and "line 5 is not gbk" in rows["encoding_invalid"]["message"]
+    assert (
+        rows["encoding_invalid"]["payload"] == not_gbk.decode("utf-8")
+        and "line 5 is not gbk" in rows["encoding_invalid"]["message"]
+    )
     assert ID_A[:-1] not in rows["id_invalid"]["message"] and "check character" in rows["id_invalid"]["message"]
     assert outcomes(engine, f"hall:{HALL}") == {"quarantined": 4}
 
 
 def test_events_wait_while_the_bus_is_away(local_settings, engine, db_url, tmp_path):
-    away = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                          "GOVHUB_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"})
+    away = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//",
+        }
+    )
     down = _gateway(away, engine)
     try:
         receipt = down.receive(HALL, "acme-json", render("acme-json", HAPPENINGS[:4]))
@@ -182,14 +214,20 @@ def test_queue_statistics_by_hour(engine):
     from devices.stats import queue_stats
 
     day = [
-        _q("issued", "A001", at(9, 0), item="A"), _q("called", "A001", at(9, 5), window="01"),
+        _q("issued", "A001", at(9, 0), item="A"),
+        _q("called", "A001", at(9, 5), window="01"),
         _q("served", "A001", at(9, 15), window="01"),
-        _q("issued", "A002", at(9, 10), item="A"), _q("called", "A002", at(9, 20), window="02"),
-        _q("called", "A002", at(9, 22), window="02"), _q("served", "A002", at(9, 32), window="02"),  # called twice
-        _q("issued", "B001", at(9, 20), item="B"), _q("called", "B001", at(9, 30), window="01"),
+        _q("issued", "A002", at(9, 10), item="A"),
+        _q("called", "A002", at(9, 20), window="02"),
+        _q("called", "A002", at(9, 22), window="02"),
+        _q("served", "A002", at(9, 32), window="02"),  # called twice
+        _q("issued", "B001", at(9, 20), item="B"),
+        _q("called", "B001", at(9, 30), window="01"),
         _q("abandoned", "B001", at(9, 33)),  # 过号: called, never came
-        _q("issued", "A003", at(9, 50), item="A"), _q("abandoned", "A003", at(9, 55)),  # left before the call
-        _q("issued", "A004", at(10, 0), item="A"), _q("called", "A004", at(10, 2), window="01"),
+        _q("issued", "A003", at(9, 50), item="A"),
+        _q("abandoned", "A003", at(9, 55)),  # left before the call
+        _q("issued", "A004", at(10, 0), item="A"),
+        _q("called", "A004", at(10, 2), window="01"),
         _q("served", "A004", at(10, 6), window="01"),
         _q("called", "Z009", at(10, 10), window="02"),  # its issue was never reported
         _q("issued", "A001", at(9, 0).replace(day=1), item="A"),  # the day before
@@ -199,8 +237,20 @@ def test_queue_statistics_by_hour(engine):
     with engine.begin() as conn:
         insert_new(conn, events)
     result = queue_stats(engine, date(2026, 3, 2), HALL)
-    table = {(r.dimension, r.hour, r.key): (r.tickets, r.called, r.served, r.abandoned, r.abandon_rate, r.wait_avg_s,
-                                            r.wait_max_s, r.service_avg_s, r.service_max_s) for r in result.rows}
+    table = {
+        (r.dimension, r.hour, r.key): (
+            r.tickets,
+            r.called,
+            r.served,
+            r.abandoned,
+            r.abandon_rate,
+            r.wait_avg_s,
+            r.wait_max_s,
+            r.service_avg_s,
+            r.service_max_s,
+        )
+        for r in result.rows
+    }
     assert table == {
         ("item", 9, "A"): (3, 2, 2, 1, 0.3333, 450, 600, 600, 600),
         ("item", 9, "B"): (1, 1, 0, 1, 1.0, 600, 600, None, None),
@@ -212,9 +262,20 @@ def test_queue_statistics_by_hour(engine):
     assert result.unmatched == {HALL: 1}
     doc = json.loads(json.dumps(result.as_dict()))
     assert doc["date"] == "2026-03-02" and doc["hall"] == HALL
-    assert doc["by_item"][0] == {"hall": HALL, "hour": "09:00", "key": "A", "tickets": 3, "called": 2, "served": 2,
-                                 "abandoned": 1, "abandon_rate": 0.3333, "wait_avg_s": 450, "wait_max_s": 600,
-                                 "service_avg_s": 600, "service_max_s": 600}
+    assert doc["by_item"][0] == {
+        "hall": HALL,
+        "hour": "09:00",
+        "key": "A",
+        "tickets": 3,
+        "called": 2,
+        "served": 2,
+        "abandoned": 1,
+        "abandon_rate": 0.3333,
+        "wait_avg_s": 450,
+        "wait_max_s": 600,
+        "service_avg_s": 600,
+        "service_max_s": 600,
+    }
     assert [(r["hour"], r["key"]) for r in doc["by_window"]] == [("09:00", "01"), ("09:00", "02"), ("10:00", "01")]
     everywhere = queue_stats(engine, date(2026, 3, 2))
     assert {r.hall for r in everywhere.rows} == {HALL, "zjg-hall"}
@@ -225,10 +286,23 @@ def halls(tmp_path, monkeypatch):
     from devices.halls import _halls_at
 
     path = tmp_path / "halls.yaml"
-    path.write_text(yaml.safe_dump({"halls": [
-        {"id": HALL, "name": "常熟市政务服务中心", "region_code": "320581", "api_key_sha256": sha256_hex(HALL_KEY)},
-        {"id": "zjg-hall", "name": "张家港市政务服务中心", "region_code": "320582"},
-    ]}, allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "halls": [
+                    {
+                        "id": HALL,
+                        "name": "常熟市政务服务中心",
+                        "region_code": "320581",
+                        "api_key_sha256": sha256_hex(HALL_KEY),
+                    },
+                    {"id": "zjg-hall", "name": "张家港市政务服务中心", "region_code": "320582"},
+                ]
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("GOVHUB_HALLS", str(path))
     _halls_at.cache_clear()
     yield path
@@ -243,18 +317,38 @@ def test_http_endpoint(local_settings, engine, halls):
     key = {"X-Api-Key": HALL_KEY}
     with TestClient(app) as client:
         assert client.post("/devices/qline", content=b"x").status_code == 401
-        assert client.post("/devices/qline", content=b"x", headers={"X-Api-Key": "wrong"}).json()["error"] == "bad_credentials"
+        assert (
+            client.post("/devices/qline", content=b"x", headers={"X-Api-Key": "wrong"}).json()["error"]
+            == "bad_credentials"
+        )
         ok = client.post("/devices/acme-json", content=render("acme-json", HAPPENINGS), headers=key)
         assert ok.status_code == 200, ok.text
         body = ok.json()
-        assert (body["hall"], body["received"], body["stored"], body["duplicate"]) == (HALL, len(HAPPENINGS), len(HAPPENINGS), 0)
+        assert (body["hall"], body["received"], body["stored"], body["duplicate"]) == (
+            HALL,
+            len(HAPPENINGS),
+            len(HAPPENINGS),
+            0,
+        )
         assert body["events"][2]["position"] == 3 and body["events"][2]["kind"] == "queue"
-        assert client.post("/devices/acme-json", content=render("acme-json", HAPPENINGS), headers=key).json()["duplicate"] == len(HAPPENINGS)
+        assert client.post("/devices/acme-json", content=render("acme-json", HAPPENINGS), headers=key).json()[
+            "duplicate"
+        ] == len(HAPPENINGS)
         lines = render("qline", HAPPENINGS[:2]) + b"LX=JH;SB=QM01;XH=9\r\n"
-        mixed = client.post("/devices/qline", content=lines, headers={**key, "Content-Type": "text/plain; charset=GBK"}).json()
+        mixed = client.post(
+            "/devices/qline", content=lines, headers={**key, "Content-Type": "text/plain; charset=GBK"}
+        ).json()
         assert (mixed["stored"], mixed["quarantined"]) == (2, 1)
-        assert mixed["events"][2] == {"position": 3, "outcome": "quarantined", "reason": "field_missing",
-                                      "message": mixed["events"][2]["message"]} and "line 3" in mixed["events"][2]["message"]
+        assert (
+            mixed["events"][2]
+            == {
+                "position": 3,
+                "outcome": "quarantined",
+                "reason": "field_missing",
+                "message": mixed["events"][2]["message"],
+            }
+            and "line 3" in mixed["events"][2]["message"]
+        )
         dtd = client.post("/devices/hallxml", content=b'<!DOCTYPE x [<!ENTITY a "b">]><HallEvents/>', headers=key)
         assert dtd.status_code == 400 and dtd.json()["error"] == "xml_forbidden" and dtd.json()["quarantined"] is True
         unknown = client.post("/devices/telepathy", content=b"{}", headers=key)
@@ -288,16 +382,32 @@ def test_line_listener(local_settings, engine, halls):
 
     good = [qline_line for qline_line in render("qline", HAPPENINGS[:3]).split(b"\r\n") if qline_line]
     try:
-        answers = asyncio.run(talk([f"HELLO {HALL} {HALL_KEY}\n".encode(), good[0] + b"\n", b"\n", good[1] + b"\r\n",
-                                    b"LX=ZT;SB=WT05;XH=9;SJ=20260302090000;CK=05;ZTM=Q\n",
-                                    b"LX=PJ;YJ=" + b"x" * (MAX_LINE + 10) + b"\n", good[0] + b"\n", good[2]]))
+        answers = asyncio.run(
+            talk(
+                [
+                    f"HELLO {HALL} {HALL_KEY}\n".encode(),
+                    good[0] + b"\n",
+                    b"\n",
+                    good[1] + b"\r\n",
+                    b"LX=ZT;SB=WT05;XH=9;SJ=20260302090000;CK=05;ZTM=Q\n",
+                    b"LX=PJ;YJ=" + b"x" * (MAX_LINE + 10) + b"\n",
+                    good[0] + b"\n",
+                    good[2],
+                ]
+            )
+        )
         refused = asyncio.run(talk([f"HELLO zjg-hall {HALL_KEY}\n".encode(), good[0] + b"\n"]))
     finally:
         gateway.close()
     assert answers[0] == f"OK {HALL}"
     assert [a.split()[:3] for a in answers[1:]] == [
-        ["ACK", "1", "stored"], ["ACK", "2", "stored"], ["NAK", "3", "code_unknown"], ["NAK", "4", "line_too_long"],
-        ["ACK", "5", "duplicate"], ["ACK", "6", "stored"]]
+        ["ACK", "1", "stored"],
+        ["ACK", "2", "stored"],
+        ["NAK", "3", "code_unknown"],
+        ["NAK", "4", "line_too_long"],
+        ["ACK", "5", "duplicate"],
+        ["ACK", "6", "stored"],
+    ]
     assert refused == ["NAK 0 bad_credentials send HELLO <hall> <api key> first"]
     assert count(engine, device_event) == 3
     long_row = next(r for r in quarantine_rows(engine) if r["reason"] == "line_too_long")

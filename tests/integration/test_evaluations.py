@@ -11,11 +11,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from hub.db.tables import metadata, outbox
 from hub.domains import evaluations
 from hub.domains.evaluations import close_follow_up, evaluation_follow_up, linked, open_follow_ups, overdue
-from synth.generator import Generator
-from hub.db.tables import metadata, outbox
 from hub.wiring import standard_pipeline
+from synth.generator import Generator
 
 NOW = datetime(2026, 9, 30, 10, 0)  # the day before the National Day holiday (Oct 1–7, Sat Oct 10 worked)
 
@@ -38,7 +38,9 @@ def _evaluations(engine):
     for e, sat in zip(evs, ("1", "2", "4", "5")):
         e["satisfaction"] = sat
         e["comment"] = "等了很久" if sat <= "2" else "满意"
-    evs[0].update(channel="4", window_no="A07", staff_id=cases[0]["steps"][0]["handler_id"], case_no=cases[0]["case_no"])
+    evs[0].update(
+        channel="4", window_no="A07", staff_id=cases[0]["steps"][0]["handler_id"], case_no=cases[0]["case_no"]
+    )
     _ingest(engine, "case", cases, "c-1")
     _ingest(engine, "evaluation", evs, "e-1")
     return evs, cases[0]
@@ -46,13 +48,19 @@ def _evaluations(engine):
 
 def _follow_ups(engine):
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(evaluation_follow_up).order_by(evaluation_follow_up.c.id)).mappings()]
+        return [
+            dict(r) for r in conn.execute(select(evaluation_follow_up).order_by(evaluation_follow_up.c.id)).mappings()
+        ]
 
 
 def _events(engine):
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(outbox).where(outbox.c.kind == "evaluation",
-                                                                    outbox.c.event == "follow_up_overdue")).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                select(outbox).where(outbox.c.kind == "evaluation", outbox.c.event == "follow_up_overdue")
+            ).mappings()
+        ]
 
 
 def test_bad_review_opens_one_follow_up_due_in_working_days(engine, tables):
@@ -76,7 +84,9 @@ def test_bad_review_opens_one_follow_up_due_in_working_days(engine, tables):
 def test_close_and_overdue_flagged_once_with_an_event(engine, tables):
     evs, _ = _evaluations(engine)
     open_follow_ups(engine, now=NOW, days=5)
-    closed = close_follow_up(engine, evs[0]["eval_no"], "督查员王", "已回访，申请人表示理解", now=datetime(2026, 10, 9, 9))
+    closed = close_follow_up(
+        engine, evs[0]["eval_no"], "督查员王", "已回访，申请人表示理解", now=datetime(2026, 10, 9, 9)
+    )
     assert closed["closed_by"] == "督查员王" and closed["closed_at"] == datetime(2026, 10, 9, 9)
     with pytest.raises(ValueError):
         close_follow_up(engine, evs[0]["eval_no"], "someone", "again")
@@ -118,13 +128,25 @@ def test_an_overdue_follow_up_is_itself_supervised_once(engine, catalog):
     from hub.db.tables import LIBRARY
     from hub.domains.supervision.scan import scan, supervision_action, supervision_scan
 
-    catalog.add({"id": "govhub-supervision", "name": "电子监察系统", "level": "city", "region_code": "320500",
-                 "may_push": ["supervision"]})
+    catalog.add(
+        {
+            "id": "govhub-supervision",
+            "name": "电子监察系统",
+            "level": "city",
+            "region_code": "320500",
+            "may_push": ["supervision"],
+        }
+    )
     evs = [r for r, _ in Generator(seed=95).records("evaluation", 20)]
     for e in evs:
         e["satisfaction"] = "1"
-    standard_pipeline(engine).ingest(io.BytesIO(json.dumps({"records": evs}, ensure_ascii=False).encode()), "prov",
-                            fmt="json", kind="evaluation", message_id="bad-reviews")
+    standard_pipeline(engine).ingest(
+        io.BytesIO(json.dumps({"records": evs}, ensure_ascii=False).encode()),
+        "prov",
+        fmt="json",
+        kind="evaluation",
+        message_id="bad-reviews",
+    )
     metadata.create_all(engine, tables=[evaluation_follow_up, supervision_action, supervision_scan])
     open_follow_ups(engine, days=1)
     later = clock.now() + timedelta(days=10)

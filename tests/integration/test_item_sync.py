@@ -9,26 +9,33 @@ import copy
 import pytest
 from sqlalchemy import select
 
+from hub.db.tables import LIBRARY, outbox
+from hub.domains import items as catalogue
 from sandbox.province_soap import ProvinceState, make_app
 from sandbox.server import run_in_thread
-from hub.domains import items as catalogue
-from hub.db.tables import LIBRARY, outbox
 
 
 @pytest.fixture
 def province(catalog):
     state = ProvinceState(username="govhub", password="pw")
     base, stop = run_in_thread(make_app(state))
-    catalog.update("prov", endpoint=f"soap://{base.split('://')[1]}/exchange?username=govhub&password=pw"
-                                    "&pull=GetItemCatalogue&pull.region_code=3205")
+    catalog.update(
+        "prov",
+        endpoint=f"soap://{base.split('://')[1]}/exchange?username=govhub&password=pw"
+        "&pull=GetItemCatalogue&pull.region_code=3205",
+    )
     yield state
     stop()
 
 
 def _events(engine):
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(outbox.c.body).where(outbox.c.kind == "item", outbox.c.event != "created")
-                                           .order_by(outbox.c.id))]
+        return [
+            r[0]
+            for r in conn.execute(
+                select(outbox.c.body).where(outbox.c.kind == "item", outbox.c.event != "created").order_by(outbox.c.id)
+            )
+        ]
 
 
 def test_sync_twice_then_change_and_withdraw(engine, province):
@@ -51,7 +58,9 @@ def test_sync_twice_then_change_and_withdraw(engine, province):
     third = catalogue.sync_items(engine, "prov")
     assert third["changed"] == 1 and third["withdrawn"] == 1 and third["new"] == 0 and third["stored"] == 1
 
-    diff = catalogue.diff_versions(engine, target["item_code"], str(int(target["item_version"]) - 1), target["item_version"])
+    diff = catalogue.diff_versions(
+        engine, target["item_code"], str(int(target["item_version"]) - 1), target["item_version"]
+    )
     assert set(diff) >= {"item_version", "promise_days", "place"}
     assert diff["place"]["to"] == "常熟市政务服务中心二楼B区" and diff["promise_days"]["label"] == "承诺期限"
     t = LIBRARY["item"]

@@ -13,15 +13,15 @@ from sqlalchemy import delete, select
 
 from adapters.errors import RejectedError, TransientError
 from adapters.registry import open_adapter
-from sandbox.server import run_in_thread
-from sandbox.sharing_rest import SharingState, make_app
+from hub.catalog.systems import get_system
 from hub.core import clock
-from synth.generator import Generator
+from hub.db.tables import LIBRARY, metadata, outbox, quarantine, record_history
 from hub.domains.libraries.merge import field_provenance, merge_conflict, refresh, refresh_cursor, stored_cursor
 from hub.domains.libraries.precedence import PrecedenceError, load_precedence
-from hub.db.tables import LIBRARY, metadata, outbox, quarantine, record_history
 from hub.wiring import standard_pipeline
-from hub.catalog.systems import get_system
+from sandbox.server import run_in_thread
+from sandbox.sharing_rest import SharingState, make_app
+from synth.generator import Generator
 from tests.helpers import count
 
 REGISTRY, SHARING, POLICE = "market-regulation-registry", "sz-sharing", "public-security-population"
@@ -39,8 +39,15 @@ def platform(engine, catalog, monkeypatch):
         state = SharingState(page_size=page_size)
         base, stop = run_in_thread(make_app(state))
         stops.append(stop)
-        catalog.add({"id": system_id, "name": f"沙箱 {system_id}", "level": "city", "region_code": "320500",
-                     "endpoint": f"rest://{base.split('://')[1]}/api?pull_path=/updates&api_key_env=SHARING_TEST_KEY&retries=0"})
+        catalog.add(
+            {
+                "id": system_id,
+                "name": f"沙箱 {system_id}",
+                "level": "city",
+                "region_code": "320500",
+                "endpoint": f"rest://{base.split('://')[1]}/api?pull_path=/updates&api_key_env=SHARING_TEST_KEY&retries=0",
+            }
+        )
         return state
 
     yield start
@@ -57,8 +64,12 @@ def _rows(engine, kind: str) -> dict[str, dict]:
 
 def _provenance(engine, kind: str, key: str) -> dict[str, str]:
     with engine.connect() as conn:
-        return {r.field: r.source_system for r in conn.execute(
-            select(field_provenance).where(field_provenance.c.kind == kind, field_provenance.c.record_key == key))}
+        return {
+            r.field: r.source_system
+            for r in conn.execute(
+                select(field_provenance).where(field_provenance.c.kind == kind, field_provenance.c.record_key == key)
+            )
+        }
 
 
 def _conflicts(engine) -> list[dict]:
@@ -67,8 +78,12 @@ def _conflicts(engine) -> list[dict]:
 
 
 def _snapshot(engine) -> tuple:
-    return ({k: (r["version"], r["payload_hash"]) for k, r in _rows(engine, "enterprise").items()},
-            count(engine, record_history), count(engine, merge_conflict), count(engine, outbox))
+    return (
+        {k: (r["version"], r["payload_hash"]) for k, r in _rows(engine, "enterprise").items()},
+        count(engine, record_history),
+        count(engine, merge_conflict),
+        count(engine, outbox),
+    )
 
 
 def _ts(hours_ago: int) -> str:
@@ -87,8 +102,10 @@ def test_precedence_both_ways_history_conflicts_once_and_idempotent(engine, plat
 
     # the sharing platform, later: other names (the registry ranks higher for names) and
     # new permits (it ranks higher for permits); one also fills the empty org_code
-    offers = [{**e, "name": e["name"] + "（共享）", "permits": _permit(f"JY{i:012d}"), "source_time": _ts(2)}
-              for i, e in enumerate(ents[:4])]
+    offers = [
+        {**e, "name": e["name"] + "（共享）", "permits": _permit(f"JY{i:012d}"), "source_time": _ts(2)}
+        for i, e in enumerate(ents[:4])
+    ]
     offers[1]["org_code"] = ents[1]["uscc"][8:17]
     sharing.publish("enterprise", offers)
     assert refresh(engine, SHARING) == {"pulled": 4, "merged": 4, "unchanged": 0, "conflicts": 4, "quarantined": 0}
@@ -103,20 +120,31 @@ def test_precedence_both_ways_history_conflicts_once_and_idempotent(engine, plat
     assert prov["name"] == REGISTRY and prov["permits"] == SHARING and prov["org_code"] == SHARING
 
     with engine.connect() as conn:
-        history = conn.execute(select(record_history).where(record_history.c.reason == "merged")
-                               .order_by(record_history.c.id)).mappings().all()
+        history = (
+            conn.execute(
+                select(record_history).where(record_history.c.reason == "merged").order_by(record_history.c.id)
+            )
+            .mappings()
+            .all()
+        )
     assert len(history) == 4
     assert {h["record_key"]: h["changed_fields"] for h in history}[ents[1]["uscc"]] == ["org_code", "permits"]
     first = next(h for h in history if h["record_key"] == ents[0]["uscc"])
     assert first["version"] == 1 and first["source_system"] == REGISTRY and first["values"]["name"] == ents[0]["name"]
 
     conflicts = _conflicts(engine)
-    assert [(c["field"], c["kept_source"], c["offered_source"], c["status"]) for c in conflicts] == \
-        [("name", REGISTRY, SHARING, "open")] * 4
+    assert [(c["field"], c["kept_source"], c["offered_source"], c["status"]) for c in conflicts] == [
+        ("name", REGISTRY, SHARING, "open")
+    ] * 4
     assert conflicts[0]["kept_value_masked"] == ents[0]["name"]  # an enterprise name is not personal data
 
     # the other way round: the registry renames one (it wins) and offers older permits (it loses)
-    renamed = {**ents[0], "name": "苏州市新名称科技有限公司", "permits": _permit("JY-REGISTRY-1"), "source_time": _ts(1)}
+    renamed = {
+        **ents[0],
+        "name": "苏州市新名称科技有限公司",
+        "permits": _permit("JY-REGISTRY-1"),
+        "source_time": _ts(1),
+    }
     registry.publish("enterprise", [renamed])
     assert refresh(engine, REGISTRY) == {"pulled": 1, "merged": 1, "unchanged": 0, "conflicts": 1, "quarantined": 0}
     row = _rows(engine, "enterprise")[ents[0]["uscc"]]
@@ -157,7 +185,13 @@ def test_resume_by_cursor_after_an_outage(engine, platform):
     registry.fail_from = None
     # a caller that opens the adapter itself (a DAG's hook) positions it at the stored cursor
     with open_adapter(get_system(REGISTRY).endpoint, cursor=stored_cursor(engine, REGISTRY)) as feed:
-        assert refresh(engine, REGISTRY, adapter=feed) == {"pulled": 2, "merged": 2, "unchanged": 0, "conflicts": 0, "quarantined": 0}
+        assert refresh(engine, REGISTRY, adapter=feed) == {
+            "pulled": 2,
+            "merged": 2,
+            "unchanged": 0,
+            "conflicts": 0,
+            "quarantined": 0,
+        }
     assert len(_rows(engine, "enterprise")) == 12
 
 
@@ -211,16 +245,19 @@ def test_a_malformed_change_entry_stops_the_refresh_before_its_page(engine, plat
     assert stored_cursor(engine, SHARING) == "2"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("kinds: {case: {default: ['*']}}", "kinds.case: case records belong to their sender"),
-    ("kinds: {shop: {default: ['*']}}", "kinds.shop: unknown kind"),
-    ("kinds: {person: {fields: {nickname: ['*']}}}", "kinds.person.fields.nickname: unknown field"),
-    ("kinds: {person: {fields: {id_no: ['*']}}}", "kinds.person.fields.id_no: key fields"),
-    ("kinds: {person: {default: [a, a]}}", "kinds.person.default: a listed more than once"),
-    ("kinds: {person: {default: []}}", "kinds.person.default: name at least one source"),
-    ("kinds: {person: {defaults: ['*']}}", "kinds.person.defaults: Extra inputs are not permitted"),
-    ("kinds: [", "precedence.yaml"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kinds: {case: {default: ['*']}}", "kinds.case: case records belong to their sender"),
+        ("kinds: {shop: {default: ['*']}}", "kinds.shop: unknown kind"),
+        ("kinds: {person: {fields: {nickname: ['*']}}}", "kinds.person.fields.nickname: unknown field"),
+        ("kinds: {person: {fields: {id_no: ['*']}}}", "kinds.person.fields.id_no: key fields"),
+        ("kinds: {person: {default: [a, a]}}", "kinds.person.default: a listed more than once"),
+        ("kinds: {person: {default: []}}", "kinds.person.default: name at least one source"),
+        ("kinds: {person: {defaults: ['*']}}", "kinds.person.defaults: Extra inputs are not permitted"),
+        ("kinds: [", "precedence.yaml"),
+    ],
+)
 def test_precedence_file_errors_name_the_file_and_key(tmp_path, text, message):
     path = tmp_path / "precedence.yaml"
     path.write_text(text, encoding="utf-8")

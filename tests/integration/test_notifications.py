@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from sandbox.server import run_in_thread
-from sandbox.sms_gateway import SmsGatewayState, make_app
-from synth.generator import Generator
 from hub.db.tables import metadata
 from hub.domains.notifications import collect, load_templates, notification, send, supervision_alert
 from hub.wiring import standard_pipeline
+from sandbox.server import run_in_thread
+from sandbox.sms_gateway import SmsGatewayState, make_app
+from synth.generator import Generator
 
 P1, P2 = "13912345678", "13787654321"
 NOW = datetime(2026, 11, 20, 10, 0)
@@ -48,8 +48,16 @@ def _ingest(engine, records, mid):
 
 def _accepted(c: dict) -> dict:
     c = dict(c, status="受理", steps=c["steps"][:1])
-    for k in ("finish_time", "result_type", "conclusion", "licence_name", "licence_no", "delivery_method",
-              "delivery_time", "special_procedures"):
+    for k in (
+        "finish_time",
+        "result_type",
+        "conclusion",
+        "licence_name",
+        "licence_no",
+        "delivery_method",
+        "delivery_time",
+        "special_procedures",
+    ):
         c.pop(k, None)
     c["source_time"] = c["accept_time"]
     return c
@@ -57,14 +65,24 @@ def _accepted(c: dict) -> dict:
 
 def _cases():
     g = Generator(seed=5)
-    done = [r for r, _ in g.records("case", 60) if r["status"] == "办结" and r.get("licence_no")
-            and not r.get("special_procedures")][:3]
+    done = [
+        r
+        for r, _ in g.records("case", 60)
+        if r["status"] == "办结" and r.get("licence_no") and not r.get("special_procedures")
+    ][:3]
     a, b, c = done
     a = _accepted(a)
     a.update(applicant_phone=P1, agent_phone=P1)
     b.update(applicant_phone=P1, agent_phone=P1, delivery_method="窗口领取")
-    b["special_procedures"] = [{"seq": 1, "kind": "补正", "start_time": b["accept_time"], "end_time": b["accept_time"],
-                                "reason": "申请材料不齐全"}]
+    b["special_procedures"] = [
+        {
+            "seq": 1,
+            "kind": "补正",
+            "start_time": b["accept_time"],
+            "end_time": b["accept_time"],
+            "reason": "申请材料不齐全",
+        }
+    ]
     c.update(applicant_phone=P2, agent_phone=P2, delivery_method="邮寄")
     return a, b, c
 
@@ -82,8 +100,12 @@ def test_milestones_once_templates_filled(engine, tables, clock):
     assert collect(engine, now=NOW)["created"] == 0  # once per (case, milestone)
     rows = _rows(engine)
     assert {(r["case_no"], r["milestone"]) for r in rows} == {
-        (a["case_no"], "accepted"), (b["case_no"], "correction"), (b["case_no"], "concluded"),
-        (b["case_no"], "pickup"), (c["case_no"], "concluded")}
+        (a["case_no"], "accepted"),
+        (b["case_no"], "correction"),
+        (b["case_no"], "concluded"),
+        (b["case_no"], "pickup"),
+        (c["case_no"], "concluded"),
+    }
     for r in rows:
         assert r["status"] == "pending" and "{" not in r["text"] and r["case_no"] in r["text"]
     acc = next(r for r in rows if r["milestone"] == "accepted")
@@ -92,8 +114,15 @@ def test_milestones_once_templates_filled(engine, tables, clock):
     # the accepted case concludes later: only the new milestone appears
     clock.advance(seconds=1.01 - clock.now().microsecond / 1e6)  # the library stamps whole seconds
     since = clock.now().replace(microsecond=0)
-    a2 = dict(b, case_no=a["case_no"], special_procedures=[], delivery_method="邮寄", source_time=b["source_time"],
-              applicant_phone=P1, agent_phone=P1)
+    a2 = dict(
+        b,
+        case_no=a["case_no"],
+        special_procedures=[],
+        delivery_method="邮寄",
+        source_time=b["source_time"],
+        applicant_phone=P1,
+        agent_phone=P1,
+    )
     a2.update({k: a[k] for k in ("item_code", "item_name", "item_version", "dept_code", "dept_name", "region_code")})
     _ingest(engine, [a2], "m-2")
     again = collect(engine, since=since, now=NOW)

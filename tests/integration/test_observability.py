@@ -25,22 +25,22 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
-from sandbox.dept_rest import DeptState, make_app
-from sandbox.server import run_in_thread
-from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
-from hub.core import clock, correlation
-from hub.ops import logs
 from hub.api.app import create_app
+from hub.bus import topology as bus
 from hub.cli.main import main as cli
+from hub.core import clock, correlation
 from hub.core.config import ROOT, load_settings
 from hub.db.engine import engine_for, migrate
-from hub.outbound.delivery import Deliverer, enqueue
-from synth.generator import Generator
-from hub.ops.metrics import HubCollector, registry, render
 from hub.db.tables import delivery, outbox
-from tests.integration.test_rest_ingress import client  # noqa: F401  (the API test client fixture)
-from tests.integration.test_soap_ingress import wsdl  # noqa: F401  (a catalogue with a SOAP department)
+from hub.ingest.partitions import publish_inbound
+from hub.ops import logs
+from hub.ops.metrics import HubCollector, registry, render
+from hub.outbound.delivery import Deliverer, enqueue
+from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from synth.generator import Generator
+from tests.integration.test_rest_ingress import client
+from tests.integration.test_soap_ingress import wsdl
 
 # generated cases depend on the day (synth.generator reads the hub clock): on some days two
 # seeds give a colliding case number and a delivery is superseded; pin the day
@@ -91,8 +91,9 @@ def json_log():
 
 def push(client, key, records, message_id, **headers):
     body = json.dumps({"message_id": message_id, "records": records}, ensure_ascii=False).encode()
-    return client.post("/api/v1/case", content=body,
-                       headers={"X-Api-Key": key, "Content-Type": "application/json", **headers})
+    return client.post(
+        "/api/v1/case", content=body, headers={"X-Api-Key": key, "Content-Type": "application/json", **headers}
+    )
 
 
 def cases(n: int, seed: int, defect_rate: float):
@@ -107,9 +108,16 @@ def test_metrics_endpoint_agrees_with_stats_after_an_ingest_with_defects(client,
     scraped = client.get("/metrics")
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
     m = samples(scraped.text)
-    stats = json.loads(CliRunner().invoke(cli, ["stats", "--json"], env={"GOVHUB_DB_URL": db_url,
-                                                                          "GOVHUB_HOME": str(client.app.state.settings.home)},
-                                          catch_exceptions=False).output)
+    stats = json.loads(
+        CliRunner()
+        .invoke(
+            cli,
+            ["stats", "--json"],
+            env={"GOVHUB_DB_URL": db_url, "GOVHUB_HOME": str(client.app.state.settings.home)},
+            catch_exceptions=False,
+        )
+        .output
+    )
     assert stats["sources"], "the ingest left no counts"
     for src in stats["sources"]:
         labels = (("kind", src["kind"]), ("system", src["system"]))
@@ -135,8 +143,9 @@ def test_metrics_can_be_switched_off(catalog, db_url, tmp_path, monkeypatch):
 def test_queue_depth_on_the_bus(broker_url, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'hub.db'}"
     migrate(db_url)
-    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                              "GOVHUB_BROKER_URL": broker_url})
+    settings = load_settings(
+        {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url, "GOVHUB_BROKER_URL": broker_url}
+    )
     engine = engine_for(db_url)
     before = collected(engine, settings)
     with bus.connect(settings) as conn:
@@ -148,8 +157,11 @@ def test_queue_depth_on_the_bus(broker_url, tmp_path):
     dead = (("queue", "govhub.dead"),)
 
     def inbound(m):  # the inbound partitions together (one on the embedded bus, several on RabbitMQ)
-        return sum(v for (name, labels), v in m.items()
-                   if name == "govhub_queue_messages" and dict(labels)["queue"].startswith("govhub.inbound."))
+        return sum(
+            v
+            for (name, labels), v in m.items()
+            if name == "govhub_queue_messages" and dict(labels)["queue"].startswith("govhub.inbound.")
+        )
 
     assert inbound(after) - inbound(before) == 3
     assert after[("govhub_queue_messages", dead)] - before.get(("govhub_queue_messages", dead), 0) == 1
@@ -166,7 +178,9 @@ def test_an_unreachable_bus_is_reported_not_raised(engine, tmp_path):
 def test_delivery_lag_and_dead_letters_per_peer(engine):
     now = clock.now().replace(microsecond=0)
     with engine.begin() as conn:
-        enqueue(conn, "prov", "case", [("dept-a", "K1", 1, "K1"), ("dept-a", "K2", 1, "K2")], now - timedelta(seconds=900))
+        enqueue(
+            conn, "prov", "case", [("dept-a", "K1", 1, "K1"), ("dept-a", "K2", 1, "K2")], now - timedelta(seconds=900)
+        )
         enqueue(conn, "prov", "case", [("dept-a", "K3", 1, "K3")], now - timedelta(seconds=60))
         enqueue(conn, "city", "case", [("dept-a", "K4", 1, "K4")], now)
         conn.execute(update(delivery).where(delivery.c.record_key == "K4").values(status="dead"))
@@ -205,11 +219,23 @@ def test_one_correlation_id_from_rest_push_to_delivery(client, catalog, json_log
     try:
         monkeypatch.setenv("DEPT_PEER_KEY", "dept-key")
         port = base.rsplit(":", 1)[1]
-        catalog.add({"id": "dept-peer", "name": "常熟市卫健委业务系统", "level": "department", "region_code": "320581",
-                     "endpoint": f"rest://127.0.0.1:{port}/api?push_path=/case&api_key_env=DEPT_PEER_KEY&retries=0&timeout=5"})
+        catalog.add(
+            {
+                "id": "dept-peer",
+                "name": "常熟市卫健委业务系统",
+                "level": "department",
+                "region_code": "320581",
+                "endpoint": f"rest://127.0.0.1:{port}/api?push_path=/case&api_key_env=DEPT_PEER_KEY&retries=0&timeout=5",
+            }
+        )
         catalog.update("dept-a", report_to=["dept-peer"])
-        r = push(client, catalog.keys["dept-a"], cases(12, seed=5, defect_rate=0.0), "corr-1",
-                 **{"X-Correlation-ID": "case-push-7f3a"})
+        r = push(
+            client,
+            catalog.keys["dept-a"],
+            cases(12, seed=5, defect_rate=0.0),
+            "corr-1",
+            **{"X-Correlation-ID": "case-push-7f3a"},
+        )
         assert r.status_code == 200 and r.json()["stored"] == 12
         assert r.headers["X-Correlation-ID"] == "case-push-7f3a"
         other = push(client, catalog.keys["dept-a"], cases(3, seed=9, defect_rate=0.0), "corr-2")
@@ -242,11 +268,24 @@ def test_one_correlation_id_from_publish_through_the_worker(settings, engine, js
     from hub.worker.process import Worker
 
     path = tmp_path / "cases.jsonl"
-    path.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in cases(5, seed=11, defect_rate=0.0)),
-                    encoding="utf-8")
-    env = {"GOVHUB_HOME": str(settings.home), "GOVHUB_DB_URL": settings.db_url, "GOVHUB_BROKER_URL": settings.broker_url}
-    out = CliRunner().invoke(cli, ["publish", "--system", "dept-a", "--kind", "case", "--format", "jsonl", str(path)],
-                             env=env, catch_exceptions=False).output
+    path.write_text(
+        "\n".join(json.dumps(c, ensure_ascii=False) for c in cases(5, seed=11, defect_rate=0.0)), encoding="utf-8"
+    )
+    env = {
+        "GOVHUB_HOME": str(settings.home),
+        "GOVHUB_DB_URL": settings.db_url,
+        "GOVHUB_BROKER_URL": settings.broker_url,
+    }
+    out = (
+        CliRunner()
+        .invoke(
+            cli,
+            ["publish", "--system", "dept-a", "--kind", "case", "--format", "jsonl", str(path)],
+            env=env,
+            catch_exceptions=False,
+        )
+        .output
+    )
     cid = re.search(r"correlation id ([0-9a-f]{32})", out).group(1)
     json_log.install()
     handled = Worker(settings, engine).run(idle_exit=2)
@@ -258,8 +297,8 @@ def test_one_correlation_id_from_publish_through_the_worker(settings, engine, js
 
 
 def test_each_sftp_file_gets_its_own_correlation_id(engine, sftp_server, json_log):
-    from hub.ingest.drop import poll_drop
     from adapters.registry import open_adapter
+    from hub.ingest.drop import poll_drop
     from hub.wiring import standard_pipeline
     from tests.integration.test_sftp_drop import SYSTEM, case_xml, drop_url
 
@@ -310,8 +349,13 @@ def test_worker_serves_metrics_on_its_port(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GOVHUB_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--idle-exit", "60", "--metrics-port", str(port)],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "worker", "--idle-exit", "60", "--metrics-port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline, text = time.monotonic() + 90, None
         while time.monotonic() < deadline and text is None:

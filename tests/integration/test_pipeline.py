@@ -10,10 +10,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from hub.ops import stats
-from synth.generator import DEFECT_KINDS, Generator, write_dept_b_csv, write_dept_c_jsonl
 from hub.db.tables import LIBRARY, record_history
+from hub.ops import stats
 from hub.wiring import standard_pipeline
+from synth.generator import DEFECT_KINDS, Generator, write_dept_b_csv, write_dept_c_jsonl
 from tests.helpers import jsonl_doc, library_count, outcomes, quarantine_rows, xml_doc
 from tests.unit.test_xmlsafe import BOMB, XXE
 
@@ -37,8 +37,16 @@ EXPECTED = {
     "bad_satisfaction": {"schema_invalid", "field_enum"},
 }
 
-SYSTEM_FOR_KIND = {"case": "cs-approval", "item": "js-province", "licence": "js-province", "evaluation": "js-province",
-                   "supervision": "js-province", "person": "sz-sharing", "enterprise": "sz-sharing", "project": "sz-sharing"}
+SYSTEM_FOR_KIND = {
+    "case": "cs-approval",
+    "item": "js-province",
+    "licence": "js-province",
+    "evaluation": "js-province",
+    "supervision": "js-province",
+    "person": "sz-sharing",
+    "enterprise": "sz-sharing",
+    "project": "sz-sharing",
+}
 
 
 def _assert_adds_up(summary, n=None):
@@ -116,7 +124,9 @@ def test_every_kind_round_trips_canonical_xml_and_json(engine, kind, fmt):
     pairs = list(g.records(kind, 60, defect_rate=0.2))
     records = [r for r, _ in pairs]
     doc = xml_doc(records, kind, message_id=f"{kind}-{fmt}") if fmt == "xml" else jsonl_doc(records)
-    s = standard_pipeline(engine).ingest(io.BytesIO(doc), SYSTEM_FOR_KIND[kind], fmt=fmt, kind=kind, message_id=f"{kind}-{fmt}")
+    s = standard_pipeline(engine).ingest(
+        io.BytesIO(doc), SYSTEM_FOR_KIND[kind], fmt=fmt, kind=kind, message_id=f"{kind}-{fmt}"
+    )
     _assert_adds_up(s, 60)
     bad = [d for _, d in pairs if d]
     assert s.counts["quarantined"] == len(bad)
@@ -143,7 +153,9 @@ def test_counts_add_up_and_stats_agree(engine):
 def test_gbk_xml_is_stored_as_utf8(engine):
     recs = [r for r, _ in Generator(seed=7).records("case", 20)]
     for enc in ("gbk", "gb18030"):
-        standard_pipeline(engine).ingest(io.BytesIO(xml_doc(recs, encoding=enc, message_id=f"enc-{enc}")), "cs-approval")
+        standard_pipeline(engine).ingest(
+            io.BytesIO(xml_doc(recs, encoding=enc, message_id=f"enc-{enc}")), "cs-approval"
+        )
     t = LIBRARY["case"]
     with engine.connect() as conn:
         stored = dict(conn.execute(select(t.c.case_no, t.c.applicant_name)).all())
@@ -172,7 +184,9 @@ def test_truncated_document_keeps_what_came_before(engine):
 
 def test_department_b_gbk_csv(engine):
     g = Generator(seed=9)
-    pairs = list(g.records("case", 80, defect_rate=0.25, defects=["id_check_char", "missing_required", "bad_enum", "time_order"]))
+    pairs = list(
+        g.records("case", 80, defect_rate=0.25, defects=["id_check_char", "missing_required", "bad_enum", "time_order"])
+    )
     buf = io.BytesIO()
     write_dept_b_csv(iter([r for r, _ in pairs]), buf, on_unmapped="keep")
     s = standard_pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "zjg-housing", fmt="csv", message_id="b1")

@@ -11,14 +11,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert, select
 
+from hub.db.tables import LIBRARY
 from hub.model.canonical import canonicalise
 from hub.model.dictionary import kind as dictionary_kind
-from synth.generator import DEFECT_KINDS, KINDS, Generator
-from hub.db.tables import LIBRARY
-from hub.wiring import standard_pipeline
 from hub.quality.checks import env_for, run_suite
 from hub.quality.models import quality_run
 from hub.quality.suites import suite
+from hub.wiring import standard_pipeline
+from synth.generator import DEFECT_KINDS, KINDS, Generator
 from tests.helpers import xml_doc
 
 pytestmark = pytest.mark.slow
@@ -50,11 +50,19 @@ def put_library(engine, kind: str, records, source: str = "test-src", at: dateti
     rows = []
     for i, rec in enumerate(records):
         c = canonicalise(k, rec)
-        rows.append({**{f.name: c.get(f.name) for f in k.fields}, "source_system": source, "version": 1,
-                     "payload_hash": f"h{i}", "received_at": at, "updated_at": at})
+        rows.append(
+            {
+                **{f.name: c.get(f.name) for f in k.fields},
+                "source_system": source,
+                "version": 1,
+                "payload_hash": f"h{i}",
+                "received_at": at,
+                "updated_at": at,
+            }
+        )
     with engine.begin() as conn:
         for i in range(0, len(rows), 500):
-            conn.execute(insert(LIBRARY[kind]), rows[i:i + 500])
+            conn.execute(insert(LIBRARY[kind]), rows[i : i + 500])
 
 
 def catalogue_and_holders(engine, g: Generator, licences) -> None:
@@ -125,7 +133,7 @@ def test_examples_are_masked(engine):
     assert entry["label_zh"] and entry["column"] == "id_no" and entry["element_count"] == 1
 
 
-def test_the_pipeline_checks_each_message_when_enabled(engine, catalog, monkeypatch):  # noqa: F811
+def test_the_pipeline_checks_each_message_when_enabled(engine, catalog, monkeypatch):
     g = Generator(seed=104, departments=["常熟市行政审批局"])
     catalogue_and_holders(engine, g, [])
     cases = [r for r, _ in g.records("case", 30)]
@@ -143,7 +151,7 @@ def test_the_pipeline_checks_each_message_when_enabled(engine, catalog, monkeypa
     assert row["suite_version"] == suite("case").version
 
 
-def test_deferred_mode_leaves_the_check_for_later(engine, catalog, monkeypatch):  # noqa: F811
+def test_deferred_mode_leaves_the_check_for_later(engine, catalog, monkeypatch):
     from hub.quality.batch import check_message, pending_messages
 
     g = Generator(seed=105, departments=["常熟市行政审批局"])
@@ -159,7 +167,7 @@ def test_deferred_mode_leaves_the_check_for_later(engine, catalog, monkeypatch):
     assert list(pending_messages(engine)) == []
 
 
-def test_pending_checks_run_in_one_pass(engine, catalog, monkeypatch):  # noqa: F811
+def test_pending_checks_run_in_one_pass(engine, catalog, monkeypatch):
     """What data_quality_daily does first: the deferred messages' batch checks."""
     from hub.quality.batch import check_pending, pending_messages
 

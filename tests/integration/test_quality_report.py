@@ -15,15 +15,15 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from hub.core import clock
-from hub.ops import stats
-from hub.model.codes import idcard
 from hub.core.config import ROOT
-from synth.generator import Generator
 from hub.db.tables import lineage, quarantine
-from hub.wiring import standard_pipeline
+from hub.model.codes import idcard
+from hub.ops import stats
 from hub.quality import report as quality_report
 from hub.quality.models import quality_run
 from hub.quality.report_html import render_html
+from hub.wiring import standard_pipeline
+from synth.generator import Generator
 from tests.helpers import jsonl_doc, xml_doc
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -60,8 +60,9 @@ def test_numbers_are_the_numbers_of_govhub_stats(engine):
     assert set(by) == {(s["system"], s["kind"]) for s in counted["sources"]}
     for s in counted["sources"]:
         row = by[(s["system"], s["kind"])]
-        assert {k: row[k] for k in ("received", "stored", "duplicate", "quarantined")} == \
-               {k: s[k] for k in ("received", "stored", "duplicate", "quarantined")}
+        assert {k: row[k] for k in ("received", "stored", "duplicate", "quarantined")} == {
+            k: s[k] for k in ("received", "stored", "duplicate", "quarantined")
+        }
         assert row["pass_rate"] == round(s["stored"] / (s["stored"] + s["quarantined"]), 4)
         assert row["period"]["received"] == s["received"]  # everything arrived today
     assert {k: report["totals"][k] for k in counted["total"]} == counted["total"]
@@ -87,8 +88,11 @@ def test_numbers_are_the_numbers_of_govhub_stats(engine):
 def test_trend_counts_each_day_and_the_period_leaves_older_records_out(engine):
     ingest_with_defects(engine)
     with engine.begin() as conn:
-        ids = conn.execute(select(lineage.c.id).where(lineage.c.source_system == "cs-approval")
-                           .order_by(lineage.c.id)).scalars().all()
+        ids = (
+            conn.execute(select(lineage.c.id).where(lineage.c.source_system == "cs-approval").order_by(lineage.c.id))
+            .scalars()
+            .all()
+        )
         now = clock.now()
         # the first 30 cs-approval records arrived three days ago, the next 10 forty days ago
         conn.execute(update(lineage).where(lineage.c.id.in_(ids[:30])).values(received_at=now - timedelta(days=3)))
@@ -143,26 +147,88 @@ def test_quarantine_status_open_and_resolved(engine):
 def _suite_rows(day: date, now: datetime) -> list[dict]:
     raw = a_valid_id()
     failing = [
-        {"expectation": "expect_column_values_to_match_regex", "rule": "id_no_format", "column": "applicant_id_no",
-         "success": False, "unexpected_count": 4, "element_count": 200, "examples": [raw, "abc"],
-         "label_zh": "申请人证件号码格式正确"},
-        {"expectation": "expect_column_values_to_not_be_null", "rule": "applicant_name_present", "column": "applicant_name",
-         "success": False, "unexpected_count": 1, "element_count": 200, "examples": ["王小明"],
-         "label_zh": "申请人姓名不为空"},
-        {"expectation": "expect_column_values_to_be_between", "rule": "promise_days_range", "column": "promise_days",
-         "success": True, "unexpected_count": 0, "element_count": 200, "examples": [], "label_zh": "承诺期限在合理范围"},
+        {
+            "expectation": "expect_column_values_to_match_regex",
+            "rule": "id_no_format",
+            "column": "applicant_id_no",
+            "success": False,
+            "unexpected_count": 4,
+            "element_count": 200,
+            "examples": [raw, "abc"],
+            "label_zh": "申请人证件号码格式正确",
+        },
+        {
+            "expectation": "expect_column_values_to_not_be_null",
+            "rule": "applicant_name_present",
+            "column": "applicant_name",
+            "success": False,
+            "unexpected_count": 1,
+            "element_count": 200,
+            "examples": ["王小明"],
+            "label_zh": "申请人姓名不为空",
+        },
+        {
+            "expectation": "expect_column_values_to_be_between",
+            "rule": "promise_days_range",
+            "column": "promise_days",
+            "success": True,
+            "unexpected_count": 0,
+            "element_count": 200,
+            "examples": [],
+            "label_zh": "承诺期限在合理范围",
+        },
     ]
-    base = {"source_system": "cs-approval", "kind": "case", "suite": "case_daily", "suite_version": "1",
-            "evaluated": 3, "rows": 200}
+    base = {
+        "source_system": "cs-approval",
+        "kind": "case",
+        "suite": "case_daily",
+        "suite_version": "1",
+        "evaluated": 3,
+        "rows": 200,
+    }
     return [
-        {**base, "scope": "daily", "day": day - timedelta(days=1), "message_id": None, "failed": 0, "success": True,
-         "results": [dict(failing[2])], "run_at": now - timedelta(days=1)},
-        {**base, "scope": "daily", "day": day, "message_id": None, "failed": 2, "success": False,
-         "results": failing, "run_at": now},
-        {**base, "scope": "batch", "suite": "case_batch", "day": None, "message_id": "q-1", "failed": 0,
-         "success": True, "results": [], "run_at": now, "rows": 120},
-        {**base, "scope": "daily", "day": day - timedelta(days=45), "message_id": None, "failed": 1, "success": False,
-         "results": failing[:1], "run_at": now - timedelta(days=45)},  # outside the period
+        {
+            **base,
+            "scope": "daily",
+            "day": day - timedelta(days=1),
+            "message_id": None,
+            "failed": 0,
+            "success": True,
+            "results": [dict(failing[2])],
+            "run_at": now - timedelta(days=1),
+        },
+        {
+            **base,
+            "scope": "daily",
+            "day": day,
+            "message_id": None,
+            "failed": 2,
+            "success": False,
+            "results": failing,
+            "run_at": now,
+        },
+        {
+            **base,
+            "scope": "batch",
+            "suite": "case_batch",
+            "day": None,
+            "message_id": "q-1",
+            "failed": 0,
+            "success": True,
+            "results": [],
+            "run_at": now,
+            "rows": 120,
+        },
+        {
+            **base,
+            "scope": "daily",
+            "day": day - timedelta(days=45),
+            "message_id": None,
+            "failed": 1,
+            "success": False,
+            "results": failing[:1],
+            "run_at": now - timedelta(days=45),
+        },  # outside the period
     ]
 
 
@@ -198,12 +264,26 @@ def test_examples_are_masked_even_if_a_writer_forgot(engine):
     raw = a_valid_id("11010519491231002")
     now = clock.now().replace(microsecond=0)
     with engine.begin() as conn:  # a careless writer: raw ID number and mobile in the message
-        conn.execute(insert(quarantine), {
-            "lineage_id": None, "source_system": "cs-approval", "kind": "case", "message_id": "careless", "seq": 1,
-            "received_at": now, "reason": "id_check_char", "message": f"applicant_id_no {raw} (tel 13912345678) bad",
-            "rule": "case.identity", "field": "applicant_id_no", "schema_version": "1", "mapping": "-",
-            "payload": f"<case><applicant_id_no>{raw}</applicant_id_no></case>", "payload_encoding": "text",
-            "status": "open"})
+        conn.execute(
+            insert(quarantine),
+            {
+                "lineage_id": None,
+                "source_system": "cs-approval",
+                "kind": "case",
+                "message_id": "careless",
+                "seq": 1,
+                "received_at": now,
+                "reason": "id_check_char",
+                "message": f"applicant_id_no {raw} (tel 13912345678) bad",
+                "rule": "case.identity",
+                "field": "applicant_id_no",
+                "schema_version": "1",
+                "mapping": "-",
+                "payload": f"<case><applicant_id_no>{raw}</applicant_id_no></case>",
+                "payload_encoding": "text",
+                "status": "open",
+            },
+        )
         careless = conn.execute(select(quarantine.c.id).where(quarantine.c.message_id == "careless")).scalar_one()
     report = quality_report.build(engine)
     text = json.dumps(report, ensure_ascii=False)
@@ -237,7 +317,8 @@ def test_write_daily_keeps_one_pair_per_day(engine, tmp_path):
     quality_report.write_daily(engine, tmp_path / "quality", day)  # again the same day: replaced, not added
     quality_report.write_daily(engine, tmp_path / "quality", day - timedelta(days=1))
     assert sorted(p.name for p in (tmp_path / "quality").iterdir()) == sorted(
-        [f"{day}.html", f"{day}.json", f"{day - timedelta(days=1)}.html", f"{day - timedelta(days=1)}.json"])
+        [f"{day}.html", f"{day}.json", f"{day - timedelta(days=1)}.html", f"{day - timedelta(days=1)}.json"]
+    )
 
 
 def test_days_must_be_positive(engine):
@@ -255,7 +336,11 @@ def test_a_writer_that_bypasses_the_lineage_shows_up(engine):
     with engine.begin() as conn:
         add_counts(conn, "cs-approval", "case", Counter(stored=3))  # counted, but no lineage row
     report = quality_report.build(engine)
-    assert report["consistency"] == {"ok": False, "mismatches": [
-        {"system": "cs-approval", "kind": "case", "outcome": "stored", "counter": before + 3, "lineage": before}]}
+    assert report["consistency"] == {
+        "ok": False,
+        "mismatches": [
+            {"system": "cs-approval", "kind": "case", "outcome": "stored", "counter": before + 3, "lineage": before}
+        ],
+    }
     html = render_html(report)
     assert 'class="banner warn"' in html and "计数与逐条血缘记录" in html

@@ -9,10 +9,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.ops import stats
 from hub.api.app import create_app
-from hub.model.codes import idcard
 from hub.core.config import load_settings
+from hub.model.codes import idcard
+from hub.ops import stats
 from synth.generator import Generator
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -20,17 +20,24 @@ ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 @pytest.fixture
 def client(catalog, db_url, tmp_path):
-    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                              "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}"})
+    settings = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        }
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 
 
 def push_cases(client, key: str, dept: str, n: int, message_id: str, seed: int) -> dict:
     records = [r for r, _ in Generator(seed=seed, departments=[dept]).records("case", n, defect_rate=0.2)]
-    r = client.post("/api/v1/case", content=json.dumps({"message_id": message_id, "records": records},
-                                                        ensure_ascii=False).encode(),
-                    headers={"X-Api-Key": key, "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/case",
+        content=json.dumps({"message_id": message_id, "records": records}, ensure_ascii=False).encode(),
+        headers={"X-Api-Key": key, "Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -48,8 +55,9 @@ def test_report_needs_credentials_and_is_scoped_to_the_caller(client, catalog):
     counted = stats.counts(client.app.state.engine)
     assert body["scope"]["sources"] is None
     assert {k: body["totals"][k] for k in counted["total"]} == counted["total"]
-    assert [(s["system"], s["received"], s["quarantined"]) for s in body["sources"]] == \
-           [(s["system"], s["received"], s["quarantined"]) for s in counted["sources"]]
+    assert [(s["system"], s["received"], s["quarantined"]) for s in body["sources"]] == [
+        (s["system"], s["received"], s["quarantined"]) for s in counted["sources"]
+    ]
 
     own = client.get("/reports/quality", headers={"X-Api-Key": catalog.keys["dept-b"]}).json()
     assert own["scope"]["sources"] == ["dept-b"] and [s["system"] for s in own["sources"]] == ["dept-b"]

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from hub.catalog.access import sha256_hex
 from hub.api.app import create_app
-from hub.model.codes import idcard
+from hub.catalog.access import sha256_hex
 from hub.core.config import load_settings
-from synth.generator import Generator
+from hub.model.codes import idcard
 from hub.ops.pii_scan import leaks
+from synth.generator import Generator
 from tests.helpers import quarantine_rows
 
 
@@ -30,19 +30,28 @@ def admin_key(catalog):
 
 @pytest.fixture
 def client(catalog, admin_key, db_url, tmp_path):
-    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                              "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}"})
+    settings = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        }
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         c.engine = c.app.state.engine
         yield c
 
 
 def _push_defective(client, catalog) -> list[dict]:
-    pairs = list(Generator(seed=11, departments=["常熟市行政审批局"]).records("case", 12, defect_rate=0.5,
-                                                                         defects=["id_check_char"]))
+    pairs = list(
+        Generator(seed=11, departments=["常熟市行政审批局"]).records(
+            "case", 12, defect_rate=0.5, defects=["id_check_char"]
+        )
+    )
     body = json.dumps({"message_id": "rest-q-1", "records": [r for r, _ in pairs]}, ensure_ascii=False).encode()
-    r = client.post("/api/v1/case", content=body, headers={"X-Api-Key": catalog.keys["dept-a"],
-                                                            "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/case", content=body, headers={"X-Api-Key": catalog.keys["dept-a"], "Content-Type": "application/json"}
+    )
     assert r.status_code == 200 and r.json()["quarantined"] == 6, r.text
     return quarantine_rows(client.engine)
 
@@ -58,8 +67,9 @@ def test_administrators_only(client, catalog, admin_key):
 def test_list_show_correct_reject_and_history(client, catalog, admin_key):
     rows = _push_defective(client, catalog)
     h = {"X-Api-Key": admin_key}
-    listing = client.get("/api/v1/quarantine", params={"system": "dept-a", "reason": "id_check_char",
-                                                       "rule": "case.identity"}, headers=h).json()
+    listing = client.get(
+        "/api/v1/quarantine", params={"system": "dept-a", "reason": "id_check_char", "rule": "case.identity"}, headers=h
+    ).json()
     assert listing["count"] == 6
     first, second = rows[0], rows[1]
     shown = client.get(f"/api/v1/quarantine/{first['id']}", headers=h)
@@ -67,7 +77,9 @@ def test_list_show_correct_reject_and_history(client, catalog, admin_key):
     wrong = json.loads(first["payload"])[first["field"]]
     fixed = wrong[:17] + idcard.check_char(wrong[:17])
 
-    r = client.post(f"/api/v1/quarantine/{first['id']}/retry", json={"set": {first["field"]: fixed}, "note": "核对"}, headers=h)
+    r = client.post(
+        f"/api/v1/quarantine/{first['id']}/retry", json={"set": {first["field"]: fixed}, "note": "核对"}, headers=h
+    )
     assert r.status_code == 200, r.text
     assert r.json()["outcome"] == "stored" and not leaks(r.text)
     hist = client.get(f"/api/v1/quarantine/{first['id']}/history", headers=h)

@@ -12,16 +12,16 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from hub.ops import stats
-from hub.model.codes import idcard
 from hub.core.config import MAPPINGS_DIR
-from synth.generator import Generator, write_dept_b_csv
-from hub.model.mapping import get_mapping, reload_mappings
 from hub.db.tables import LIBRARY, lineage, outbox, quarantine
+from hub.model.codes import idcard
+from hub.model.mapping import get_mapping, reload_mappings
+from hub.ops import stats
 from hub.ops.pii_scan import leaks
-from hub.wiring import standard_pipeline
 from hub.quarantine.payload import view
-from hub.quarantine.workflow import (WorkflowError, history, quarantine_action, reject, retry, retry_matching)
+from hub.quarantine.workflow import WorkflowError, history, quarantine_action, reject, retry, retry_matching
+from hub.wiring import standard_pipeline
+from synth.generator import Generator, write_dept_b_csv
 from tests.helpers import count, quarantine_rows, xml_doc
 
 CS = "常熟市行政审批局"
@@ -41,7 +41,9 @@ def _counts(engine) -> dict:
 
 def _ingest_cases(engine, n=12, seed=3, defects=("id_check_char",), rate=0.25, system="dept-a", dept=CS):
     pairs = list(Generator(seed=seed, departments=[dept]).records("case", n, defect_rate=rate, defects=list(defects)))
-    standard_pipeline(engine).ingest(io.BytesIO(xml_doc([r for r, _ in pairs], message_id=f"qw-{seed}")), system, fmt="xml")
+    standard_pipeline(engine).ingest(
+        io.BytesIO(xml_doc([r for r, _ in pairs], message_id=f"qw-{seed}")), system, fmt="xml"
+    )
     return pairs
 
 
@@ -56,8 +58,14 @@ def _fixed_id(wrong: str) -> str:
 
 def _actions(engine, qid: int) -> list[dict]:
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(quarantine_action).where(quarantine_action.c.quarantine_id == qid)
-                                              .order_by(quarantine_action.c.id)).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                select(quarantine_action)
+                .where(quarantine_action.c.quarantine_id == qid)
+                .order_by(quarantine_action.c.id)
+            ).mappings()
+        ]
 
 
 def test_corrected_record_is_stored_and_lineage_names_the_correction(engine, catalog):
@@ -72,7 +80,11 @@ def test_corrected_record_is_stored_and_lineage_names_the_correction(engine, cat
     assert (a.outcome, a.detail, a.action) == ("stored", "new", "correct")
     after = _counts(engine)
     assert after["received"] == before["received"]
-    assert (after["stored"], after["quarantined"], after["corrected"]) == (before["stored"] + 1, before["quarantined"] - 1, 1)
+    assert (after["stored"], after["quarantined"], after["corrected"]) == (
+        before["stored"] + 1,
+        before["quarantined"] - 1,
+        1,
+    )
     q = next(r for r in quarantine_rows(engine) if r["id"] == row["id"])
     assert (q["status"], q["resolved_by"]) == ("retried", "王管理员") and q["resolved_at"] is not None
     assert q["payload"] == row["payload"] and q["reason"] == "id_check_char"  # the ingress facts are kept as they were
@@ -84,10 +96,21 @@ def test_corrected_record_is_stored_and_lineage_names_the_correction(engine, cat
         assert ln["message_id"] == row["message_id"] and ln["id"] == a.lineage_id
         lib = conn.execute(select(LIBRARY["case"]).where(LIBRARY["case"].c.lineage_id == ln["id"])).mappings().one()
         assert lib["applicant_id_no"] == fixed and lib["case_no"] == ln["record_key"]
-        assert conn.execute(select(lineage.c.outcome).where(lineage.c.id == original_lineage)).scalar_one() == "quarantined"
-        assert conn.execute(select(outbox.c.event).where(outbox.c.record_key == ln["record_key"])).scalar_one() == "created"
+        assert (
+            conn.execute(select(lineage.c.outcome).where(lineage.c.id == original_lineage)).scalar_one()
+            == "quarantined"
+        )
+        assert (
+            conn.execute(select(outbox.c.event).where(outbox.c.record_key == ln["record_key"])).scalar_one()
+            == "created"
+        )
     (act,) = _actions(engine, row["id"])
-    assert (act["action"], act["operator"], act["outcome"], act["lineage_id"]) == ("correct", "王管理员", "stored", a.lineage_id)
+    assert (act["action"], act["operator"], act["outcome"], act["lineage_id"]) == (
+        "correct",
+        "王管理员",
+        "stored",
+        a.lineage_id,
+    )
     assert list(act["changes"]) == [row["field"]]
     assert not leaks(json.dumps(act["changes"]) + json.dumps(a.as_dict(), ensure_ascii=False))  # masked
     h = history(engine, row["id"])
@@ -111,8 +134,15 @@ def test_a_correction_that_still_fails_stays_open_and_is_kept(engine, catalog):
     assert _counts(engine) == before
     assert next(r for r in quarantine_rows(engine) if r["id"] == row["id"])["status"] == "open"
     (act,) = _actions(engine, row["id"])
-    assert (act["outcome"], act["detail"], act["rule"], act["operator"]) == ("quarantined", "id_check_char", "case.identity", "李管理员")
-    assert still_wrong in act["payload"] and still_wrong not in act["message"]  # the attempt is kept; its message masked
+    assert (act["outcome"], act["detail"], act["rule"], act["operator"]) == (
+        "quarantined",
+        "id_check_char",
+        "case.identity",
+        "李管理员",
+    )
+    assert (
+        still_wrong in act["payload"] and still_wrong not in act["message"]
+    )  # the attempt is kept; its message masked
 
     with pytest.raises(WorkflowError) as bad:  # a mistake in the correction itself: refused, nothing written
         retry(engine, row["id"], "李管理员", "typo", changes={"no_such_field": "1"})
@@ -185,7 +215,11 @@ def broken_mapping(tmp_path, monkeypatch, catalog):
     """dept-b sends the legacy CSV through a mapping whose status table lacks two codes."""
     folder = tmp_path / "mappings"
     shutil.copytree(MAPPINGS_DIR, folder)
-    text = (MAPPINGS_DIR / "dept_b_case_csv.yaml").read_text(encoding="utf-8").replace("name: dept_b_case_csv", "name: fix_case_csv")
+    text = (
+        (MAPPINGS_DIR / "dept_b_case_csv.yaml")
+        .read_text(encoding="utf-8")
+        .replace("name: dept_b_case_csv", "name: fix_case_csv")
+    )
     full = '"4": 不予受理, "5": 退件, '
     assert full in text
     (folder / "fix_case_csv.yaml").write_text(text.replace(full, ""), encoding="utf-8")
@@ -195,14 +229,18 @@ def broken_mapping(tmp_path, monkeypatch, catalog):
 
     def fix():
         (folder / "fix_case_csv.yaml").write_text(text.replace("version: 1", "version: 2"), encoding="utf-8")
+
     yield fix
     monkeypatch.delenv("GOVHUB_MAPPINGS")
     reload_mappings()
 
 
 def test_retry_by_rule_after_a_mapping_fix(engine, catalog, broken_mapping):
-    pairs = list(Generator(seed=5, departments=[ZJG]).records(
-        "case", 60, defect_rate=0.2, defects=["id_check_char", "time_order", "promise_exceeds_legal"]))
+    pairs = list(
+        Generator(seed=5, departments=[ZJG]).records(
+            "case", 60, defect_rate=0.2, defects=["id_check_char", "time_order", "promise_exceeds_legal"]
+        )
+    )
     buf = io.BytesIO()
     write_dept_b_csv((r for r, _ in pairs), buf, on_unmapped="keep")
     standard_pipeline(engine).ingest(io.BytesIO(buf.getvalue()), "dept-b", fmt="csv", message_id="zjg-csv-1")
@@ -230,7 +268,9 @@ def test_retry_by_rule_after_a_mapping_fix(engine, catalog, broken_mapping):
     with engine.connect() as conn:
         corrected = conn.execute(select(lineage).where(lineage.c.correction_of.is_not(None))).mappings().all()
     assert {ln["correction_of"] for ln in corrected} == expected_stored
-    assert {ln["mapping"] for ln in corrected} == {"fix_case_csv@2"} and {ln["corrected_by"] for ln in corrected} == {"王管理员"}
+    assert {ln["mapping"] for ln in corrected} == {"fix_case_csv@2"} and {ln["corrected_by"] for ln in corrected} == {
+        "王管理员"
+    }
     now = _counts(engine)
     assert now["received"] == before["received"] and now["stored"] == before["stored"] + len(expected_stored)
     assert now["corrected"] == len(expected_stored)

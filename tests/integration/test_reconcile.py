@@ -12,14 +12,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from hub.core import clock
+from hub.db.tables import metadata
+from hub.outbound import reporting
+from hub.outbound.reconcile import reconcile, reconcile_discrepancy
+from hub.wiring import standard_pipeline
 from sandbox.server import run_in_thread
 from sandbox.sharing_rest import SharingState, make_app
-from hub.core import clock
-from hub.outbound import reporting
 from synth.generator import Generator
-from hub.db.tables import metadata
-from hub.wiring import standard_pipeline
-from hub.outbound.reconcile import reconcile, reconcile_discrepancy
 from tests.helpers import xml_doc
 
 PEER = "sz-sharing"
@@ -34,9 +34,16 @@ def platform(engine, catalog, monkeypatch):
     monkeypatch.setenv("SHARING_TEST_KEY", "sharing-key")
     state = SharingState()
     base, stop = run_in_thread(make_app(state))
-    catalog.add({"id": PEER, "name": "苏州市政务数据共享平台（沙箱）", "level": "city", "region_code": "320500",
-                 "endpoint": f"rest://{base.split('://')[1]}/api?push_path=/case&pull_path=/updates"
-                             f"&api_key_env=SHARING_TEST_KEY&retries=0"})
+    catalog.add(
+        {
+            "id": PEER,
+            "name": "苏州市政务数据共享平台（沙箱）",
+            "level": "city",
+            "region_code": "320500",
+            "endpoint": f"rest://{base.split('://')[1]}/api?push_path=/case&pull_path=/updates"
+            f"&api_key_env=SHARING_TEST_KEY&retries=0",
+        }
+    )
     yield state
     stop()
 
@@ -61,7 +68,10 @@ def _cases_on(day: date, seed: int, n: int) -> list[dict]:
 
 def _discrepancies(engine) -> list[dict]:
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(reconcile_discrepancy).order_by(reconcile_discrepancy.c.item_code)).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(select(reconcile_discrepancy).order_by(reconcile_discrepancy.c.item_code)).mappings()
+        ]
 
 
 def test_reconcile_finds_missing_and_unexpected_cases_once(engine, platform):
@@ -85,8 +95,10 @@ def test_reconcile_finds_missing_and_unexpected_cases_once(engine, platform):
     found = reconcile(engine, PEER, DAY)
     assert found == {"items": 2, "matched": 0, "mismatched": 2, "opened": 2, "resolved": 0, "ours": 12, "theirs": 12}
     rows = _discrepancies(engine)
-    assert [(r["item_code"], r["ours_count"], r["theirs_count"], r["missing_sample"], r["extra_sample"], r["status"])
-            for r in rows] == [
+    assert [
+        (r["item_code"], r["ours_count"], r["theirs_count"], r["missing_sample"], r["extra_sample"], r["status"])
+        for r in rows
+    ] == [
         (first, per_item[first], per_item[first] - 1, [lost["case_no"]], [], "open"),
         (second, per_item[second], per_item[second] + 1, [], ["SHR-UNKNOWN-0001"], "open"),
     ]
@@ -109,5 +121,12 @@ def test_undelivered_cases_are_not_ours(engine, platform):
     platform.mode = "down"  # queued, not delivered: the platform does not hold them, and we do not claim it should
     assert reporting.run(engine, PEER, "case").delivered == {"retry": 4}
     platform.mode = "up"
-    assert reconcile(engine, PEER, DAY) == {"items": 0, "matched": 0, "mismatched": 0, "opened": 0, "resolved": 0,
-                                            "ours": 0, "theirs": 0}
+    assert reconcile(engine, PEER, DAY) == {
+        "items": 0,
+        "matched": 0,
+        "mismatched": 0,
+        "opened": 0,
+        "resolved": 0,
+        "ours": 0,
+        "theirs": 0,
+    }

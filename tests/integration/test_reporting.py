@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from hub.core import clock
+from hub.db.tables import report_watermark
 from hub.outbound import reporting
 from hub.outbound.delivery import Deliverer
-from synth.generator import Generator
-from hub.db.tables import report_watermark
 from hub.wiring import standard_pipeline
-from tests.helpers import xml_doc
-from sandbox.server import run_in_thread
 from sandbox.dept_rest import DeptState, make_app
+from sandbox.server import run_in_thread
+from synth.generator import Generator
+from tests.helpers import xml_doc
 
 DEPT = "常熟市行政审批局"
 
@@ -28,7 +28,9 @@ def province(catalog, monkeypatch):
     state = DeptState()
     base, stop = run_in_thread(make_app(state, api_key="prov-in"))
     monkeypatch.setenv("PROV_INBOUND_KEY", "prov-in")
-    catalog.update("prov", endpoint=f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=PROV_INBOUND_KEY&retries=0")
+    catalog.update(
+        "prov", endpoint=f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=PROV_INBOUND_KEY&retries=0"
+    )
     yield state
     stop()
 

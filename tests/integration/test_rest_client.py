@@ -13,8 +13,8 @@ from adapters.errors import AuthError, RejectedError, TransientError
 from adapters.registry import open_adapter
 from hub.api.app import create_app
 from hub.core.config import load_settings
-from synth.generator import Generator
 from sandbox.server import free_port, run_in_thread
+from synth.generator import Generator
 
 
 @pytest.fixture
@@ -22,8 +22,13 @@ def hub_api(catalog, db_url, tmp_path, monkeypatch):
     import hub.api.routes_pull as pull
 
     monkeypatch.setattr(pull, "SETTLE", __import__("datetime").timedelta(seconds=0))
-    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                              "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}"})
+    settings = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        }
+    )
     base, stop = run_in_thread(create_app(settings))
     monkeypatch.setenv("DEPT_A_KEY", catalog.keys["dept-a"])
     monkeypatch.setenv("PROV_KEY", catalog.keys["prov"])

@@ -14,15 +14,20 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.core.config import load_settings
+from hub.db.tables import lineage
 from synth.generator import Generator
 from tests.helpers import count, library_count
-from hub.db.tables import lineage
 
 
 @pytest.fixture
 def client(catalog, db_url, tmp_path):
-    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": db_url,
-                              "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}"})
+    settings = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+        }
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         c.engine = c.app.state.engine
         yield c
@@ -37,8 +42,11 @@ def push(client, key, records, kind="case", message_id=None, **headers):
     body = {"records": records}
     if message_id:
         body["message_id"] = message_id
-    return client.post(f"/api/v1/{kind}", content=json.dumps(body, ensure_ascii=False).encode(),
-                       headers={"X-Api-Key": key, "Content-Type": "application/json", **headers})
+    return client.post(
+        f"/api/v1/{kind}",
+        content=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"X-Api-Key": key, "Content-Type": "application/json", **headers},
+    )
 
 
 def test_push_stores_and_reports_each_record(client, catalog):
@@ -56,13 +64,18 @@ def test_push_stores_and_reports_each_record(client, catalog):
     assert again["duplicate"] == 20 and library_count(client.engine, "case") == 20 - bad
 
 
-@pytest.mark.parametrize("headers,status,reason", [
-    ({}, 401, "unauthenticated"),
-    ({"X-Api-Key": "wrong-key"}, 401, "bad_credentials"),
-])
+@pytest.mark.parametrize(
+    "headers,status,reason",
+    [
+        ({}, 401, "unauthenticated"),
+        ({"X-Api-Key": "wrong-key"}, 401, "bad_credentials"),
+    ],
+)
 def test_bad_credentials_store_nothing(client, catalog, headers, status, reason):
     recs = [r for r, _ in cases_of("常熟市行政审批局", 3)]
-    r = client.post("/api/v1/case", content=json.dumps({"records": recs}), headers={"Content-Type": "application/json", **headers})
+    r = client.post(
+        "/api/v1/case", content=json.dumps({"records": recs}), headers={"Content-Type": "application/json", **headers}
+    )
     assert r.status_code == status and r.json()["error"] == reason
     assert count(client.engine, lineage) == 0
 
@@ -84,13 +97,21 @@ def test_hmac_signed_push(client, catalog):
     recs = [r for r, _ in cases_of("常熟市行政审批局", 2, seed=3)]
     body = json.dumps({"records": recs}, ensure_ascii=False).encode()
     ts = str(int(time.time()))
-    sig = hmac.new(catalog.keys["hmac-dept"].encode(),
-                   f"POST\n/api/v1/case\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode(), hashlib.sha256).hexdigest()
+    sig = hmac.new(
+        catalog.keys["hmac-dept"].encode(),
+        f"POST\n/api/v1/case\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
     h = {"Content-Type": "application/json", "X-Govhub-System": "hmac-dept", "X-Govhub-Timestamp": ts}
     assert client.post("/api/v1/case", content=body, headers={**h, "X-Govhub-Signature": sig}).json()["stored"] == 2
     assert client.post("/api/v1/case", content=body, headers={**h, "X-Govhub-Signature": "0" * 64}).status_code == 401
     old = str(int(time.time()) - 3600)
-    assert client.post("/api/v1/case", content=body, headers={**h, "X-Govhub-Timestamp": old, "X-Govhub-Signature": sig}).json()["error"] == "stale_request"
+    assert (
+        client.post(
+            "/api/v1/case", content=body, headers={**h, "X-Govhub-Timestamp": old, "X-Govhub-Signature": sig}
+        ).json()["error"]
+        == "stale_request"
+    )
 
 
 def test_province_pulls_changes_with_a_resumable_cursor(client, catalog, monkeypatch, clock):
@@ -101,8 +122,11 @@ def test_province_pulls_changes_with_a_resumable_cursor(client, catalog, monkeyp
     push(client, catalog.keys["dept-a"], recs)
     seen, cursor, pages = [], None, 0
     while True:
-        r = client.get("/api/v1/case/changes", params={"limit": 10, **({"cursor": cursor} if cursor else {})},
-                       headers={"X-Api-Key": catalog.keys["prov"]})
+        r = client.get(
+            "/api/v1/case/changes",
+            params={"limit": 10, **({"cursor": cursor} if cursor else {})},
+            headers={"X-Api-Key": catalog.keys["prov"]},
+        )
         assert r.status_code == 200, r.text
         page = r.json()
         seen += [x["case_no"] for x in page["records"]]
@@ -114,7 +138,9 @@ def test_province_pulls_changes_with_a_resumable_cursor(client, catalog, monkeyp
     newer = [r for r, _ in cases_of("常熟市行政审批局", 3, seed=5)]
     clock.advance(seconds=1.1)
     push(client, catalog.keys["dept-a"], newer)
-    page = client.get("/api/v1/case/changes", params={"cursor": cursor}, headers={"X-Api-Key": catalog.keys["prov"]}).json()
+    page = client.get(
+        "/api/v1/case/changes", params={"cursor": cursor}, headers={"X-Api-Key": catalog.keys["prov"]}
+    ).json()
     assert sorted(x["case_no"] for x in page["records"]) == sorted(x["case_no"] for x in newer)
 
 
@@ -146,9 +172,19 @@ def test_openapi_document_validates(client):
     assert "/api/v1/case" in doc["paths"] and "/api/v1/{kind}/changes" in doc["paths"]
 
 
-GARBAGE_BODIES = [b"", b"{", b"[1,2", b"null", b'{"records": 5}', b'{"records": [1, "x", null]}', b"\xff\xfe\x00",
-                  b"<cases", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', b"A" * 4096,
-                  json.dumps({"records": [{"case_no": "x" * 100000}]}).encode()]
+GARBAGE_BODIES = [
+    b"",
+    b"{",
+    b"[1,2",
+    b"null",
+    b'{"records": 5}',
+    b'{"records": [1, "x", null]}',
+    b"\xff\xfe\x00",
+    b"<cases",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>',
+    b"A" * 4096,
+    json.dumps({"records": [{"case_no": "x" * 100000}]}).encode(),
+]
 
 
 def test_every_endpoint_answers_malformed_input_with_4xx(client, catalog):
@@ -159,8 +195,13 @@ def test_every_endpoint_answers_malformed_input_with_4xx(client, catalog):
             url = path.replace("{kind}", "case")
             for body in GARBAGE_BODIES:
                 for ctype in ("application/json", "application/xml", "text/plain"):
-                    r = client.request(method.upper(), url, content=body, headers={**key, "Content-Type": ctype},
-                                       params={"cursor": "%%%", "limit": "-5", "region": "abc"})
+                    r = client.request(
+                        method.upper(),
+                        url,
+                        content=body,
+                        headers={**key, "Content-Type": ctype},
+                        params={"cursor": "%%%", "limit": "-5", "region": "abc"},
+                    )
                     assert r.status_code < 500, (method, url, body[:40], ctype, r.status_code, r.text[:300])
             r = client.request(method.upper(), path.replace("{kind}", "nonsense"), headers=key)
             assert r.status_code < 500
@@ -178,7 +219,9 @@ def test_error_text_has_no_personal_data(client, catalog):
     from hub.model.codes import idcard
 
     recs = [r for r, _ in cases_of("常熟市行政审批局", 1, seed=7)]
-    recs[0]["applicant_id_no"] = recs[0]["applicant_id_no"][:-1] + ("0" if recs[0]["applicant_id_no"][-1] != "0" else "1")
+    recs[0]["applicant_id_no"] = recs[0]["applicant_id_no"][:-1] + (
+        "0" if recs[0]["applicant_id_no"][-1] != "0" else "1"
+    )
     body = push(client, catalog.keys["dept-a"], recs).text
     assert recs[0]["applicant_id_no"] not in body and recs[0]["applicant_name"] not in body
     assert idcard.is_valid(recs[0]["applicant_id_no"]) is False

@@ -19,13 +19,12 @@ from kombu import Connection, Producer
 from sqlalchemy import select
 
 from hub.bus import topology as bus
-from hub.ingest.partitions import publish_inbound
 from hub.core.config import ROOT, load_settings
 from hub.db.engine import engine_for, migrate
-from synth.generator import Generator
 from hub.db.tables import LIBRARY, lineage
-from hub.ingest.partitions import PART_SEPARATOR
+from hub.ingest.partitions import PART_SEPARATOR, publish_inbound
 from hub.worker.process import Worker
+from synth.generator import Generator
 from tests.helpers import library_count, outcomes, xml_doc
 
 SYSTEM = "cs-approval"
@@ -39,8 +38,12 @@ def multi_process(test):
 @pytest.fixture
 def hub_env(tmp_path, rabbitmq_url, pg_database):
     migrate(pg_database)
-    env = {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_DB_URL": pg_database, "GOVHUB_BROKER_URL": rabbitmq_url,
-           "GOVHUB_BUS_PARTITIONS": "4"}
+    env = {
+        "GOVHUB_HOME": str(tmp_path / "home"),
+        "GOVHUB_DB_URL": pg_database,
+        "GOVHUB_BROKER_URL": rabbitmq_url,
+        "GOVHUB_BUS_PARTITIONS": "4",
+    }
     return env
 
 
@@ -53,10 +56,12 @@ def versioned_messages(cases: int, versions: int, per_message: int) -> list[tupl
         recs = []
         for r in base:
             t = datetime.strptime(r["source_time"], "%Y-%m-%d %H:%M:%S") + timedelta(minutes=v)
-            recs.append(dict(r, conclusion=f"第{v}版：{r.get('conclusion') or ''}", source_time=t.strftime("%Y-%m-%d %H:%M:%S")))
+            recs.append(
+                dict(r, conclusion=f"第{v}版：{r.get('conclusion') or ''}", source_time=t.strftime("%Y-%m-%d %H:%M:%S"))
+            )
         for i in range(0, cases, per_message):
             mid = f"v{v}-{i // per_message}"
-            out.append((mid, xml_doc(recs[i:i + per_message], message_id=mid)))
+            out.append((mid, xml_doc(recs[i : i + per_message], message_id=mid)))
     return out
 
 
@@ -73,8 +78,13 @@ def start_worker(env: dict, tmp_path: Path, name: str, pause: str | None = None,
     if pause:
         extra |= {"GOVHUB_FAULT_PAUSE": pause, "GOVHUB_FAULT_MARKER": str(tmp_path / f"{name}.marker")}
     err = open(tmp_path / f"{name}.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--idle-exit", str(idle_exit)],
-                            env={**os.environ, **env, **extra}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "worker", "--idle-exit", str(idle_exit)],
+        env={**os.environ, **env, **extra},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+    )
     proc.log = err
     return proc
 
@@ -103,15 +113,18 @@ def handled_by(proc) -> Counter:
     assert proc.returncode == 0, text[-3000:]
     m = re.search(r"worker stopped: (\{.*\})", text)
     assert m, text[-3000:]
-    return Counter(eval(m.group(1)))  # noqa: S307 — our own CLI's dict of counts
+    return Counter(eval(m.group(1)))
 
 
 def case_history(engine) -> dict[str, list[tuple[str, str]]]:
     """Per case key: (parent message id, detail) of each stored version, in commit order."""
     out = defaultdict(list)
     with engine.connect() as conn:
-        rows = conn.execute(select(lineage.c.record_key, lineage.c.message_id, lineage.c.detail)
-                            .where(lineage.c.outcome == "stored").order_by(lineage.c.id))
+        rows = conn.execute(
+            select(lineage.c.record_key, lineage.c.message_id, lineage.c.detail)
+            .where(lineage.c.outcome == "stored")
+            .order_by(lineage.c.id)
+        )
         for key, mid, detail in rows:
             out[key].append((mid.split(PART_SEPARATOR)[0], detail))
     return out
@@ -200,9 +213,15 @@ def test_worker_drains_the_queue_of_earlier_versions(settings, engine):
     with bus.connect(settings) as conn:
         bus.INBOUND(conn.default_channel).declare()
         bus.LEGACY_INBOUND_QUEUE(conn.default_channel).declare()
-        Producer(conn.default_channel).publish(body, exchange=bus.INBOUND, routing_key="inbound",
-                                               content_type="application/octet-stream", content_encoding="binary",
-                                               headers={"system": SYSTEM, "message_id": "legacy-1"}, delivery_mode=2)
+        Producer(conn.default_channel).publish(
+            body,
+            exchange=bus.INBOUND,
+            routing_key="inbound",
+            content_type="application/octet-stream",
+            content_encoding="binary",
+            headers={"system": SYSTEM, "message_id": "legacy-1"},
+            delivery_mode=2,
+        )
     try:
         handled = Worker(settings, engine).run(idle_exit=2.0)
         assert handled == Counter(stored=25)

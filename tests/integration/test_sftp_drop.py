@@ -22,22 +22,27 @@ import paramiko
 import pytest
 
 from adapters.base import Envelope
-from hub.ingest.drop import poll_drop
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
 from adapters.registry import open_adapter
 from hub.core.config import ROOT
-from synth.generator import Generator, write_xml
+from hub.ingest.drop import poll_drop
 from hub.wiring import standard_pipeline
+from sandbox.sftp_server import start_sftp_server
+from synth.generator import Generator, write_xml
 from tests.helpers import library_count, outcomes, quarantine_rows
 from tests.peers.fixtures import SFTP_USER
-from sandbox.sftp_server import start_sftp_server
 
 SYSTEM = "cs-approval"
 
 
 def case_xml(seed: int, n: int, message_id: str) -> bytes:
     buf = io.BytesIO()
-    write_xml((rec for rec, _ in Generator(seed=seed, departments=["常熟市行政审批局"]).records("case", n)), "case", buf, message_id=message_id)
+    write_xml(
+        (rec for rec, _ in Generator(seed=seed, departments=["常熟市行政审批局"]).records("case", n)),
+        "case",
+        buf,
+        message_id=message_id,
+    )
     return buf.getvalue()
 
 
@@ -74,13 +79,15 @@ def test_file_the_hub_cannot_read_is_quarantined_whole_once(engine, sftp_server)
 
 
 def _poll_in_child(url: str, db_url: str, pause: str, marker) -> subprocess.Popen:
-    code = ("import sys\n"
-            "from hub.ingest.drop import poll_drop\n"
-            "from adapters.registry import open_adapter\n"
-            "from hub.db.engine import engine_for\n"
-            "from hub.wiring import standard_pipeline\n"
-            "with open_adapter(sys.argv[1]) as drop:\n"
-            "    poll_drop(drop, 'cs-approval', standard_pipeline(engine_for(sys.argv[2])))\n")
+    code = (
+        "import sys\n"
+        "from hub.ingest.drop import poll_drop\n"
+        "from adapters.registry import open_adapter\n"
+        "from hub.db.engine import engine_for\n"
+        "from hub.wiring import standard_pipeline\n"
+        "with open_adapter(sys.argv[1]) as drop:\n"
+        "    poll_drop(drop, 'cs-approval', standard_pipeline(engine_for(sys.argv[2])))\n"
+    )
     env = {**os.environ, "GOVHUB_FAULT_PAUSE": f"{pause}:60", "GOVHUB_FAULT_MARKER": str(marker)}
     return subprocess.Popen([sys.executable, "-c", code, url, db_url], cwd=ROOT, env=env)
 
@@ -121,7 +128,7 @@ def test_file_still_uploading_waits_until_complete(engine, sftp_server):
     doc = case_xml(seed=31, n=40, message_id="cs-growing")
     target = drop / "cs-growing.xml"
     target.write_bytes(doc[:100])
-    rest = [doc[i:i + 200] for i in range(100, len(doc), 200)]
+    rest = [doc[i : i + 200] for i in range(100, len(doc), 200)]
 
     def upload_slowly():  # the department's client, still writing
         for piece in rest:
@@ -232,15 +239,15 @@ def test_ack_moves_only_what_was_read_and_keeps_earlier_done_files(sftp_server):
     drop = sftp_server.state.root / "drop"
     (drop / "cs-a.xml").write_bytes(b"<first/>")
     with open_adapter(drop_url(sftp_server)) as adapter:
-        envelope, = adapter.read()
+        (envelope,) = adapter.read()
         (drop / "cs-a.xml").write_bytes(b"<second version/>")  # re-sent under the same name meanwhile
         adapter.ack(envelope)
         assert (drop / "cs-a.xml").read_bytes() == b"<second version/>"  # not read yet: left for the next round
-        second, = adapter.read()
+        (second,) = adapter.read()
         adapter.ack(second)
         adapter.ack(second)  # already moved (a lost reply): nothing to do
         (drop / "cs-a.xml").write_bytes(b"<third/>")  # the same name once more, after the first was done
-        third, = adapter.read()
+        (third,) = adapter.read()
         adapter.ack(third)
     digest = hashlib.sha256(b"<third/>").hexdigest()[:12]
     assert (drop / "done" / "cs-a.xml").read_bytes() == b"<second version/>"
@@ -254,7 +261,7 @@ def test_sftp_errors_say_what_to_fix(sftp_server, tmp_path):
         list(open_adapter(sftp_server.url("/outbox")).read())
     (sftp_server.state.root / "drop" / "cs-1.xml").write_bytes(b"<x/>")
     with open_adapter(drop_url(sftp_server)) as adapter:
-        envelope, = adapter.read()
+        (envelope,) = adapter.read()
         sftp_server.state.read_only = True  # an account that may read but not rename
         with pytest.raises(ConfigError, match=f"permission denied.*grant {SFTP_USER}"):
             adapter.ack(envelope)
@@ -291,8 +298,24 @@ def test_key_login_and_known_hosts(tmp_path):
 
 
 def test_server_runs_from_the_command_line(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox.sftp_server", "--root", str(tmp_path), "--port", "0",
-                             "--user", "dept", "--password", "pw"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.sftp_server",
+            "--root",
+            str(tmp_path),
+            "--port",
+            "0",
+            "--user",
+            "dept",
+            "--password",
+            "pw",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         info = json.loads(proc.stdout.readline())
         (tmp_path / "hello.xml").write_bytes(b"<hello/>")

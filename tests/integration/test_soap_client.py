@@ -17,20 +17,21 @@ from starlette.applications import Starlette
 from adapters.base import Envelope
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
 from adapters.registry import open_adapter
+from hub.api.soap.service import routes
 from hub.catalog.access import hash_password
+from hub.catalog.systems import System
 from hub.core.config import ROOT
-from synth.generator import Generator
 from hub.db.tables import LIBRARY
 from hub.wiring import standard_pipeline
-from hub.api.soap.service import routes
-from hub.catalog.systems import System
-from tests.helpers import library_count, xml_doc
 from sandbox.province_soap import ProvinceState, make_app
 from sandbox.server import run_in_thread
+from synth.generator import Generator
+from tests.helpers import library_count, xml_doc
 
 PROVINCE_USER, PROVINCE_PW = "govhub-suzhou", "Js-exchange-pw"
-PROVINCE = System(id="js-province", name="江苏省一体化政务服务平台", level="province", region_code="320000",
-                  may_push=("item",))
+PROVINCE = System(
+    id="js-province", name="江苏省一体化政务服务平台", level="province", region_code="320000", may_push=("item",)
+)
 DEPT = "常熟市行政审批局"
 
 
@@ -63,8 +64,9 @@ def test_pull_the_item_catalogue_and_ingest_it(province, engine):
         (envelope,) = list(soap.read())
         expected = state.items_of("320581")
         assert expected and envelope.kind == "item" and envelope.format == "xml"
-        summary = standard_pipeline(engine).ingest(io.BytesIO(envelope.body), PROVINCE, fmt="xml", kind=envelope.kind,
-                                          message_id=envelope.message_id)
+        summary = standard_pipeline(engine).ingest(
+            io.BytesIO(envelope.body), PROVINCE, fmt="xml", kind=envelope.kind, message_id=envelope.message_id
+        )
         assert summary.counts["stored"] == len(expected) == summary.received
         t = LIBRARY["item"]
         with engine.connect() as conn:
@@ -72,7 +74,9 @@ def test_pull_the_item_catalogue_and_ingest_it(province, engine):
         assert names == {r["item_code"]: r["item_name"] for r in expected}  # GBK in, UTF-8 stored
         state.encoding = "utf-8"
         (again,) = list(soap.read())  # the daily pull of an unchanged catalogue
-        repeat = standard_pipeline(engine).ingest(io.BytesIO(again.body), PROVINCE, fmt="xml", kind="item", message_id=again.message_id)
+        repeat = standard_pipeline(engine).ingest(
+            io.BytesIO(again.body), PROVINCE, fmt="xml", kind="item", message_id=again.message_id
+        )
         assert repeat.counts["duplicate"] == len(expected) and library_count(engine, "item") == len(expected)
 
 
@@ -123,8 +127,12 @@ def test_configuration_mistakes_are_config_errors(province, monkeypatch):
     for bad in ("pul=GetItemCatalogue", "timeout=soon", "digest=yes"):
         with pytest.raises(ConfigError):
             open_adapter(f"{url}?{bad}")
-    licences = Envelope(xml_doc([r for r, _ in Generator(seed=1).records("licence", 1)], kind="licence"), "l-1",
-                        kind="licence", format="xml")
+    licences = Envelope(
+        xml_doc([r for r, _ in Generator(seed=1).records("licence", 1)], kind="licence"),
+        "l-1",
+        kind="licence",
+        format="xml",
+    )
     with adapter(url) as soap, pytest.raises(ConfigError, match="ReportCases"):
         soap.write(licences)  # the province has no operation taking <licences>
     with adapter(url, pull="GetWeather") as soap, pytest.raises(ConfigError, match="GetItemCatalogue"):
@@ -142,13 +150,20 @@ def test_importing_the_adapter_loads_no_driver():
 
 # ------------------------------------------------------------------ against the hub itself
 
+
 @pytest.fixture
 def hub_soap(tmp_path, monkeypatch, engine):
     """The hub's SOAP service with one department system; yields its soap:// URL."""
     _name, code, region = Generator(seed=0, departments=[DEPT]).departments[0]
-    entry = {"id": "cs-approval-soap", "name": "常熟市行政审批局业务系统", "level": "department", "region_code": region,
-             "dept_code": code, "may_push": ["case"],
-             "credentials": {"username": "cs-approval", "password_pbkdf2": hash_password("Cs-pw-2024", iterations=1000)}}
+    entry = {
+        "id": "cs-approval-soap",
+        "name": "常熟市行政审批局业务系统",
+        "level": "department",
+        "region_code": region,
+        "dept_code": code,
+        "may_push": ["case"],
+        "credentials": {"username": "cs-approval", "password_pbkdf2": hash_password("Cs-pw-2024", iterations=1000)},
+    }
     path = tmp_path / "systems.yaml"
     path.write_text(yaml.safe_dump({"systems": [entry]}, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))

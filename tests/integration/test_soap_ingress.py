@@ -16,14 +16,14 @@ from starlette.applications import Starlette
 from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
-from hub.catalog.access import hash_password
-from hub.model.dictionary import kind as dictionary_kind
-from synth.generator import Generator
-from hub.db.tables import LIBRARY, ingest_message, lineage, quarantine
-from hub.wiring import standard_pipeline
 from hub.api.soap.service import routes
-from tests.helpers import count, library_count
+from hub.catalog.access import hash_password
+from hub.db.tables import LIBRARY, ingest_message, lineage, quarantine
+from hub.model.dictionary import kind as dictionary_kind
+from hub.wiring import standard_pipeline
 from sandbox.server import run_in_thread
+from synth.generator import Generator
+from tests.helpers import count, library_count
 
 DEPT, OTHER_DEPT = "常熟市行政审批局", "常熟市市场监督管理局"
 SYSTEM, USER, PASSWORD = "cs-approval-soap", "cs-approval", "Cs-approval-2024"
@@ -38,10 +38,19 @@ def wsdl(tmp_path, monkeypatch, engine):
     # PasswordText is checked against the PBKDF2 hash, PasswordDigest needs the plaintext
     # (from the environment, as in production).
     monkeypatch.setenv("GOVHUB_TEST_SOAP_PASSWORD", PASSWORD)
-    entry = {"id": SYSTEM, "name": "常熟市行政审批局业务系统", "level": "department", "region_code": region,
-             "dept_code": code, "may_push": ["case"],
-             "credentials": {"username": USER, "password_pbkdf2": hash_password(PASSWORD, iterations=1000),
-                             "secret": {"env": "GOVHUB_TEST_SOAP_PASSWORD"}}}
+    entry = {
+        "id": SYSTEM,
+        "name": "常熟市行政审批局业务系统",
+        "level": "department",
+        "region_code": region,
+        "dept_code": code,
+        "may_push": ["case"],
+        "credentials": {
+            "username": USER,
+            "password_pbkdf2": hash_password(PASSWORD, iterations=1000),
+            "secret": {"env": "GOVHUB_TEST_SOAP_PASSWORD"},
+        },
+    }
     path = tmp_path / "systems.yaml"
     path.write_text(yaml.safe_dump({"systems": [entry]}, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("GOVHUB_CATALOG", str(path))
@@ -71,8 +80,15 @@ def as_zeep(records: list[dict]) -> list[dict]:
 
 
 def nothing_stored(engine) -> bool:
-    return all(n == 0 for n in (library_count(engine, "case"), count(engine, lineage), count(engine, quarantine),
-                                count(engine, ingest_message)))
+    return all(
+        n == 0
+        for n in (
+            library_count(engine, "case"),
+            count(engine, lineage),
+            count(engine, quarantine),
+            count(engine, ingest_message),
+        )
+    )
 
 
 def fault_detail_code(fault: Fault) -> str:

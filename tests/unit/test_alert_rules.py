@@ -59,10 +59,16 @@ def test_each_rule_is_well_formed_and_parses(rule, exported):
 
 def test_every_dag_has_a_staleness_rule():
     """Each DAG's tasks fall under exactly one GovhubJobStale rule (a new DAG needs one)."""
-    dag_ids = {re.search(r'dag_id="([^"]+)"', p.read_text(encoding="utf-8")).group(1)
-               for p in (ROOT / "dags").glob("*.py") if 'dag_id="' in p.read_text(encoding="utf-8")}
-    patterns = [re.search(r'job=~"([^"]+)"', r["expr"]).group(1).replace("\\\\", "\\")
-                for r in rules() if r["alert"] == "GovhubJobStale"]
+    dag_ids = {
+        re.search(r'dag_id="([^"]+)"', p.read_text(encoding="utf-8")).group(1)
+        for p in (ROOT / "dags").glob("*.py")
+        if 'dag_id="' in p.read_text(encoding="utf-8")
+    }
+    patterns = [
+        re.search(r'job=~"([^"]+)"', r["expr"]).group(1).replace("\\\\", "\\")
+        for r in rules()
+        if r["alert"] == "GovhubJobStale"
+    ]
     assert dag_ids
     for dag_id in dag_ids:
         job = f"{dag_id}.some_group.some_task"
@@ -87,8 +93,10 @@ def test_promtool_checks_the_rules_and_the_config(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the config names the rules by their path in the container: point it at the file here
     conf = tmp_path / "prometheus.yml"
-    conf.write_text(PROMETHEUS.read_text(encoding="utf-8").replace("/etc/prometheus/alerts.yml", str(ALERTS)),
-                    encoding="utf-8")
-    proc = subprocess.run(["promtool", "check", "config", "--syntax-only", str(conf)], capture_output=True, text=True,
-                          timeout=60)
+    conf.write_text(
+        PROMETHEUS.read_text(encoding="utf-8").replace("/etc/prometheus/alerts.yml", str(ALERTS)), encoding="utf-8"
+    )
+    proc = subprocess.run(
+        ["promtool", "check", "config", "--syntax-only", str(conf)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

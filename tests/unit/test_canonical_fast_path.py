@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from hub.ingest.store import content_hash
 from hub.model.canonical import FieldDefect, _compiled_for, _run, _run_ordered, canonicalise
 from hub.model.dictionary import kind as dictionary_kind
 from synth.generator import Generator
-from hub.ingest.store import content_hash
 
 
 def _outcome(fn, compiled, rec):
@@ -29,7 +29,7 @@ def test_fast_path_matches_ordered_pass(kind):
 def test_several_defects_report_the_first_in_dictionary_order():
     rec = Generator(seed=4).case()
     rec["source_time"] = "not a time"  # last scalar field
-    rec["case_type"] = "XX件"           # earlier in the dictionary
+    rec["case_type"] = "XX件"  # earlier in the dictionary
     rec["extra"] = "?"
     with pytest.raises(FieldDefect) as exc:
         canonicalise(dictionary_kind("case"), dict(reversed(list(rec.items()))))
@@ -51,5 +51,9 @@ def test_content_hash_leaves_the_record_as_it_was_and_ignores_source_time():
     before = dict(rec)
     h = content_hash(rec)
     assert rec == before
-    assert content_hash({**rec, "source_time": None}) == h == content_hash({k: v for k, v in rec.items() if k != "source_time"})
+    assert (
+        content_hash({**rec, "source_time": None})
+        == h
+        == content_hash({k: v for k, v in rec.items() if k != "source_time"})
+    )
     assert content_hash({**rec, "status": "作废"}) != h

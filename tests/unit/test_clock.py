@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -18,7 +18,7 @@ from hub.core.config import ROOT
 def test_the_wall_clock_is_naive_cst():
     with clock.using(clock.SYSTEM):
         assert clock.is_system() and clock.environ() == {}
-        wall = datetime.now(timezone.utc).astimezone(clock.CST).replace(tzinfo=None)
+        wall = datetime.now(UTC).astimezone(clock.CST).replace(tzinfo=None)
         assert clock.now().tzinfo is None and abs(clock.now() - wall) < timedelta(seconds=5)
 
 
@@ -33,7 +33,7 @@ def test_a_frozen_clock_moves_only_when_told():
         assert clock.now() == datetime(2026, 11, 23, 11, 0, 1, 500000)
         c.set(date(2025, 1, 1))
         assert clock.now() == datetime(2025, 1, 1)
-        c.set(datetime(2025, 1, 1, 2, tzinfo=timezone.utc))  # aware: converted to CST
+        c.set(datetime(2025, 1, 1, 2, tzinfo=UTC))  # aware: converted to CST
         assert clock.now() == datetime(2025, 1, 1, 10)
 
 
@@ -81,18 +81,23 @@ def test_a_dag_run_checks_the_day_before_its_data_interval_ends():
 
     from hub.ops.airflow_support import run_day, run_time
 
-    utc = timezone.utc
+    utc = UTC
     # Airflow 3's cron timetable: the interval is the scheduled instant (00:00 UTC = 08:00 CST)
     scheduled = datetime(2026, 12, 4, 0, 0, tzinfo=utc)
     ctx = {"data_interval_start": scheduled, "data_interval_end": scheduled, "logical_date": scheduled}
     assert run_time(ctx) == datetime(2026, 12, 4, 8) and run_day(ctx, days_back=1) == date(2026, 12, 3)
     # an interval timetable: [03 00:00, 04 00:00) UTC, due when it closes
-    ctx = {"data_interval_start": scheduled - timedelta(days=1), "data_interval_end": scheduled,
-           "logical_date": scheduled - timedelta(days=1)}
+    ctx = {
+        "data_interval_start": scheduled - timedelta(days=1),
+        "data_interval_end": scheduled,
+        "logical_date": scheduled - timedelta(days=1),
+    }
     assert run_day(ctx, days_back=1) == date(2026, 12, 3)
     # 17:00 UTC is already the next day in CST
     assert run_day({"logical_date": datetime(2025, 1, 1, 17, tzinfo=utc)}) == date(2025, 1, 2)
     # a manual run without a logical date: its run_after; none at all: the hub clock
-    assert run_day({"dag_run": SimpleNamespace(run_after=datetime(2027, 12, 31, 1, tzinfo=utc))}, 1) == date(2027, 12, 30)
+    assert run_day({"dag_run": SimpleNamespace(run_after=datetime(2027, 12, 31, 1, tzinfo=utc))}, 1) == date(
+        2027, 12, 30
+    )
     with clock.using(clock.FrozenClock("2025-01-01T10:00:00")):
         assert run_day({"logical_date": None}, days_back=1) == date(2024, 12, 31)

@@ -251,7 +251,12 @@ def test_division_table_api():
     assert t.name("999999") is None and t.get("999999") is None
     d = t.get("320502")
     assert (d.code, d.name, d.level, d.parent, d.valid_from, d.valid_to) == (
-        "320502", "沧浪区", "county", "320500", 1983, 2012,
+        "320502",
+        "沧浪区",
+        "county",
+        "320500",
+        1983,
+        2012,
     )
     assert [p.name for p in t.history("320602")] == ["城区", "崇川区"]
     suzhou = t.codes("320000", level="county")
@@ -268,9 +273,12 @@ def test_division_table_api():
 
 def test_division_supplement_merges(tmp_path):
     header = "code,name,level,parent,valid_from,valid_to\n"
-    (tmp_path / "gb2260.csv").write_text(header + "320000,江苏省,province,,,\n320502,沧浪区,county,320500,1983,2012\n", encoding="utf-8")
+    (tmp_path / "gb2260.csv").write_text(
+        header + "320000,江苏省,province,,,\n320502,沧浪区,county,320500,1983,2012\n", encoding="utf-8"
+    )
     (tmp_path / "supplement.csv").write_text(
-        header.replace("\n", ",note\n") + "320502,沧浪区,county,320500,1983,2013,fix\n320594,苏州工业园区,county,320500,1994,,x\n",
+        header.replace("\n", ",note\n")
+        + "320502,沧浪区,county,320500,1983,2013,fix\n320594,苏州工业园区,county,320500,1994,,x\n",
         encoding="utf-8",
     )
     t = DivisionTable.load(tmp_path)
@@ -280,7 +288,10 @@ def test_division_supplement_merges(tmp_path):
 
 def test_division_bad_file_names_file_and_line(tmp_path):
     f = tmp_path / "bad.csv"
-    f.write_text("code,name,level,parent,valid_from,valid_to\n320000,江苏省,province,,,\n3205,苏州,prefecture,,,\n", encoding="utf-8")
+    f.write_text(
+        "code,name,level,parent,valid_from,valid_to\n320000,江苏省,province,,,\n3205,苏州,prefecture,,,\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match=r"bad\.csv:3"):
         DivisionTable.load(f)
 

@@ -5,8 +5,8 @@ import json
 import pytest
 from lxml import etree
 
-from hub.model.dictionary import DictionaryError, kinds, load_kind
 from hub.db.tables import LIBRARY
+from hub.model.dictionary import DictionaryError, kinds, load_kind
 from hub.model.schemagen import generated
 
 EXPECTED_KINDS = {"case", "item", "licence", "person", "enterprise", "project", "evaluation", "supervision"}
@@ -38,9 +38,11 @@ def test_library_columns_cover_the_dictionary(kind):
 
 def test_bad_dictionary_names_file_and_key(tmp_path):
     p = tmp_path / "case.yaml"
-    p.write_text("kind: case\nlabel: x\nversion: 1\nrecord: case\nbatch: cases\nkey: [case_no]\n"
-                 "key_scoped_by_source: true\nfields:\n  - {name: case_no, label: 办件编号, type: strng, required: true}\n",
-                 encoding="utf-8")
+    p.write_text(
+        "kind: case\nlabel: x\nversion: 1\nrecord: case\nbatch: cases\nkey: [case_no]\n"
+        "key_scoped_by_source: true\nfields:\n  - {name: case_no, label: 办件编号, type: strng, required: true}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DictionaryError) as exc:
         load_kind(p)
     assert str(p) in str(exc.value) and "fields.0.type" in str(exc.value)

@@ -8,18 +8,35 @@ from adapters.errors import RejectedError
 from adapters.file import FileAdapter, safe_name, unsafe_name
 
 
-@pytest.mark.parametrize("name", [
-    "../../etc/passwd.xml", "/etc/passwd.xml", "sub/x.xml", "..\\..\\x.xml", "a\x00.xml", "a\nb.xml",
-    "\x1b[2Jx.xml", "办件\u202egnp.exe.xml", "zero\u200bwidth.xml", "..／..／etc／passwd.xml", "a\u2215b.xml",
-    "x" * 252 + ".xml", ".", "..", "",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd.xml",
+        "/etc/passwd.xml",
+        "sub/x.xml",
+        "..\\..\\x.xml",
+        "a\x00.xml",
+        "a\nb.xml",
+        "\x1b[2Jx.xml",
+        "办件\u202egnp.exe.xml",
+        "zero\u200bwidth.xml",
+        "..／..／etc／passwd.xml",
+        "a\u2215b.xml",
+        "x" * 252 + ".xml",
+        ".",
+        "..",
+        "",
+    ],
+)
 def test_unsafe_names_have_a_reason(name):
     assert unsafe_name(name)
     with pytest.raises(RejectedError):
         safe_name(name)
 
 
-@pytest.mark.parametrize("name", ["cs-2026-0001.xml", "常熟审批局-办件-20261122.xml", "zjg 2026 (1).csv", "a-b_c.d.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["cs-2026-0001.xml", "常熟审批局-办件-20261122.xml", "zjg 2026 (1).csv", "a-b_c.d.jsonl"]
+)
 def test_plain_names_pass(name):
     assert unsafe_name(name) is None and safe_name(name) == name
 

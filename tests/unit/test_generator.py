@@ -13,17 +13,17 @@ import json
 import re
 from collections import Counter
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import fastjsonschema
 import pytest
 import yaml
 from lxml import etree
 
-from synth import generator as gen
-from hub.model.codes import CodeError, divisions, idcard, licence_id, uscc
 from hub.core.config import MAPPINGS_DIR, SCHEMAS_DIR
+from hub.model.codes import CodeError, divisions, idcard, licence_id, uscc
 from hub.model.dictionary import kind as dict_kind
+from synth import generator as gen
 
 TODAY = date(2025, 6, 18)  # fixed: records must not depend on the day the tests run
 HORIZON = "2025-06-17 23:59:59"  # nothing generated is later (except future_apply)
@@ -35,12 +35,12 @@ def g() -> gen.Generator:
     return gen.Generator(seed=11, today=TODAY)
 
 
-@lru_cache(maxsize=None)
+@cache
 def xsd(kind: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(SCHEMAS_DIR / "xsd" / f"{kind}.xsd")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def json_validator(kind: str):
     return fastjsonschema.compile(json.loads((SCHEMAS_DIR / "json" / f"{kind}.schema.json").read_text("utf-8")))
 
@@ -50,14 +50,22 @@ def json_validator(kind: str):
 # ---------------------------------------------------------------------------------------
 
 _ID_FIELDS = {  # field holding an ID number -> (type field or None, label for a bad check)
-    "case": {"applicant_id_no": ("applicant_id_type", "id_check_char"), "agent_id_no": ("agent_id_type", "id_check_char")},
+    "case": {
+        "applicant_id_no": ("applicant_id_type", "id_check_char"),
+        "agent_id_no": ("agent_id_type", "id_check_char"),
+    },
     "person": {"id_no": (None, "id_check_char")},
     "enterprise": {"legal_rep_id_no": (None, "id_check_char")},
     "licence": {"holder_id_no": ("holder_id_type", "holder_id_check_char")},
 }
 _USCC_FIELDS = {
-    "case": ("dept_code",), "item": ("dept_code",), "licence": ("issuer_code",), "enterprise": ("uscc",),
-    "project": ("owner_uscc",), "evaluation": ("dept_code",), "supervision": ("dept_code",),
+    "case": ("dept_code",),
+    "item": ("dept_code",),
+    "licence": ("issuer_code",),
+    "enterprise": ("uscc",),
+    "project": ("owner_uscc",),
+    "evaluation": ("dept_code",),
+    "supervision": ("dept_code",),
 }
 
 
@@ -160,7 +168,9 @@ def _case_lifecycle(rec: dict, out: set) -> None:
     chain += [rec.get("finish_time"), rec.get("delivery_time")]
     if not _ordered(chain):
         out.add("time_order")
-    times = [t for t in chain if t] + [p[f] for p in rec.get("special_procedures", []) for f in ("start_time", "end_time") if f in p]
+    times = [t for t in chain if t] + [
+        p[f] for p in rec.get("special_procedures", []) for f in ("start_time", "end_time") if f in p
+    ]
     if "source_time" in rec:
         assert rec["source_time"] <= HORIZON
         assert all(t <= rec["source_time"] for t in times if _dt(t) and t <= HORIZON), rec["case_no"]
@@ -192,8 +202,16 @@ def _case_lifecycle(rec: dict, out: set) -> None:
 # Validity of clean records
 # ---------------------------------------------------------------------------------------
 
-COUNTS = {"case": 600, "item": 200, "licence": 200, "person": 300, "enterprise": 300, "project": 200,
-          "evaluation": 200, "supervision": 200}
+COUNTS = {
+    "case": 600,
+    "item": 200,
+    "licence": 200,
+    "person": 300,
+    "enterprise": 300,
+    "project": 200,
+    "evaluation": 200,
+    "supervision": 200,
+}
 
 
 @pytest.mark.parametrize("kind", gen.KINDS)
@@ -323,13 +341,18 @@ def test_enterprises_cover_registration_departments(g):
 
 def test_departments_and_item_codes(g):
     names = {name for name, _, _ in g.departments}
-    assert {"常熟市市场监督管理局", "常熟市行政审批局", "张家港市住房和城乡建设局", "苏州市吴中区市场监督管理局"} <= names
-    for name, code, region in g.departments:
+    assert {
+        "常熟市市场监督管理局",
+        "常熟市行政审批局",
+        "张家港市住房和城乡建设局",
+        "苏州市吴中区市场监督管理局",
+    } <= names
+    for _name, code, region in g.departments:
         assert code[:2] == "11" and code[2:8] == region  # 机构编制 / 机关, registered in the county
         assert uscc.org_code_consistent(code)
         uscc.validate(code, divisions=TABLE)
     by_dept = {name: code for name, code, _ in g.departments}
-    for code, item_name, dept_name in g.item_codes():
+    for code, _item_name, dept_name in g.item_codes():
         assert len(code) == 31 and code[:18] == by_dept[dept_name] and code[18] == "4"
     assert len(gen.ITEMS) >= 40
     assert all(it.promise <= it.legal for it in gen.ITEMS)
@@ -357,10 +380,18 @@ def test_other_kinds_follow_their_rules(g):
     for _ in range(200):
         p = g.project()
         year, div, ind, typ, serial = p["project_code"].split("-")
-        assert (len(year), div, len(ind), typ, len(serial)) == (4, p["region_code"], 2, {"审批": "01", "核准": "02", "备案": "03"}[p["project_type"]], 6)
+        assert (len(year), div, len(ind), typ, len(serial)) == (
+            4,
+            p["region_code"],
+            2,
+            {"审批": "01", "核准": "02", "备案": "03"}[p["project_type"]],
+            6,
+        )
         assert p["planned_start"] <= p["planned_end"]
         lic = g.licence()
-        assert lic["licence_id"] == licence_id.make(lic["catalogue_code"], lic["issuer_code"], lic["licence_id"].split(".")[7], "001")
+        assert lic["licence_id"] == licence_id.make(
+            lic["catalogue_code"], lic["issuer_code"], lic["licence_id"].split(".")[7], "001"
+        )
         assert lic["valid_from"] <= lic.get("valid_to", "9999")
         assert (lic["status"] == "过期") == (lic.get("valid_to", "9999") < TODAY.isoformat())
         e = g.evaluation()
@@ -505,8 +536,9 @@ def test_dept_b_csv_is_gbk_with_the_mapping_columns():
     assert gen.write_dept_b_csv(cases, buf) == 500
     text = buf.getvalue().decode("gbk")  # really GBK
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    expected = [s if isinstance(s, str) else s["from"] for s in m["fields"].values()
-                if isinstance(s, str) or "from" in s]
+    expected = [
+        s if isinstance(s, str) else s["from"] for s in m["fields"].values() if isinstance(s, str) or "from" in s
+    ]
     assert rows[0] == expected
     assert len(rows) == 501
     # Read it back with the mapping (forward direction) and compare with the originals.
@@ -607,22 +639,26 @@ def test_scoped_generator_keeps_to_one_department_and_region():
     by_code = scoped_generator("case", 1, department="11320581MBL65F0H1L")
     by_name = scoped_generator("case", 1, department="常熟市行政审批局")
     assert [by_name.case() for _ in range(5)] == [by_code.case() for _ in range(5)]
-    assert {c["region_code"] for c in (scoped_generator("licence", 2, region="320582").licence()
-                                        for _ in range(30))} == {"320582"}
+    assert {
+        c["region_code"] for c in (scoped_generator("licence", 2, region="320582").licence() for _ in range(30))
+    } == {"320582"}
     nanjing = scoped_generator("case", 1, region="320100")
     assert {nanjing.case()["region_code"][:4] for _ in range(30)} == {"3201"}
 
 
-@pytest.mark.parametrize("kind,department,region,message", [
-    ("case", None, "329999", "is not a division code"),
-    ("case", None, "320502", "not a current division"),
-    ("case", None, "320000", "is a province"),
-    ("person", None, "320581", "whole prefecture"),
-    ("person", "11320581MBL65F0H1L", None, "applies to case"),
-    ("case", "11320581MBL65F0H1X", None, "not a valid credit code"),
-    ("case", "常熟市行政审批局", "320582", "not of --region 320582"),
-    ("case", "无此局", None, "not a department of 苏州市"),
-])
+@pytest.mark.parametrize(
+    "kind,department,region,message",
+    [
+        ("case", None, "329999", "is not a division code"),
+        ("case", None, "320502", "not a current division"),
+        ("case", None, "320000", "is a province"),
+        ("person", None, "320581", "whole prefecture"),
+        ("person", "11320581MBL65F0H1L", None, "applies to case"),
+        ("case", "11320581MBL65F0H1X", None, "not a valid credit code"),
+        ("case", "常熟市行政审批局", "320582", "not of --region 320582"),
+        ("case", "无此局", None, "not a department of 苏州市"),
+    ],
+)
 def test_scoped_generator_refuses_with_a_reason(kind, department, region, message):
     from synth.scope import scoped_generator
 

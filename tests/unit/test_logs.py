@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from hub.ops import logs
-from hub.model.codes import idcard
 from hub.core.config import ROOT
+from hub.model.codes import idcard
+from hub.ops import logs
 from hub.ops.pii_scan import leaks
 
 ID = "32058119900101123" + idcard.check_char("32058119900101123")
@@ -49,10 +49,18 @@ def test_other_libraries_records_are_masked(captured):
 
 def test_warnings_and_uncaught_exceptions_are_masked_in_a_process():
     # a process of its own: pytest installs its own warning and exception hooks
-    code = ("import warnings; from hub.ops import logs; logs.setup('WARNING'); "
-            f"warnings.warn('odd value {ID}'); raise KeyError('{ID}')")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        "import warnings; from hub.ops import logs; logs.setup('WARNING'); "
+        f"warnings.warn('odd value {ID}'); raise KeyError('{ID}')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert "odd value" in proc.stderr and "KeyError" in proc.stderr, proc.stderr
     assert not leaks(proc.stderr), proc.stderr
 

@@ -10,8 +10,8 @@ import logging
 import pytest
 
 from hub.core import correlation
-from hub.ops import logs
 from hub.core.config import load_settings
+from hub.ops import logs
 
 ID_NUMBER = "320581199001011234"
 
@@ -19,13 +19,19 @@ ID_NUMBER = "320581199001011234"
 def test_urls_come_from_secret_files(tmp_path):
     (tmp_path / "db").write_text("postgresql+psycopg://hub:s3cret@db:5432/govhub\n", encoding="utf-8")
     (tmp_path / "mq").write_text("amqp://hub:s3cret@mq:5672/govhub", encoding="utf-8")
-    s = load_settings({"GOVHUB_HOME": str(tmp_path), "GOVHUB_DB_URL_FILE": str(tmp_path / "db"),
-                       "GOVHUB_BROKER_URL_FILE": str(tmp_path / "mq")})
+    s = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path),
+            "GOVHUB_DB_URL_FILE": str(tmp_path / "db"),
+            "GOVHUB_BROKER_URL_FILE": str(tmp_path / "mq"),
+        }
+    )
     assert s.db_url == "postgresql+psycopg://hub:s3cret@db:5432/govhub"  # the trailing newline dropped
     assert s.broker_url == "amqp://hub:s3cret@mq:5672/govhub" and not s.embedded_broker
     # the variable itself wins over the file
-    s = load_settings({"GOVHUB_HOME": str(tmp_path), "GOVHUB_DB_URL": "sqlite:///x.db",
-                       "GOVHUB_DB_URL_FILE": str(tmp_path / "db")})
+    s = load_settings(
+        {"GOVHUB_HOME": str(tmp_path), "GOVHUB_DB_URL": "sqlite:///x.db", "GOVHUB_DB_URL_FILE": str(tmp_path / "db")}
+    )
     assert s.db_url == "sqlite:///x.db"
 
 
@@ -68,8 +74,9 @@ def test_text_lines_show_the_correlation_id(capture):
     assert "[abc-123]" in line and "13912345678" not in line
 
 
-@pytest.mark.parametrize("asked,kept", [("dept-42.batch:7", True), ("a b", False), ("x" * 65, False),
-                                        ("<script>", False), (None, False)])
+@pytest.mark.parametrize(
+    "asked,kept", [("dept-42.batch:7", True), ("a b", False), ("x" * 65, False), ("<script>", False), (None, False)]
+)
 def test_a_callers_id_is_kept_only_when_it_is_a_plain_token(asked, kept):
     got = correlation.accept(asked)
     assert (got == asked) is kept and len(got) <= 64

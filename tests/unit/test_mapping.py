@@ -20,8 +20,11 @@ def test_shipped_mappings_load():
     assert len({m.spec.format for m in ms.values() if m.spec.kind == "case" and not m.spec.canonical}) >= 2
 
 
-@pytest.mark.parametrize("body,line,key,words", [
-    ("""\
+@pytest.mark.parametrize(
+    "body,line,key,words",
+    [
+        (
+            """\
      name: bad
      version: 1
      kind: case
@@ -29,36 +32,61 @@ def test_shipped_mappings_load():
      fields:
        case_no: BJBH
        cse_type: {from: X}
-     """, 7, "fields.cse_type", "not a field of case"),
-    ("""\
+     """,
+            7,
+            "fields.cse_type",
+            "not a field of case",
+        ),
+        (
+            """\
      name: bad
      version: 1
      kind: case
      format: csv
      fields:
        case_type: {from: BJLX, code_table: nope}
-     """, 6, "fields.case_type.code_table", "not defined"),
-    ("""\
+     """,
+            6,
+            "fields.case_type.code_table",
+            "not defined",
+        ),
+        (
+            """\
      name: bad
      version: 1
      kind: case
      format: csv
      fields:
        apply_time: {from: SQSJ, transform: dattime}
-     """, 6, "fields.apply_time.transform", "unknown transform"),
-    ("""\
+     """,
+            6,
+            "fields.apply_time.transform",
+            "unknown transform",
+        ),
+        (
+            """\
      name: bad
      version: 1
      kind: cas
      format: csv
-     """, 3, "kind", "unknown kind"),
-    ("""\
+     """,
+            3,
+            "kind",
+            "unknown kind",
+        ),
+        (
+            """\
      name: bad
      version: 1
      kind: case
      format: xlsx
-     """, 4, "format", "Input should be"),
-])
+     """,
+            4,
+            "format",
+            "Input should be",
+        ),
+    ],
+)
 def test_bad_mapping_names_file_line_and_key(tmp_path, body, line, key, words):
     p = write(tmp_path, "bad", body)
     with pytest.raises(MappingError) as exc:
@@ -87,8 +115,14 @@ def test_code_table_miss_is_a_clear_error():
 
 def test_dept_c_nested_paths_lists_and_time_zones():
     m = get_mapping("dept_c_case_jsonl")
-    out = m.apply({"bjxx": {"bjbh": "C1"}, "sj": {"sqsj": "2026-11-01T01:30:00Z"}, "qx": {"dw": "Z"},
-                   "hjxx": [{"xh": 1, "hjmc": "受理", "kssj": "2026-11-01T09:30:00+08:00"}]})
+    out = m.apply(
+        {
+            "bjxx": {"bjbh": "C1"},
+            "sj": {"sqsj": "2026-11-01T01:30:00Z"},
+            "qx": {"dw": "Z"},
+            "hjxx": [{"xh": 1, "hjmc": "受理", "kssj": "2026-11-01T09:30:00+08:00"}],
+        }
+    )
     assert out["case_no"] == "C1"
     assert out["apply_time"] == "2026-11-01 09:30:00"  # UTC → China Standard Time
     assert out["promise_unit"] == "自然日"

@@ -5,7 +5,16 @@ import logging
 import re
 
 from hub.model.codes import idcard
-from hub.model.masking import MaskingFilter, mask_address, mask_id, mask_name, mask_payload, mask_phone, mask_record, mask_text
+from hub.model.masking import (
+    MaskingFilter,
+    mask_address,
+    mask_id,
+    mask_name,
+    mask_payload,
+    mask_phone,
+    mask_record,
+    mask_text,
+)
 
 ID = "32058119900101123" + idcard.check_char("32058119900101123")
 ID_RE = re.compile(r"\d{17}[\dX]")
@@ -37,8 +46,15 @@ def test_mask_text_legacy_and_lowercase_x():
 
 
 def test_mask_record_by_dictionary_tags():
-    rec = {"case_no": "A1", "case_name": "张三丰申请食品经营许可", "applicant_name": "张三丰", "applicant_id_no": ID, "applicant_phone": "13812345678",
-           "applicant_address": "江苏省苏州市常熟市虞山街道海虞北路88号", "steps": [{"seq": 1, "handler_name": "李四"}]}
+    rec = {
+        "case_no": "A1",
+        "case_name": "张三丰申请食品经营许可",
+        "applicant_name": "张三丰",
+        "applicant_id_no": ID,
+        "applicant_phone": "13812345678",
+        "applicant_address": "江苏省苏州市常熟市虞山街道海虞北路88号",
+        "steps": [{"seq": 1, "handler_name": "李四"}],
+    }
     m = mask_record("case", rec)
     assert m["case_no"] == "A1"
     assert m["applicant_name"] == "张**"
@@ -54,7 +70,9 @@ def test_mask_payload_xml_json_csv():
     js = json.dumps({"sqr": {"mc": "王小明", "zjhm": ID}, "bjxx": {"bjbh": "C1"}}, ensure_ascii=False)
     out = mask_payload("case", js, "text", "dept_c_case_jsonl@1")
     assert "王小明" not in out and ID not in out and "C1" in out
-    csv_payload = f"BJBH,SQRMC,SQRZJHM,SQRDZ,BJMC\nB1,王小明,{ID},江苏省苏州市张家港市杨舍镇人民路1号,王小明申请食品经营许可"
+    csv_payload = (
+        f"BJBH,SQRMC,SQRZJHM,SQRDZ,BJMC\nB1,王小明,{ID},江苏省苏州市张家港市杨舍镇人民路1号,王小明申请食品经营许可"
+    )
     out = mask_payload("case", csv_payload, "csv", "dept_b_case_csv@1")
     assert "王小明" not in out and ID not in out and "人民路" not in out and "B1" in out
     assert "申请食品经营许可" in out  # the title stays readable, the name inside it does not

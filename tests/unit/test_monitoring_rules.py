@@ -10,8 +10,13 @@ import yaml
 
 from hub.domains.supervision.rules import CHECKS, RulesError, evaluate, load_rules, rules_path
 
-GOOD = {"id": "time-yellow", "check": "time_limit", "rule_type": "时限", "level": "黄牌",
-        "params": {"state": "due_soon", "yellow_share": 0.8}}
+GOOD = {
+    "id": "time-yellow",
+    "check": "time_limit",
+    "rule_type": "时限",
+    "level": "黄牌",
+    "params": {"state": "due_soon", "yellow_share": 0.8},
+}
 
 
 def _write(tmp_path, doc) -> str:
@@ -27,18 +32,21 @@ def test_committed_rules_load():
     assert rules_path().name == "monitoring_rules.yaml"
 
 
-@pytest.mark.parametrize("change, where, problem", [
-    ({"level": "橙牌"}, "rules[0] (id time-yellow).level", "not one of"),
-    ({"rule_type": "其他"}, "rules[0] (id time-yellow).rule_type", "not one of"),
-    ({"check": "nope"}, "rules[0] (id time-yellow).check", "unknown check"),
-    ({"colour": "red"}, "rules[0] (id time-yellow).colour", "unknown key"),
-    ({"enabled": "yes"}, "rules[0] (id time-yellow).enabled", "true or false"),
-    ({"id": "时限"}, "rules[0] (id 时限).id", "letters, digits"),
-    ({"params": {"state": "late"}}, "rules[0] (id time-yellow).params.state", "one of"),
-    ({"params": {"state": "due_soon", "yellow_share": 1.5}}, "params.yellow_share", "(0, 1]"),
-    ({"params": {"state": "due_soon", "yellow_days": -1}}, "params.yellow_days", "0 or more"),
-    ({"params": {"state": "due_soon", "tolerance": 1}}, "params.tolerance", "not a parameter"),
-])
+@pytest.mark.parametrize(
+    "change, where, problem",
+    [
+        ({"level": "橙牌"}, "rules[0] (id time-yellow).level", "not one of"),
+        ({"rule_type": "其他"}, "rules[0] (id time-yellow).rule_type", "not one of"),
+        ({"check": "nope"}, "rules[0] (id time-yellow).check", "unknown check"),
+        ({"colour": "red"}, "rules[0] (id time-yellow).colour", "unknown key"),
+        ({"enabled": "yes"}, "rules[0] (id time-yellow).enabled", "true or false"),
+        ({"id": "时限"}, "rules[0] (id 时限).id", "letters, digits"),
+        ({"params": {"state": "late"}}, "rules[0] (id time-yellow).params.state", "one of"),
+        ({"params": {"state": "due_soon", "yellow_share": 1.5}}, "params.yellow_share", "(0, 1]"),
+        ({"params": {"state": "due_soon", "yellow_days": -1}}, "params.yellow_days", "0 or more"),
+        ({"params": {"state": "due_soon", "tolerance": 1}}, "params.tolerance", "not a parameter"),
+    ],
+)
 def test_bad_rule_is_refused_with_file_and_key(tmp_path, change, where, problem):
     path = _write(tmp_path, {"version": 1, "rules": [{**GOOD, **change}]})
     with pytest.raises(RulesError) as e:
@@ -79,5 +87,5 @@ def test_item_limits_used_when_the_case_has_none_and_yellow_days():
     from dataclasses import replace
 
     two_left = replace(days, params={"state": "due_soon", "yellow_share": None, "yellow_days": 2})
-    assert evaluate([two_left], case, item, datetime(2026, 3, 4, 10)) == []     # 3 left
+    assert evaluate([two_left], case, item, datetime(2026, 3, 4, 10)) == []  # 3 left
     assert len(evaluate([two_left], case, item, datetime(2026, 3, 5, 10))) == 1  # 2 left

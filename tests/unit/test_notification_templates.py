@@ -18,7 +18,10 @@ def _write(tmp_path, templates) -> str:
 
 def test_good_file_loads_and_renders(tmp_path):
     t = load_templates(_write(tmp_path, GOOD))
-    assert render(t["accepted"], {"item_name": "企业设立登记", "case_no": "X1"}) == "【政务服务】accepted：企业设立登记（X1）"
+    assert (
+        render(t["accepted"], {"item_name": "企业设立登记", "case_no": "X1"})
+        == "【政务服务】accepted：企业设立登记（X1）"
+    )
     assert render("{finish_time}", {"finish_time": "2026-03-13 10:43:03"}) == "2026年3月13日"
 
 
@@ -29,13 +32,16 @@ def test_unknown_placeholder_names_file_and_key(tmp_path):
     assert path in str(e.value) and "templates.pickup" in str(e.value) and "{window_addr}" in str(e.value)
 
 
-@pytest.mark.parametrize("templates, words", [
-    ({**GOOD, "birthday": "x"}, ["templates.birthday", "unknown milestone"]),
-    ({k: v for k, v in GOOD.items() if k != "concluded"}, ["no template for concluded"]),
-    ({**GOOD, "accepted": "您的{item_name"}, ["templates.accepted", "malformed"]),
-    ({**GOOD, "accepted": "  "}, ["templates.accepted", "non-empty"]),
-    ({**GOOD, "accepted": "{case_no.attr}"}, ["templates.accepted", "unknown placeholder"]),
-])
+@pytest.mark.parametrize(
+    "templates, words",
+    [
+        ({**GOOD, "birthday": "x"}, ["templates.birthday", "unknown milestone"]),
+        ({k: v for k, v in GOOD.items() if k != "concluded"}, ["no template for concluded"]),
+        ({**GOOD, "accepted": "您的{item_name"}, ["templates.accepted", "malformed"]),
+        ({**GOOD, "accepted": "  "}, ["templates.accepted", "non-empty"]),
+        ({**GOOD, "accepted": "{case_no.attr}"}, ["templates.accepted", "unknown placeholder"]),
+    ],
+)
 def test_errors(tmp_path, templates, words):
     path = _write(tmp_path, templates)
     with pytest.raises(TemplateError) as e:

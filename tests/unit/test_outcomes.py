@@ -30,7 +30,7 @@ def test_members_read_as_their_strings(enum):
     for m in enum:
         v = m.value
         assert m == v and hash(m) == hash(v) and {v: 1}[m] == 1
-        assert str(m) == f"{m}" == "%s" % m == format(m, "") == v
+        assert str(m) == f"{m}" == "%s" % m == format(m, "") == v  # noqa: UP031 — %-formatting is one of the forms checked
         assert repr(m) == repr(v) and repr(Counter({m: 1})) == repr(Counter({v: 1}))
         assert json.dumps({m: [m]}) == json.dumps({v: [v]})
         assert msgspec.json.encode({m: m}) == msgspec.json.encode({v: v})
@@ -53,11 +53,16 @@ def test_the_tree_keeps_the_builtin_kinds():
     from hub.quarantine.workflow import QuarantineActionError
 
     assert AccessDeniedThere is AccessDenied
-    for cls, base, builtin in [(CatalogError, ConfigError, ValueError), (MappingError, ConfigError, ValueError),
-                               (FieldDefect, InputError, ValueError), (CodeError, InputError, ValueError),
-                               (QuarantineActionError, WorkflowError, ValueError),
-                               (SupervisionActionError, WorkflowError, ValueError),
-                               (ConcurrentUpdate, StorageError, RuntimeError), (NotFound, GovhubError, LookupError)]:
+    for cls, base, builtin in [
+        (CatalogError, ConfigError, ValueError),
+        (MappingError, ConfigError, ValueError),
+        (FieldDefect, InputError, ValueError),
+        (CodeError, InputError, ValueError),
+        (QuarantineActionError, WorkflowError, ValueError),
+        (SupervisionActionError, WorkflowError, ValueError),
+        (ConcurrentUpdate, StorageError, RuntimeError),
+        (NotFound, GovhubError, LookupError),
+    ]:
         assert issubclass(cls, base) and issubclass(cls, builtin) and issubclass(cls, GovhubError), cls
     assert QuarantineActionError is not SupervisionActionError
 

@@ -8,8 +8,8 @@ from collections import defaultdict
 
 import msgspec
 
-from synth.generator import Generator
 from hub.ingest.partitions import Envelope, part_id, partition_of, split
+from synth.generator import Generator
 from tests.helpers import xml_doc
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from hub.model.codes import divisions
-from synth.generator import KINDS, Generator
 from hub.quality.derived import CheckEnv, compute
 from hub.quality.suites import SUITES_DIR, SuiteError, load_suite, suites
+from synth.generator import KINDS, Generator
 
 GOOD = json.loads((SUITES_DIR / "person.json").read_text(encoding="utf-8"))
 
@@ -30,8 +30,18 @@ def test_one_suite_per_kind_and_each_loads():
 
 def test_domain_checks_are_in_the_suites():
     rules = {k: {e.meta.rule for e in s.spec.expectations} for k, s in suites().items()}
-    assert {"id_no_valid", "uscc_valid", "division_code", "time_order", "promise_within_legal", "catalogue_item",
-            "not_future", "unique_key", "required", "enum"} <= rules["case"]
+    assert {
+        "id_no_valid",
+        "uscc_valid",
+        "division_code",
+        "time_order",
+        "promise_within_legal",
+        "catalogue_item",
+        "not_future",
+        "unique_key",
+        "required",
+        "enum",
+    } <= rules["case"]
     assert {"licence_id_valid", "holder_in_library", "id_no_valid", "time_order"} <= rules["licence"]
     assert all("unique_key" in r and "required" in r for r in rules.values())
 
@@ -53,22 +63,46 @@ def _with(**changes) -> dict:
     return data
 
 
-@pytest.mark.parametrize("data, message", [
-    ("{ not json", "line 1"),
-    (_with(type="expect_column_values_to_be_cheerful"), "expectations[1]"),
-    (_with(kwargs={"column": "no_such_field"}), "no column ['no_such_field']"),
-    (_with(kwargs={"column": "name", "mostly": 7}), "Great Expectations rejects it"),
-    (_with(meta={"label_zh": "x"}), "expectations.1.meta.rule"),
-    (_with(meta={"rule": "Bad Rule", "label_zh": "x"}), "snake_case"),
-    (_with(kwargs={"column": "name", "value_set": {"$PARAMETER": "names"}}, type="expect_column_values_to_be_in_set"),
-     "$PARAMETER"),
-    ({**GOOD, "name": "case"}, "must both be 'person'"),
-    ({**GOOD, "meta": {**GOOD["meta"], "derived": {"_x": {"check": "astrology", "fields": ["id_no"], "label_zh": "x"}}}},
-     "unknown check 'astrology'"),
-    ({**GOOD, "meta": {**GOOD["meta"], "derived": {"_x": {"check": "uscc", "fields": ["id_no", "name"], "label_zh": "x"}}}},
-     "takes 1 field"),
-    ({**GOOD, "meta": {**GOOD["meta"], "feed_health": {"silent_min_daily": -1}}}, "feed_health.silent_min_daily"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("{ not json", "line 1"),
+        (_with(type="expect_column_values_to_be_cheerful"), "expectations[1]"),
+        (_with(kwargs={"column": "no_such_field"}), "no column ['no_such_field']"),
+        (_with(kwargs={"column": "name", "mostly": 7}), "Great Expectations rejects it"),
+        (_with(meta={"label_zh": "x"}), "expectations.1.meta.rule"),
+        (_with(meta={"rule": "Bad Rule", "label_zh": "x"}), "snake_case"),
+        (
+            _with(
+                kwargs={"column": "name", "value_set": {"$PARAMETER": "names"}},
+                type="expect_column_values_to_be_in_set",
+            ),
+            "$PARAMETER",
+        ),
+        ({**GOOD, "name": "case"}, "must both be 'person'"),
+        (
+            {
+                **GOOD,
+                "meta": {
+                    **GOOD["meta"],
+                    "derived": {"_x": {"check": "astrology", "fields": ["id_no"], "label_zh": "x"}},
+                },
+            },
+            "unknown check 'astrology'",
+        ),
+        (
+            {
+                **GOOD,
+                "meta": {
+                    **GOOD["meta"],
+                    "derived": {"_x": {"check": "uscc", "fields": ["id_no", "name"], "label_zh": "x"}},
+                },
+            },
+            "takes 1 field",
+        ),
+        ({**GOOD, "meta": {**GOOD["meta"], "feed_health": {"silent_min_daily": -1}}}, "feed_health.silent_min_daily"),
+    ],
+)
 def test_a_bad_suite_file_fails_with_file_and_place(tmp_path, data, message):
     path = _write(tmp_path, data)
     with pytest.raises(SuiteError) as exc:
@@ -89,11 +123,19 @@ def test_helper_checks_give_ok_a_reason_or_not_applicable():
     p = g.person()["id_no"]
     bad = g.defective("person", "id_check_char")["id_no"]
     firm = g.enterprise()["uscc"]
-    assert compute("identity", [["111", "111", "001", "099", "111"], [p, bad, firm, "E1234567", None]], _env()) == \
-        ["ok", "id_check_char", "ok", None, None]
+    assert compute("identity", [["111", "111", "001", "099", "111"], [p, bad, firm, "E1234567", None]], _env()) == [
+        "ok",
+        "id_check_char",
+        "ok",
+        None,
+        None,
+    ]
     assert compute("division", [["320581", "329999", None]], _env()) == ["ok", "division_unknown", None]
-    assert compute("not_future", [["2026-03-02 11:00:00", "2026-03-03 12:00:01", "2027-01-01"]], _env()) == \
-        ["ok", "time_future", "time_future"]
+    assert compute("not_future", [["2026-03-02 11:00:00", "2026-03-03 12:00:01", "2027-01-01"]], _env()) == [
+        "ok",
+        "time_future",
+        "time_future",
+    ]
     steps = [{"start_time": "2026-01-02 10:00:00", "end_time": "2026-01-01 10:00:00"}]
     assert compute("list_time_order", [[steps, [], None]], _env()) == ["time_order", None, None]
 

@@ -43,7 +43,9 @@ def test_nested_json_paths_keep_json_types():
     payload = json.dumps({"bjxx": {"bjbh": "C1"}, "qx": {"cn": 30}, "hjxx": [{"hjmc": "受理"}]}, ensure_ascii=False)
     out = json.loads(edit(payload, "text", "jsonl", C, {"qx.cn": "5", "hjxx.0.hjmc": "审查", "case_name": "新名称"}))
     assert out["qx"]["cn"] == 5 and out["hjxx"][0]["hjmc"] == "审查" and out["bjxx"]["bjmc"] == "新名称"
-    assert json.loads(edit(payload, "text", "jsonl", C, {"bjxx.bjmc": "x"}))["bjxx"]["bjmc"] == "x"  # read by the mapping
+    assert (
+        json.loads(edit(payload, "text", "jsonl", C, {"bjxx.bjmc": "x"}))["bjxx"]["bjmc"] == "x"
+    )  # read by the mapping
     with pytest.raises(PayloadError, match="neither a field"):
         edit(payload, "text", "jsonl", C, {"hjxx.3.hjmc": "x"})
 
@@ -54,8 +56,10 @@ def test_canonical_json_types_by_dictionary():
 
 
 def test_xml_set_and_insert_in_schema_order():
-    payload = ('<ns0:case xmlns:ns0="urn:govhub:case:1"><ns0:case_no>A1</ns0:case_no>'
-               '<ns0:region_code>320581</ns0:region_code></ns0:case>')
+    payload = (
+        '<ns0:case xmlns:ns0="urn:govhub:case:1"><ns0:case_no>A1</ns0:case_no>'
+        "<ns0:region_code>320581</ns0:region_code></ns0:case>"
+    )
     out = edit(payload, "text", "xml", XML, {"region_code": "320582", "dept_name": "某局"})
     v = view(out, "text", "xml", XML)
     assert list(v) == ["case_no", "dept_name", "region_code"]  # dept_name goes before region_code, as the XSD wants
@@ -73,7 +77,7 @@ def test_messages_read_back_as_at_ingress():
     assert raw.defect is not None and raw.defect.reason == "schema_invalid"  # the XSD still applies
     assert _read(as_message("(document refused before parsing)", "text", "xml", XML), XML) == []
     with pytest.raises(PayloadError, match="GBK"):
-        as_message("BJBH,BJMC\nB1,\U0001F600", "csv", "csv", B)  # B's files are GBK
+        as_message("BJBH,BJMC\nB1,\U0001f600", "csv", "csv", B)  # B's files are GBK
 
 
 def test_base64_payloads_need_a_whole_record():

@@ -45,7 +45,11 @@ def test_case_time_order_and_limits():
         check("case", {"status": "受理", "apply_time": datetime(2027, 11, 2, 9)}, CTX)
     assert exc.value.reason == "time_future"
     with pytest.raises(RuleDefect) as exc:
-        check("case", {"status": "受理", "apply_time": datetime(2026, 11, 2, 9), "promise_days": 30, "legal_days": 20}, CTX)
+        check(
+            "case",
+            {"status": "受理", "apply_time": datetime(2026, 11, 2, 9), "promise_days": 30, "legal_days": 20},
+            CTX,
+        )
     assert exc.value.reason == "promise_exceeds_legal"
     with pytest.raises(RuleDefect) as exc:
         check("case", {"status": "办结", "apply_time": datetime(2026, 11, 2, 9)}, CTX)
@@ -57,11 +61,20 @@ def test_id_numbers_normalised_in_place():
 
     body = "32058119900101100"
     x = body + idcard.check_char(body)
-    rec = {"status": "受理", "apply_time": datetime(2026, 11, 2, 9), "applicant_id_type": "111",
-           "applicant_id_no": x.lower()}
+    rec = {
+        "status": "受理",
+        "apply_time": datetime(2026, 11, 2, 9),
+        "applicant_id_type": "111",
+        "applicant_id_no": x.lower(),
+    }
     check("case", rec, CTX)
     assert rec["applicant_id_no"] == x.upper()
     legacy = "320581900101100"  # 15-digit, upgraded
-    rec = {"status": "受理", "apply_time": datetime(2026, 11, 2, 9), "applicant_id_type": "111", "applicant_id_no": legacy}
+    rec = {
+        "status": "受理",
+        "apply_time": datetime(2026, 11, 2, 9),
+        "applicant_id_type": "111",
+        "applicant_id_no": legacy,
+    }
     check("case", rec, CTX)
     assert len(rec["applicant_id_no"]) == 18 and rec["applicant_id_no"][6:8] == "19"

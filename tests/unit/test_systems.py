@@ -22,17 +22,20 @@ systems:
 """
 
 
-@pytest.mark.parametrize("extra,key", [
-    ("    level2: x\n", "systems.0.level2"),
-    ("    may_push: [casee]\n", "systems.0.may_push"),
-    ("    mappings: {case/xml: no_such_mapping}\n", "systems.0.mappings"),
-    ("    mappings: {case/csv: dept_a_case_xml}\n", "systems.0.mappings"),
-    ("    endpoint: ftp://x/y\n", "systems.0.endpoint"),
-    ("    credentials: {api_key_sha256: nothex}\n", "systems.0.credentials.api_key_sha256"),
-    ("    credentials: {password_pbkdf2: plain}\n", "systems.0.credentials.password_pbkdf2"),
-    ("    credentials: {secret: {env: A, file: /b}}\n", "systems.0.credentials.secret"),
-    ("    report_to: [nobody]\n", "systems.a.report_to"),
-])
+@pytest.mark.parametrize(
+    "extra,key",
+    [
+        ("    level2: x\n", "systems.0.level2"),
+        ("    may_push: [casee]\n", "systems.0.may_push"),
+        ("    mappings: {case/xml: no_such_mapping}\n", "systems.0.mappings"),
+        ("    mappings: {case/csv: dept_a_case_xml}\n", "systems.0.mappings"),
+        ("    endpoint: ftp://x/y\n", "systems.0.endpoint"),
+        ("    credentials: {api_key_sha256: nothex}\n", "systems.0.credentials.api_key_sha256"),
+        ("    credentials: {password_pbkdf2: plain}\n", "systems.0.credentials.password_pbkdf2"),
+        ("    credentials: {secret: {env: A, file: /b}}\n", "systems.0.credentials.secret"),
+        ("    report_to: [nobody]\n", "systems.a.report_to"),
+    ],
+)
 def test_bad_entry_names_file_and_key(tmp_path, extra, key):
     path, run = load(tmp_path, BASE + extra)
     with pytest.raises(CatalogError) as exc:
@@ -51,7 +54,9 @@ def test_shipped_catalogue_loads_and_holds_no_secrets():
 
     systems = load_systems(SYSTEMS_FILE)
     assert {"js-province", "cs-approval", "zjg-housing", "tc-market"} <= set(systems)
-    assert all(s.credentials.secret is None or s.credentials.secret.env or s.credentials.secret.file for s in systems.values())
+    assert all(
+        s.credentials.secret is None or s.credentials.secret.env or s.credentials.secret.file for s in systems.values()
+    )
 
 
 def test_region_coverage():

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 import time as time_module
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from hub.cli.calendar import calendar as calendar_cli
+from hub.core import clock as hub_clock
 from hub.domains.timelimit import (
     CalendarError,
     OfficialCalendar,
@@ -36,13 +39,16 @@ from hub.domains.timelimit.calendar import (
     Overrides,
     load_overrides,
 )
-from hub.cli.calendar import calendar as calendar_cli
-from hub.core import clock as hub_clock
 
 D = date.fromisoformat
 T = datetime.fromisoformat
-PROPERTY = settings(max_examples=2000, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=2000,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # ---------------------------------------------------------------- the oracle
 
@@ -95,8 +101,9 @@ def write_overrides(path: Path, days: dict[date, bool], complete: dict[int, str]
     lines = ["version: 1", "complete_years:" + ("" if complete else " {}")]
     lines += [f"  {y}: {src}" for y, src in (complete or {}).items()]
     lines.append("days:" + ("" if days else " []"))
-    lines += [f"  - {{date: {d.isoformat()}, type: {'workday' if w else 'holiday'}, note: test}}"
-              for d, w in days.items()]
+    lines += [
+        f"  - {{date: {d.isoformat()}, type: {'workday' if w else 'holiday'}, note: test}}" for d, w in days.items()
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -108,16 +115,27 @@ def _span(a: str, b: str) -> list[date]:
     return [D(a) + timedelta(days=i) for i in range((D(b) - D(a)).days + 1)]
 
 
-@pytest.mark.parametrize("days_off, swapped", [
-    (_span("2025-10-01", "2025-10-08"), ["2025-09-28", "2025-10-11"]),   # 国庆节+中秋节 2025
-    (_span("2025-01-28", "2025-02-04"), ["2025-01-26", "2025-02-08"]),   # 春节 2025
-    (_span("2025-05-01", "2025-05-05"), ["2025-04-27"]),                 # 劳动节 2025
-    (_span("2026-01-01", "2026-01-03"), ["2026-01-04"]),                 # 元旦 2026
-    (_span("2026-02-15", "2026-02-23"), ["2026-02-14", "2026-02-28"]),   # 春节 2026
-    (_span("2026-10-01", "2026-10-07"), ["2026-09-20", "2026-10-10"]),   # 国庆节 2026
-    (_span("2002-01-01", "2002-01-03"), ["2001-12-29", "2001-12-30"]),   # swap in the previous year
-], ids=["national-day-2025", "spring-2025", "labour-2025", "new-year-2026", "spring-2026",
-        "national-day-2026", "new-year-2002"])
+@pytest.mark.parametrize(
+    "days_off, swapped",
+    [
+        (_span("2025-10-01", "2025-10-08"), ["2025-09-28", "2025-10-11"]),  # 国庆节+中秋节 2025
+        (_span("2025-01-28", "2025-02-04"), ["2025-01-26", "2025-02-08"]),  # 春节 2025
+        (_span("2025-05-01", "2025-05-05"), ["2025-04-27"]),  # 劳动节 2025
+        (_span("2026-01-01", "2026-01-03"), ["2026-01-04"]),  # 元旦 2026
+        (_span("2026-02-15", "2026-02-23"), ["2026-02-14", "2026-02-28"]),  # 春节 2026
+        (_span("2026-10-01", "2026-10-07"), ["2026-09-20", "2026-10-10"]),  # 国庆节 2026
+        (_span("2002-01-01", "2002-01-03"), ["2001-12-29", "2001-12-30"]),  # swap in the previous year
+    ],
+    ids=[
+        "national-day-2025",
+        "spring-2025",
+        "labour-2025",
+        "new-year-2026",
+        "spring-2026",
+        "national-day-2026",
+        "new-year-2002",
+    ],
+)
 def test_official_schedule(cal, days_off, swapped):
     assert [d for d in days_off if cal.is_workday(d)] == []
     assert all(cal.is_workday(D(s)) for s in swapped)
@@ -129,17 +147,20 @@ def test_half_day_observances_are_workdays(cal):
     assert cal.is_workday(D("2023-06-01"))  # 儿童节, a Thursday
 
 
-@pytest.mark.parametrize("start, n, expected", [
-    ("2025-09-30", 0, "2025-09-30"),
-    ("2025-09-30", 1, "2025-10-09"),  # the day after National Day week
-    ("2025-09-26", 1, "2025-09-28"),  # a swapped working Sunday
-    ("2025-10-01", 1, "2025-10-09"),  # start on a holiday: still the next working day
-    ("2025-12-31", 1, "2026-01-04"),  # across the year: 1-3 Jan off, Sunday 4 Jan works
-    ("2025-12-31", 3, "2026-01-06"),
-    ("2026-02-13", 1, "2026-02-14"),  # working Saturday before the 2026 Spring Festival
-    ("2026-02-14", 1, "2026-02-24"),
-    ("2025-03-03", 5, "2025-03-10"),  # plain weeks: Monday + 5 = next Monday
-])
+@pytest.mark.parametrize(
+    "start, n, expected",
+    [
+        ("2025-09-30", 0, "2025-09-30"),
+        ("2025-09-30", 1, "2025-10-09"),  # the day after National Day week
+        ("2025-09-26", 1, "2025-09-28"),  # a swapped working Sunday
+        ("2025-10-01", 1, "2025-10-09"),  # start on a holiday: still the next working day
+        ("2025-12-31", 1, "2026-01-04"),  # across the year: 1-3 Jan off, Sunday 4 Jan works
+        ("2025-12-31", 3, "2026-01-06"),
+        ("2026-02-13", 1, "2026-02-14"),  # working Saturday before the 2026 Spring Festival
+        ("2026-02-14", 1, "2026-02-24"),
+        ("2025-03-03", 5, "2025-03-10"),  # plain weeks: Monday + 5 = next Monday
+    ],
+)
 def test_add_workdays_known(cal, start, n, expected):
     assert cal.add_workdays(D(start), n) == D(expected)
     assert cal.workdays_between(D(start), D(expected)) == n
@@ -182,16 +203,19 @@ def test_override_wins_both_ways(tmp_path, cal):
 
 def test_complete_year_ignores_the_package_estimate(tmp_path, cal):
     assert not cal.is_workday(D("2027-02-09"))  # the package's estimated 补假 Tuesday
-    path = write_overrides(tmp_path / "o.yaml", {D("2027-02-07"): True, D("2027-02-10"): False},
-                           complete={2027: "test notice"})
+    path = write_overrides(
+        tmp_path / "o.yaml", {D("2027-02-07"): True, D("2027-02-10"): False}, complete={2027: "test notice"}
+    )
     over = OfficialCalendar(path)
-    assert over.is_workday(D("2027-02-09"))       # not in the notice: a plain Tuesday
-    assert over.is_workday(D("2027-02-07"))       # listed working Sunday
-    assert not over.is_workday(D("2027-02-10"))   # listed holiday
-    assert not over.is_workday(D("2027-02-06"))   # unlisted Saturday
+    assert over.is_workday(D("2027-02-09"))  # not in the notice: a plain Tuesday
+    assert over.is_workday(D("2027-02-07"))  # listed working Sunday
+    assert not over.is_workday(D("2027-02-10"))  # listed holiday
+    assert not over.is_workday(D("2027-02-06"))  # unlisted Saturday
     assert not over.provisional(2027)
     assert {(s.date, s.source) for s in over.schedule(2027)} == {
-        (D("2027-02-07"), "override"), (D("2027-02-10"), "override")}
+        (D("2027-02-07"), "override"),
+        (D("2027-02-10"), "override"),
+    }
 
 
 def test_shipped_overrides_agree_with_the_package(cal):
@@ -205,22 +229,38 @@ def test_shipped_overrides_agree_with_the_package(cal):
 GOOD_DAY = "  - {date: 2026-10-09, type: holiday, note: ok}"
 
 
-@pytest.mark.parametrize("body, line, message", [
-    # line 1 is "version: 1"
-    (["days:", GOOD_DAY, "  - {date: 2026-02-30, type: holiday, note: x}"], 4, "days.1.date"),
-    (["days:", "  - {date: 2026-2-3, type: holiday, note: x}"], 3, "YYYY-MM-DD"),
-    (["days:", "  - {date: 20260203, type: holiday, note: x}"], 3, "YYYY-MM-DD"),
-    (["days:", GOOD_DAY, GOOD_DAY.replace("holiday", "holyday")], 4, "days.1.type"),
-    (["days:", "  - date: 2026-10-09", "    type: holiday"], 3, "days.0.note"),
-    (["days:", "  - {date: 2026-10-09, type: holiday, note: '  '}"], 3, "note must say why"),
-    (["days:", GOOD_DAY, "  - {date: 2026-10-09, type: workday, note: again}"], 4, "listed twice"),
-    (["days:", "  - {date: 2026-10-09, type: holiday, note: x, when: now}"], 3, "days.0.when"),
-    (["complete_years:", "  2027: a", "  2027: b"], 4, "duplicate key 2027"),
-    (["complete_years:", "  1999: a"], 3, "outside"),
-    (["days:", "  - {date: 2026-10-09, type: holiday"], 4, ""),  # YAML syntax
-    (["dayz: []"], 2, "dayz"),
-], ids=["impossible-date", "short-date", "int-date", "bad-type", "missing-note", "blank-note",
-        "duplicate-date", "unknown-key", "duplicate-key", "year-range", "yaml-syntax", "top-level-key"])
+@pytest.mark.parametrize(
+    "body, line, message",
+    [
+        # line 1 is "version: 1"
+        (["days:", GOOD_DAY, "  - {date: 2026-02-30, type: holiday, note: x}"], 4, "days.1.date"),
+        (["days:", "  - {date: 2026-2-3, type: holiday, note: x}"], 3, "YYYY-MM-DD"),
+        (["days:", "  - {date: 20260203, type: holiday, note: x}"], 3, "YYYY-MM-DD"),
+        (["days:", GOOD_DAY, GOOD_DAY.replace("holiday", "holyday")], 4, "days.1.type"),
+        (["days:", "  - date: 2026-10-09", "    type: holiday"], 3, "days.0.note"),
+        (["days:", "  - {date: 2026-10-09, type: holiday, note: '  '}"], 3, "note must say why"),
+        (["days:", GOOD_DAY, "  - {date: 2026-10-09, type: workday, note: again}"], 4, "listed twice"),
+        (["days:", "  - {date: 2026-10-09, type: holiday, note: x, when: now}"], 3, "days.0.when"),
+        (["complete_years:", "  2027: a", "  2027: b"], 4, "duplicate key 2027"),
+        (["complete_years:", "  1999: a"], 3, "outside"),
+        (["days:", "  - {date: 2026-10-09, type: holiday"], 4, ""),  # YAML syntax
+        (["dayz: []"], 2, "dayz"),
+    ],
+    ids=[
+        "impossible-date",
+        "short-date",
+        "int-date",
+        "bad-type",
+        "missing-note",
+        "blank-note",
+        "duplicate-date",
+        "unknown-key",
+        "duplicate-key",
+        "year-range",
+        "yaml-syntax",
+        "top-level-key",
+    ],
+)
 def test_bad_override_file_names_file_and_line(tmp_path, body, line, message):
     path = tmp_path / "bad.yaml"
     path.write_text("\n".join(["version: 1", *body]) + "\n", encoding="utf-8")
@@ -269,8 +309,9 @@ def test_calendar_arithmetic_matches_the_oracle(cal, start, n, offset):
 
 def in_memory(days: dict[date, bool], complete: dict[int, str]) -> Overrides:
     """What ``load_overrides`` returns for such a file (file parsing has its own tests)."""
-    listed = {d: DayOverride(date=d.isoformat(), type="workday" if w else "holiday", note="test")
-              for d, w in days.items()}
+    listed = {
+        d: DayOverride(date=d.isoformat(), type="workday" if w else "holiday", note="test") for d, w in days.items()
+    }
     return Overrides(listed, complete)
 
 
@@ -281,9 +322,12 @@ def test_in_memory_overrides_equal_the_loaded_file(tmp_path):
 
 
 @PROPERTY
-@given(start=days, n=st.integers(0, 120),
-       flips=st.dictionaries(st.integers(0, 150), st.booleans(), max_size=8),
-       complete=st.booleans())
+@given(
+    start=days,
+    n=st.integers(0, 120),
+    flips=st.dictionaries(st.integers(0, 150), st.booleans(), max_size=8),
+    complete=st.booleans(),
+)
 def test_overrides_match_the_oracle(start, n, flips, complete):
     listed = {start + timedelta(days=k): w for k, w in flips.items()}
     years = {start.year: "test"} if complete else {}
@@ -298,9 +342,17 @@ def test_overrides_match_the_oracle(start, n, flips, complete):
 
 
 def case(**kw) -> dict:
-    base = {"case_no": "C1", "case_type": "承诺件", "apply_time": "2025-03-03 09:00:00",
-            "accept_time": "2025-03-03 10:00:00", "promise_days": 5, "promise_unit": "工作日",
-            "legal_days": 20, "legal_unit": "工作日", "special_procedures": []}
+    base = {
+        "case_no": "C1",
+        "case_type": "承诺件",
+        "apply_time": "2025-03-03 09:00:00",
+        "accept_time": "2025-03-03 10:00:00",
+        "promise_days": 5,
+        "promise_unit": "工作日",
+        "legal_days": 20,
+        "legal_unit": "工作日",
+        "special_procedures": [],
+    }
     base.update(kw)
     return base
 
@@ -314,17 +366,18 @@ NOW = T("2025-03-04 12:00:00")
 
 def test_counting_starts_the_day_after_acceptance(cal):
     d = compute_deadlines(case(), NOW, cal)
-    assert d.promised_deadline == T("2025-03-10 23:59:59")   # Mon + 5 working days
+    assert d.promised_deadline == T("2025-03-10 23:59:59")  # Mon + 5 working days
     assert d.legal_deadline == T("2025-03-31 23:59:59")
     assert (d.elapsed_days, d.remaining_days, d.paused, d.finished) == (1, 4, False, False)
     assert d.state() == "on_time"
 
 
 def test_immediate_case_uses_apply_time(cal):
-    d = compute_deadlines(case(case_type="即办件", accept_time=None, promise_days=0, legal_days=None),
-                          T("2025-03-03 15:00:00"), cal)
+    d = compute_deadlines(
+        case(case_type="即办件", accept_time=None, promise_days=0, legal_days=None), T("2025-03-03 15:00:00"), cal
+    )
     assert d.promised_deadline == T("2025-03-03 23:59:59") and d.legal_deadline is None
-    assert d.state() == "due_soon"          # due today
+    assert d.state() == "due_soon"  # due today
     assert d.state(T("2025-03-04 08:00:00")) == "overdue"
 
 
@@ -344,22 +397,31 @@ def test_no_promise_means_the_legal_limit(cal):
 
 def test_suspension_stops_the_clock(cal):
     # Suspended Wed 10:00 .. Fri 09:00: Wed and Thu do not count.
-    d = compute_deadlines(case(special_procedures=[proc("挂起", "2025-03-05 10:00:00", "2025-03-07 09:00:00")]),
-                          T("2025-03-07 12:00:00"), cal)
+    d = compute_deadlines(
+        case(special_procedures=[proc("挂起", "2025-03-05 10:00:00", "2025-03-07 09:00:00")]),
+        T("2025-03-07 12:00:00"),
+        cal,
+    )
     assert d.promised_deadline == T("2025-03-12 23:59:59")
     assert d.legal_deadline == T("2025-04-02 23:59:59")
     assert (d.suspended_days, d.elapsed_days, d.paused) == (2, 2, False)
 
 
 def test_same_day_suspension_costs_nothing(cal):
-    d = compute_deadlines(case(special_procedures=[proc("挂起", "2025-03-05 10:00:00", "2025-03-05 16:00:00")]),
-                          NOW + timedelta(days=3), cal)
+    d = compute_deadlines(
+        case(special_procedures=[proc("挂起", "2025-03-05 10:00:00", "2025-03-05 16:00:00")]),
+        NOW + timedelta(days=3),
+        cal,
+    )
     assert d.promised_deadline == T("2025-03-10 23:59:59") and d.suspended_days == 0
 
 
 def test_suspended_on_the_last_day_is_not_late(cal):
-    d = compute_deadlines(case(special_procedures=[proc("检验", "2025-03-10 16:00:00", "2025-03-12 09:00:00")]),
-                          T("2025-03-12 12:00:00"), cal)
+    d = compute_deadlines(
+        case(special_procedures=[proc("检验", "2025-03-10 16:00:00", "2025-03-12 09:00:00")]),
+        T("2025-03-12 12:00:00"),
+        cal,
+    )
     assert d.promised_deadline == T("2025-03-12 23:59:59")
     assert d.state() == "due_soon"
 
@@ -368,8 +430,11 @@ def test_overlapping_pauses_count_once(cal):
     one = [proc("听证", "2025-03-05 09:00:00", "2025-03-12 09:00:00")]
     both = one + [proc("专家评审", "2025-03-06 09:00:00", "2025-03-10 09:00:00", seq=2)]
     at = T("2025-03-20 09:00:00")
-    assert compute_deadlines(case(special_procedures=both), at, cal).promised_deadline == \
-        compute_deadlines(case(special_procedures=one), at, cal).promised_deadline == T("2025-03-17 23:59:59")
+    assert (
+        compute_deadlines(case(special_procedures=both), at, cal).promised_deadline
+        == compute_deadlines(case(special_procedures=one), at, cal).promised_deadline
+        == T("2025-03-17 23:59:59")
+    )
 
 
 def test_open_suspension_pauses_now(cal):
@@ -377,14 +442,16 @@ def test_open_suspension_pauses_now(cal):
     d = compute_deadlines(c, T("2025-03-06 12:00:00"), cal)
     later = compute_deadlines(c, T("2025-03-07 12:00:00"), cal)
     assert d.paused and later.paused
-    assert (d.elapsed_days, later.elapsed_days) == (1, 1)          # the clock stands still
-    assert d.promised_deadline == T("2025-03-12 23:59:59")          # as if resumed on the 7th
-    assert later.promised_deadline == T("2025-03-13 23:59:59")      # one day later per day paused
+    assert (d.elapsed_days, later.elapsed_days) == (1, 1)  # the clock stands still
+    assert d.promised_deadline == T("2025-03-12 23:59:59")  # as if resumed on the 7th
+    assert later.promised_deadline == T("2025-03-13 23:59:59")  # one day later per day paused
     assert not compute_deadlines(c, T("2025-03-04 12:00:00"), cal).paused  # not yet suspended then
 
 
 def test_extension_adds_to_the_promise_only(cal):
-    c = case(special_procedures=[proc("延期", "2025-03-05 10:00:00", days=3), proc("延期", "2025-03-05 11:00:00", seq=2)])
+    c = case(
+        special_procedures=[proc("延期", "2025-03-05 10:00:00", days=3), proc("延期", "2025-03-05 11:00:00", seq=2)]
+    )
     d = compute_deadlines(c, NOW + timedelta(days=1), cal)
     assert (d.promised_days, d.extension_days) == (8, 3)
     assert d.promised_deadline == T("2025-03-13 23:59:59")
@@ -405,13 +472,12 @@ def test_correction_pauses_or_restarts(cal):
     # pause: Thu 6, Fri 7 lost (the weekend was not counting anyway): Mon 10 + 3 more
     assert compute_deadlines(c, at, cal).promised_deadline == T("2025-03-12 23:59:59")
     # restart: day 0 is Mon 10 March, when the materials arrived
-    assert compute_deadlines(c, at, cal, Policy(correction="restart")).promised_deadline == \
-        T("2025-03-17 23:59:59")
+    assert compute_deadlines(c, at, cal, Policy(correction="restart")).promised_deadline == T("2025-03-17 23:59:59")
 
 
 def test_states(cal):
     c = case(finish_time=None)
-    assert compute_deadlines(c, T("2025-03-06 09:00:00"), cal).state() == "on_time"   # 3 of 5
+    assert compute_deadlines(c, T("2025-03-06 09:00:00"), cal).state() == "on_time"  # 3 of 5
     assert compute_deadlines(c, T("2025-03-07 09:00:00"), cal).state() == "due_soon"  # 4 of 5
     assert compute_deadlines(c, T("2025-03-11 00:00:00"), cal).state() == "overdue"
     assert compute_deadlines(c, T("2025-04-01 00:00:00"), cal).state() == "past_legal"
@@ -443,8 +509,7 @@ def test_natural_days(cal):
     c = case(accept_time="2025-09-26 10:00:00", promise_days=10, promise_unit="自然日", legal_days=None)
     assert compute_deadlines(c, T("2025-09-27 09:00:00"), cal).promised_deadline == T("2025-10-09 23:59:59")
     no_roll = Policy(roll_natural_days=False)
-    assert compute_deadlines(c, T("2025-09-27 09:00:00"), cal, no_roll).promised_deadline == \
-        T("2025-10-06 23:59:59")
+    assert compute_deadlines(c, T("2025-09-27 09:00:00"), cal, no_roll).promised_deadline == T("2025-10-06 23:59:59")
 
 
 def test_provisional_deadlines(cal):
@@ -458,12 +523,15 @@ def test_provisional_deadlines(cal):
 
 def test_aware_datetimes_are_converted_to_cst(cal):
     # 2025-01-02 18:00 UTC is Friday 3 January 02:00 in Beijing: day 1 is Monday 6 January.
-    c = case(accept_time=datetime(2025, 1, 2, 18, tzinfo=timezone.utc), promise_days=1, legal_days=None)
-    d = compute_deadlines(c, datetime(2025, 1, 3, 1, tzinfo=timezone.utc), cal)
+    c = case(accept_time=datetime(2025, 1, 2, 18, tzinfo=UTC), promise_days=1, legal_days=None)
+    d = compute_deadlines(c, datetime(2025, 1, 3, 1, tzinfo=UTC), cal)
     assert d.start == T("2025-01-03 02:00:00")
     assert d.promised_deadline == T("2025-01-06 23:59:59")
-    ny = compute_deadlines(case(accept_time="2025-01-02T13:00:00-05:00", promise_days=1, legal_days=None),
-                           datetime(2025, 1, 2, 20, tzinfo=ZoneInfo("America/New_York")), cal)
+    ny = compute_deadlines(
+        case(accept_time="2025-01-02T13:00:00-05:00", promise_days=1, legal_days=None),
+        datetime(2025, 1, 2, 20, tzinfo=ZoneInfo("America/New_York")),
+        cal,
+    )
     assert (ny.start, ny.promised_deadline, ny.as_of) == (d.start, d.promised_deadline, T("2025-01-03 09:00:00"))
 
 
@@ -477,7 +545,7 @@ def test_server_time_zone_does_not_matter(cal, monkeypatch, tz):
         with hub_clock.using(hub_clock.SYSTEM):  # the wall clock, whatever clock the suite runs on
             assert compute_deadlines(c, T("2025-03-07 12:00:00"), cal) == expected
             # `now` defaults to Beijing time whatever the server's zone.
-            beijing_now = datetime.now(timezone.utc).astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
+            beijing_now = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
             assert abs(compute_deadlines(c, calendar=cal).as_of - beijing_now) < timedelta(minutes=1)
     finally:
         monkeypatch.undo()
@@ -493,18 +561,26 @@ PAUSING = ["挂起", "中止", "补正", "听证", "检验", "检测", "鉴定",
 CASE_EPOCH = T("2024-11-01 00:00:00")
 
 
-def _random_case(accept_minute, pauses, extensions, promise, legal_extra, promise_unit, legal_unit,
-                 finish_hour, now_hour) -> tuple[dict, datetime]:
+def _random_case(
+    accept_minute, pauses, extensions, promise, legal_extra, promise_unit, legal_unit, finish_hour, now_hour
+) -> tuple[dict, datetime]:
     accept = CASE_EPOCH + timedelta(minutes=accept_minute)
     midnight = accept.replace(hour=0, minute=0)
     text = lambda hours: (midnight + timedelta(hours=hours)).isoformat(" ")  # noqa: E731
-    procedures = [proc(kind, text(start), text(start + length) if length is not None else None, seq=i + 1)
-                  for i, (kind, start, length) in enumerate(pauses)]
+    procedures = [
+        proc(kind, text(start), text(start + length) if length is not None else None, seq=i + 1)
+        for i, (kind, start, length) in enumerate(pauses)
+    ]
     procedures += [proc("延期", text(start), days=n, seq=10 + i) for i, (start, n) in enumerate(extensions)]
     return {
-        "case_no": "P", "case_type": "承诺件", "apply_time": accept.isoformat(" "), "accept_time": accept.isoformat(" "),
-        "promise_days": promise, "promise_unit": promise_unit,
-        "legal_days": legal_extra + (promise or 0), "legal_unit": legal_unit,
+        "case_no": "P",
+        "case_type": "承诺件",
+        "apply_time": accept.isoformat(" "),
+        "accept_time": accept.isoformat(" "),
+        "promise_days": promise,
+        "promise_unit": promise_unit,
+        "legal_days": legal_extra + (promise or 0),
+        "legal_unit": legal_unit,
         "finish_time": text(finish_hour) if finish_hour is not None else None,
         "special_procedures": procedures,
     }, midnight + timedelta(hours=now_hour)
@@ -518,12 +594,17 @@ unit = st.sampled_from([WORKING, NATURAL])
 random_cases = st.builds(
     _random_case,
     st.integers(0, (T("2026-12-31 23:59:00") - CASE_EPOCH) // timedelta(minutes=1)),
-    st.lists(st.tuples(st.sampled_from(PAUSING), st.integers(-72, 70 * 24),
-                       st.one_of(st.none(), st.integers(0, 25 * 24 + 12))), max_size=4),
+    st.lists(
+        st.tuples(
+            st.sampled_from(PAUSING), st.integers(-72, 70 * 24), st.one_of(st.none(), st.integers(0, 25 * 24 + 12))
+        ),
+        max_size=4,
+    ),
     st.lists(st.tuples(st.integers(0, 60 * 24), st.integers(0, 10)), max_size=2),
     st.one_of(st.none(), st.integers(0, 60)),
     st.integers(0, 60),
-    unit, unit,
+    unit,
+    unit,
     st.one_of(st.none(), st.integers(0, 120 * 24)),
     st.integers(0, 150 * 24),
 )
@@ -579,11 +660,20 @@ def oracle_deadlines(c: dict, now: datetime) -> dict:
         state = "due_soon"
     else:
         state = "on_time"
-    lost = sum(d in paused_days and (p_unit == NATURAL or ORACLE.works(d))
-               for d in (anchor + timedelta(days=i) for i in range(1, (p_date - anchor).days + 1)))
-    return {"promised_deadline": p_end, "legal_deadline": l_end, "elapsed_days": elapsed,
-            "remaining_days": remaining, "paused": open_pause and not (finish and finish <= now),
-            "suspended_days": lost, "extension_days": extension, "state": state}
+    lost = sum(
+        d in paused_days and (p_unit == NATURAL or ORACLE.works(d))
+        for d in (anchor + timedelta(days=i) for i in range(1, (p_date - anchor).days + 1))
+    )
+    return {
+        "promised_deadline": p_end,
+        "legal_deadline": l_end,
+        "elapsed_days": elapsed,
+        "remaining_days": remaining,
+        "paused": open_pause and not (finish and finish <= now),
+        "suspended_days": lost,
+        "extension_days": extension,
+        "state": state,
+    }
 
 
 @PROPERTY
@@ -591,22 +681,37 @@ def oracle_deadlines(c: dict, now: datetime) -> dict:
 def test_engine_matches_the_day_walking_oracle(cal, drawn):
     c, now = drawn
     d = compute_deadlines(c, now, cal)
-    got = {k: getattr(d, k) for k in ("promised_deadline", "legal_deadline", "elapsed_days", "remaining_days",
-                                      "paused", "suspended_days", "extension_days")}
+    got = {
+        k: getattr(d, k)
+        for k in (
+            "promised_deadline",
+            "legal_deadline",
+            "elapsed_days",
+            "remaining_days",
+            "paused",
+            "suspended_days",
+            "extension_days",
+        )
+    }
     got["state"] = d.state()
     assert got == oracle_deadlines(c, now)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
-@given(random_cases, st.sampled_from([timezone.utc, ZoneInfo("America/New_York"), ZoneInfo("Europe/London")]))
+@given(random_cases, st.sampled_from([UTC, ZoneInfo("America/New_York"), ZoneInfo("Europe/London")]))
 def test_engine_is_time_zone_independent(cal, drawn, tz):
     """The same instants written in another zone give the same deadlines."""
     c, now = drawn
     cst = timezone(timedelta(hours=8))
     shift = lambda s: datetime.fromisoformat(s).replace(tzinfo=cst).astimezone(tz) if s else s  # noqa: E731
-    moved = dict(c, accept_time=shift(c["accept_time"]), finish_time=shift(c["finish_time"]),
-                 special_procedures=[dict(p, start_time=shift(p["start_time"]), end_time=shift(p["end_time"]))
-                                     for p in c["special_procedures"]])
+    moved = dict(
+        c,
+        accept_time=shift(c["accept_time"]),
+        finish_time=shift(c["finish_time"]),
+        special_procedures=[
+            dict(p, start_time=shift(p["start_time"]), end_time=shift(p["end_time"])) for p in c["special_procedures"]
+        ],
+    )
     assert compute_deadlines(moved, now.replace(tzinfo=cst).astimezone(tz), cal) == compute_deadlines(c, now, cal)
 
 

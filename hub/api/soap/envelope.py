@@ -13,10 +13,10 @@ from starlette.responses import Response
 
 from hub.api.soap.wsdl import SERVICE_NS
 from hub.catalog.access import AccessDenied
-from hub.model.masking import mask_id, mask_text
-from hub.model.xmlsafe import XmlRefused, parse_document
 from hub.core.errors import GovhubError
+from hub.model.masking import mask_id, mask_text
 from hub.model.outcomes import RECORD_OUTCOMES, Reason
+from hub.model.xmlsafe import XmlRefused, parse_document
 
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSA = ("http://www.w3.org/2005/08/addressing", "http://schemas.xmlsoap.org/ws/2004/08/addressing")
@@ -33,11 +33,25 @@ class SoapVersion:
     our_roles: tuple[str, ...]
 
 
-SOAP11 = SoapVersion("http://schemas.xmlsoap.org/soap/envelope/", "text/xml; charset=utf-8", "Client", "Server",
-                     "actor", ("http://schemas.xmlsoap.org/soap/actor/next",))
-SOAP12 = SoapVersion("http://www.w3.org/2003/05/soap-envelope", "application/soap+xml; charset=utf-8", "Sender",
-                     "Receiver", "role", ("http://www.w3.org/2003/05/soap-envelope/role/next",
-                                          "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"))
+SOAP11 = SoapVersion(
+    "http://schemas.xmlsoap.org/soap/envelope/",
+    "text/xml; charset=utf-8",
+    "Client",
+    "Server",
+    "actor",
+    ("http://schemas.xmlsoap.org/soap/actor/next",),
+)
+SOAP12 = SoapVersion(
+    "http://www.w3.org/2003/05/soap-envelope",
+    "application/soap+xml; charset=utf-8",
+    "Sender",
+    "Receiver",
+    "role",
+    (
+        "http://www.w3.org/2003/05/soap-envelope/role/next",
+        "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver",
+    ),
+)
 VERSIONS = {v.env: v for v in (SOAP11, SOAP12)}
 
 
@@ -75,12 +89,19 @@ def parse_envelope(body: bytes) -> tuple[etree._Element, SoapVersion]:
         raise SoapFault("Client.XmlForbidden", Reason.XML_FORBIDDEN, "XML with a DOCTYPE is refused; send plain XML")
     name = etree.QName(root)
     if name.localname != "Envelope":
-        raise SoapFault("Client.MalformedXml", "not_soap", f"the document is a <{name.localname}>, not a SOAP Envelope; "
-                        "wrap the batch in a SOAP 1.1 or 1.2 envelope (see the WSDL at ?wsdl)")
+        raise SoapFault(
+            "Client.MalformedXml",
+            "not_soap",
+            f"the document is a <{name.localname}>, not a SOAP Envelope; "
+            "wrap the batch in a SOAP 1.1 or 1.2 envelope (see the WSDL at ?wsdl)",
+        )
     version = VERSIONS.get(name.namespace or "")
     if version is None:
-        raise SoapFault("VersionMismatch", "version_mismatch", f"the envelope namespace {name.namespace!r} is not "
-                        f"SOAP 1.1 ({SOAP11.env}) or SOAP 1.2 ({SOAP12.env})")
+        raise SoapFault(
+            "VersionMismatch",
+            "version_mismatch",
+            f"the envelope namespace {name.namespace!r} is not SOAP 1.1 ({SOAP11.env}) or SOAP 1.2 ({SOAP12.env})",
+        )
     return root, version
 
 
@@ -96,8 +117,11 @@ def header_and_body(envelope, version: SoapVersion):
     _check_must_understand(header, version)
     payload = elements(body)
     if not payload:
-        raise SoapFault("Client.MalformedXml", "empty_body", "the SOAP Body is empty; put the batch element in it "
-                        '(e.g. <cases xmlns="urn:govhub:case:1">)')
+        raise SoapFault(
+            "Client.MalformedXml",
+            "empty_body",
+            'the SOAP Body is empty; put the batch element in it (e.g. <cases xmlns="urn:govhub:case:1">)',
+        )
     return header, payload[0]
 
 
@@ -107,12 +131,16 @@ def _check_must_understand(header, version: SoapVersion) -> None:
         must = block.get(f"{{{version.env}}}mustUnderstand", "").strip() in ("1", "true")
         role = block.get(f"{{{version.env}}}{version.actor_attr}")
         if must and (role is None or role in version.our_roles) and name.namespace not in UNDERSTOOD_HEADERS:
-            raise SoapFault("MustUnderstand", "must_understand", f"the header <{name.localname}> of {name.namespace} "
-                            "is marked mustUnderstand and this service does not process it; leave it out")
-
+            raise SoapFault(
+                "MustUnderstand",
+                "must_understand",
+                f"the header <{name.localname}> of {name.namespace} "
+                "is marked mustUnderstand and this service does not process it; leave it out",
+            )
 
 
 # ------------------------------------------------------------------ answers
+
 
 def _sub(parent, name: str, text) -> None:
     etree.SubElement(parent, f"{{{SERVICE_NS}}}{name}").text = str(text)
@@ -136,6 +164,7 @@ def push_result(summary, results: list[dict]) -> etree._Element:
 
 
 # ------------------------------------------------------------------ answers
+
 
 def _envelope(version: SoapVersion, payload) -> bytes:
     env = etree.Element(f"{{{version.env}}}Envelope", nsmap={"soap": version.env, "svc": SERVICE_NS})
@@ -167,7 +196,9 @@ def fault_response(version: SoapVersion, fault: SoapFault) -> Response:
         if sub:
             etree.SubElement(etree.SubElement(code, f"{{{env}}}Subcode"), f"{{{env}}}Value").text = f"svc:{sub}"
         reason = etree.SubElement(el, f"{{{env}}}Reason")
-        etree.SubElement(reason, f"{{{env}}}Text", {"{http://www.w3.org/XML/1998/namespace}lang": "en"}).text = fault.message
+        etree.SubElement(
+            reason, f"{{{env}}}Text", {"{http://www.w3.org/XML/1998/namespace}lang": "en"}
+        ).text = fault.message
         etree.SubElement(el, f"{{{env}}}Detail").append(detail)
         status = 400 if value == SOAP12.client else 500
     return Response(_envelope(version, el), status_code=status, media_type=version.content_type)

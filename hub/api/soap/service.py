@@ -61,7 +61,7 @@ import logging
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
@@ -70,12 +70,24 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from hub.api.body import BodyTooLarge, read_body
-from hub.api.soap.envelope import (SOAP11, SOAP12, WSA, WSSE, SoapFault, SoapVersion, elements, fault_response,
-                                   header_and_body, ok, parse_envelope, push_result)
-from hub.catalog.access import MAX_SKEW, AccessDenied, authorise_push, authorise_record, by_username_token
-from hub.model.dictionary import Kind
+from hub.api.soap.envelope import (
+    SOAP11,
+    SOAP12,
+    WSA,
+    WSSE,
+    SoapFault,
+    SoapVersion,
+    elements,
+    fault_response,
+    header_and_body,
+    ok,
+    parse_envelope,
+    push_result,
+)
 from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
+from hub.catalog.access import MAX_SKEW, AccessDenied, authorise_push, authorise_record, by_username_token
 from hub.catalog.systems import System
+from hub.model.dictionary import Kind
 
 log = logging.getLogger("govhub.soap")
 
@@ -87,6 +99,7 @@ PASSWORD_DIGEST = "#PasswordDigest"
 
 
 # ------------------------------------------------------------------ HTTP
+
 
 def routes(path: str = "/soap/push") -> list[Route]:
     """Routes to add to the hub's app (``app.router.routes.extend(routes())``); the app
@@ -101,8 +114,14 @@ async def soap_endpoint(request: Request) -> Response:
     try:
         body = await read_body(request)
     except BodyTooLarge as exc:
-        return fault_response(version, SoapFault("Client.TooLarge", "too_large", f"the request is larger than {exc.mib} MiB; "
-                                                 "send the records in several calls"))
+        return fault_response(
+            version,
+            SoapFault(
+                "Client.TooLarge",
+                "too_large",
+                f"the request is larger than {exc.mib} MiB; send the records in several calls",
+            ),
+        )
     pipeline = getattr(request.app.state, "pipeline", None)
     return await run_in_threadpool(handle_call, body, pipeline, version)
 
@@ -116,7 +135,9 @@ def _describe(request: Request) -> Response:
     if "xsd" in params:
         xsd = kind_xsd(params["xsd"])
         if xsd is None:
-            return PlainTextResponse(f"no schema {params['xsd']!r}; the WSDL at {address}?wsdl lists them", status_code=404)
+            return PlainTextResponse(
+                f"no schema {params['xsd']!r}; the WSDL at {address}?wsdl lists them", status_code=404
+            )
         return Response(xsd, media_type="text/xml; charset=utf-8")
     return PlainTextResponse(f"govhub SOAP push service; WSDL: {address}?wsdl\n")
 
@@ -136,6 +157,7 @@ def endpoint_url(request: Request) -> str:
 
 
 # ------------------------------------------------------------------ one call
+
 
 def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Response:
     """Answer one POSTed envelope; ``version`` (from the Content-Type) is used for faults
@@ -164,13 +186,21 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
     except SoapFault as fault:
         log.warning("SOAP push from %s refused: %s (%s)", system_id, fault.code, fault.reason)
         return fault_response(version, fault)
-    except Exception as exc:  # noqa: BLE001 — the sender gets a Server fault, never a traceback
+    except Exception as exc:
         log.exception("SOAP push from %s failed: %s", system_id, type(exc).__name__)
-        return fault_response(version, SoapFault("Server", "internal_error", "the hub could not process this push; "
-                                                 "send it again later with the same message id (a redelivery is safe)"))
+        return fault_response(
+            version,
+            SoapFault(
+                "Server",
+                "internal_error",
+                "the hub could not process this push; "
+                "send it again later with the same message id (a redelivery is safe)",
+            ),
+        )
 
 
 # ------------------------------------------------------------------ WS-Security
+
 
 class NonceCache:
     """PasswordDigest nonces seen in the last ``ttl`` seconds (one process), so that a
@@ -198,8 +228,11 @@ NONCES = NonceCache(ttl=2 * MAX_SKEW)  # a Created up to MAX_SKEW in the past or
 def _authenticate(header) -> System:
     token = header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken") if header is not None else None
     if token is None:
-        raise AccessDenied(401, "unauthenticated", "send a WS-Security UsernameToken (wsse:Security/wsse:UsernameToken, "
-                           f"namespace {WSSE}) in the SOAP Header")
+        raise AccessDenied(
+            401,
+            "unauthenticated",
+            f"send a WS-Security UsernameToken (wsse:Security/wsse:UsernameToken, namespace {WSSE}) in the SOAP Header",
+        )
     username = (token.findtext(f"{{{WSSE}}}Username") or "").strip()
     password_el = token.find(f"{{{WSSE}}}Password")
     if not username or password_el is None:
@@ -212,8 +245,11 @@ def _authenticate(header) -> System:
         _check_digest_freshness(nonce, created)
         return by_username_token(username, password.strip(), ptype, nonce, created)
     if not ptype.endswith(PASSWORD_TEXT):
-        raise AccessDenied(401, "unauthenticated", "the Password Type must be PasswordText or PasswordDigest "
-                           "(UsernameToken Profile 1.0)")
+        raise AccessDenied(
+            401,
+            "unauthenticated",
+            "the Password Type must be PasswordText or PasswordDigest (UsernameToken Profile 1.0)",
+        )
     return by_username_token(username, password, ptype)
 
 
@@ -224,25 +260,33 @@ def _check_digest_freshness(nonce: str, created: str) -> None:
         when = datetime.fromisoformat(created)
         base64.b64decode(nonce, validate=True)
     except ValueError:
-        raise AccessDenied(401, "unauthenticated", "wsu:Created must be an ISO 8601 time and wsse:Nonce base64") from None
-    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-    skew = abs((datetime.now(timezone.utc) - when).total_seconds())
+        raise AccessDenied(
+            401, "unauthenticated", "wsu:Created must be an ISO 8601 time and wsse:Nonce base64"
+        ) from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    skew = abs((datetime.now(UTC) - when).total_seconds())
     if skew > MAX_SKEW:
-        raise AccessDenied(401, "stale_request", f"wsu:Created is {int(skew)}s off; clocks must agree within {MAX_SKEW}s")
+        raise AccessDenied(
+            401, "stale_request", f"wsu:Created is {int(skew)}s off; clocks must agree within {MAX_SKEW}s"
+        )
     if not NONCES.first_use(nonce):
         raise AccessDenied(401, "replayed_nonce", "this wsse:Nonce was used before; make a new one for every call")
 
 
 # ------------------------------------------------------------------ the push
 
+
 def _dispatch(batch) -> Kind:
     k = batch_elements().get(batch.tag)
     if k is None:
         name = etree.QName(batch)
         known = ", ".join(f"<{e.batch}> of {e.namespace}" for e in batch_elements().values())
-        raise SoapFault("Client.UnknownOperation", "unknown_operation",
-                        f"the Body holds <{name.localname}> of {name.namespace or 'no namespace'}, which is no operation "
-                        f"of this service; send one of {known} (see ?wsdl)")
+        raise SoapFault(
+            "Client.UnknownOperation",
+            "unknown_operation",
+            f"the Body holds <{name.localname}> of {name.namespace or 'no namespace'}, which is no operation "
+            f"of this service; send one of {known} (see ?wsdl)",
+        )
     return k
 
 
@@ -258,23 +302,34 @@ def _authorise_records(system: System, k: Kind, batch) -> None:
         try:
             authorise_record(system, k.kind, values)
         except AccessDenied as exc:
-            raise AccessDenied(exc.status, exc.reason, f"record {seq}: {exc.message}; nothing of this push was stored") from None
+            raise AccessDenied(
+                exc.status, exc.reason, f"record {seq}: {exc.message}; nothing of this push was stored"
+            ) from None
 
 
 def _message_id(batch, header, doc: bytes) -> str:
-    wsa = next((h.text.strip() for h in elements(header)
-                if etree.QName(h).namespace in WSA and etree.QName(h).localname == "MessageID" and h.text), None)
+    wsa = next(
+        (
+            h.text.strip()
+            for h in elements(header)
+            if etree.QName(h).namespace in WSA and etree.QName(h).localname == "MessageID" and h.text
+        ),
+        None,
+    )
     mid = (batch.get("message_id") or "").strip() or wsa or f"sha256:{hashlib.sha256(doc).hexdigest()[:40]}"
     if len(mid) > MAX_MESSAGE_ID:
-        raise SoapFault("Client.InvalidMessageId", "message_id_too_long",
-                        f"the message id is {len(mid)} characters long; at most {MAX_MESSAGE_ID} are kept")
+        raise SoapFault(
+            "Client.InvalidMessageId",
+            "message_id_too_long",
+            f"the message id is {len(mid)} characters long; at most {MAX_MESSAGE_ID} are kept",
+        )
     return mid
 
 
 def _ingest(pipeline, system: System, k: Kind, doc: bytes, message_id: str) -> etree._Element:
     canonical = system.model_copy(update={"mappings": {}})
     results: list[dict] = []
-    summary = pipeline.ingest(io.BytesIO(doc), canonical, fmt="xml", kind=k.kind, message_id=message_id, results=results)
+    summary = pipeline.ingest(
+        io.BytesIO(doc), canonical, fmt="xml", kind=k.kind, message_id=message_id, results=results
+    )
     return push_result(summary, results)
-
-

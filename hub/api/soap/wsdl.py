@@ -32,8 +32,8 @@ from functools import lru_cache
 from lxml import etree
 
 from hub.model.dictionary import Kind, kinds
-from hub.model.schemagen import xsd_path
 from hub.model.outcomes import RECORD_OUTCOMES
+from hub.model.schemagen import xsd_path
 
 SERVICE_NS = "urn:govhub:service:1"
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -80,10 +80,16 @@ def _xs_element(parent, name: str, type_: str, optional: bool = False, many: boo
 def service_xsd() -> bytes:
     """The service's own types: ``PushResult`` (the answer to every push) and
     ``PushFault`` (the detail of every fault)."""
-    schema = etree.Element(f"{{{XS}}}schema", nsmap={"xs": XS, None: SERVICE_NS},
-                           targetNamespace=SERVICE_NS, elementFormDefault="qualified", version="1")
-    _x(_x(schema, f"{{{XS}}}annotation"), f"{{{XS}}}documentation").text = (
-        "govhub SOAP push service: the answer to a push and the detail of a fault.")
+    schema = etree.Element(
+        f"{{{XS}}}schema",
+        nsmap={"xs": XS, None: SERVICE_NS},
+        targetNamespace=SERVICE_NS,
+        elementFormDefault="qualified",
+        version="1",
+    )
+    _x(
+        _x(schema, f"{{{XS}}}annotation"), f"{{{XS}}}documentation"
+    ).text = "govhub SOAP push service: the answer to a push and the detail of a fault."
 
     outcome = _x(schema, f"{{{XS}}}simpleType", name="Outcome")
     restriction = _x(outcome, f"{{{XS}}}restriction", base="xs:string")
@@ -114,14 +120,21 @@ def service_xsd() -> bytes:
 def build_wsdl(address: str, soap12: bool = True) -> bytes:
     """The WSDL for the endpoint at ``address`` (absolute URL, no query)."""
     ks = list(kinds().values())
-    nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP11, "soap12": WSDL_SOAP12, "xs": XS, "tns": SERVICE_NS,
-             **{k.kind: k.namespace for k in ks}}
+    nsmap = {
+        "wsdl": WSDL,
+        "soap": WSDL_SOAP11,
+        "soap12": WSDL_SOAP12,
+        "xs": XS,
+        "tns": SERVICE_NS,
+        **{k.kind: k.namespace for k in ks},
+    }
     defs = etree.Element(f"{{{WSDL}}}definitions", nsmap=nsmap, name="GovhubPush", targetNamespace=SERVICE_NS)
     _x(defs, f"{{{WSDL}}}documentation").text = (
         "govhub push service (政务服务数据交换): department and platform systems push batches of case records, "
         "licences, items, evaluations and supervision data. Authenticate with a WS-Security UsernameToken "
         "(PasswordText or PasswordDigest) in the SOAP header. Records that fail validation are quarantined and "
-        "reported per record in PushResult; faults say what the sender must fix.")
+        "reported per record in PushResult; faults say what the sender must fix."
+    )
 
     # The types are imported by URL, as in the WCF "Imports" pattern: the XSDs stay the
     # committed files the pipeline validates with, fetched from next to this WSDL.
@@ -139,7 +152,9 @@ def build_wsdl(address: str, soap12: bool = True) -> bytes:
     port_type = _x(defs, f"{{{WSDL}}}portType", name="PushPortType")
     for k in ks:
         op = _x(port_type, f"{{{WSDL}}}operation", name=operation_name(k))
-        _x(op, f"{{{WSDL}}}documentation").text = f"Push a batch of {k.label} ({k.kind}) records: <{k.batch}> of {k.namespace}."
+        _x(
+            op, f"{{{WSDL}}}documentation"
+        ).text = f"Push a batch of {k.label} ({k.kind}) records: <{k.batch}> of {k.namespace}."
         _x(op, f"{{{WSDL}}}input", message=f"tns:{operation_name(k)}Request")
         _x(op, f"{{{WSDL}}}output", message="tns:PushResponse")
         _x(op, f"{{{WSDL}}}fault", name="PushFault", message="tns:PushFault")
@@ -151,7 +166,11 @@ def build_wsdl(address: str, soap12: bool = True) -> bytes:
         _binding(defs, binding, soap_ns, ks)
     service = _x(defs, f"{{{WSDL}}}service", name="GovhubPushService")
     for port, binding, soap_ns in ports:
-        _x(_x(service, f"{{{WSDL}}}port", name=port, binding=f"tns:{binding}"), f"{{{soap_ns}}}address", location=address)
+        _x(
+            _x(service, f"{{{WSDL}}}port", name=port, binding=f"tns:{binding}"),
+            f"{{{soap_ns}}}address",
+            location=address,
+        )
     return etree.tostring(defs, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.model.canonical import json_ready
-from hub.model.dictionary import Kind
 from hub.domains.libraries.precedence import KindPrecedence
 from hub.ingest.store import text_hash
+from hub.model.canonical import json_ready
+from hub.model.dictionary import Kind
+
 
 def _value_hash(value) -> str:
     """Digest of one field value, equal for a value as canonicalised and as stored."""
@@ -27,19 +28,32 @@ class _Merge:
     values: dict  # the record's values after the merge (every dictionary field)
     changed: list[str] = field(default_factory=list)
     provenance: dict[str, tuple] = field(default_factory=dict)  # field → (source, source time, value digest) to store
-    conflicts: list[tuple] = field(default_factory=list)  # (field, kept source, kept value, offered value, offered digest)
+    conflicts: list[tuple] = field(
+        default_factory=list
+    )  # (field, kept source, kept value, offered value, offered digest)
     row: dict | None = None  # the library row before, None for a new record
 
 
-def _decide(k: Kind, kp: KindPrecedence, source: str, offered: dict, row: dict | None,
-            provenance: Mapping[str, Mapping[Any, Any]]) -> _Merge:
+def _decide(
+    k: Kind,
+    kp: KindPrecedence,
+    source: str,
+    offered: dict,
+    row: dict | None,
+    provenance: Mapping[str, Mapping[Any, Any]],
+) -> _Merge:
     """Merge one offered canonical record into its library row (None: not held yet) by
     precedence; ``provenance`` maps field → its ``field_provenance`` row. Pure."""
     when = offered.get("source_time")
     if row is None:
         values = {f.name: offered.get(f.name) for f in k.fields}
-        return _Merge(values, changed=[n for n, v in values.items() if v is not None],
-                      provenance={n: (source, when, _value_hash(v)) for n, v in values.items() if v is not None and _merged(k, n)})
+        return _Merge(
+            values,
+            changed=[n for n, v in values.items() if v is not None],
+            provenance={
+                n: (source, when, _value_hash(v)) for n, v in values.items() if v is not None and _merged(k, n)
+            },
+        )
     out = _Merge({f.name: row[f.name] for f in k.fields}, row=row)
     inherited = {}  # fields whose value came with the row's own source, without provenance of their own
     for f in k.fields:

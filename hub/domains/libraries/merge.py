@@ -74,13 +74,14 @@ from sqlalchemy.exc import IntegrityError
 from adapters.base import Adapter, Envelope
 from adapters.errors import RejectedError
 from adapters.registry import open_adapter
+from hub.catalog.systems import CatalogError, System, get_system
 from hub.core import clock
-from hub.domains.libraries.merge_batch import _lineage, _merge_batch, field_provenance, merge_conflict
-from hub.domains.libraries.precedence import KindPrecedence, Precedence, precedence as current_precedence
 from hub.db.tables import metadata, quarantine
+from hub.domains.libraries.merge_batch import _lineage, _merge_batch, field_provenance, merge_conflict
+from hub.domains.libraries.precedence import KindPrecedence, Precedence
+from hub.domains.libraries.precedence import precedence as current_precedence
 from hub.ingest.pipeline import OpenMessage, Pipeline, batches
 from hub.ingest.store import Prepared, StoreConflict, add_counts, record_message, store_batch
-from hub.catalog.systems import CatalogError, System, get_system
 from hub.model.outcomes import Detail, Outcome
 
 __all__ = ["COUNTS", "field_provenance", "merge_conflict", "refresh", "refresh_cursor", "stored_cursor"]
@@ -98,7 +99,9 @@ refresh_cursor = Table(
 )
 
 
-def refresh(engine: Engine, system_id: str, adapter: Adapter | None = None, precedence: Precedence | None = None) -> dict:
+def refresh(
+    engine: Engine, system_id: str, adapter: Adapter | None = None, precedence: Precedence | None = None
+) -> dict:
     """Merge the system's change feed from the stored cursor on; returns the counts.
 
     ``adapter``: read it instead of opening the system's endpoint; it is read from where
@@ -110,7 +113,9 @@ def refresh(engine: Engine, system_id: str, adapter: Adapter | None = None, prec
     own = adapter is None
     if adapter is None:
         if not system.endpoint:
-            raise CatalogError(f"system {system_id} has no endpoint in the catalogue; add its change-feed URL to refresh from it")
+            raise CatalogError(
+                f"system {system_id} has no endpoint in the catalogue; add its change-feed URL to refresh from it"
+            )
         start = stored_cursor(engine, system_id)
         adapter = open_adapter(system.endpoint, **({"cursor": start} if start else {}))
     counts = Counter(dict.fromkeys(COUNTS, 0))
@@ -146,8 +151,10 @@ def _entries_by_kind(envelope: Envelope, prec: Precedence) -> dict[str, list]:
     for i, entry in enumerate(entries, 1):
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if kind not in prec.kinds:
-            raise RejectedError(f"page {envelope.message_id}: entry {i} is not {{\"kind\": one of {', '.join(prec.kinds)}, "
-                                f"\"record\": {{...}}}}; the refresh stops before this page")
+            raise RejectedError(
+                f'page {envelope.message_id}: entry {i} is not {{"kind": one of {", ".join(prec.kinds)}, '
+                f'"record": {{...}}}}; the refresh stops before this page'
+            )
         out.setdefault(kind, []).append(entry.get("record"))
     return out
 
@@ -157,8 +164,13 @@ def _merge_page(engine: Engine, pipeline: Pipeline, system: System, prec: Preced
     for kind, records in _entries_by_kind(envelope, prec).items():
         body = json.dumps({"records": records}, ensure_ascii=False).encode("utf-8")
         # a content-derived id: a page read again is the same message, a page that grew is not
-        m = pipeline.open(io.BytesIO(body), system, fmt="json", kind=kind,
-                          message_id=f"refresh:{kind}:{hashlib.sha256(body).hexdigest()[:40]}")
+        m = pipeline.open(
+            io.BytesIO(body),
+            system,
+            fmt="json",
+            kind=kind,
+            message_id=f"refresh:{kind}:{hashlib.sha256(body).hexdigest()[:40]}",
+        )
         messages.append((m, list(pipeline.prepared(m))))
     for attempt in range(5):
         try:
@@ -173,7 +185,9 @@ def _merge_page(engine: Engine, pipeline: Pipeline, system: System, prec: Preced
             # another writer changed or created one of these records first: merge again
             if attempt == 4:
                 raise
-            log.info("a refresh page from %s raced another writer (attempt %d); merging it again", system.id, attempt + 1)
+            log.info(
+                "a refresh page from %s raced another writer (attempt %d); merging it again", system.id, attempt + 1
+            )
             for _, prepared in messages:
                 for p in prepared:
                     p.outcome = p.detail = ""
@@ -184,11 +198,16 @@ def _merge_page(engine: Engine, pipeline: Pipeline, system: System, prec: Preced
 def _save_cursor(conn: Connection, system_id: str, cursor: str) -> None:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(refresh_cursor)
     row = {"system": system_id, "cursor": cursor, "updated_at": clock.now()}
-    conn.execute(ins.values(**row).on_conflict_do_update(index_elements=["system"],
-                                                         set_={"cursor": cursor, "updated_at": row["updated_at"]}))
+    conn.execute(
+        ins.values(**row).on_conflict_do_update(
+            index_elements=["system"], set_={"cursor": cursor, "updated_at": row["updated_at"]}
+        )
+    )
 
 
-def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], kp: KindPrecedence, batch_size: int) -> Counter:
+def _merge_message(
+    conn: Connection, m: OpenMessage, prepared: list[Prepared], kp: KindPrecedence, batch_size: int
+) -> Counter:
     ctx = m.ctx
     if m.seen:  # this page content was merged before: lineage records the repeat, nothing else
         done = store_batch(conn, ctx, prepared, message_seen=True)
@@ -199,9 +218,15 @@ def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], k
     if bad:
         # a feed read again (from an older cursor, cut into other pages) offers the same
         # defective records in other messages: quarantined once per source, not per message
-        before = set(conn.execute(select(quarantine.c.payload).where(
-            quarantine.c.source_system == ctx.system, quarantine.c.kind == ctx.kind.kind,
-            quarantine.c.payload.in_([p.raw.payload for p in bad]))).scalars())
+        before = set(
+            conn.execute(
+                select(quarantine.c.payload).where(
+                    quarantine.c.source_system == ctx.system,
+                    quarantine.c.kind == ctx.kind.kind,
+                    quarantine.c.payload.in_([p.raw.payload for p in bad]),
+                )
+            ).scalars()
+        )
         again = [p for p in bad if p.raw.payload in before]
         for p in again:
             p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
@@ -217,5 +242,7 @@ def _merge_message(conn: Connection, m: OpenMessage, prepared: list[Prepared], k
         merged = _merge_batch(conn, m, kp, batch)
         outcomes.update(p.outcome for p in batch)
         counts.update(merged)
-    record_message(conn, m.system.id, ctx.message_id, ctx.kind.kind, "json", ctx.received_at, outcomes, ctx.message_id[:32])
+    record_message(
+        conn, m.system.id, ctx.message_id, ctx.kind.kind, "json", ctx.received_at, outcomes, ctx.message_id[:32]
+    )
     return counts

@@ -10,21 +10,41 @@ import json
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import (Column, Connection, DateTime, Index, RowMapping, String, Table, Text, UniqueConstraint, bindparam, insert,
-                        select, tuple_)
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.model.canonical import json_ready
-from hub.model.dictionary import Kind
+from hub.db.tables import LIBRARY, Id, lineage, metadata, outbox, record_history
 from hub.domains.libraries.decision import _decide, _Merge
 from hub.domains.libraries.precedence import KindPrecedence
-from hub.model.masking import mask_record
-from hub.db.tables import LIBRARY, Id, lineage, metadata, outbox, record_history
 from hub.ingest.pipeline import OpenMessage
-from hub.outbound.delivery import enqueue
+from hub.ingest.store import (
+    EVENTS_EXCHANGE,
+    BatchContext,
+    ConcurrentUpdate,
+    Prepared,
+    add_counts,
+    bulk_insert,
+    content_hash,
+)
+from hub.model.canonical import json_ready
+from hub.model.dictionary import Kind
+from hub.model.masking import mask_record
 from hub.model.outcomes import Detail, Outcome
-from hub.ingest.store import (EVENTS_EXCHANGE, BatchContext, ConcurrentUpdate, Prepared, add_counts, bulk_insert,
-                              content_hash)
+from hub.outbound.delivery import enqueue
 
 field_provenance = Table(
     "field_provenance",
@@ -61,12 +81,28 @@ merge_conflict = Table(
 
 
 def _lineage(conn: Connection, ctx: BatchContext, items: list[Prepared]) -> list[int]:
-    return bulk_insert(conn, lineage, [
-        {"source_system": ctx.system, "kind": ctx.kind.kind, "message_id": ctx.message_id, "seq": p.seq,
-         "record_key": p.key_text, "received_at": ctx.received_at, "payload_hash": p.hash, "mapping": ctx.mapping,
-         "schema_version": ctx.schema_version, "outcome": p.outcome, "detail": p.detail, "record_version": p.version}
-        for p in items
-    ], returning_ids=True)
+    return bulk_insert(
+        conn,
+        lineage,
+        [
+            {
+                "source_system": ctx.system,
+                "kind": ctx.kind.kind,
+                "message_id": ctx.message_id,
+                "seq": p.seq,
+                "record_key": p.key_text,
+                "received_at": ctx.received_at,
+                "payload_hash": p.hash,
+                "mapping": ctx.mapping,
+                "schema_version": ctx.schema_version,
+                "outcome": p.outcome,
+                "detail": p.detail,
+                "record_version": p.version,
+            }
+            for p in items
+        ],
+        returning_ids=True,
+    )
 
 
 def _key_rows(conn: Connection, t: Table, k: Kind, keys: list[tuple]) -> dict[str, dict]:
@@ -94,15 +130,23 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
     keys = [_key_text(p) for p in batch]
     rows = _key_rows(conn, t, k, [p.natural_key for p in batch])
     provenance: dict[str, dict[str, RowMapping]] = {}
-    for r in conn.execute(select(field_provenance).where(field_provenance.c.kind == k.kind,
-                                                         field_provenance.c.record_key.in_(keys))).mappings():
+    for r in conn.execute(
+        select(field_provenance).where(field_provenance.c.kind == k.kind, field_provenance.c.record_key.in_(keys))
+    ).mappings():
         provenance.setdefault(r["record_key"], {})[r["field"]] = r
-    known_conflicts = set(conn.execute(
-        select(merge_conflict.c.record_key, merge_conflict.c.field, merge_conflict.c.offered_hash).where(
-            merge_conflict.c.kind == k.kind, merge_conflict.c.offered_source == source, merge_conflict.c.record_key.in_(keys))
-    ).all())
+    known_conflicts = set(
+        conn.execute(
+            select(merge_conflict.c.record_key, merge_conflict.c.field, merge_conflict.c.offered_hash).where(
+                merge_conflict.c.kind == k.kind,
+                merge_conflict.c.offered_source == source,
+                merge_conflict.c.record_key.in_(keys),
+            )
+        ).all()
+    )
 
-    merges = [_decide(k, kp, source, p.canonical, rows.get(key), provenance.get(key, {})) for p, key in zip(batch, keys)]
+    merges = [
+        _decide(k, kp, source, p.canonical, rows.get(key), provenance.get(key, {})) for p, key in zip(batch, keys)
+    ]
     for p, mg in zip(batch, merges):
         if mg.row is None:
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
@@ -115,21 +159,42 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
     new = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is None]
     changed = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is not None and mg.changed]
     if new:
-        bulk_insert(conn, t, [
-            {**mg.values, "source_system": source, "version": 1, "payload_hash": p.hash, "received_at": now,
-             "updated_at": now, "lineage_id": lid}
-            for p, mg, lid in new
-        ])
+        bulk_insert(
+            conn,
+            t,
+            [
+                {
+                    **mg.values,
+                    "source_system": source,
+                    "version": 1,
+                    "payload_hash": p.hash,
+                    "received_at": now,
+                    "updated_at": now,
+                    "lineage_id": lid,
+                }
+                for p, mg, lid in new
+            ],
+        )
     if changed:
         _update_rows(conn, k, t, source, now, changed)
     _save_provenance(conn, k.kind, now, [(p, mg) for p, mg in zip(batch, merges)])
 
     conflicts = [
-        {"kind": k.kind, "record_key": p.key_text, "field": name, "kept_source": kept,
-         "kept_value_masked": _masked(k.kind, name, old), "offered_source": source,
-         "offered_value_masked": _masked(k.kind, name, new_value), "offered_hash": h,
-         "offered_time": p.canonical.get("source_time"), "detected_at": now, "status": "open"}
-        for p, mg in zip(batch, merges) for name, kept, old, new_value, h in mg.conflicts
+        {
+            "kind": k.kind,
+            "record_key": p.key_text,
+            "field": name,
+            "kept_source": kept,
+            "kept_value_masked": _masked(k.kind, name, old),
+            "offered_source": source,
+            "offered_value_masked": _masked(k.kind, name, new_value),
+            "offered_hash": h,
+            "offered_time": p.canonical.get("source_time"),
+            "detected_at": now,
+            "status": "open",
+        }
+        for p, mg in zip(batch, merges)
+        for name, kept, old, new_value, h in mg.conflicts
         if (p.key_text, name, h) not in known_conflicts
     ]
     if conflicts:
@@ -148,26 +213,49 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
 
 
 def _update_rows(conn: Connection, k: Kind, t: Table, source: str, now: datetime, changed: list[tuple]) -> None:
-    conn.execute(insert(record_history), [
-        {"kind": k.kind, "record_id": mg.row["id"], "record_key": p.key_text, "version": mg.row["version"],
-         "source_system": mg.row["source_system"], "source_time": mg.row["source_time"], "recorded_at": now,
-         "lineage_id": lid, "reason": "merged", "changed_fields": sorted(mg.changed),
-         "values": {f.name: json_ready(mg.row[f.name]) for f in k.fields if mg.row[f.name] is not None}}
-        for p, mg, lid in changed
-    ])
+    conn.execute(
+        insert(record_history),
+        [
+            {
+                "kind": k.kind,
+                "record_id": mg.row["id"],
+                "record_key": p.key_text,
+                "version": mg.row["version"],
+                "source_system": mg.row["source_system"],
+                "source_time": mg.row["source_time"],
+                "recorded_at": now,
+                "lineage_id": lid,
+                "reason": "merged",
+                "changed_fields": sorted(mg.changed),
+                "values": {f.name: json_ready(mg.row[f.name]) for f in k.fields if mg.row[f.name] is not None},
+            }
+            for p, mg, lid in changed
+        ],
+    )
     names = [f.name for f in k.fields]
     stmt = (
         t.update()
         .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_old_version"))
-        .values({c: bindparam(c) for c in names + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]})
+        .values(
+            {c: bindparam(c) for c in names + ["source_system", "version", "payload_hash", "updated_at", "lineage_id"]}
+        )
     )
     rows = []
     for p, mg, lid in changed:
         times = [x for x in (mg.row["source_time"], p.record.get("source_time")) if x is not None]
         values = {**mg.values, "source_time": max(times) if times else None}
-        rows.append({**values, "source_system": source, "version": p.version,
-                     "payload_hash": content_hash({n: v for n, v in values.items() if v is not None}),
-                     "updated_at": now, "lineage_id": lid, "_id": mg.row["id"], "_old_version": mg.row["version"]})
+        rows.append(
+            {
+                **values,
+                "source_system": source,
+                "version": p.version,
+                "payload_hash": content_hash({n: v for n, v in values.items() if v is not None}),
+                "updated_at": now,
+                "lineage_id": lid,
+                "_id": mg.row["id"],
+                "_old_version": mg.row["version"],
+            }
+        )
     res = conn.execute(stmt, rows)
     if res.rowcount not in (-1, len(rows)):
         raise ConcurrentUpdate(f"{len(rows) - res.rowcount} library rows changed underneath this refresh page")
@@ -175,25 +263,49 @@ def _update_rows(conn: Connection, k: Kind, t: Table, source: str, now: datetime
 
 def _save_provenance(conn: Connection, kind: str, now: datetime, merges: list[tuple[Prepared, _Merge]]) -> None:
     rows = [
-        {"kind": kind, "record_key": p.key_text, "field": name, "source_system": src, "source_time": when,
-         "value_hash": h, "updated_at": now}
-        for p, mg in merges for name, (src, when, h) in mg.provenance.items()
+        {
+            "kind": kind,
+            "record_key": p.key_text,
+            "field": name,
+            "source_system": src,
+            "source_time": when,
+            "value_hash": h,
+            "updated_at": now,
+        }
+        for p, mg in merges
+        for name, (src, when, h) in mg.provenance.items()
     ]
     if not rows:
         return
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(field_provenance)
-    conn.execute(ins.on_conflict_do_update(
-        index_elements=["kind", "record_key", "field"],
-        set_={c: ins.excluded[c] for c in ("source_system", "source_time", "value_hash", "updated_at")}), rows)
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["kind", "record_key", "field"],
+            set_={c: ins.excluded[c] for c in ("source_system", "source_time", "value_hash", "updated_at")},
+        ),
+        rows,
+    )
 
 
 def _event(k: Kind, source: str, message_id: str, now: datetime, p: Prepared, mg: _Merge, lineage_id: int) -> dict:
     event = "created" if mg.row is None else "updated"
     region = mg.values.get("region_code")
     return {
-        "exchange": EVENTS_EXCHANGE, "routing_key": f"{k.kind}.{region or 'unknown'}.{source}", "kind": k.kind,
-        "record_key": p.key_text, "event": event,
-        "body": {"event": event, "kind": k.kind, "key": p.key_text, "version": p.version, "source_system": source,
-                 "region_code": region, "message_id": message_id, "lineage_id": lineage_id, "fields": sorted(mg.changed)},
+        "exchange": EVENTS_EXCHANGE,
+        "routing_key": f"{k.kind}.{region or 'unknown'}.{source}",
+        "kind": k.kind,
+        "record_key": p.key_text,
+        "event": event,
+        "body": {
+            "event": event,
+            "kind": k.kind,
+            "key": p.key_text,
+            "version": p.version,
+            "source_system": source,
+            "region_code": region,
+            "message_id": message_id,
+            "lineage_id": lineage_id,
+            "fields": sorted(mg.changed),
+        },
         "created_at": now,
     }

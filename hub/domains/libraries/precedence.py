@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
-from hub.model.dictionary import kinds
 from hub.core.errors import ConfigError
+from hub.model.dictionary import kinds
 
 PRECEDENCE_FILE = CATALOG_DIR / "precedence.yaml"
 ANY = "*"
@@ -56,7 +56,9 @@ class KindPrecedence(BaseModel):
             return order.index(source)
         return order.index(ANY) if ANY in order else len(order)
 
-    def wins(self, field: str, offered: str, offered_time: datetime | None, kept: str, kept_time: datetime | None) -> bool:
+    def wins(
+        self, field: str, offered: str, offered_time: datetime | None, kept: str, kept_time: datetime | None
+    ) -> bool:
         ro, rk = self.rank(field, offered), self.rank(field, kept)
         if ro != rk:
             return ro < rk
@@ -111,7 +113,9 @@ def load_precedence(path: Path | None = None) -> Precedence:
         if k is None:
             raise PrecedenceError(f"{where}: unknown kind; known: {', '.join(sorted(known))}")
         if k.key_scoped_by_source:
-            raise PrecedenceError(f"{where}: {name} records belong to their sender (key scoped by source); they are not merged")
+            raise PrecedenceError(
+                f"{where}: {name} records belong to their sender (key scoped by source); they are not merged"
+            )
         _check_sources(f"{where}.default", kp.default)
         names = {f.name for f in k.fields}
         for field, sources in kp.fields.items():

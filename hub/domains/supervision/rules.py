@@ -17,16 +17,17 @@ item it belongs to, when the hub has it):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hub.core import catalogfile
 from hub.core.config import load_settings
-from hub.domains.timelimit.engine import Policy, TimeLimitError, compute_deadlines
 from hub.core.errors import ConfigError
+from hub.domains.timelimit.engine import Policy, TimeLimitError, compute_deadlines
 
 RULE_TYPES = ("时限", "内容", "流程", "收费", "评价")
 LEVELS = ("黄牌", "红牌", "超法定期限")
@@ -151,6 +152,7 @@ def _rule(path: Path, i: int, r: Any, seen: set[str]) -> MonitoringRule:
 
 # ---- the checks ----
 
+
 def _t(v) -> str:
     return v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else str(v)
 
@@ -169,8 +171,9 @@ def with_item_limits(case: dict, item: dict | None) -> dict:
 
 def time_limit(rule: MonitoringRule, case: dict, item: dict | None, now: datetime) -> list[Finding]:
     p = rule.params
-    policy = Policy(yellow_share=p.get("yellow_share", 0.8) if "yellow_share" in p else 0.8,
-                    yellow_days=p.get("yellow_days"))
+    policy = Policy(
+        yellow_share=p.get("yellow_share", 0.8) if "yellow_share" in p else 0.8, yellow_days=p.get("yellow_days")
+    )
     try:
         d = compute_deadlines(with_item_limits(case, item), now=now, policy=policy)
     except TimeLimitError:
@@ -179,9 +182,11 @@ def time_limit(rule: MonitoringRule, case: dict, item: dict | None, now: datetim
     if STATES.index(state) < STATES.index(p["state"]):
         return []
     legal = f", legal deadline {_t(d.legal_deadline)}" if d.legal_deadline else ""
-    evidence = (f"state {state} at {_t(now)}: accepted {_t(d.start)}, promised {d.promised_days} {d.promised_unit}"
-                f" (extension {d.extension_days}, suspended {d.suspended_days}), promised deadline "
-                f"{_t(d.promised_deadline)}{legal}; {d.elapsed_days} clock days used, {d.remaining_days} left")
+    evidence = (
+        f"state {state} at {_t(now)}: accepted {_t(d.start)}, promised {d.promised_days} {d.promised_unit}"
+        f" (extension {d.extension_days}, suspended {d.suspended_days}), promised deadline "
+        f"{_t(d.promised_deadline)}{legal}; {d.elapsed_days} clock days used, {d.remaining_days} left"
+    )
     what = {"due_soon": "办件临近承诺时限", "overdue": "办件超过承诺时限", "past_legal": "办件超过法定时限"}[p["state"]]
     return [Finding(rule, f"{what}: {case.get('case_no')}", evidence)]
 
@@ -199,8 +204,10 @@ def process_order(rule: MonitoringRule, case: dict, item, now) -> list[Finding]:
     top: tuple[int, dict] | None = None  # the furthest step reached since the last 退回: (its order, the step)
     for s in _steps(case):
         if prev is not None and s.get("start_time") and prev.get("start_time") and s["start_time"] < prev["start_time"]:
-            problems.append(f"step {s['seq']} {s.get('step_name')} starts {_t(s['start_time'])}, before step "
-                            f"{prev['seq']} {prev.get('step_name')} ({_t(prev['start_time'])})")
+            problems.append(
+                f"step {s['seq']} {s.get('step_name')} starts {_t(s['start_time'])}, before step "
+                f"{prev['seq']} {prev.get('step_name')} ({_t(prev['start_time'])})"
+            )
         action = s.get("action")
         if action == "退回":
             top = None
@@ -221,8 +228,13 @@ def conclusion_without_acceptance(rule: MonitoringRule, case: dict, item, now) -
         if s.get("action") == "受理":
             accepted = True
         elif s.get("action") in ("决定", "办结") and not accepted:
-            return [Finding(rule, f"未受理即办结: {case.get('case_no')}",
-                            f"step {s['seq']} {s['action']} at {_t(s.get('start_time'))} with no 受理 step before it")]
+            return [
+                Finding(
+                    rule,
+                    f"未受理即办结: {case.get('case_no')}",
+                    f"step {s['seq']} {s['action']} at {_t(s.get('start_time'))} with no 受理 step before it",
+                )
+            ]
     if case.get("status") == "办结" and not case.get("accept_time"):
         return [Finding(rule, f"未受理即办结: {case.get('case_no')}", "status 办结 without accept_time")]
     return []
@@ -239,9 +251,14 @@ def completeness(rule: MonitoringRule, case: dict, item: dict | None, now) -> li
     missing = [m["name"] for m in item.get("materials") or () if m.get("required") and _name(m.get("name")) not in have]
     if not missing:
         return []
-    return [Finding(rule, f"办结材料不全: {case.get('case_no')}",
-                    f"concluded {_t(case.get('finish_time'))} without required materials of item "
-                    f"{item.get('item_code')} v{item.get('item_version')}: {'、'.join(missing)}")]
+    return [
+        Finding(
+            rule,
+            f"办结材料不全: {case.get('case_no')}",
+            f"concluded {_t(case.get('finish_time'))} without required materials of item "
+            f"{item.get('item_code')} v{item.get('item_version')}: {'、'.join(missing)}",
+        )
+    ]
 
 
 def _fee(v) -> Decimal | None:
@@ -252,8 +269,13 @@ def fee_free_item(rule: MonitoringRule, case: dict, item: dict | None, now) -> l
     fee = _fee(case.get("fee_amount"))
     if not item or fee is None or fee <= 0 or item.get("charged") is not False:
         return []
-    return [Finding(rule, f"不收费事项收费: {case.get('case_no')}",
-                    f"fee {fee} 元 charged on item {item.get('item_code')}, which is free (charged=false)")]
+    return [
+        Finding(
+            rule,
+            f"不收费事项收费: {case.get('case_no')}",
+            f"fee {fee} 元 charged on item {item.get('item_code')}, which is free (charged=false)",
+        )
+    ]
 
 
 def fee_mismatch(rule: MonitoringRule, case: dict, item: dict | None, now) -> list[Finding]:
@@ -262,8 +284,13 @@ def fee_mismatch(rule: MonitoringRule, case: dict, item: dict | None, now) -> li
         return []
     if abs(fee - std) <= Decimal(str(rule.params.get("tolerance", 0))):
         return []
-    return [Finding(rule, f"收费与标准不符: {case.get('case_no')}",
-                    f"fee {fee} 元 differs from the fee standard {std} 元 of item {item.get('item_code')}")]
+    return [
+        Finding(
+            rule,
+            f"收费与标准不符: {case.get('case_no')}",
+            f"fee {fee} 元 differs from the fee standard {std} 元 of item {item.get('item_code')}",
+        )
+    ]
 
 
 CHECKS: dict[str, Callable[[MonitoringRule, dict, dict | None, datetime], list[Finding]]] = {

@@ -17,7 +17,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -104,8 +104,14 @@ NO_OVERRIDES = Overrides({}, {})
 
 def load_overrides(path: str | Path) -> Overrides:
     """Read and validate an override file; raise ``OverridesError`` naming file and line."""
-    parsed = catalogfile.load(path, OverridesFile, OverridesError, "calendar overrides", dates_as_text=True,
-                              unique=[catalogfile.Unique("days", key="date", at="index")])
+    parsed = catalogfile.load(
+        path,
+        OverridesFile,
+        OverridesError,
+        "calendar overrides",
+        dates_as_text=True,
+        unique=[catalogfile.Unique("days", key="date", at="index")],
+    )
     return Overrides({d.date: d for d in parsed.days}, dict(parsed.complete_years), Path(path))
 
 
@@ -119,7 +125,7 @@ def _days_of(year: int) -> list[date]:
     return [first + timedelta(i) for i in range((date(year + 1, 1, 1) - first).days)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_year(year: int) -> tuple[tuple[int, ...], dict[date, str]]:
     """The package's working days of ``year`` (ordinals) and its names for the days off."""
     cn = holidays.China(years=year, categories=(PUBLIC,), language="zh_CN")
@@ -127,7 +133,7 @@ def _package_year(year: int) -> tuple[tuple[int, ...], dict[date, str]]:
     return tuple(d.toordinal() for d in days if cn.is_working_day(d)), {d: cn[d] for d in days if d in cn}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _mondays_to_fridays(year: int) -> tuple[int, ...]:
     return tuple(d.toordinal() for d in _days_of(year) if d.weekday() < 5)
 
@@ -195,8 +201,11 @@ class OfficialCalendar:
         if end < start:
             return -self.workdays_between(end, start)
         full_years = sum(len(self._workday_ordinals(y)) for y in range(start.year, end.year))
-        return (full_years + bisect_right(self._workday_ordinals(end.year), end.toordinal())
-                - bisect_right(self._workday_ordinals(start.year), start.toordinal()))
+        return (
+            full_years
+            + bisect_right(self._workday_ordinals(end.year), end.toordinal())
+            - bisect_right(self._workday_ordinals(start.year), start.toordinal())
+        )
 
     def add_natural_days(self, d: date, n: int, *, roll_forward: bool = True) -> date:
         """``d + n`` days; with ``roll_forward`` a period ending on a day off ends on the

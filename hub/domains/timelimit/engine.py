@@ -49,9 +49,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from hub.core import clock
-from hub.model.canonical import parse_datetime
-from hub.domains.timelimit.calendar import OfficialCalendar, default_calendar
 from hub.core.errors import InputError
+from hub.domains.timelimit.calendar import OfficialCalendar, default_calendar
+from hub.model.canonical import parse_datetime
 
 WORKING, NATURAL = "工作日", "自然日"
 PAUSE_KINDS = frozenset({"挂起", "中止", "听证", "检验", "检测", "鉴定", "专家评审"})
@@ -71,8 +71,8 @@ class Policy:
     """The supervision rules' choices (see the module notes); the defaults are the common practice."""
 
     deadline_time: time = time(23, 59, 59)
-    yellow_share: float | None = 0.8   # share of the promised clock days used
-    yellow_days: int | None = None     # clock days left
+    yellow_share: float | None = 0.8  # share of the promised clock days used
+    yellow_days: int | None = None  # clock days left
     correction: Literal["pause", "restart"] = "pause"
     extend_legal: bool = False
     roll_natural_days: bool = True
@@ -145,7 +145,7 @@ def _merge(anchor: date, spans: list[tuple[date, date]]) -> tuple[tuple[date, da
 class _Procedures:
     pauses: list[tuple[date, date]]
     extension_days: int
-    restart: date | None   # correction="restart": the clock's new day 0
+    restart: date | None  # correction="restart": the clock's new day 0
     open_pause: bool
     warnings: tuple[str, ...]
 
@@ -212,20 +212,20 @@ class Deadlines:
     """Deadlines of one case as of ``as_of``; day counts are in the promised unit."""
 
     start: datetime
-    as_of: datetime              # now, or finish_time for a finished case
+    as_of: datetime  # now, or finish_time for a finished case
     promised_deadline: datetime
     legal_deadline: datetime | None
-    promised_days: int           # promised limit including extensions
+    promised_days: int  # promised limit including extensions
     promised_unit: str
-    legal_days: int | None       # legal limit (including extensions with extend_legal)
+    legal_days: int | None  # legal limit (including extensions with extend_legal)
     legal_unit: str | None
     extension_days: int
-    suspended_days: int          # clock days lost to pauses up to the promised deadline
+    suspended_days: int  # clock days lost to pauses up to the promised deadline
     elapsed_days: int
-    remaining_days: int          # negative once overdue
+    remaining_days: int  # negative once overdue
     paused: bool
     finished: bool
-    provisional: bool            # a deadline relies on a year without a published schedule
+    provisional: bool  # a deadline relies on a year without a published schedule
     warnings: tuple[str, ...]
     policy: Policy = field(repr=False)
     _clock: _Clock = field(repr=False, compare=False)
@@ -244,7 +244,8 @@ class Deadlines:
         used = elapsed / self.promised_days if self.promised_days else 1.0
         p = self.policy
         if (p.yellow_share is not None and used >= p.yellow_share) or (
-                p.yellow_days is not None and remaining <= p.yellow_days):
+            p.yellow_days is not None and remaining <= p.yellow_days
+        ):
             return "due_soon"
         return "on_time"
 
@@ -256,8 +257,9 @@ def _deadline(clock: _Clock, n: int, policy: Policy) -> date:
     return d
 
 
-def compute_deadlines(case: dict, now: datetime | None = None, calendar: OfficialCalendar | None = None,
-                      policy: Policy | None = None) -> Deadlines:
+def compute_deadlines(
+    case: dict, now: datetime | None = None, calendar: OfficialCalendar | None = None, policy: Policy | None = None
+) -> Deadlines:
     """Deadlines and warning inputs of ``case`` (a canonical case record) at ``now``."""
     cal = calendar or default_calendar()
     policy = policy or Policy()

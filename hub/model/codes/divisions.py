@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from hub.model.codes.errors import CodeError, mask
 from hub.model.outcomes import Reason
@@ -47,9 +47,7 @@ _COLUMNS = ("code", "name", "level", "parent", "valid_from", "valid_to")
 
 # Prefecture-level placeholders that group counties but are not part of a place's name:
 # 110101 is 北京市东城区, not 北京市市辖区东城区.
-_PLACEHOLDER_NAMES = frozenset(
-    {"市辖区", "县", "省直辖县级行政单位", "省直辖行政单位", "自治区直辖县级行政单位"}
-)
+_PLACEHOLDER_NAMES = frozenset({"市辖区", "县", "省直辖县级行政单位", "省直辖行政单位", "自治区直辖县级行政单位"})
 
 
 def _level_of(code: str) -> str:
@@ -76,9 +74,7 @@ class Division:
     valid_to: int | None
 
     def valid_in(self, year: int) -> bool:
-        return (self.valid_from is None or self.valid_from <= year) and (
-            self.valid_to is None or year <= self.valid_to
-        )
+        return (self.valid_from is None or self.valid_from <= year) and (self.valid_to is None or year <= self.valid_to)
 
     @property
     def is_current(self) -> bool:
@@ -107,7 +103,7 @@ class DivisionTable:
     # -- loading -----------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "DivisionTable":
+    def load(cls, path: str | Path | None = None) -> DivisionTable:
         """Load a directory (``gb2260.csv`` + optional ``supplement.csv``) or one CSV file.
 
         A malformed row fails here with file and line, not on the first record.
@@ -215,8 +211,7 @@ class DivisionTable:
         pool = self.current_codes if current_only else self.ever_codes
         prefix = province[:2] if province else None
         return sorted(
-            c for c in pool
-            if (prefix is None or c.startswith(prefix)) and (level is None or _level_of(c) == level)
+            c for c in pool if (prefix is None or c.startswith(prefix)) and (level is None or _level_of(c) == level)
         )
 
 

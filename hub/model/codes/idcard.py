@@ -41,8 +41,7 @@ _CHECK = "10X98765432"
 # Provinces per GB/T 2260 (71 台湾, 81 香港, 82 澳门 included). Used only without a
 # division table. 83 (Taiwan residents' residence permits) is deliberately absent.
 PROVINCE_PREFIXES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
 )
 MIN_BIRTH_YEAR = 1880
 
@@ -113,7 +112,8 @@ def _birth(v: str) -> date:
 # leap-year test. Building a datetime.date per record costs more than the rest of
 # validate() together.
 _MMDD = frozenset(
-    f"{m:02d}{d:02d}" for m, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+    f"{m:02d}{d:02d}"
+    for m, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
     for d in range(1, days + 1)
 )
 _MIN_YMD = f"{MIN_BIRTH_YEAR}0101"
@@ -149,7 +149,9 @@ def _date_error(v: str, today_ymd: str) -> CodeError:
     """The specific reason a birth date failed the fast check (error path only)."""
     born = _birth(v)  # raises if not a real date
     if v[6:14] < _MIN_YMD:
-        return CodeError(Reason.ID_BIRTH_DATE, f"ID number {mask(v)}: birth year {born.year} is before {MIN_BIRTH_YEAR}")
+        return CodeError(
+            Reason.ID_BIRTH_DATE, f"ID number {mask(v)}: birth year {born.year} is before {MIN_BIRTH_YEAR}"
+        )
     return CodeError(
         Reason.ID_BIRTH_DATE,
         f"ID number {mask(v)}: birth date is in the future (after {today_ymd}); check for a typo",

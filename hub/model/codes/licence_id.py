@@ -75,7 +75,7 @@ def validate(value: str) -> str:
             Reason.LICENCE_ID_FORMAT,
             f"licence identifier {mask(v)} must start with {_PREFIX} (电子证照 root)",
         )
-    parts = v[len(_PREFIX):].split(".")
+    parts = v[len(_PREFIX) :].split(".")
     if len(parts) != 5:
         raise CodeError(
             Reason.LICENCE_ID_FORMAT,
@@ -85,7 +85,9 @@ def validate(value: str) -> str:
     t, i, s, ver, check = parts
     _fields(t, i, s, ver, mask(v))
     if len(check) != 1 or check not in _ALNUM:
-        raise CodeError(Reason.LICENCE_ID_FORMAT, f"licence identifier {mask(v)}: the check must be one character 0-9 A-Z")
+        raise CodeError(
+            Reason.LICENCE_ID_FORMAT, f"licence identifier {mask(v)}: the check must be one character 0-9 A-Z"
+        )
     if check != check_char(t, i, s, ver):
         raise CodeError(
             Reason.LICENCE_ID_CHECK_CHAR,

@@ -30,8 +30,14 @@ if TYPE_CHECKING:
     from hub.model.codes.divisions import DivisionTable
 
 __all__ = [
-    "ALPHABET", "REGISTRATION_DEPARTMENTS", "check_char", "validate", "is_valid",
-    "organisation_code", "registration_department", "org_code_consistent",
+    "ALPHABET",
+    "REGISTRATION_DEPARTMENTS",
+    "check_char",
+    "validate",
+    "is_valid",
+    "organisation_code",
+    "registration_department",
+    "org_code_consistent",
 ]
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -72,10 +78,14 @@ def _check(mapped: bytes) -> str:
 def check_char(first17: str) -> str:
     """The check character for the first 17 characters."""
     if not isinstance(first17, str) or len(first17) != 17 or not first17.isascii():
-        raise CodeError(Reason.USCC_FORMAT, "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V")
+        raise CodeError(
+            Reason.USCC_FORMAT, "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V"
+        )
     m = first17.upper().encode("ascii").translate(_TO_BASE34)
     if b"!" in m:
-        raise CodeError(Reason.USCC_FORMAT, "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V")
+        raise CodeError(
+            Reason.USCC_FORMAT, "a credit code's first 17 characters must come from 0-9 A-Z without I O Z S V"
+        )
     return _check(m)
 
 
