@@ -21,10 +21,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/govhub demo
 
-test: $(STAMP)
+test: lint
+	$(BIN)/python -m pytest
+
+# The habits the issue tracker asked for, checked before the tests: ruff (lint and format),
+# the import-linter contracts of pyproject.toml, and mypy (the core packages strictly).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
 
 # mypy with [tool.mypy] of pyproject.toml: hub, adapters and devices; the core packages strictly.
 typecheck: $(STAMP)
