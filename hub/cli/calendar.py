@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from hub.domains.timelimit.calendar import DEFAULT_OVERRIDES, OVERRIDES_ENV, CalendarError, OfficialCalendar
+from hub.model.calendar import DEFAULT_OVERRIDES, OVERRIDES_ENV, CalendarError, OfficialCalendar
 
 _WEEKDAYS = "一二三四五六日"
 

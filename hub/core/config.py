@@ -23,7 +23,7 @@
 | ``GOVHUB_NOTIFICATION_TEMPLATES`` | ``catalog/notification_templates.yaml`` | SMS templates (``hub.domains.notifications``) |
 | ``GOVHUB_QUALITY_REASONS`` | ``catalog/quality_reasons.yaml`` | Chinese labels of quarantine reasons (``hub.quality.reasons``) |
 | ``GOVHUB_MONITORING_RULES`` | ``catalog/monitoring_rules.yaml`` | monitoring rules (``hub.domains.supervision.rules``) |
-| ``GOVHUB_CALENDAR_OVERRIDES`` | ``catalog/calendar/overrides.yaml`` | working-day calendar overrides (``hub.domains.timelimit.calendar``) |
+| ``GOVHUB_CALENDAR_OVERRIDES`` | ``catalog/calendar/overrides.yaml`` | working-day calendar overrides (``hub.model.calendar``) |
 | ``GOVHUB_MAPPINGS`` | ``mappings/`` | the folder of mapping files (``hub.model.mapping``) |
 | ``GOVHUB_CLOCK`` | unset (the wall clock) | test/ops hook: the hub's time (naive CST, ISO 8601) when the process starts, ticking on from there, e.g. ``2026-11-22T10:00:00``; ``TIME@UNIX_SECONDS`` reads TIME at that instant (read by ``hub.core.clock``, not by ``load_settings``) |
 

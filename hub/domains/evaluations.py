@@ -41,8 +41,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.core import clock
 from hub.core.errors import NotFound
 from hub.db.tables import LIBRARY, Id, metadata, outbox
-from hub.domains.timelimit.calendar import default_calendar
 from hub.ingest.store import EVENTS_EXCHANGE
+from hub.model.calendar import default_calendar
 from hub.model.masking import mask_name, mask_phone, mask_record
 
 log = logging.getLogger("govhub.evaluations")

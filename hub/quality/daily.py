@@ -36,7 +36,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Engine, func, select
 
 from hub.db.tables import LIBRARY, lineage
-from hub.domains.timelimit.calendar import CalendarError, default_calendar
+from hub.model.calendar import CalendarError, default_calendar
 from hub.model.dictionary import kind as dictionary_kind
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.suites import FeedHealth, LoadedSuite, suites

@@ -31,7 +31,7 @@ from hub.domains.timelimit import (
     compute_deadlines,
     default_calendar,
 )
-from hub.domains.timelimit.calendar import (
+from hub.model.calendar import (
     DEFAULT_OVERRIDES,
     OVERRIDES_ENV,
     PACKAGE_LAST_NOTICE_YEAR,

@@ -7,7 +7,8 @@
 | ``cli`` | ``govhub calendar add-workdays|is-workday|show`` |
 """
 
-from hub.domains.timelimit.calendar import (
+from hub.domains.timelimit.engine import Deadlines, Policy, TimeLimitError, compute_deadlines
+from hub.model.calendar import (
     CalendarError,
     OfficialCalendar,
     Overrides,
@@ -16,7 +17,6 @@ from hub.domains.timelimit.calendar import (
     default_calendar,
     load_overrides,
 )
-from hub.domains.timelimit.engine import Deadlines, Policy, TimeLimitError, compute_deadlines
 
 __all__ = [
     "CalendarError",

@@ -50,7 +50,7 @@ from typing import Literal
 
 from hub.core import clock
 from hub.core.errors import InputError
-from hub.domains.timelimit.calendar import OfficialCalendar, default_calendar
+from hub.model.calendar import OfficialCalendar, default_calendar
 from hub.model.canonical import parse_datetime
 
 WORKING, NATURAL = "工作日", "自然日"

@@ -60,7 +60,7 @@ class DayOverride(BaseModel):
 
     @field_validator("date", mode="before")
     @classmethod
-    def _iso_date(cls, v):
+    def _iso_date(cls, v: object) -> object:
         # Strict: YAML ints or datetimes are typos here, not dates to guess at.
         if not isinstance(v, str) or not _ISO_DATE.fullmatch(v):
             raise ValueError("expected a date written YYYY-MM-DD")
