@@ -7,7 +7,7 @@ failures are retried, with exponential back-off from ``backoff`` seconds, defaul
 ``push_path`` (default ``/{kind}``), ``pull_path`` (cursor-paginated GET returning
 ``{"records": [...], "next_cursor": ..., "has_more": ...}``), ``ping_path`` (default
 ``/health``), ``api_key_env`` (sends ``X-Api-Key``), ``hmac_secret_env`` + ``system``
-(signs requests like the hub expects: ``hub.catalog.access.hmac_signature``).
+(signs requests like the hub expects: ``hub.core.signing.hmac_signature``).
 
 Errors: connection failures, timeouts, 429 and 5xx → ``TransientError``; 401/403 →
 ``AuthError``; other 4xx → ``RejectedError`` (the peer will not accept it as it is).
@@ -25,7 +25,7 @@ import requests
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
-from hub.catalog.access import hmac_signature
+from hub.core.signing import hmac_signature
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 

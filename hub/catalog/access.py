@@ -23,12 +23,9 @@ import time
 
 from hub.catalog.systems import Administrator, System, administrators, systems
 from hub.core.errors import AccessDenied
+from hub.core.signing import hmac_signature, sha256_hex
 
 MAX_SKEW = 300  # seconds between the sender's clock and ours for HMAC and WS-Security
-
-
-def sha256_hex(data: bytes | str) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
 def hash_password(password: str, iterations: int = 200_000, salt: bytes | None = None) -> str:
@@ -76,11 +73,6 @@ def by_admin_key(key: str | None) -> Administrator:
             "enough (administrators are listed under 'administrators' in the catalogue)",
         )
     raise AccessDenied(401, "bad_credentials", "the API key is not valid")
-
-
-def hmac_signature(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
-    msg = f"{method.upper()}\n{path}\n{timestamp}\n{sha256_hex(body)}".encode()
-    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
 def by_hmac(
