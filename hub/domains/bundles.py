@@ -52,6 +52,7 @@ import io
 import json
 import logging
 from collections import Counter
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -182,8 +183,8 @@ def _insert(conn: Connection, table):
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -> dict:
-    """Store a bundle application and dispatch its parts (see the module datasheet)."""
+def _checked(application: dict) -> tuple[Application, Bundle]:
+    """The application, checked, and the definition of its bundle."""
     try:
         app = Application.model_validate(application)
     except ValidationError as exc:
@@ -194,6 +195,71 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
         raise BundleError(
             f"application: bundle_code: unknown bundle {app.bundle_code!r}; known: {', '.join(sorted(bundles()))}"
         )
+    return app, definition
+
+
+def _store(
+    conn: Connection,
+    app: Application,
+    definition: Bundle,
+    window: System,
+    cases: list[dict],
+    digest: str,
+    now: datetime,
+) -> bool:
+    """Stores the bundle and its parts with their case records; returns whether it is new.
+    The same application again stores nothing; another one under the same number is refused."""
+    new = (
+        conn.execute(
+            _insert(conn, bundle)
+            .values(
+                bundle_no=app.bundle_no,
+                bundle_code=app.bundle_code,
+                system=window.id,
+                region_code=window.region_code,
+                applicant_type=app.applicant_type,
+                applicant_name=app.applicant_name,
+                applicant_id_no=app.applicant_id_no,
+                application_hash=digest,
+                status=PENDING,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(bundle.c.bundle_no)
+        ).first()
+        is not None
+    )
+    if new:
+        conn.execute(
+            insert(bundle_part),
+            [
+                {
+                    "bundle_no": app.bundle_no,
+                    "seq": seq,
+                    "item_code": c["item_code"],
+                    "dept_system": p.system,
+                    "case_no": c["case_no"],
+                    "record": c,
+                    "status": PENDING,
+                }
+                for seq, (p, c) in enumerate(zip(definition.parts, cases), 1)
+            ],
+        )
+    elif (
+        conn.execute(select(bundle.c.application_hash).where(bundle.c.bundle_no == app.bundle_no)).scalar_one()
+        != digest
+    ):
+        raise BundleError(
+            f"bundle {app.bundle_no} was split before from another application; "
+            "a changed application needs a new bundle number"
+        )
+    return new
+
+
+def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -> dict:
+    """Store a bundle application and dispatch its parts (see the module datasheet)."""
+    app, definition = _checked(application)
     window = get_system(app.system)
     pipeline = pipeline or standard_pipeline(engine)
     cases = part_cases(definition, app)
@@ -203,51 +269,7 @@ def split(engine: Engine, application: dict, pipeline: Pipeline | None = None) -
     digest = content_hash(app.model_dump())
     now = clock.now()
     with engine.begin() as conn:
-        new = (
-            conn.execute(
-                _insert(conn, bundle)
-                .values(
-                    bundle_no=app.bundle_no,
-                    bundle_code=app.bundle_code,
-                    system=window.id,
-                    region_code=window.region_code,
-                    applicant_type=app.applicant_type,
-                    applicant_name=app.applicant_name,
-                    applicant_id_no=app.applicant_id_no,
-                    application_hash=digest,
-                    status=PENDING,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(bundle.c.bundle_no)
-            ).first()
-            is not None
-        )
-        if new:
-            conn.execute(
-                insert(bundle_part),
-                [
-                    {
-                        "bundle_no": app.bundle_no,
-                        "seq": seq,
-                        "item_code": c["item_code"],
-                        "dept_system": p.system,
-                        "case_no": c["case_no"],
-                        "record": c,
-                        "status": PENDING,
-                    }
-                    for seq, (p, c) in enumerate(zip(definition.parts, cases), 1)
-                ],
-            )
-        elif (
-            conn.execute(select(bundle.c.application_hash).where(bundle.c.bundle_no == app.bundle_no)).scalar_one()
-            != digest
-        ):
-            raise BundleError(
-                f"bundle {app.bundle_no} was split before from another application; "
-                "a changed application needs a new bundle number"
-            )
+        new = _store(conn, app, definition, window, cases, digest, now)
     done = _dispatch(engine, app.bundle_no, pipeline)
     return {"bundles": int(new), "parts": len(cases) if new else 0, **done}
 

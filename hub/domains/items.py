@@ -78,29 +78,14 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
             )
         adapter = open_adapter(system.endpoint)
     try:
-        for envelope in adapter.read():
-            summary = pipeline.ingest(
-                io.BytesIO(envelope.body), system, fmt="xml", kind="item", message_id=envelope.message_id
-            )
-            counts["pulled"] += summary.received
-            for o in RECORD_OUTCOMES:
-                counts[o] += summary.counts[o]
-            seen.update(_item_codes(envelope.body))
+        _pull(pipeline, system, adapter, counts, seen)
     finally:
         if own:
             adapter.close()
     now = clock.now()
     with engine.begin() as conn:
         after = _current(conn, prefix)
-        events: list[tuple[str, str, dict, dict]] = []
-        for code, row in after.items():
-            old = before.get(code)
-            if old is None:
-                events.append(("new", code, row, {}))
-            elif old["id"] != row["id"] or old["payload_hash"] != row["payload_hash"]:
-                changes = diff_fields("item", old, row)
-                if changes:
-                    events.append(("changed", code, row, changes))
+        events = _new_and_changed(before, after)
         for code, row in after.items():
             if code not in seen and row["status"] != WITHDRAWN and counts["pulled"]:
                 _withdraw(conn, row, system.id, now)
@@ -108,32 +93,64 @@ def sync_items(engine: Engine, system_id: str, adapter=None) -> dict:
                     ("withdrawn", code, row, {"status": {"label": "事项状态", "from": row["status"], "to": WITHDRAWN}})
                 )
         if events:
-            conn.execute(
-                insert(outbox),
-                [
-                    {
-                        "exchange": EVENTS_EXCHANGE,
-                        "routing_key": f"item.{row['region_code']}.{system.id}",
-                        "kind": "item",
-                        "record_key": f"{code}|{row['item_version']}",
-                        "event": event,
-                        "body": {
-                            "event": f"item.{event}",
-                            "item_code": code,
-                            "item_version": row["item_version"],
-                            "item_name": row["item_name"],
-                            "region_code": row["region_code"],
-                            "changes": changes,
-                        },
-                        "created_at": now,
-                    }
-                    for event, code, row, changes in events
-                ],
-            )
+            _publish(conn, system.id, now, events)
     for event in ("new", "changed", "withdrawn"):
         counts[event] = sum(1 for e in events if e[0] == event)
     log.info("item catalogue from %s: %s", system.id, counts)
     return counts
+
+
+def _pull(pipeline, system, adapter, counts: dict, seen: set[str]) -> None:
+    """Ingests every catalogue message the adapter reads, counting the records' outcomes
+    and noting the item codes listed."""
+    for envelope in adapter.read():
+        summary = pipeline.ingest(
+            io.BytesIO(envelope.body), system, fmt="xml", kind="item", message_id=envelope.message_id
+        )
+        counts["pulled"] += summary.received
+        for o in RECORD_OUTCOMES:
+            counts[o] += summary.counts[o]
+        seen.update(_item_codes(envelope.body))
+
+
+def _new_and_changed(before: dict[str, dict], after: dict[str, dict]) -> list[tuple[str, str, dict, dict]]:
+    """The items new to the catalogue, and those changed (with their field-level diff)."""
+    events: list[tuple[str, str, dict, dict]] = []
+    for code, row in after.items():
+        old = before.get(code)
+        if old is None:
+            events.append(("new", code, row, {}))
+        elif old["id"] != row["id"] or old["payload_hash"] != row["payload_hash"]:
+            changes = diff_fields("item", old, row)
+            if changes:
+                events.append(("changed", code, row, changes))
+    return events
+
+
+def _publish(conn, system_id: str, now, events: list[tuple[str, str, dict, dict]]) -> None:
+    """One outbox event per difference: ``item.new`` / ``item.changed`` / ``item.withdrawn``."""
+    conn.execute(
+        insert(outbox),
+        [
+            {
+                "exchange": EVENTS_EXCHANGE,
+                "routing_key": f"item.{row['region_code']}.{system_id}",
+                "kind": "item",
+                "record_key": f"{code}|{row['item_version']}",
+                "event": event,
+                "body": {
+                    "event": f"item.{event}",
+                    "item_code": code,
+                    "item_version": row["item_version"],
+                    "item_name": row["item_name"],
+                    "region_code": row["region_code"],
+                    "changes": changes,
+                },
+                "created_at": now,
+            }
+            for event, code, row, changes in events
+        ],
+    )
 
 
 def _item_codes(body: bytes) -> set[str]:

@@ -186,6 +186,61 @@ def _flat(row) -> dict:
     return {"name": row["name"], "status": row["status"], **row["fields"]}
 
 
+def _current_versions(conn) -> dict:
+    """The latest stored version of every licence type, by code."""
+    latest = (
+        select(licence_catalogue.c.code, func.max(licence_catalogue.c.version).label("v"))
+        .group_by(licence_catalogue.c.code)
+        .subquery()
+    )
+    return {
+        r["code"]: r
+        for r in conn.execute(
+            select(licence_catalogue).join(
+                latest, (licence_catalogue.c.code == latest.c.code) & (licence_catalogue.c.version == latest.c.v)
+            )
+        ).mappings()
+    }
+
+
+def _wanted(entries: dict[str, LicenceType], current: dict) -> dict[str, dict]:
+    """What every licence type should now be: the file's entries active, the others cancelled."""
+    wanted = {code: {"name": e.name, "status": ACTIVE, **e.content()} for code, e in entries.items()}
+    for code, row in current.items():
+        if code not in wanted and row["status"] != CANCELLED:
+            wanted[code] = {**_flat(row), "status": CANCELLED}
+    return wanted
+
+
+def _new_version(code: str, old, flat: dict, entry: LicenceType | None, operator: str, now) -> tuple[str, dict, dict]:
+    """The count it falls under (new, cancelled, changed), the version row and its log row."""
+    if old is None:
+        operation, count = "新增", "new"
+    elif flat["status"] == CANCELLED:
+        operation, count = "取消", "cancelled"
+    else:
+        operation, count = "变更", "changed"
+    version = 1 if old is None else old["version"] + 1
+    row = {
+        "code": code,
+        "version": version,
+        "name": flat["name"],
+        "status": flat["status"],
+        "fields": {k: v for k, v in flat.items() if k not in ("name", "status")},
+        "valid_from": (entry and entry.valid_from) or now.date(),
+        "created_at": now,
+    }
+    log_row = {
+        "code": code,
+        "version": version,
+        "operation": operation,
+        "operator": operator,
+        "at": now,
+        "diff": _diff(_flat(old) if old is not None else {}, flat),
+    }
+    return count, row, log_row
+
+
 def load_catalogue(engine: Engine, path: Path | None = None, operator: str = "system") -> dict:
     """Store a new version of every entry that changed, with its log row (see datasheet)."""
     entries = read_catalogue(path)
@@ -193,58 +248,16 @@ def load_catalogue(engine: Engine, path: Path | None = None, operator: str = "sy
     counts = {"new": 0, "changed": 0, "cancelled": 0, "unchanged": 0}
     versions, logs = [], []
     with engine.begin() as conn:
-        latest = (
-            select(licence_catalogue.c.code, func.max(licence_catalogue.c.version).label("v"))
-            .group_by(licence_catalogue.c.code)
-            .subquery()
-        )
-        current = {
-            r["code"]: r
-            for r in conn.execute(
-                select(licence_catalogue).join(
-                    latest, (licence_catalogue.c.code == latest.c.code) & (licence_catalogue.c.version == latest.c.v)
-                )
-            ).mappings()
-        }
-        wanted = {code: {"name": e.name, "status": ACTIVE, **e.content()} for code, e in entries.items()}
-        for code, row in current.items():
-            if code not in wanted and row["status"] != CANCELLED:
-                wanted[code] = {**_flat(row), "status": CANCELLED}
-        for code, flat in sorted(wanted.items()):
+        current = _current_versions(conn)
+        for code, flat in sorted(_wanted(entries, current).items()):
             old = current.get(code)
             if old is not None and _flat(old) == flat:
                 counts["unchanged"] += 1
                 continue
-            if old is None:
-                operation, count = "新增", "new"
-            elif flat["status"] == CANCELLED:
-                operation, count = "取消", "cancelled"
-            else:
-                operation, count = "变更", "changed"
+            count, version, log_row = _new_version(code, old, flat, entries.get(code), operator, now)
             counts[count] += 1
-            version = 1 if old is None else old["version"] + 1
-            entry = entries.get(code)
-            versions.append(
-                {
-                    "code": code,
-                    "version": version,
-                    "name": flat["name"],
-                    "status": flat["status"],
-                    "fields": {k: v for k, v in flat.items() if k not in ("name", "status")},
-                    "valid_from": (entry and entry.valid_from) or now.date(),
-                    "created_at": now,
-                }
-            )
-            logs.append(
-                {
-                    "code": code,
-                    "version": version,
-                    "operation": operation,
-                    "operator": operator,
-                    "at": now,
-                    "diff": _diff(_flat(old) if old is not None else {}, flat),
-                }
-            )
+            versions.append(version)
+            logs.append(log_row)
         if versions:
             conn.execute(insert(licence_catalogue), versions)
             conn.execute(insert(licence_catalogue_log), logs)

@@ -124,29 +124,31 @@ def _masked(kind: str, name: str, value) -> str | None:
     return masked if isinstance(masked, str) else json.dumps(masked, ensure_ascii=False)
 
 
-def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: list[Prepared]) -> Counter:
-    ctx, source = m.ctx, m.system.id
-    k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
-    keys = [_key_text(p) for p in batch]
-    rows = _key_rows(conn, t, k, [p.natural_key for p in batch])
+def _provenance(conn: Connection, kind: str, keys: list[str]) -> dict[str, dict[str, RowMapping]]:
+    """The stored provenance of the offered records' fields, by record key and field."""
     provenance: dict[str, dict[str, RowMapping]] = {}
     for r in conn.execute(
-        select(field_provenance).where(field_provenance.c.kind == k.kind, field_provenance.c.record_key.in_(keys))
+        select(field_provenance).where(field_provenance.c.kind == kind, field_provenance.c.record_key.in_(keys))
     ).mappings():
         provenance.setdefault(r["record_key"], {})[r["field"]] = r
-    known_conflicts = set(
+    return provenance
+
+
+def _known_conflicts(conn: Connection, kind: str, source: str, keys: list[str]) -> set[tuple]:
+    """The conflicts this source already offered for these records: (record key, field, offered hash)."""
+    return set(
         conn.execute(
             select(merge_conflict.c.record_key, merge_conflict.c.field, merge_conflict.c.offered_hash).where(
-                merge_conflict.c.kind == k.kind,
+                merge_conflict.c.kind == kind,
                 merge_conflict.c.offered_source == source,
                 merge_conflict.c.record_key.in_(keys),
             )
         ).all()
     )
 
-    merges = [
-        _decide(k, kp, source, p.canonical, rows.get(key), provenance.get(key, {})) for p, key in zip(batch, keys)
-    ]
+
+def _set_outcomes(batch: list[Prepared], merges: list[_Merge]) -> None:
+    """Each record's lineage outcome and version: new, merged (changed) or unchanged."""
     for p, mg in zip(batch, merges):
         if mg.row is None:
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.NEW, 1
@@ -154,62 +156,99 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
             p.outcome, p.detail, p.version = Outcome.STORED, Detail.MERGED, mg.row["version"] + 1
         else:
             p.outcome, p.detail, p.version = Outcome.DUPLICATE, Detail.UNCHANGED, mg.row["version"]
-    lineage_ids = _lineage(conn, ctx, batch)
 
-    new = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is None]
-    changed = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is not None and mg.changed]
-    if new:
-        bulk_insert(
-            conn,
-            t,
-            [
-                {
-                    **mg.values,
-                    "source_system": source,
-                    "version": 1,
-                    "payload_hash": p.hash,
-                    "received_at": now,
-                    "updated_at": now,
-                    "lineage_id": lid,
-                }
-                for p, mg, lid in new
-            ],
-        )
-    if changed:
-        _update_rows(conn, k, t, source, now, changed)
-    _save_provenance(conn, k.kind, now, [(p, mg) for p, mg in zip(batch, merges)])
 
+def _insert_new(conn: Connection, t: Table, source: str, now: datetime, new: list[tuple]) -> None:
+    bulk_insert(
+        conn,
+        t,
+        [
+            {
+                **mg.values,
+                "source_system": source,
+                "version": 1,
+                "payload_hash": p.hash,
+                "received_at": now,
+                "updated_at": now,
+                "lineage_id": lid,
+            }
+            for p, mg, lid in new
+        ],
+    )
+
+
+def _save_conflicts(
+    conn: Connection,
+    kind: str,
+    source: str,
+    now: datetime,
+    decided: list[tuple[Prepared, _Merge]],
+    known: set[tuple],
+) -> int:
+    """Stores the conflicts not already known (values masked); returns how many were offered."""
     conflicts = [
         {
-            "kind": k.kind,
+            "kind": kind,
             "record_key": p.key_text,
             "field": name,
             "kept_source": kept,
-            "kept_value_masked": _masked(k.kind, name, old),
+            "kept_value_masked": _masked(kind, name, old),
             "offered_source": source,
-            "offered_value_masked": _masked(k.kind, name, new_value),
+            "offered_value_masked": _masked(kind, name, new_value),
             "offered_hash": h,
             "offered_time": p.canonical.get("source_time"),
             "detected_at": now,
             "status": "open",
         }
-        for p, mg in zip(batch, merges)
+        for p, mg in decided
         for name, kept, old, new_value, h in mg.conflicts
-        if (p.key_text, name, h) not in known_conflicts
+        if (p.key_text, name, h) not in known
     ]
     if conflicts:
         ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(merge_conflict)
         conn.execute(ins.on_conflict_do_nothing(), conflicts)
+    return len(conflicts)
 
-    events = new + changed
+
+def _announce(conn: Connection, m: OpenMessage, k: Kind, now: datetime, events: list[tuple]) -> None:
+    """The outbox events of the new and changed records, and their deliveries to the ``report_to`` peers."""
+    source = m.system.id
     if events:
-        bulk_insert(conn, outbox, [_event(k, source, ctx.message_id, now, p, mg, lid) for p, mg, lid in events])
+        bulk_insert(conn, outbox, [_event(k, source, m.ctx.message_id, now, p, mg, lid) for p, mg, lid in events])
     if events and m.system.report_to:
         items = [(source, p.key_text, p.version, p.key_text) for p, _, _ in events]
         for peer in m.system.report_to:
             enqueue(conn, peer, k.kind, items, now)
+
+
+def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: list[Prepared]) -> Counter:
+    ctx, source = m.ctx, m.system.id
+    k, t, now = ctx.kind, LIBRARY[ctx.kind.kind], ctx.received_at
+    keys = [_key_text(p) for p in batch]
+    rows = _key_rows(conn, t, k, [p.natural_key for p in batch])
+    provenance = _provenance(conn, k.kind, keys)
+    known_conflicts = _known_conflicts(conn, k.kind, source, keys)
+
+    merges = [
+        _decide(k, kp, source, p.canonical, rows.get(key), provenance.get(key, {})) for p, key in zip(batch, keys)
+    ]
+    _set_outcomes(batch, merges)
+    lineage_ids = _lineage(conn, ctx, batch)
+
+    new = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is None]
+    changed = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is not None and mg.changed]
+    if new:
+        _insert_new(conn, t, source, now, new)
+    if changed:
+        _update_rows(conn, k, t, source, now, changed)
+    decided = [(p, mg) for p, mg in zip(batch, merges)]
+    _save_provenance(conn, k.kind, now, decided)
+    conflicts = _save_conflicts(conn, k.kind, source, now, decided, known_conflicts)
+
+    events = new + changed
+    _announce(conn, m, k, now, events)
     add_counts(conn, source, k.kind, Counter(p.outcome for p in batch))
-    return Counter(merged=len(events), unchanged=len(batch) - len(events), conflicts=len(conflicts))
+    return Counter(merged=len(events), unchanged=len(batch) - len(events), conflicts=conflicts)
 
 
 def _update_rows(conn: Connection, k: Kind, t: Table, source: str, now: datetime, changed: list[tuple]) -> None:

@@ -175,58 +175,76 @@ def _overdue_follow_ups(conn, engine: Engine, now: datetime, existing: set[str])
     return out
 
 
+def _cases_to_scan(conn) -> list:
+    """The open cases, and those concluded (办结/作废/退件) since the last scan."""
+    c = LIBRARY["case"]
+    last = conn.execute(select(func.max(supervision_scan.c.ran_at))).scalar()
+    closed_since = c.c.status.in_(CLOSED) if last is None else and_(c.c.status.in_(CLOSED), c.c.updated_at >= last)
+    return list(
+        conn.execute(select(c).where(or_(c.c.status.not_in(CLOSED), closed_since)).order_by(c.c.id)).mappings().all()
+    )
+
+
+def _findings(conn, cases: list, rules: list[MonitoringRule], now: datetime) -> tuple[dict[str, dict], int]:
+    """The supervision records the rules find at ``now`` (one per number), and how many findings there were."""
+    find_item = _item_finder(conn)
+    found: dict[str, dict] = {}
+    n_findings = 0
+    for row in cases:
+        case = dict(row)
+        for f in evaluate(rules, case, find_item(case["item_code"], case.get("item_version")), now):
+            n_findings += 1
+            rec = _record(f, case, now)
+            found.setdefault(rec["supervision_no"], rec)
+    return found, n_findings
+
+
+def _raised_before(conn, nos: list[str]) -> set[str]:
+    """Which of these supervision numbers were raised already."""
+    s = LIBRARY["supervision"]
+    existing: set[str] = set()
+    for i in range(0, len(nos), 500):
+        existing |= set(
+            conn.execute(
+                select(s.c.supervision_no).where(s.c.source_system == SYSTEM, s.c.supervision_no.in_(nos[i : i + 500]))
+            ).scalars()
+        )
+    return existing
+
+
+def _raise(engine: Engine, new: list[dict], ran_at: datetime, now: datetime) -> None:
+    """Ingests the new supervision records as one message and logs their ``raise`` actions."""
+    _ingest(engine, new, f"supervision-scan:{ran_at:%Y%m%dT%H%M%S}:{now:%Y%m%dT%H%M%S}:{len(new)}")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(supervision_action),
+            [
+                {
+                    "supervision_no": r["supervision_no"],
+                    "action": "raise",
+                    "actor": SYSTEM,
+                    "note": r["description"],
+                    "at": now,
+                }
+                for r in new
+            ],
+        )
+
+
 def scan(engine: Engine, now: datetime | None = None, rules: list[MonitoringRule] | None = None) -> dict:
     """Evaluate the open cases (and those concluded since the last scan) at ``now``; raise
     each new finding once. Returns counts and the supervision numbers raised."""
     ran_at = clock.now().replace(microsecond=0)
     now = (now or clock.now()).replace(microsecond=0)
     rules = load_rules() if rules is None else rules
-    c, s = LIBRARY["case"], LIBRARY["supervision"]
     with engine.connect() as conn:
-        last = conn.execute(select(func.max(supervision_scan.c.ran_at))).scalar()
-        closed_since = c.c.status.in_(CLOSED) if last is None else and_(c.c.status.in_(CLOSED), c.c.updated_at >= last)
-        cases = (
-            conn.execute(select(c).where(or_(c.c.status.not_in(CLOSED), closed_since)).order_by(c.c.id))
-            .mappings()
-            .all()
-        )
-        find_item = _item_finder(conn)
-        found: dict[str, dict] = {}
-        n_findings = 0
-        for row in cases:
-            case = dict(row)
-            for f in evaluate(rules, case, find_item(case["item_code"], case.get("item_version")), now):
-                n_findings += 1
-                rec = _record(f, case, now)
-                found.setdefault(rec["supervision_no"], rec)
-        existing: set[str] = set()
-        nos = list(found)
-        for i in range(0, len(nos), 500):
-            existing |= set(
-                conn.execute(
-                    select(s.c.supervision_no).where(
-                        s.c.source_system == SYSTEM, s.c.supervision_no.in_(nos[i : i + 500])
-                    )
-                ).scalars()
-            )
+        cases = _cases_to_scan(conn)
+        found, n_findings = _findings(conn, cases, rules, now)
+        existing = _raised_before(conn, list(found))
         found.update(_overdue_follow_ups(conn, engine, now, existing))
     new = [r for no, r in found.items() if no not in existing]
     if new:
-        _ingest(engine, new, f"supervision-scan:{ran_at:%Y%m%dT%H%M%S}:{now:%Y%m%dT%H%M%S}:{len(new)}")
-        with engine.begin() as conn:
-            conn.execute(
-                insert(supervision_action),
-                [
-                    {
-                        "supervision_no": r["supervision_no"],
-                        "action": "raise",
-                        "actor": SYSTEM,
-                        "note": r["description"],
-                        "at": now,
-                    }
-                    for r in new
-                ],
-            )
+        _raise(engine, new, ran_at, now)
     with engine.begin() as conn:
         conn.execute(
             insert(supervision_scan).values(
