@@ -73,38 +73,10 @@ class HubCollector:
 
     def _database(self):
         data = stats.counts(self.engine)
-        families = {
-            o: CounterMetricFamily(
-                f"govhub_records_{o}",
-                f"Records {o} per source system and kind (received = stored + duplicate + quarantined)",
-                labels=["system", "kind"],
-            )
-            for o in ("received", *RECORD_OUTCOMES)
-        }
-        for src in data["sources"]:
-            for o, fam in families.items():
-                fam.add_metric([src["system"], src["kind"]], src[o])
-        yield from families.values()
-        reasons = GaugeMetricFamily(
-            "govhub_quarantine_records", "Quarantined records per source system and reason", labels=["system", "reason"]
-        )
-        for system, by in data["quarantined_by_reason"].items():
-            for reason, n in by.items():
-                reasons.add_metric([system, reason], n)
-        yield reasons
+        yield from _record_families(data)
+        yield _quarantine_family(data)
 
         now = clock.now()
-        pending = GaugeMetricFamily(
-            "govhub_delivery_pending", "Records waiting to be delivered to a peer", labels=["peer"]
-        )
-        dead = GaugeMetricFamily(
-            "govhub_delivery_dead", "Dead deliveries (need govhub replay) per peer", labels=["peer"]
-        )
-        lag = GaugeMetricFamily(
-            "govhub_delivery_oldest_pending_age_seconds",
-            "Age of the oldest record still waiting for a peer (delivery lag)",
-            labels=["peer"],
-        )
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
@@ -112,34 +84,8 @@ class HubCollector:
                 .group_by(delivery.c.peer, delivery.c.status)
             ).all()
             jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
-        seen_pending = set()
-        for peer, status, n, oldest in rows:
-            if status == DeliveryStatus.PENDING:
-                pending.add_metric([peer], n)
-                lag.add_metric([peer], max(0.0, (now - oldest).total_seconds()))
-                seen_pending.add(peer)
-            else:
-                dead.add_metric([peer], n)
-        for peer, _status, *_ in rows:  # a peer with only dead letters has no lag, but its series stays
-            if peer not in seen_pending:
-                pending.add_metric([peer], 0)
-                lag.add_metric([peer], 0)
-                seen_pending.add(peer)
-        yield from (pending, dead, lag)
-
-        last = GaugeMetricFamily(
-            "govhub_job_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time)", labels=["job"]
-        )
-        since = GaugeMetricFamily(
-            "govhub_job_seconds_since_success",
-            "Seconds since a sync job last succeeded (DAG freshness)",
-            labels=["job"],
-        )
-        for job, at in jobs:
-            if at is not None:
-                last.add_metric([job], _epoch(at))
-                since.add_metric([job], max(0.0, (now - at).total_seconds()))
-        yield from (last, since)
+        yield from _delivery_families(rows, now)
+        yield from _job_families(jobs, now)
 
     def _queues(self, settings: Settings) -> GaugeMetricFamily:
         fam = GaugeMetricFamily("govhub_queue_messages", "Messages ready on a hub queue", labels=["queue"])
@@ -152,6 +98,75 @@ class HubCollector:
                     continue  # not there: nothing to drain
                 fam.add_metric([q.name], n or 0)
         return fam
+
+
+def _record_families(data: dict) -> list[CounterMetricFamily]:
+    """``govhub_records_*_total`` per source system and kind, from ``ingest_counter``."""
+    families = {
+        o: CounterMetricFamily(
+            f"govhub_records_{o}",
+            f"Records {o} per source system and kind (received = stored + duplicate + quarantined)",
+            labels=["system", "kind"],
+        )
+        for o in ("received", *RECORD_OUTCOMES)
+    }
+    for src in data["sources"]:
+        for o, fam in families.items():
+            fam.add_metric([src["system"], src["kind"]], src[o])
+    return list(families.values())
+
+
+def _quarantine_family(data: dict) -> GaugeMetricFamily:
+    """``govhub_quarantine_records`` per source system and reason."""
+    reasons = GaugeMetricFamily(
+        "govhub_quarantine_records", "Quarantined records per source system and reason", labels=["system", "reason"]
+    )
+    for system, by in data["quarantined_by_reason"].items():
+        for reason, n in by.items():
+            reasons.add_metric([system, reason], n)
+    return reasons
+
+
+def _delivery_families(rows, now: datetime) -> tuple[GaugeMetricFamily, ...]:
+    """Pending and dead deliveries per peer, and the age of the oldest pending one."""
+    pending = GaugeMetricFamily("govhub_delivery_pending", "Records waiting to be delivered to a peer", labels=["peer"])
+    dead = GaugeMetricFamily("govhub_delivery_dead", "Dead deliveries (need govhub replay) per peer", labels=["peer"])
+    lag = GaugeMetricFamily(
+        "govhub_delivery_oldest_pending_age_seconds",
+        "Age of the oldest record still waiting for a peer (delivery lag)",
+        labels=["peer"],
+    )
+    seen_pending = set()
+    for peer, status, n, oldest in rows:
+        if status == DeliveryStatus.PENDING:
+            pending.add_metric([peer], n)
+            lag.add_metric([peer], max(0.0, (now - oldest).total_seconds()))
+            seen_pending.add(peer)
+        else:
+            dead.add_metric([peer], n)
+    for peer, _status, *_ in rows:  # a peer with only dead letters has no lag, but its series stays
+        if peer not in seen_pending:
+            pending.add_metric([peer], 0)
+            lag.add_metric([peer], 0)
+            seen_pending.add(peer)
+    return pending, dead, lag
+
+
+def _job_families(jobs, now: datetime) -> tuple[GaugeMetricFamily, ...]:
+    """When each sync job last succeeded, and how long ago (DAG freshness)."""
+    last = GaugeMetricFamily(
+        "govhub_job_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time)", labels=["job"]
+    )
+    since = GaugeMetricFamily(
+        "govhub_job_seconds_since_success",
+        "Seconds since a sync job last succeeded (DAG freshness)",
+        labels=["job"],
+    )
+    for job, at in jobs:
+        if at is not None:
+            last.add_metric([job], _epoch(at))
+            since.add_metric([job], max(0.0, (now - at).total_seconds()))
+    return last, since
 
 
 def registry(engine: Engine, settings: Settings | None) -> CollectorRegistry:

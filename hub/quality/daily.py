@@ -37,6 +37,7 @@ from sqlalchemy import Engine, func, select
 
 from hub.db.tables import LIBRARY, lineage
 from hub.model.calendar import CalendarError, default_calendar
+from hub.model.dictionary import Kind
 from hub.model.dictionary import kind as dictionary_kind
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.suites import FeedHealth, LoadedSuite, suites
@@ -162,90 +163,116 @@ def feed_health(
     today = received[day]
     run = SuiteRun(FEED_SUITE, suite.version, suite.kind, today)
     same_type = [d for d in history if is_workday(d) == is_workday(day)]
-    n = fh.baseline_days
     if len(same_type) >= fh.min_baseline_days:
         median = statistics.median(received[d] for d in same_type)
         kind_of_day = "工作日" if is_workday(day) else "休息日"
-        if median >= fh.silent_min_daily:
-            run.results.append(
-                _entry(
-                    "expect_source_not_silent",
-                    "feed_silent",
-                    None,
-                    today > 0,
-                    int(today == 0),
-                    today,
-                    f"来源未中断：近{n}日同类{kind_of_day}中位数{median:g}条，当日不应为0",
-                    today,
-                    median,
-                )
-            )
-        if median >= fh.volume_min_daily:
-            run.results.append(
-                _entry(
-                    "expect_daily_volume_not_to_drop",
-                    "feed_volume_drop",
-                    None,
-                    today == 0 or today >= fh.volume_drop_ratio * median,
-                    int(0 < today < fh.volume_drop_ratio * median),
-                    today,
-                    f"当日数据量不低于近{n}日同类{kind_of_day}中位数的{fh.volume_drop_ratio:.0%}",
-                    today,
-                    median,
-                )
-            )
-            run.results.append(
-                _entry(
-                    "expect_daily_volume_not_to_jump",
-                    "feed_volume_jump",
-                    None,
-                    today <= fh.volume_jump_ratio * median,
-                    int(today > fh.volume_jump_ratio * median),
-                    today,
-                    f"当日数据量不超过近{n}日同类{kind_of_day}中位数的{fh.volume_jump_ratio:g}倍",
-                    today,
-                    median,
-                )
-            )
-    base_recv = sum(received[d] for d in history)
-    if today >= fh.min_rows and base_recv >= fh.min_rows:
-        base_q = sum(vols.get(d, Counter())["quarantined"] for d in history) / base_recv
-        q_today = vols.get(day, Counter())["quarantined"]
-        rate = q_today / today
-        run.results.append(
-            _entry(
-                "expect_quarantine_rate_within_baseline",
-                "quarantine_rate_jump",
-                None,
-                rate - base_q < fh.quarantine_rate_jump,
-                q_today,
-                today,
-                f"隔离率较近{n}日上升不超过{fh.quarantine_rate_jump:.0%}",
-                round(rate, 4),
-                round(base_q, 4),
-            )
-        )
-    rows_today, nonnull_today = nulls.get(day, (0, {}))
-    base_rows = sum(nulls[d][0] for d in history if d in nulls)
-    if rows_today >= fh.min_rows and base_rows >= fh.min_rows:
-        for f in k.scalars:
-            base_rate = 1 - sum(nulls[d][1][f.name] for d in history if d in nulls) / base_rows
-            rate = 1 - nonnull_today[f.name] / rows_today
-            run.results.append(
-                _entry(
-                    "expect_column_null_rate_within_baseline",
-                    "null_rate_jump",
-                    f.name,
-                    rate - base_rate < fh.null_rate_jump,
-                    rows_today - nonnull_today[f.name],
-                    rows_today,
-                    f"{f.label}空值率较近{n}日上升不超过{fh.null_rate_jump:.0%}",
-                    round(rate, 4),
-                    round(base_rate, 4),
-                )
-            )
+        run.results.extend(_volume_checks(fh, today, median, kind_of_day))
+    run.results.extend(_quarantine_rate_checks(fh, day, vols, history, received))
+    run.results.extend(_null_rate_checks(fh, k, day, nulls, history))
     run.results.sort(key=lambda e: (e["success"], e["rule"]))
     return run
+
+
+def _volume_checks(fh: FeedHealth, today: int, median: float, kind_of_day: str) -> list[dict]:
+    """Silence, drop and jump of the day's volume against the median of comparable days."""
+    n = fh.baseline_days
+    out = []
+    if median >= fh.silent_min_daily:
+        out.append(
+            _entry(
+                "expect_source_not_silent",
+                "feed_silent",
+                None,
+                today > 0,
+                int(today == 0),
+                today,
+                f"来源未中断：近{n}日同类{kind_of_day}中位数{median:g}条，当日不应为0",
+                today,
+                median,
+            )
+        )
+    if median >= fh.volume_min_daily:
+        out.append(
+            _entry(
+                "expect_daily_volume_not_to_drop",
+                "feed_volume_drop",
+                None,
+                today == 0 or today >= fh.volume_drop_ratio * median,
+                int(0 < today < fh.volume_drop_ratio * median),
+                today,
+                f"当日数据量不低于近{n}日同类{kind_of_day}中位数的{fh.volume_drop_ratio:.0%}",
+                today,
+                median,
+            )
+        )
+        out.append(
+            _entry(
+                "expect_daily_volume_not_to_jump",
+                "feed_volume_jump",
+                None,
+                today <= fh.volume_jump_ratio * median,
+                int(today > fh.volume_jump_ratio * median),
+                today,
+                f"当日数据量不超过近{n}日同类{kind_of_day}中位数的{fh.volume_jump_ratio:g}倍",
+                today,
+                median,
+            )
+        )
+    return out
+
+
+def _quarantine_rate_checks(
+    fh: FeedHealth, day: date, vols: dict[date, Counter], history: list[date], received: dict[date, int]
+) -> list[dict]:
+    """The day's quarantined share against the baseline's, when both have enough records."""
+    today = received[day]
+    base_recv = sum(received[d] for d in history)
+    if not (today >= fh.min_rows and base_recv >= fh.min_rows):
+        return []
+    base_q = sum(vols.get(d, Counter())["quarantined"] for d in history) / base_recv
+    q_today = vols.get(day, Counter())["quarantined"]
+    rate = q_today / today
+    return [
+        _entry(
+            "expect_quarantine_rate_within_baseline",
+            "quarantine_rate_jump",
+            None,
+            rate - base_q < fh.quarantine_rate_jump,
+            q_today,
+            today,
+            f"隔离率较近{fh.baseline_days}日上升不超过{fh.quarantine_rate_jump:.0%}",
+            round(rate, 4),
+            round(base_q, 4),
+        )
+    ]
+
+
+def _null_rate_checks(
+    fh: FeedHealth, k: Kind, day: date, nulls: dict[date, tuple[int, dict[str, int]]], history: list[date]
+) -> list[dict]:
+    """Each column's null share of the day against the baseline's, when both have enough rows."""
+    rows_today, nonnull_today = nulls.get(day, (0, {}))
+    base_rows = sum(nulls[d][0] for d in history if d in nulls)
+    if not (rows_today >= fh.min_rows and base_rows >= fh.min_rows):
+        return []
+    out = []
+    for f in k.scalars:
+        base_rate = 1 - sum(nulls[d][1][f.name] for d in history if d in nulls) / base_rows
+        rate = 1 - nonnull_today[f.name] / rows_today
+        out.append(
+            _entry(
+                "expect_column_null_rate_within_baseline",
+                "null_rate_jump",
+                f.name,
+                rate - base_rate < fh.null_rate_jump,
+                rows_today - nonnull_today[f.name],
+                rows_today,
+                f"{f.label}空值率较近{fh.baseline_days}日上升不超过{fh.null_rate_jump:.0%}",
+                round(rate, 4),
+                round(base_rate, 4),
+            )
+        )
+    return out
 
 
 def check_day(

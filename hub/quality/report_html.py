@@ -43,26 +43,56 @@ def _env() -> Environment:
     return env
 
 
-def _charts(report: dict) -> dict[str, Markup]:
-    def rate_rows(items, label):
-        return [
-            {
-                "label": label(i),
-                "value": i["pass_rate"] or 0,
-                "text": charts.percent(i["pass_rate"]),
-                "colour": charts.rate_colour(i["pass_rate"]),
-                "title": f"{label(i)}：合格率 {charts.percent(i['pass_rate'])}（入库 {i['stored']:,}，隔离 {i['quarantined']:,}）",
-            }
-            for i in items
-            if i["pass_rate"] is not None
-        ]
+def _rate_rows(items: list[dict], label) -> list[dict]:
+    """Bars of pass rates (items without a rate are left out)."""
+    return [
+        {
+            "label": label(i),
+            "value": i["pass_rate"] or 0,
+            "text": charts.percent(i["pass_rate"]),
+            "colour": charts.rate_colour(i["pass_rate"]),
+            "title": f"{label(i)}：合格率 {charts.percent(i['pass_rate'])}（入库 {i['stored']:,}，隔离 {i['quarantined']:,}）",
+        }
+        for i in items
+        if i["pass_rate"] is not None
+    ]
 
+
+def _defect_rows(defects: list[dict]) -> list[dict]:
+    """Bars of quarantined records by reason."""
+    return [
+        {
+            "label": d["label_zh"],
+            "value": d["count"],
+            "text": f"{d['count']:,}",
+            "colour": charts.QUARANTINED,
+            "title": f"{d['label_zh']}（{d['reason']}）：{d['count']:,} 条",
+        }
+        for d in defects
+    ]
+
+
+def _worst_rows(worst: list[dict]) -> list[dict]:
+    """Bars of the source systems with the highest quarantine rates."""
+    return [
+        {
+            "label": w["system_name"],
+            "value": w["quarantine_rate"],
+            "text": charts.percent(w["quarantine_rate"]),
+            "colour": charts.POOR,
+            "title": f"{w['system_name']}：隔离率 {charts.percent(w['quarantine_rate'])}",
+        }
+        for w in worst
+    ]
+
+
+def _charts(report: dict) -> dict[str, Markup]:
     defects = report["defects"][:12]
     worst = report["worst_sources"]
     return {
         "systems": Markup(
             charts.hbars(
-                rate_rows(report["systems"], lambda s: s["system_name"]),
+                _rate_rows(report["systems"], lambda s: s["system_name"]),
                 1.0,
                 width=HALF,
                 label_em=12,
@@ -71,7 +101,7 @@ def _charts(report: dict) -> dict[str, Markup]:
         ),
         "kinds": Markup(
             charts.hbars(
-                rate_rows(report["kinds"], lambda k: f"{k['kind_label']}（{k['kind']}）"),
+                _rate_rows(report["kinds"], lambda k: f"{k['kind_label']}（{k['kind']}）"),
                 1.0,
                 width=HALF,
                 label_em=12,
@@ -79,38 +109,8 @@ def _charts(report: dict) -> dict[str, Markup]:
             )
         ),
         "trend": Markup(charts.trend(report["trend"])) if report["totals"]["period"]["received"] else Markup(""),
-        "defects": Markup(
-            charts.hbars(
-                [
-                    {
-                        "label": d["label_zh"],
-                        "value": d["count"],
-                        "text": f"{d['count']:,}",
-                        "colour": charts.QUARANTINED,
-                        "title": f"{d['label_zh']}（{d['reason']}）：{d['count']:,} 条",
-                    }
-                    for d in defects
-                ],
-                label_em=20,
-                title="按原因统计的隔离记录",
-            )
-        ),
-        "worst": Markup(
-            charts.hbars(
-                [
-                    {
-                        "label": w["system_name"],
-                        "value": w["quarantine_rate"],
-                        "text": charts.percent(w["quarantine_rate"]),
-                        "colour": charts.POOR,
-                        "title": f"{w['system_name']}：隔离率 {charts.percent(w['quarantine_rate'])}",
-                    }
-                    for w in worst
-                ],
-                label_em=20,
-                title="隔离率最高的来源系统",
-            )
-        ),
+        "defects": Markup(charts.hbars(_defect_rows(defects), label_em=20, title="按原因统计的隔离记录")),
+        "worst": Markup(charts.hbars(_worst_rows(worst), label_em=20, title="隔离率最高的来源系统")),
     }
 
 

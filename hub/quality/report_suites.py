@@ -43,6 +43,15 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
             _within(r.source_system, sources),
         )
     ).all()
+    last, expectations = _failed_expectations(_picked_runs(conn, sources, group, in_period))
+    out = [_suite_summary(row, last, expectations, names) for row in summary]
+    out.sort(key=lambda s: (s["failed_runs"] == 0, s["system"], s["kind"], s["scope"], s["suite"]))
+    return {"runs": sum(s["runs"] for s in out), "failed_runs": sum(s["failed_runs"] for s in out), "suites": out}
+
+
+def _picked_runs(conn, sources, group: tuple, in_period) -> list:
+    """The latest run of each suite, and its latest ``SUITE_FAILED_RUNS`` failed runs, newest first."""
+    r = quality_run.c
     latest = func.row_number().over(partition_by=group, order_by=(r.run_at.desc(), r.id.desc())).label("latest")
     failed_rank = (
         func.row_number()
@@ -54,7 +63,7 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
         in_period,
         _within(r.source_system, sources),
     ).subquery()
-    picked = (
+    return (
         conn.execute(
             select(inner)
             .where(or_(inner.c.latest == 1, and_(inner.c.success == false(), inner.c.failed_rank <= SUITE_FAILED_RUNS)))
@@ -63,6 +72,10 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
         .mappings()
         .all()
     )
+
+
+def _failed_expectations(picked: list) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
+    """Per suite: its latest run, and its failed expectations summed over the failed runs."""
     last: dict[tuple, dict] = {}
     expectations: dict[tuple, dict] = defaultdict(dict)
     for p in picked:
@@ -74,51 +87,56 @@ def _suites(conn, sources, day_from: date, day_to: date, start: datetime, end: d
         for e in p["results"] or []:
             if not isinstance(e, dict) or e.get("success", True):
                 continue
-            name = str(e.get("expectation") or e.get("rule") or "?")
-            col = e.get("column")
-            x = expectations[key].setdefault(
-                (name, col),
-                {
-                    "expectation": name,
-                    "rule": e.get("rule"),
-                    "column": col,
-                    "label_zh": e.get("label_zh") or name,
-                    "failed_runs": 0,
-                    "unexpected_count": 0,
-                    "element_count": 0,
-                    "examples": [],
-                },
-            )
-            x["failed_runs"] += 1
-            x["unexpected_count"] += int(e.get("unexpected_count") or 0)
-            x["element_count"] += int(e.get("element_count") or 0)
-            for v in e.get("examples") or []:
-                masked = _mask_value(p["kind"], col, v)
-                if len(x["examples"]) < EXAMPLES and masked not in x["examples"]:
-                    x["examples"].append(masked)
-    out = []
-    for scope, system, kind, suite, runs, n_failed, n_rows, last_at in summary:
-        key = (scope, system, kind, suite)
-        lr = last.get(key)
-        out.append(
-            {
-                "scope": scope,
-                "system": system,
-                "system_name": names.get(system, system),
-                "kind": kind,
-                "kind_label": _kind_label(kind),
-                "suite": suite,
-                "suite_version": lr["suite_version"] if lr else None,
-                "runs": int(runs),
-                "failed_runs": int(n_failed or 0),
-                "rows": int(n_rows or 0),
-                "last_run_at": last_at.isoformat(sep=" ", timespec="seconds") if last_at else None,
-                "last_success": bool(lr["success"]) if lr else None,
-                "failed_expectations": sorted(
-                    expectations[key].values(),
-                    key=lambda x: (-x["failed_runs"], -x["unexpected_count"], x["expectation"]),
-                ),
-            }
-        )
-    out.sort(key=lambda s: (s["failed_runs"] == 0, s["system"], s["kind"], s["scope"], s["suite"]))
-    return {"runs": sum(s["runs"] for s in out), "failed_runs": sum(s["failed_runs"] for s in out), "suites": out}
+            _add_failure(expectations[key], p["kind"], e)
+    return last, expectations
+
+
+def _add_failure(found: dict, kind: str, e: dict) -> None:
+    """Count one failed expectation of a run into the suite's summary, with masked examples."""
+    name = str(e.get("expectation") or e.get("rule") or "?")
+    col = e.get("column")
+    x = found.setdefault(
+        (name, col),
+        {
+            "expectation": name,
+            "rule": e.get("rule"),
+            "column": col,
+            "label_zh": e.get("label_zh") or name,
+            "failed_runs": 0,
+            "unexpected_count": 0,
+            "element_count": 0,
+            "examples": [],
+        },
+    )
+    x["failed_runs"] += 1
+    x["unexpected_count"] += int(e.get("unexpected_count") or 0)
+    x["element_count"] += int(e.get("element_count") or 0)
+    for v in e.get("examples") or []:
+        masked = _mask_value(kind, col, v)
+        if len(x["examples"]) < EXAMPLES and masked not in x["examples"]:
+            x["examples"].append(masked)
+
+
+def _suite_summary(row, last: dict[tuple, dict], expectations: dict[tuple, dict], names: dict) -> dict:
+    """One suite's line of the report."""
+    scope, system, kind, suite, runs, n_failed, n_rows, last_at = row
+    key = (scope, system, kind, suite)
+    lr = last.get(key)
+    return {
+        "scope": scope,
+        "system": system,
+        "system_name": names.get(system, system),
+        "kind": kind,
+        "kind_label": _kind_label(kind),
+        "suite": suite,
+        "suite_version": lr["suite_version"] if lr else None,
+        "runs": int(runs),
+        "failed_runs": int(n_failed or 0),
+        "rows": int(n_rows or 0),
+        "last_run_at": last_at.isoformat(sep=" ", timespec="seconds") if last_at else None,
+        "last_success": bool(lr["success"]) if lr else None,
+        "failed_expectations": sorted(
+            expectations[key].values(),
+            key=lambda x: (-x["failed_runs"], -x["unexpected_count"], x["expectation"]),
+        ),
+    }

@@ -47,6 +47,7 @@ from hub.core import clock
 from hub.db.tables import lineage, quarantine
 from hub.ingest.pipeline import prepare
 from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
+from hub.model.defects import Defect
 from hub.model.masking import mask_payload, mask_text
 from hub.model.outcomes import Outcome, QuarantineStatus
 from hub.outbound.delivery import enqueue_reports
@@ -66,6 +67,7 @@ from hub.quarantine.reread import (
     _authorise,
     _fmt_from_label,
     _masked_changes,
+    _Plan,
     _Planner,
     _read_one,
     reload_configuration,
@@ -154,27 +156,10 @@ def retry(
     _open(row)
     plan = planner.plan(row)
     kind = plan.mapping.kind.kind
-    action, text, encoding = "retry", row["payload"], row["payload_encoding"]
-    if changes:
-        try:
-            text = edit(text, encoding, plan.fmt, plan.mapping, changes)
-        except PayloadError as exc:
-            raise QuarantineActionError(422, "bad_correction", str(exc)) from None
-        action, encoding = "correct", ("csv" if plan.fmt == "csv" else "text")
-    elif payload is not None:
-        action, text, encoding = "correct", payload.strip("\ufeff\r\n"), ("csv" if plan.fmt == "csv" else "text")
+    action, text, encoding = _correction(row, plan, changes, payload)
     raw = _read_one(row, text, encoding, plan, given=action == "correct")
     p = prepare(raw, plan.mapping, planner.rules(plan.system), _authorise(plan.system, kind))
-    diff = (
-        _masked_changes(
-            kind,
-            plan.mapping.label,
-            view(row["payload"], row["payload_encoding"], plan.fmt, plan.mapping),
-            view(text, encoding, plan.fmt, plan.mapping),
-        )
-        if action == "correct"
-        else {}
-    )
+    diff = _changed_fields(row, plan, text, encoding) if action == "correct" else {}
     now = clock.now().replace(microsecond=0)
     trace = {
         "quarantine_id": qid,
@@ -188,43 +173,80 @@ def retry(
         "payload": text if action == "correct" else None,
     }
     if p.defect is not None:
-        with engine.begin() as conn:
-            _open(_row(conn, qid))
-            conn.execute(
-                insert(quarantine_action).values(
-                    **trace,
-                    outcome=Outcome.QUARANTINED,
-                    detail=p.defect.reason,
-                    message=p.defect.message,
-                    rule=p.defect.rule,
-                    field=p.defect.field,
-                )
+        return _still_quarantined(engine, trace, p.defect, diff)
+    return _corrected_and_stored(engine, trace, p, plan, row, diff)
+
+
+def _correction(row: dict, plan: _Plan, changes: dict[str, str] | None, payload: str | None) -> tuple[str, str, str]:
+    """The action (``retry`` or ``correct``), and the record's text and encoding to read again:
+    as received, with the field corrections applied, or the whole corrected record."""
+    action, text, encoding = "retry", row["payload"], row["payload_encoding"]
+    if changes:
+        try:
+            text = edit(text, encoding, plan.fmt, plan.mapping, changes)
+        except PayloadError as exc:
+            raise QuarantineActionError(422, "bad_correction", str(exc)) from None
+        action, encoding = "correct", ("csv" if plan.fmt == "csv" else "text")
+    elif payload is not None:
+        action, text, encoding = "correct", payload.strip("\ufeff\r\n"), ("csv" if plan.fmt == "csv" else "text")
+    return action, text, encoding
+
+
+def _changed_fields(row: dict, plan: _Plan, text: str, encoding: str) -> dict:
+    """The fields a correction changed, before and after, masked."""
+    return _masked_changes(
+        plan.mapping.kind.kind,
+        plan.mapping.label,
+        view(row["payload"], row["payload_encoding"], plan.fmt, plan.mapping),
+        view(text, encoding, plan.fmt, plan.mapping),
+    )
+
+
+def _still_quarantined(engine: Engine, trace: dict, defect: Defect, diff: dict) -> Attempt:
+    """Trace an attempt that is still defective; the quarantine row stays open."""
+    qid, action = trace["quarantine_id"], trace["action"]
+    with engine.begin() as conn:
+        _open(_row(conn, qid))
+        conn.execute(
+            insert(quarantine_action).values(
+                **trace,
+                outcome=Outcome.QUARANTINED,
+                detail=defect.reason,
+                message=defect.message,
+                rule=defect.rule,
+                field=defect.field,
             )
-        log.info("quarantine #%d %s by %s: still quarantined (%s)", qid, action, operator, p.defect.reason)
-        return Attempt(
-            qid,
-            action,
-            Outcome.QUARANTINED,
-            p.defect.reason,
-            reason=p.defect.reason,
-            message=p.defect.message,
-            rule=p.defect.rule,
-            field=p.defect.field,
-            mapping=plan.mapping.label,
-            changes=diff,
         )
+    log.info("quarantine #%d %s by %s: still quarantined (%s)", qid, action, trace["operator"], defect.reason)
+    return Attempt(
+        qid,
+        action,
+        Outcome.QUARANTINED,
+        defect.reason,
+        reason=defect.reason,
+        message=defect.message,
+        rule=defect.rule,
+        field=defect.field,
+        mapping=trace["mapping"],
+        changes=diff,
+    )
+
+
+def _corrected_and_stored(engine: Engine, trace: dict, p: Prepared, plan: _Plan, row: dict, diff: dict) -> Attempt:
+    """Store a record that now passes, as a correction of its quarantine row, and trace it."""
+    qid, action, operator = trace["quarantine_id"], trace["action"], trace["operator"]
     ctx = BatchContext(
         plan.system.id,
         plan.mapping.kind,
         row["message_id"],
         plan.mapping.label,
         plan.mapping.kind.schema_version,
-        now,
+        trace["at"],
         plan.system.report_to,
         correction_of=qid,
         corrected_by=operator,
     )
-    lineage_id = _store(engine, ctx, p, trace, row, note)
+    lineage_id = _store(engine, ctx, p, trace, row, trace["note"])
     log.info("quarantine #%d %s by %s: %s (%s)", qid, action, operator, p.outcome, p.detail)
     # a person's key is their ID number: what is reported is masked
     key_text = p.key_text
