@@ -25,11 +25,15 @@ test: lint
 	$(BIN)/python -m pytest
 
 # The habits the issue tracker asked for, checked before the tests: ruff (lint and format),
-# the import-linter contracts of pyproject.toml, and mypy (the core packages strictly).
+# the import-linter contracts of pyproject.toml, no import cycles (imports inside functions
+# too), no production module over 400 lines or function over 60, and mypy (the core
+# packages strictly).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python tools/import_graph.py
+	$(BIN)/python tools/codesize.py --max-module 400 --max-function 60 --check > /dev/null
 	$(BIN)/mypy
 
 # mypy with [tool.mypy] of pyproject.toml: hub, adapters and devices; the core packages strictly.
