@@ -77,11 +77,12 @@ from adapters.registry import open_adapter
 from hub.catalog.systems import CatalogError, System, get_system
 from hub.core import clock
 from hub.db.tables import metadata, quarantine
-from hub.domains.libraries.merge_batch import _lineage, _merge_batch, field_provenance, merge_conflict
+from hub.domains.libraries.merge_batch import _merge_batch, field_provenance, merge_conflict
 from hub.domains.libraries.precedence import KindPrecedence, Precedence
 from hub.domains.libraries.precedence import precedence as current_precedence
 from hub.ingest.pipeline import OpenMessage, Pipeline, batches
 from hub.ingest.store import Prepared, StoreConflict, add_counts, record_message, store_batch
+from hub.ingest.writers import write_lineage
 from hub.model.outcomes import Detail, Outcome
 
 __all__ = ["COUNTS", "field_provenance", "merge_conflict", "refresh", "refresh_cursor", "stored_cursor"]
@@ -230,7 +231,7 @@ def _merge_message(
         again = [p for p in bad if p.raw.payload in before]
         for p in again:
             p.outcome, p.detail = Outcome.DUPLICATE, Detail.ALREADY_QUARANTINED
-        _lineage(conn, ctx, again)
+        write_lineage(conn, ctx, again)
         fresh = [p for p in bad if p.raw.payload not in before]
         done = store_batch(conn, ctx, fresh) if fresh else Counter()  # the pipeline's own quarantine
         outcomes.update(done)

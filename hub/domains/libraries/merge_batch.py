@@ -27,19 +27,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.db.tables import LIBRARY, Id, lineage, metadata, outbox, record_history
+from hub.db.tables import LIBRARY, Id, metadata, outbox, record_history
 from hub.domains.libraries.decision import _decide, _Merge
 from hub.domains.libraries.precedence import KindPrecedence
 from hub.ingest.pipeline import OpenMessage
 from hub.ingest.store import (
     EVENTS_EXCHANGE,
-    BatchContext,
     ConcurrentUpdate,
     Prepared,
     add_counts,
     bulk_insert,
     content_hash,
 )
+from hub.ingest.writers import write_lineage
 from hub.model.canonical import json_ready
 from hub.model.dictionary import Kind
 from hub.model.masking import mask_record
@@ -78,31 +78,6 @@ merge_conflict = Table(
     Index("ix_merge_conflict_status", "status", "kind"),
     comment="合并冲突",
 )
-
-
-def _lineage(conn: Connection, ctx: BatchContext, items: list[Prepared]) -> list[int]:
-    return bulk_insert(
-        conn,
-        lineage,
-        [
-            {
-                "source_system": ctx.system,
-                "kind": ctx.kind.kind,
-                "message_id": ctx.message_id,
-                "seq": p.seq,
-                "record_key": p.key_text,
-                "received_at": ctx.received_at,
-                "payload_hash": p.hash,
-                "mapping": ctx.mapping,
-                "schema_version": ctx.schema_version,
-                "outcome": p.outcome,
-                "detail": p.detail,
-                "record_version": p.version,
-            }
-            for p in items
-        ],
-        returning_ids=True,
-    )
 
 
 def _key_rows(conn: Connection, t: Table, k: Kind, keys: list[tuple]) -> dict[str, dict]:
@@ -233,7 +208,7 @@ def _merge_batch(conn: Connection, m: OpenMessage, kp: KindPrecedence, batch: li
         _decide(k, kp, source, p.canonical, rows.get(key), provenance.get(key, {})) for p, key in zip(batch, keys)
     ]
     _set_outcomes(batch, merges)
-    lineage_ids = _lineage(conn, ctx, batch)
+    lineage_ids = write_lineage(conn, ctx, batch)
 
     new = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is None]
     changed = [(p, mg, lid) for p, mg, lid in zip(batch, merges, lineage_ids) if mg.row is not None and mg.changed]
