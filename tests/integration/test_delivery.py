@@ -47,15 +47,15 @@ def statuses(engine) -> Counter:
         return Counter(r[0] for r in conn.execute(select(delivery.c.status)))
 
 
-def drain(d: Deliverer, rounds: int = 60) -> None:
+def drain(d: Deliverer, clock, rounds: int = 60) -> None:
     for _ in range(rounds):
         d.run_once()
         if not statuses(d.engine)["pending"]:
             return
-        time.sleep(0.05)
+        clock.advance(seconds=0.05)  # past the next backoff, without waiting for it
 
 
-def test_peer_down_for_a_while_gets_everything_once_in_order(engine, peer):
+def test_peer_down_for_a_while_gets_everything_once_in_order(engine, peer, clock):
     cases = [r for r, _ in Generator(seed=31, departments=[DEPT]).records("case", 30)]
     pipe = standard_pipeline(engine)
     peer.mode = "down"
@@ -65,11 +65,11 @@ def test_peer_down_for_a_while_gets_everything_once_in_order(engine, peer):
     changed = [dict(c, case_name=c.get("case_name", "") + "（补正）") for c in cases[:5]]
     pipe.ingest(io.BytesIO(xml_doc(changed, message_id="d2")), "dept-a")
     for _ in range(3):
-        time.sleep(0.12)
+        clock.advance(seconds=0.12)
         d.run_once()
     assert peer.received == [] and statuses(engine) == Counter(pending=30, superseded=5)
     peer.mode = "up"
-    drain(d)
+    drain(d, clock)
     got = peer.case_numbers()
     assert sorted(got) == sorted(c["case_no"] for c in cases)  # every case, exactly once
     # in the order of their current versions: the five corrected cases went out last
