@@ -26,7 +26,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from bench.records import DEPARTMENT, write_all
-from hub.catalog.access import sha256_hex
+from hub.catalog.authn import sha256_hex
 from hub.core.config import ROOT
 from hub.db.engine import migrate
 from synth.generator import Generator

@@ -23,7 +23,7 @@ import requests
 import yaml
 
 from adapters.registry import open_adapter
-from hub.catalog.access import hash_password, sha256_hex
+from hub.catalog.authn import hash_password, sha256_hex
 from hub.catalog.systems import SYSTEMS_FILE, _systems_at
 from hub.ingest.drop import poll_drop
 from hub.outbound import reporting

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.catalog.access import sha256_hex
+from hub.catalog.authn import sha256_hex
 from hub.core import catalogfile
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.core.errors import ConfigError

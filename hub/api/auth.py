@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from hub.catalog.access import AccessDenied, by_admin_key, by_api_key, by_hmac
+from hub.catalog.authn import by_admin_key, by_api_key, by_hmac
 from hub.catalog.systems import Administrator, System
+from hub.core.errors import AccessDenied
 
 
 async def caller(request: Request) -> System:

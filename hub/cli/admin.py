@@ -26,7 +26,7 @@ def init() -> None:
 @click.option("--api-key", "kind", flag_value="api_key", help="a REST API key (sha256)")
 def hash_secret(kind) -> None:
     """Hash a secret read from standard input, for the credentials in the catalogue."""
-    from hub.catalog.access import hash_password, sha256_hex  # deferred: the catalogue's pydantic models (~20 ms)
+    from hub.catalog.authn import hash_password, sha256_hex  # deferred: the catalogue's pydantic models (~20 ms)
 
     # click.open_file("-") is standard input as the same text stream click.get_text_stream("stdin")
     # gave (deprecated since click 8.5, and untyped through click's module __getattr__)

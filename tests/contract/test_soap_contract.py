@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from hub.api import body as request_body
 from hub.api.soap.service import routes
-from hub.catalog.access import hash_password
+from hub.catalog.authn import hash_password
 from hub.db.tables import LIBRARY, ingest_message, lineage
 from hub.model.schemagen import xsd_path
 from hub.wiring import standard_pipeline

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.catalog.access import hash_password, sha256_hex
+from hub.catalog.authn import hash_password, sha256_hex
 from hub.core.config import ROOT
 
 RESULTS: list[tuple[str, str, str, str, str]] = []  # (id, database, channel, expected outcome, passed|failed)

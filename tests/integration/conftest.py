@@ -8,7 +8,7 @@ import secrets
 import pytest
 import yaml
 
-from hub.catalog.access import hash_password, sha256_hex
+from hub.catalog.authn import hash_password, sha256_hex
 from synth.generator import Generator
 
 

@@ -22,7 +22,7 @@ from devices.events import SOURCE_FIELDS
 from devices.gateway import Gateway
 from devices.store import device_event, insert_new
 from hub.bus import topology as bus
-from hub.catalog.access import sha256_hex
+from hub.catalog.authn import sha256_hex
 from hub.core.config import load_settings
 from tests.helpers import count, outcomes, quarantine_rows
 from tests.unit.test_devices import HALL, HAPPENINGS, ID_A, KEY, VENDORS, at, expected, render

@@ -11,7 +11,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
-from hub.catalog.access import sha256_hex
+from hub.catalog.authn import sha256_hex
 from hub.core.config import load_settings
 from hub.model.codes import idcard
 from hub.ops.pii_scan import leaks

@@ -18,7 +18,7 @@ from adapters.base import Envelope
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
 from adapters.registry import open_adapter
 from hub.api.soap.service import routes
-from hub.catalog.access import hash_password
+from hub.catalog.authn import hash_password
 from hub.catalog.systems import System
 from hub.core.config import ROOT
 from hub.db.tables import LIBRARY

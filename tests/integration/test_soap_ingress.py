@@ -17,7 +17,7 @@ from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
 from hub.api.soap.service import routes
-from hub.catalog.access import hash_password
+from hub.catalog.authn import hash_password
 from hub.db.tables import LIBRARY, ingest_message, lineage, quarantine
 from hub.model.dictionary import kind as dictionary_kind
 from hub.wiring import standard_pipeline

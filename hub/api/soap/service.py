@@ -14,7 +14,7 @@ POST        a SOAP 1.1 (``text/xml``) or SOAP 1.2 (``application/soap+xml``) env
 Auth        WS-Security 1.0 ``wsse:Security/wsse:UsernameToken`` in the SOAP header:
             PasswordText (checked against the catalogue's ``password_pbkdf2``) or
             PasswordDigest (against the ``secret``; ``wsu:Created`` must be within
-            ``hub.catalog.access.MAX_SKEW`` and a nonce is accepted once per process).
+            ``hub.catalog.authn.MAX_SKEW`` and a nonce is accepted once per process).
 Dispatch    on the Body's first element: the batch element of a kind
             (``{urn:govhub:case:1}cases`` → case), not on SOAPAction.
 Checks      the caller may push the kind (``may_push``) and every record names the
@@ -54,14 +54,10 @@ Faults      the detail is ``{urn:govhub:service:1}PushFault`` (code, reason, mes
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import logging
 import re
-import threading
-import time
-from datetime import UTC, datetime
 
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
@@ -74,7 +70,6 @@ from hub.api.soap.envelope import (
     SOAP11,
     SOAP12,
     WSA,
-    WSSE,
     SoapFault,
     SoapVersion,
     elements,
@@ -85,17 +80,14 @@ from hub.api.soap.envelope import (
     push_result,
 )
 from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
-from hub.catalog.access import MAX_SKEW, AccessDenied, authorise_push, authorise_record, by_username_token
+from hub.api.soap.wssec import authenticate
+from hub.catalog.access import AccessDenied, authorise_push, authorise_record
 from hub.catalog.systems import System
 from hub.model.dictionary import Kind
 
 log = logging.getLogger("govhub.soap")
 
 MAX_MESSAGE_ID = 128  # the ingest_message column
-
-WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-PASSWORD_TEXT = "#PasswordText"
-PASSWORD_DIGEST = "#PasswordDigest"
 
 
 # ------------------------------------------------------------------ HTTP
@@ -167,7 +159,7 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
     try:
         envelope, version = parse_envelope(body)
         header, batch = header_and_body(envelope, version)
-        system = _authenticate(header)
+        system = authenticate(header)
         system_id = system.id
         k = _dispatch(batch)
         authorise_push(system, k.kind)
@@ -197,80 +189,6 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
                 "send it again later with the same message id (a redelivery is safe)",
             ),
         )
-
-
-# ------------------------------------------------------------------ WS-Security
-
-
-class NonceCache:
-    """PasswordDigest nonces seen in the last ``ttl`` seconds (one process), so that a
-    captured digest cannot be replayed while its Created time is still fresh."""
-
-    def __init__(self, ttl: float, limit: int = 100_000):
-        self.ttl, self.limit = ttl, limit
-        self._seen: dict[str, float] = {}  # insertion order is expiry order
-        self._lock = threading.Lock()
-
-    def first_use(self, nonce: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (next(iter(self._seen.values())) <= now or len(self._seen) >= self.limit):
-                self._seen.pop(next(iter(self._seen)))
-            if nonce in self._seen:
-                return False
-            self._seen[nonce] = now + self.ttl
-            return True
-
-
-NONCES = NonceCache(ttl=2 * MAX_SKEW)  # a Created up to MAX_SKEW in the past or the future
-
-
-def _authenticate(header) -> System:
-    token = header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken") if header is not None else None
-    if token is None:
-        raise AccessDenied(
-            401,
-            "unauthenticated",
-            f"send a WS-Security UsernameToken (wsse:Security/wsse:UsernameToken, namespace {WSSE}) in the SOAP Header",
-        )
-    username = (token.findtext(f"{{{WSSE}}}Username") or "").strip()
-    password_el = token.find(f"{{{WSSE}}}Password")
-    if not username or password_el is None:
-        raise AccessDenied(401, "unauthenticated", "the UsernameToken needs a Username and a Password")
-    ptype = password_el.get("Type", PASSWORD_TEXT)
-    password = password_el.text or ""
-    if ptype.endswith(PASSWORD_DIGEST):
-        nonce = (token.findtext(f"{{{WSSE}}}Nonce") or "").strip()
-        created = (token.findtext(f"{{{WSU}}}Created") or "").strip()
-        _check_digest_freshness(nonce, created)
-        return by_username_token(username, password.strip(), ptype, nonce, created)
-    if not ptype.endswith(PASSWORD_TEXT):
-        raise AccessDenied(
-            401,
-            "unauthenticated",
-            "the Password Type must be PasswordText or PasswordDigest (UsernameToken Profile 1.0)",
-        )
-    return by_username_token(username, password, ptype)
-
-
-def _check_digest_freshness(nonce: str, created: str) -> None:
-    if not nonce or not created:
-        raise AccessDenied(401, "unauthenticated", "a PasswordDigest needs wsse:Nonce and wsu:Created")
-    try:
-        when = datetime.fromisoformat(created)
-        base64.b64decode(nonce, validate=True)
-    except ValueError:
-        raise AccessDenied(
-            401, "unauthenticated", "wsu:Created must be an ISO 8601 time and wsse:Nonce base64"
-        ) from None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    skew = abs((datetime.now(UTC) - when).total_seconds())
-    if skew > MAX_SKEW:
-        raise AccessDenied(
-            401, "stale_request", f"wsu:Created is {int(skew)}s off; clocks must agree within {MAX_SKEW}s"
-        )
-    if not NONCES.first_use(nonce):
-        raise AccessDenied(401, "replayed_nonce", "this wsse:Nonce was used before; make a new one for every call")
 
 
 # ------------------------------------------------------------------ the push
