@@ -294,6 +294,8 @@ def quarantine_history(qid, as_json) -> None:
     _echo("\n血缘 lineage:")
     for r in h["lineage"]:
         by = f", corrected by {r['corrected_by']} (更正自隔离 #{r['correction_of']})" if r["correction_of"] else ""
+        if r.get("superseded_by"):  # kept as evidence, no longer counted (docs/quarantine.md)
+            by += f", superseded by #{r['superseded_by']} (已被更正取代)"
         _echo(
             f"  #{r['id']} {r['received_at']} {r['source_system']} {r['message_id']}#{r['seq']} "
             f"→ {r['outcome']} ({r['detail']}) key {r['record_key'] or '-'} mapping {r['mapping']}{by}"

@@ -134,6 +134,10 @@ lineage = Table(
     Column("record_version", Integer(), nullable=True),
     Column("correction_of", BigInteger(), nullable=True, comment="the quarantine id this record was corrected from"),
     Column("corrected_by", String(100), nullable=True, comment="the administrator who corrected and retried it"),
+    # a quarantined row a correction replaced is kept (lineage is evidence) but no longer current:
+    # the books (counters, stats, report, metrics) count current rows only
+    Column("superseded_by", BigInteger(), nullable=True, comment="the lineage row of the correction that replaced it"),
+    Column("superseded_at", DateTime(), nullable=True),
     Index("ix_lineage_key", "kind", "record_key"),
     # seq too: a batch asks which of its records were already quarantined from this message
     Index("ix_lineage_message", "source_system", "message_id", "seq"),

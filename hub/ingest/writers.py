@@ -66,6 +66,17 @@ def write_lineage(conn: Connection, ctx: BatchContext, batch: list[Prepared]) ->
     )
 
 
+def supersede_lineage(conn: Connection, old_id: int | None, new_id: int, at: Any) -> None:
+    """Mark a quarantined record's lineage row as replaced by its correction's row. The row is
+    kept (lineage is evidence); the books count only rows that nothing superseded."""
+    if old_id is not None:
+        conn.execute(
+            lineage.update()
+            .where(lineage.c.id == old_id, lineage.c.superseded_by.is_(None))
+            .values(superseded_by=new_id, superseded_at=at)
+        )
+
+
 def insert_new(conn: Connection, ctx: BatchContext, new: Written) -> None:
     k, now = ctx.kind, ctx.received_at
     bulk_insert(

@@ -5,7 +5,7 @@ hub keeps them, so every API process and worker reports the same numbers:
 
 | metric | labels | from |
 |---|---|---|
-| ``govhub_records_{received,stored,duplicate,quarantined}_total`` | system, kind | ``ingest_counter`` (as ``govhub stats``) |
+| ``govhub_records_{received,stored,duplicate,quarantined}_total`` | system, kind | ``ingest_counter`` (as ``govhub stats``: current outcomes, a corrected record under stored/duplicate, never twice) |
 | ``govhub_quarantine_records`` | system, reason | ``quarantine`` |
 | ``govhub_queue_messages`` | queue | passive declare of ``govhub.inbound`` / ``govhub.dead`` on the bus |
 | ``govhub_delivery_pending``, ``govhub_delivery_dead`` | peer | ``delivery`` |

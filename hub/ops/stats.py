@@ -4,7 +4,12 @@ source system and message kind, from the running totals the pipeline keeps.
 A quarantined record an administrator corrects moves from quarantined to stored (or
 duplicate) — it was received once — and is also counted as ``corrected`` (of the stored
 and duplicate records, how many came in by correction; ``docs/quarantine.md``). Reasons
-are those of the records still quarantined (open or rejected)."""
+are those of the records still quarantined (open or rejected).
+
+The lineage keeps the original quarantined row of a corrected record, marked
+``superseded_by`` the correction's row: it is history, not a current outcome. Everything
+that checks these counters against the lineage (the quality report, ``govhub quality``)
+counts the current rows only, ``CURRENT_LINEAGE``."""
 
 from __future__ import annotations
 
@@ -14,10 +19,13 @@ from contextlib import nullcontext
 
 from sqlalchemy import Connection, Engine, func, select
 
-from hub.db.tables import ingest_counter, quarantine
+from hub.db.tables import ingest_counter, lineage, quarantine
 from hub.model.outcomes import RECORD_OUTCOMES, QuarantineStatus
 
 OUTCOMES = RECORD_OUTCOMES
+
+# the lineage rows the books count: one per received record, its latest outcome
+CURRENT_LINEAGE = lineage.c.superseded_by.is_(None)
 
 
 def counts(engine: Engine | Connection) -> dict:

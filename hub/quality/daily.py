@@ -39,6 +39,7 @@ from hub.db.tables import LIBRARY, lineage
 from hub.model.calendar import CalendarError, default_calendar
 from hub.model.dictionary import Kind
 from hub.model.dictionary import kind as dictionary_kind
+from hub.ops import stats
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.suites import FeedHealth, LoadedSuite, suites
 from hub.quality.suites import suite as suite_for
@@ -62,7 +63,7 @@ def volumes(engine: Engine, first: date, last: date) -> dict[tuple[str, str], di
     d = func.date(lineage.c.received_at).label("d")
     q = (
         select(lineage.c.source_system, lineage.c.kind, d, lineage.c.outcome, func.count())
-        .where(lineage.c.received_at >= lo, lineage.c.received_at < hi)
+        .where(lineage.c.received_at >= lo, lineage.c.received_at < hi, stats.CURRENT_LINEAGE)
         .group_by(lineage.c.source_system, lineage.c.kind, d, lineage.c.outcome)
     )
     out: dict[tuple[str, str], dict[date, Counter]] = defaultdict(lambda: defaultdict(Counter))

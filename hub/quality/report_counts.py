@@ -66,6 +66,7 @@ def _lineage_totals(conn, sources, start: datetime, end: datetime) -> dict:
             lineage.c.source_system, lineage.c.kind, lineage.c.outcome
         ),
         _within(lineage.c.source_system, sources),
+        stats.CURRENT_LINEAGE,
     )
     every: dict[tuple, Counter] = defaultdict(Counter)
     period: dict[tuple, Counter] = defaultdict(Counter)
@@ -83,6 +84,7 @@ def _trend(conn, sources, start: datetime, end: datetime, day_from: date, days: 
         lineage.c.received_at >= start,
         lineage.c.received_at < end,
         _within(lineage.c.source_system, sources),
+        stats.CURRENT_LINEAGE,
     )
     per: dict[str, Counter] = defaultdict(Counter)
     for d, outcome, n in conn.execute(q):

@@ -47,6 +47,7 @@ from hub.core import clock
 from hub.db.tables import lineage, quarantine
 from hub.ingest.pipeline import prepare
 from hub.ingest.store import BatchContext, Prepared, StoreConflict, add_counts, store_batch
+from hub.ingest.writers import supersede_lineage
 from hub.model.defects import Defect
 from hub.model.masking import mask_payload, mask_text
 from hub.model.outcomes import Outcome, QuarantineStatus
@@ -290,6 +291,7 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
                 lineage_id = conn.execute(
                     select(lineage.c.id).where(lineage.c.correction_of == qid).order_by(lineage.c.id.desc()).limit(1)
                 ).scalar_one()
+                supersede_lineage(conn, row["lineage_id"], lineage_id, ctx.received_at)
                 conn.execute(
                     insert(quarantine_action).values(**trace, outcome=p.outcome, detail=p.detail, lineage_id=lineage_id)
                 )
