@@ -124,6 +124,11 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     with open(page.group(1)[:-5] + ".json", encoding="utf-8") as f:
         report = json.load(f)
     assert {k: report["totals"][k] for k in stats["total"]} == stats["total"]
+    # weakness 12: a fresh demo's books agree (the correction supersedes its quarantined lineage row)
+    assert report["consistency"] == {"ok": True, "mismatches": []}, report["consistency"]
+    with open(page.group(1), encoding="utf-8") as f:
+        banner = f.read()
+    assert 'class="banner ok" id="consistency"' in banner and 'class="banner warn"' not in banner
     # step 7: an administrator corrected one record and rejected another
     corrected = re.search(r"correct +#(\d+) .*: stored \(new\); lineage #\d+ names the correction", out)
     rejected = re.search(r"reject +#(\d+) xml_forbidden", out)
