@@ -21,9 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('superseded_at', sa.DateTime(), nullable=True))
     # rows already corrected before this revision: the quarantine row names the original, the
     # correction's row names the quarantine
+    fix = (
+        "(SELECT MIN(c.{col}) FROM lineage c JOIN quarantine q ON c.correction_of = q.id "
+        "WHERE q.lineage_id = lineage.id AND q.status = 'retried')"
+    )
     op.execute(
-        "UPDATE lineage SET superseded_by = (SELECT MIN(c.id) FROM lineage c JOIN quarantine q "
-        "ON c.correction_of = q.id WHERE q.lineage_id = lineage.id AND q.status = 'retried') "
+        f"UPDATE lineage SET superseded_by = {fix.format(col='id')}, superseded_at = {fix.format(col='received_at')} "
         "WHERE superseded_by IS NULL AND outcome = 'quarantined'"
     )
 
