@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api import routes_pull, routes_push, routes_quarantine, routes_reports
 from hub.api.cursor import BadCursor
+from hub.api.lockout import LockedOut
 from hub.api.middleware import CorrelationMiddleware
 from hub.api.soap.service import routes as soap_routes
 from hub.bus import topology as bus
@@ -86,7 +87,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AccessDenied)
     async def _denied(_req: Request, exc: AccessDenied):
-        return _error(exc.status, exc.reason, exc.message)
+        answer = _error(exc.status, exc.reason, exc.message)
+        if isinstance(exc, LockedOut):  # 429: when to come back (hub.api.lockout)
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
     @app.exception_handler(BadCursor)
     async def _cursor(_req: Request, exc: BadCursor):

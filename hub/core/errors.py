@@ -9,7 +9,7 @@ where the hub meets them, so callers catch by meaning, not by module:
     ├── InputError            a record or a message cannot be taken as it is: quarantine it,
     │                         never retry; reason is a quarantine reason code
     │                         (``hub.model.outcomes.Reason``), message never quotes personal data
-    ├── AccessDenied          the caller may not do this; ``status`` 401 (who are you?) or 403
+    ├── AccessDenied          the caller may not do this; ``status`` 401 (who are you?), 403 or 429
     ├── NotFound              no such thing: a version, an evaluation, a follow-up
     ├── StorageError          the store failed; database driver errors are wrapped in it
     │   └── ConcurrentUpdate  (hub.ingest.store) another writer changed a row of the batch:
@@ -51,6 +51,9 @@ AccessReason = Literal[
     "bad_credentials",
     "stale_request",
     "replayed_nonce",
+    "replayed_request",
+    "signature_version",
+    "too_many_failures",
     "administrators_only",
     "forbidden_kind",
     "forbidden_department",

@@ -254,3 +254,24 @@ report_watermark = Table(
     Column("acknowledged_id", BigInteger(), nullable=True),
     Column("updated_at", DateTime(), nullable=False),
 )
+
+# Authentication bookkeeping, shared by every worker process (hub.db.replay, hub.api.lockout).
+used_credential = Table(
+    "used_credential",
+    metadata,
+    Column("kind", String(16), primary_key=True, comment="hmac | wsse"),
+    Column("value_hash", String(64), primary_key=True, comment="SHA-256 of the signature or nonce, never the value"),
+    Column("expires_at", BigInteger(), nullable=False, comment="unix seconds: after it the credential is stale anyway"),
+    Index("ix_used_credential_expires", "expires_at"),
+    comment="signatures and nonces accepted once: a replay within their window is refused",
+)
+
+auth_failure = Table(
+    "auth_failure",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject", String(200), nullable=False, comment="system id @ client address, or ? @ address"),
+    Column("failed_at", DateTime(), nullable=False),
+    Index("ix_auth_failure_subject", "subject", "failed_at"),
+    comment="recent authentication failures, for the lockout",
+)
