@@ -7,7 +7,7 @@ failures are retried, with exponential back-off from ``backoff`` seconds, defaul
 ``push_path`` (default ``/{kind}``), ``pull_path`` (cursor-paginated GET returning
 ``{"records": [...], "next_cursor": ..., "has_more": ...}``), ``ping_path`` (default
 ``/health``), ``api_key_env`` (sends ``X-Api-Key``), ``hmac_secret_env`` + ``system``
-(signs requests like the hub expects: ``hub.core.signing.hmac_signature``).
+(signs every attempt like the hub expects: ``hub.core.signing.hmac_signature``, v2).
 
 Errors: connection failures, timeouts, 429 and 5xx → ``TransientError``; 401/403 →
 ``AuthError``; other 4xx → ``RejectedError`` (the peer will not accept it as it is).
@@ -19,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 import requests
 
@@ -58,28 +58,25 @@ class RestAdapter(Adapter):
             if not secret:
                 raise ConfigError(f"the environment variable {self.option('hmac_secret_env')} is not set")
             self._hmac = (self.option("system", required=True), secret)
+        self._last_ts = 0  # the last signed timestamp (see _signed)
 
     def _request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, params: dict | None = None
     ):
         url = self.base + path
         headers = dict(headers or {})
-        if self._hmac:
-            ts = str(int(time.time()))
-            headers.update(
-                {
-                    "X-Govhub-System": self._hmac[0],
-                    "X-Govhub-Timestamp": ts,
-                    "X-Govhub-Signature": hmac_signature(self._hmac[1], method, urlsplit(url).path, ts, body or b""),
-                }
-            )
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 resp = self.session.request(
-                    method, url, data=body, headers=headers, params=params, timeout=self.timeout
+                    method,
+                    url,
+                    data=body,
+                    headers=self._signed(method, url, params, body, headers),
+                    params=params,
+                    timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = TransientError(f"{method} {url}: {type(exc).__name__}", peer=self.peer)
@@ -99,6 +96,25 @@ class RestAdapter(Adapter):
                 )
             return resp
         raise last  # type: ignore[misc]
+
+    def _signed(self, method: str, url: str, params: dict | None, body: bytes | None, headers: dict) -> dict:
+        """``headers`` with a v2 signature (``hub.core.signing``) when the peer wants one,
+        made anew for every attempt: the hub accepts a signature once, so a retry needs a
+        later timestamp than the attempt before it."""
+        if not self._hmac:
+            return headers
+        ts = max(int(time.time()), self._last_ts + 1)
+        self._last_ts = ts
+        # the path and query exactly as requests puts them on the request line
+        target = requests.Request(method, url, params=params).prepare().path_url
+        message_id = headers.get("X-Message-Id", "")
+        signature = hmac_signature(self._hmac[1], method, target, str(ts), message_id, body or b"")
+        return {
+            **headers,
+            "X-Govhub-System": self._hmac[0],
+            "X-Govhub-Timestamp": str(ts),
+            "X-Govhub-Signature": signature,
+        }
 
     def write(self, envelope: Envelope) -> Receipt:
         path = self.option("push_path", "/{kind}").format(kind=envelope.kind or "records")

@@ -99,10 +99,15 @@ def test_hmac_signed_push(client, catalog):
     ts = str(int(time.time()))
     sig = hmac.new(
         catalog.keys["hmac-dept"].encode(),
-        f"POST\n/api/v1/case\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode(),
+        f"govhub-hmac-v2\nPOST\n/api/v1/case\n{ts}\nhm-1\n{hashlib.sha256(body).hexdigest()}".encode(),
         hashlib.sha256,
     ).hexdigest()
-    h = {"Content-Type": "application/json", "X-Govhub-System": "hmac-dept", "X-Govhub-Timestamp": ts}
+    h = {
+        "Content-Type": "application/json",
+        "X-Govhub-System": "hmac-dept",
+        "X-Govhub-Timestamp": ts,
+        "X-Message-Id": "hm-1",
+    }
     assert client.post("/api/v1/case", content=body, headers={**h, "X-Govhub-Signature": sig}).json()["stored"] == 2
     assert client.post("/api/v1/case", content=body, headers={**h, "X-Govhub-Signature": "0" * 64}).status_code == 401
     old = str(int(time.time()) - 3600)

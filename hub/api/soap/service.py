@@ -14,7 +14,8 @@ POST        a SOAP 1.1 (``text/xml``) or SOAP 1.2 (``application/soap+xml``) env
 Auth        WS-Security 1.0 ``wsse:Security/wsse:UsernameToken`` in the SOAP header:
             PasswordText (checked against the catalogue's ``password_pbkdf2``) or
             PasswordDigest (against the ``secret``; ``wsu:Created`` must be within
-            ``hub.catalog.authn.MAX_SKEW`` and a nonce is accepted once per process).
+            ``hub.catalog.authn`` MAX_PAST/MAX_FUTURE and a nonce is accepted once, by
+            every worker: ``hub.api.soap.wssec``).
 Dispatch    on the Body's first element: the batch element of a kind
             (``{urn:govhub:case:1}cases`` → case), not on SOAPAction.
 Checks      the caller may push the kind (``may_push``) and every record names the
@@ -115,7 +116,8 @@ async def soap_endpoint(request: Request) -> Response:
             ),
         )
     pipeline = getattr(request.app.state, "pipeline", None)
-    return await run_in_threadpool(handle_call, body, pipeline, version)
+    client = request.client.host if request.client else None
+    return await run_in_threadpool(handle_call, body, pipeline, version, client)
 
 
 def _describe(request: Request) -> Response:
@@ -151,15 +153,17 @@ def endpoint_url(request: Request) -> str:
 # ------------------------------------------------------------------ one call
 
 
-def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Response:
+def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11, client: str | None = None) -> Response:
     """Answer one POSTed envelope; ``version`` (from the Content-Type) is used for faults
-    until the envelope says which it is. Runs in a worker thread: parsing, PBKDF2 and the
-    database are blocking."""
+    until the envelope says which it is; ``client`` is the sender's address (the lockout's).
+    Runs in a worker thread: parsing, PBKDF2 and the database are blocking."""
     system_id = "-"
     try:
         envelope, version = parse_envelope(body)
         header, batch = header_and_body(envelope, version)
-        system = authenticate(header)
+        if pipeline is None:
+            raise RuntimeError("app.state.pipeline is not set")
+        system = authenticate(header, pipeline.engine, client)
         system_id = system.id
         k = _dispatch(batch)
         authorise_push(system, k.kind)
@@ -169,8 +173,6 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11) -> Respons
         # 2.14's subtree C14N puts xmlns="" on grandchildren of a default-namespace element.
         doc = etree.tostring(batch, xml_declaration=True, encoding="UTF-8")
         message_id = _message_id(batch, header, doc)
-        if pipeline is None:
-            raise RuntimeError("app.state.pipeline is not set")
         return ok(version, _ingest(pipeline, system, k, doc, message_id))
     except AccessDenied as exc:
         log.warning("SOAP push from %s refused: %s", system_id, exc.reason)

@@ -1,51 +1,35 @@
 """WS-Security 1.0 UsernameToken on the SOAP push service: which system sent this envelope.
 
 PasswordText is checked against the catalogue's ``password_pbkdf2``; PasswordDigest
-against the system's ``secret``, with ``wsu:Created`` within ``hub.catalog.authn.MAX_SKEW``
-and a ``wsse:Nonce`` accepted once.
+against the system's ``secret``, with ``wsu:Created`` at most ``MAX_PAST`` old and
+``MAX_FUTURE`` ahead (``hub.catalog.authn``) and a ``wsse:Nonce`` accepted once: the nonce
+is remembered in the hub's database (``hub.db.replay``, shared by every worker) once the
+digest verified, until Created + ``MAX_PAST``. Repeated failures lock the username and
+client address out for a while (``hub.api.lockout``): a ``Client.Authentication`` fault
+that says when to retry.
 """
 
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from datetime import UTC, datetime
 
-from hub.api.soap.envelope import WSSE
-from hub.catalog.authn import MAX_SKEW, by_username_token
+from sqlalchemy import Engine
+
+from hub.api import lockout
+from hub.api.soap.envelope import WSSE, SoapFault
+from hub.catalog.authn import MAX_PAST, by_username_token, check_freshness, system_for_username
 from hub.catalog.systems import System
 from hub.core.errors import AccessDenied
+from hub.db import replay
 
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 PASSWORD_TEXT = "#PasswordText"
 PASSWORD_DIGEST = "#PasswordDigest"
 
 
-class NonceCache:
-    """PasswordDigest nonces seen in the last ``ttl`` seconds (one process), so that a
-    captured digest cannot be replayed while its Created time is still fresh."""
-
-    def __init__(self, ttl: float, limit: int = 100_000):
-        self.ttl, self.limit = ttl, limit
-        self._seen: dict[str, float] = {}  # insertion order is expiry order
-        self._lock = threading.Lock()
-
-    def first_use(self, nonce: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (next(iter(self._seen.values())) <= now or len(self._seen) >= self.limit):
-                self._seen.pop(next(iter(self._seen)))
-            if nonce in self._seen:
-                return False
-            self._seen[nonce] = now + self.ttl
-            return True
-
-
-NONCES = NonceCache(ttl=2 * MAX_SKEW)  # a Created up to MAX_SKEW in the past or the future
-
-
-def authenticate(header) -> System:
+def authenticate(header, engine: Engine, client: str | None = None) -> System:
+    """The system of the envelope's UsernameToken; ``client`` is the sender's address."""
     token = header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken") if header is not None else None
     if token is None:
         raise AccessDenied(
@@ -58,22 +42,41 @@ def authenticate(header) -> System:
     if not username or password_el is None:
         raise AccessDenied(401, "unauthenticated", "the UsernameToken needs a Username and a Password")
     ptype = password_el.get("Type", PASSWORD_TEXT)
-    password = password_el.text or ""
-    if ptype.endswith(PASSWORD_DIGEST):
-        nonce = (token.findtext(f"{{{WSSE}}}Nonce") or "").strip()
-        created = (token.findtext(f"{{{WSU}}}Created") or "").strip()
-        _check_digest_freshness(nonce, created)
-        return by_username_token(username, password.strip(), ptype, nonce, created)
-    if not ptype.endswith(PASSWORD_TEXT):
+    if not ptype.endswith((PASSWORD_TEXT, PASSWORD_DIGEST)):
         raise AccessDenied(
             401,
             "unauthenticated",
             "the Password Type must be PasswordText or PasswordDigest (UsernameToken Profile 1.0)",
         )
-    return by_username_token(username, password, ptype)
+    claimed = system_for_username(username)
+    who = lockout.subject(claimed.id if claimed else None, client)
+    try:
+        lockout.guard(engine, who)
+    except lockout.LockedOut as exc:
+        raise SoapFault("Client.Authentication", exc.reason, exc.message) from None
+    password = password_el.text or ""
+    if not ptype.endswith(PASSWORD_DIGEST):
+        return _verified(engine, who, lambda: by_username_token(username, password, ptype))
+    nonce = (token.findtext(f"{{{WSSE}}}Nonce") or "").strip()
+    created = (token.findtext(f"{{{WSU}}}Created") or "").strip()
+    when = _check_digest_freshness(nonce, created)
+    system = _verified(engine, who, lambda: by_username_token(username, password.strip(), ptype, nonce, created))
+    if not replay.remember(engine, "wsse", f"{system.id}\n{nonce}", when + MAX_PAST):
+        raise AccessDenied(401, "replayed_nonce", "this wsse:Nonce was used before; make a new one for every call")
+    return system
 
 
-def _check_digest_freshness(nonce: str, created: str) -> None:
+def _verified(engine: Engine, who: str, check) -> System:
+    try:
+        return check()
+    except AccessDenied as exc:
+        if exc.reason == "bad_credentials":
+            lockout.failed(engine, who)
+        raise
+
+
+def _check_digest_freshness(nonce: str, created: str) -> float:
+    """``wsu:Created`` as unix seconds, once it and the nonce are well-formed and fresh."""
     if not nonce or not created:
         raise AccessDenied(401, "unauthenticated", "a PasswordDigest needs wsse:Nonce and wsu:Created")
     try:
@@ -84,10 +87,5 @@ def _check_digest_freshness(nonce: str, created: str) -> None:
             401, "unauthenticated", "wsu:Created must be an ISO 8601 time and wsse:Nonce base64"
         ) from None
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    skew = abs((datetime.now(UTC) - when).total_seconds())
-    if skew > MAX_SKEW:
-        raise AccessDenied(
-            401, "stale_request", f"wsu:Created is {int(skew)}s off; clocks must agree within {MAX_SKEW}s"
-        )
-    if not NONCES.first_use(nonce):
-        raise AccessDenied(401, "replayed_nonce", "this wsse:Nonce was used before; make a new one for every call")
+    check_freshness(when.timestamp(), "wsu:Created")
+    return when.timestamp()
