@@ -313,3 +313,32 @@ def test_an_unknown_username_costs_a_pbkdf2_like_a_known_one(client, monkeypatch
     assert soap(client.post, envelope(text_token("dept-a", "not-it"), 30, "or-1"))[1] == "bad_credentials"
     assert soap(client.post, envelope(text_token("nobody-here", "not-it"), 31, "or-2"))[1] == "bad_credentials"
     assert checked == [1000, 1000]  # the catalogue's work factor, for the stranger too
+
+
+def test_the_rest_adapter_signs_v2_anew_for_every_request(signer, catalog, db_url, tmp_path, monkeypatch):
+    """The hub's own client (``rest://...?hmac_secret_env=``) signs what the hub checks:
+    the query included, and the same push sent twice at once is two signatures."""
+    from adapters.base import Envelope
+    from adapters.rest import RestAdapter
+    from sandbox.server import run_in_thread
+
+    catalog.update("hmac-dept", may_pull=["case"])
+    monkeypatch.setenv("GOVHUB_TEST_SIGNING", signer)
+    app = create_app(load_settings(_settings(db_url, tmp_path)))
+    base, stop = run_in_thread(app)
+    try:
+        adapter = RestAdapter(
+            f"rest://{base.split('://')[1]}/api/v1",
+            hmac_secret_env="GOVHUB_TEST_SIGNING",
+            system="hmac-dept",
+            push_path="/case",
+            pull_path="/case/changes?limit=5",
+            retries="0",
+        )
+        envelope = Envelope(json_body(2, seed=40), "adapter-1", kind="case", format="json")
+        assert adapter.write(envelope).status == "acknowledged"
+        assert adapter.write(envelope).status == "acknowledged"  # a redelivery: duplicates, not a replay
+        list(adapter.read())  # a signed GET with a query: an AuthError if the query were not signed alike
+    finally:
+        stop()
+    assert library_count(app.state.engine, "case") == 2
