@@ -35,7 +35,9 @@ Faults      the detail is ``{urn:govhub:service:1}PushFault`` (code, reason, mes
             code (SOAP 1.1 faultcode     SOAP 1.2 Code /    when
             and PushFault detail)        Subcode (svc:)
             ===========================  =================  ===========================
-            ``Client.Authentication``    Sender / ...       no, bad or stale token
+            ``Client.Authentication``    Sender / ...       no, bad, stale or replayed
+                                                            token; locked out after
+                                                            repeated failures
             ``Client.Forbidden``         Sender / ...       kind, department or region
             ``Client.MalformedXml``      Sender / ...       not XML, bad encoding, no Body
             ``Client.XmlForbidden``      Sender / ...       a DTD or entity declarations
