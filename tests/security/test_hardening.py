@@ -1,0 +1,98 @@
+"""Issue #12, weaknesses 8, 9 and 11 and the hardening items, through the real HTTP
+interface: the REST adapter does not follow a redirect with the peer's key (8); record
+keys that are personal data are masked in push answers and logs (9); a sender's CR/LF
+cannot forge log lines and an ID number glued to letters is masked (11); /metrics needs
+a credential, /docs is off, /ready is cached for anonymous callers; the clients and the
+SFTP adapter read peers' answers and files under a size cap."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from hub.model.codes import idcard
+from hub.ops import logs
+from hub.ops.pii_scan import leaks
+from synth.generator import Generator
+from tests.integration.conftest import catalog  # pytest fixture, used by name
+from tests.integration.test_quarantine_api import admin_key, client  # pytest fixtures, used by name
+
+ID = "32058119900101123" + idcard.check_char("32058119900101123")
+POPULATION = "public-security-population"  # the person library's authoritative source (catalog/precedence.yaml)
+
+
+@pytest.fixture
+def hub_log():
+    """The hub's text log lines of a test (``govhub serve``'s format)."""
+    logger = logging.getLogger("govhub")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    stream = io.StringIO()
+    logs.setup("INFO", stream=stream, fmt="text")
+    yield stream
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
+def _population(catalog) -> str:
+    import secrets
+
+    from hub.catalog.authn import sha256_hex
+
+    key = secrets.token_urlsafe(24)
+    catalog.add(
+        {
+            "id": POPULATION,
+            "name": "公安人口库",
+            "level": "city",
+            "region_code": "320500",
+            "may_push": ["person"],
+            "credentials": {"api_key_sha256": sha256_hex(key)},
+        }
+    )
+    return key
+
+
+# ------------------------------------------------------------ weakness 9
+
+
+def test_person_keys_are_masked_in_push_answers_and_logs(client, catalog, hub_log):
+    key = _population(catalog)
+    people = [r for r, _ in Generator(seed=5).records("person", 4)]
+    body = json.dumps({"message_id": "people-1", "records": people}, ensure_ascii=False).encode()
+    r = client.post("/api/v1/person", content=body, headers={"X-Api-Key": key, "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    keys = [rec["key"] for rec in r.json()["records"]]
+    assert len(keys) == 4 and all(k for k in keys)
+    for person, k in zip(people, keys):
+        assert person["id_no"] not in r.text
+        assert k[:3] == person["id_no"][:3] and k[-2:] == person["id_no"][-2:] and "*" in k
+    assert not leaks(r.text), r.text
+    assert not leaks(hub_log.getvalue()), hub_log.getvalue()
+
+
+# ------------------------------------------------------------ weakness 11
+
+
+def test_a_message_id_with_cr_lf_cannot_forge_a_log_line(client, catalog, hub_log):
+    case = next(iter(Generator(seed=7, departments=["常熟市行政审批局"]).records("case", 1)))[0]
+    forged = "x1&#13;&#10;2026-12-04 10:00:00 INFO govhub.api [-] FORGED admin login"
+    fields = "".join(f"<{k}>{v}</{k}>" for k, v in case.items() if isinstance(v, str))
+    body = f'<cases xmlns="urn:govhub:case:1" message_id="{forged}"><case>{fields}</case></cases>'
+    r = client.post(
+        "/api/v1/case",
+        content=body.encode(),
+        headers={"X-Api-Key": catalog.keys["dept-a"], "Content-Type": "application/xml"},
+    )
+    assert r.status_code < 500, r.text
+    lines = hub_log.getvalue().splitlines()
+    assert not any(line.startswith("2026-12-04 10:00:00 INFO") for line in lines), lines
+    assert r.status_code >= 400 or any("\\r\\n2026-12-04" in line for line in lines), lines
+
+
+def test_an_id_number_followed_by_letters_is_masked_in_logs_and_found_by_the_scan(hub_log):
+    logging.getLogger("govhub.test").warning("applicant %sabc, again n%sXYZ", ID, ID)
+    text = hub_log.getvalue()
+    assert ID not in text, text
+    assert leaks(f"raw {ID}abc") != []  # the scan sees what the masking must catch
