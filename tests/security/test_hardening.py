@@ -96,3 +96,79 @@ def test_an_id_number_followed_by_letters_is_masked_in_logs_and_found_by_the_sca
     text = hub_log.getvalue()
     assert ID not in text, text
     assert leaks(f"raw {ID}abc") != []  # the scan sees what the masking must catch
+
+
+# ------------------------------------------------------------ weakness 8
+
+
+@pytest.fixture
+def redirecting_peer(catalog, monkeypatch):
+    """The department's peer answers every push with a 307 to another host (``localhost``
+    rather than ``127.0.0.1``), which would accept the key if it were shown it."""
+    from sandbox.dept_rest import DeptState, make_app
+    from sandbox.server import run_in_thread
+
+    peer, other = DeptState(), DeptState()
+    other_base, stop_other = run_in_thread(make_app(other, api_key="dept-key"))
+    other_host = other_base.replace("127.0.0.1", "localhost")
+    peer.redirect_to = other_host
+    base, stop = run_in_thread(make_app(peer, api_key="dept-key"))
+    monkeypatch.setenv("DEPT_PEER_KEY", "dept-key")
+    catalog.add(
+        {
+            "id": "dept-peer",
+            "name": "常熟市卫健委业务系统",
+            "level": "department",
+            "region_code": "320581",
+            "endpoint": f"{base.replace('http://', 'rest://')}/api?push_path=/case&api_key_env=DEPT_PEER_KEY"
+            "&retries=0&timeout=5",
+        }
+    )
+    catalog.update("dept-a", report_to=["dept-peer"])
+    yield peer, other, other_host.removeprefix("http://")
+    stop()
+    stop_other()
+
+
+def test_a_redirect_is_not_followed_with_the_peers_key_and_not_acknowledged(engine, redirecting_peer):
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from hub.db.tables import delivery
+    from hub.outbound.delivery import Deliverer
+    from hub.wiring import standard_pipeline
+    from tests.helpers import xml_doc
+
+    peer, other, other_host = redirecting_peer
+    cases = [r for r, _ in Generator(seed=33, departments=["常熟市行政审批局"]).records("case", 2)]
+    standard_pipeline(engine).ingest(io.BytesIO(xml_doc(cases, message_id="redir-1")), "dept-a")
+    d = Deliverer(engine, batch_size=10)
+    d.run_once()
+    d.close()
+    assert peer.keys_seen and other.keys_seen == [] and other.received == []  # the key went nowhere else
+    with engine.connect() as conn:
+        rows = conn.execute(select(delivery.c.status, delivery.c.last_error)).all()
+    assert Counter(r.status for r in rows) == Counter(dead=2), rows  # a delivery failure, not a receipt
+    assert all("307" in r.last_error and f"redirect to {other_host}" in r.last_error for r in rows), rows
+
+
+def test_the_rest_client_reads_a_peers_answer_under_a_cap(monkeypatch):
+    from adapters.errors import RejectedError
+    from adapters.registry import open_adapter
+    from sandbox.dept_rest import DeptState, make_app
+    from sandbox.server import run_in_thread
+
+    state = DeptState()
+    state.results = [{"case_no": f"C{i:05d}", "note": "x" * 200} for i in range(50)]
+    base, stop = run_in_thread(make_app(state, api_key="dept-key"))
+    monkeypatch.setenv("DEPT_PEER_KEY", "dept-key")
+    url = base.replace("http://", "rest://") + "/api?pull_path=/case/results&api_key_env=DEPT_PEER_KEY&retries=0"
+    try:
+        with open_adapter(url) as whole:
+            assert len(list(whole.read(limit=1))) == 1  # 50 records of ~230 bytes: under 20 MiB
+        with open_adapter(url + "&max_answer_bytes=4096") as capped:
+            with pytest.raises(RejectedError, match="larger than 4096 bytes"):
+                list(capped.read(limit=1))
+    finally:
+        stop()
