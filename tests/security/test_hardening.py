@@ -172,3 +172,124 @@ def test_the_rest_client_reads_a_peers_answer_under_a_cap(monkeypatch):
                 list(capped.read(limit=1))
     finally:
         stop()
+
+
+# ------------------------------------------------------------ /metrics, /docs, /ready
+
+METRICS_TOKEN = "metrics-token-for-the-test"
+
+
+@pytest.fixture
+def ops_client(catalog, admin_key, db_url, tmp_path):
+    """The API as deployed: a metrics token set, GOVHUB_DOCS unset."""
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.core.config import load_settings
+
+    settings = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "home"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}",
+            "GOVHUB_METRICS_TOKEN": METRICS_TOKEN,
+        }
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        c.engine = c.app.state.engine
+        yield c
+
+
+def test_metrics_need_the_token_or_an_administrators_key(ops_client, catalog, admin_key):
+    assert ops_client.get("/metrics").status_code == 401
+    assert ops_client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert ops_client.get("/metrics", headers={"Authorization": "Bearer 令牌".encode()}).status_code == 401
+    system = ops_client.get("/metrics", headers={"X-Api-Key": catalog.keys["dept-a"]})
+    assert system.status_code == 403  # a connected system's key is not an operator's
+    for headers in ({"Authorization": f"Bearer {METRICS_TOKEN}"}, {"X-Api-Key": admin_key}):
+        r = ops_client.get("/metrics", headers=headers)
+        assert r.status_code == 200 and "govhub_collector_up" in r.text, r.text
+
+
+def test_docs_and_the_openapi_document_are_off_by_default(ops_client):
+    for path in ("/docs", "/openapi.json", "/redoc"):
+        assert ops_client.get(path).status_code == 404, path
+
+
+def test_docs_on_when_asked(catalog, db_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.core.config import load_settings
+
+    settings = load_settings({"GOVHUB_HOME": str(tmp_path / "h"), "GOVHUB_DB_URL": db_url, "GOVHUB_DOCS": "on"})
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/openapi.json").status_code == 200 and c.get("/docs").status_code == 200
+
+
+def test_ready_opens_connections_at_most_once_per_5s_for_anonymous_callers(ops_client, clock, admin_key):
+    from sqlalchemy import event
+
+    opened = []
+    event.listen(ops_client.engine, "checkout", lambda *a: opened.append(1))
+    first = ops_client.get("/ready")
+    assert first.status_code == 200 and first.json()["status"] == "ready"
+    for _ in range(20):
+        again = ops_client.get("/ready")
+        assert again.status_code == 200 and again.json() == first.json()
+    assert len(opened) == 1  # twenty-one anonymous calls, one check
+    clock.advance(seconds=5.1)
+    assert ops_client.get("/ready").status_code == 200
+    assert len(opened) == 2
+    for headers in ({"Authorization": f"Bearer {METRICS_TOKEN}"}, {"X-Api-Key": admin_key}):
+        assert ops_client.get("/ready", headers=headers).status_code == 200  # an operator: a live check
+    assert len(opened) == 4
+
+
+def test_the_workers_metrics_port_needs_the_token_or_stays_on_loopback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from hub.cli.main import main as cli
+    from hub.core.config import ROOT
+    from sandbox.server import free_port
+
+    env = {"GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_METRICS_TOKEN": ""}
+    open_to_all = CliRunner().invoke(cli, ["worker", "--metrics-port", "1", "--metrics-host", "0.0.0.0"], env=env)
+    assert open_to_all.exit_code == 2 and "GOVHUB_METRICS_TOKEN" in open_to_all.output, open_to_all.output
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GOVHUB_HOME": str(tmp_path / "home"), "GOVHUB_METRICS_TOKEN": "wt"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "worker", "--idle-exit", "60", "--metrics-port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline, status = time.monotonic() + 90, None
+        while status is None:
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-2000:]
+                time.sleep(0.5)
+        assert status == 401
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers={"Authorization": "Bearer wt"}), timeout=5
+        ) as r:
+            assert r.status == 200 and b"govhub_collector_up" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
