@@ -293,3 +293,39 @@ def test_the_workers_metrics_port_needs_the_token_or_stays_on_loopback(tmp_path)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------ the SFTP adapter's cap
+
+
+def test_an_sftp_file_over_the_cap_is_refused_unread_by_govhub_poll(engine, db_url, sftp_server, tmp_path):
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from hub.cli.main import main as cli
+    from hub.db.tables import quarantine
+    from synth.generator import write_xml
+
+    drop = sftp_server.state.root / "drop"
+    buf = io.BytesIO()
+    cases = (r for r, _ in Generator(seed=12, departments=["常熟市行政审批局"]).records("case", 40))
+    write_xml(cases, "case", buf, message_id="big-1")
+    (drop / "cs-big.xml").write_bytes(buf.getvalue())  # ~40 cases: several KiB
+    (drop / "cs-small.xml").write_bytes(b"<x/>")
+    url = sftp_server.url("/drop", stable_seconds=0, pattern="cs-big.xml", max_file_bytes=4096)
+    env = {"GOVHUB_DB_URL": db_url, "GOVHUB_HOME": str(tmp_path / "home")}
+    for _ in range(2):  # refused once, quarantined once, left in place
+        r = CliRunner().invoke(cli, ["poll", "cs-approval", "--url", url], env=env, catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+    assert (drop / "cs-big.xml").exists() and not (drop / "done" / "cs-big.xml").exists()
+    with engine.connect() as conn:
+        rows = conn.execute(select(quarantine.c.reason, quarantine.c.message)).all()
+    assert [row.reason for row in rows] == ["file_too_large"], rows
+    assert "at most 4,096" in rows[0].message and "cs-big.xml" in rows[0].message
+    from adapters.registry import open_adapter
+
+    with open_adapter(sftp_server.url("/drop", stable_seconds=0, pattern="cs-big.xml")) as whole:
+        assert [len(e.body) for e in whole.read()] == [len(buf.getvalue())]  # under the default cap: read
+    with open_adapter(url) as capped:  # listed small, grown past the cap by the time it is read: the count stops it
+        grown = capped._fetch("cs-big.xml", 100, None, False)
+        assert grown is not None and grown.headers["refused_reason"] == "file_too_large" and grown.body == b""
