@@ -329,3 +329,59 @@ def test_an_sftp_file_over_the_cap_is_refused_unread_by_govhub_poll(engine, db_u
     with open_adapter(url) as capped:  # listed small, grown past the cap by the time it is read: the count stops it
         grown = capped._fetch("cs-big.xml", 100, None, False)
         assert grown is not None and grown.headers["refused_reason"] == "file_too_large" and grown.body == b""
+
+
+# ------------------------------------------------------------ the hall devices' line listener
+
+
+def test_device_lines_listen_on_loopback_and_cap_idle_connections(engine, db_url, tmp_path):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from devices.cli import serve as devices_serve
+    from devices.gateway import Gateway
+    from devices.linefeed import serve_lines
+    from hub.core.config import load_settings
+
+    default = next(p for p in devices_serve.params if p.name == "lines_host").default
+    assert default == "127.0.0.1", default
+    assert "[default: 127.0.0.1]" in CliRunner().invoke(devices_serve, ["--help"]).output.replace("\n", " ")
+
+    settings = load_settings(
+        {
+            "GOVHUB_HOME": str(tmp_path / "h"),
+            "GOVHUB_DB_URL": db_url,
+            "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'b.db'}",
+        }
+    )
+    gateway = Gateway(settings, engine, key=b"k" * 32)
+
+    async def crowd() -> tuple[bytes, bytes]:
+        server = await serve_lines(gateway, "127.0.0.1", 0, max_connections=3)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]  # silent: no HELLO
+            await asyncio.sleep(0.2)  # let the server accept them (real sockets, no clock involved)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            busy = await asyncio.wait_for(reader.read(), 5)  # answered and closed at once
+            writer.close()
+            idle[0][1].close()  # one leaves: a place is free again
+            await asyncio.sleep(0.2)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"HELLO nobody nokey\n")
+            again = await asyncio.wait_for(reader.readline(), 5)
+            writer.close()
+            for _r, w in idle[1:]:
+                w.close()
+            return busy, again
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    try:
+        busy, again = asyncio.run(crowd())
+    finally:
+        gateway.close()
+    assert busy == b"ERR 0 busy\n"
+    assert again.startswith(b"NAK 0 bad_credentials")  # served normally once a place was free
