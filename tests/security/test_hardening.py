@@ -385,3 +385,28 @@ def test_device_lines_listen_on_loopback_and_cap_idle_connections(engine, db_url
         gateway.close()
     assert busy == b"ERR 0 busy\n"
     assert again.startswith(b"NAK 0 bad_credentials")  # served normally once a place was free
+
+
+def test_the_soap_client_follows_no_redirect_either():
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Route
+
+    from adapters.errors import RejectedError
+    from adapters.registry import open_adapter
+    from sandbox.server import run_in_thread
+
+    seen = []
+
+    async def elsewhere(request):
+        seen.append(request.url.path)
+        return RedirectResponse("http://localhost:9/steal" + request.url.path, status_code=307)
+
+    base, stop = run_in_thread(Starlette(routes=[Route("/{p:path}", elsewhere, methods=["GET", "POST"])]))
+    try:
+        with open_adapter(base.replace("http://", "soap://") + "/exchange/CaseService?username=u&password=p") as a:
+            with pytest.raises(RejectedError, match="307 redirect to localhost:9 not followed"):
+                a.ping()
+    finally:
+        stop()
+    assert seen == ["/exchange/CaseService"]
