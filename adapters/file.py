@@ -54,11 +54,13 @@ def safe_name(name: str) -> str:
     return name
 
 
-def refused_envelope(name: str, reason: str) -> Envelope:
-    """A listed file the hub will not touch (its name is unsafe): ``poll_drop``
-    quarantines it by name, reads nothing and moves nothing."""
+def refused_envelope(name: str, reason: str, code: str = "file_name_unsafe") -> Envelope:
+    """A listed file the hub will not touch (its name is unsafe, or it is too large):
+    ``poll_drop`` quarantines it by name with the reason ``code``, reads nothing and moves
+    nothing."""
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-    return Envelope(b"", f"unsafe-name:{digest}", headers={"refused": reason, "listed_name": name})
+    prefix = "unsafe-name" if code == "file_name_unsafe" else code.replace("_", "-")
+    return Envelope(b"", f"{prefix}:{digest}", headers={"refused": reason, "refused_reason": code, "listed_name": name})
 
 
 class FileAdapter(Adapter):

@@ -7,10 +7,13 @@ failures are retried, with exponential back-off from ``backoff`` seconds, defaul
 ``push_path`` (default ``/{kind}``), ``pull_path`` (cursor-paginated GET returning
 ``{"records": [...], "next_cursor": ..., "has_more": ...}``), ``ping_path`` (default
 ``/health``), ``api_key_env`` (sends ``X-Api-Key``), ``hmac_secret_env`` + ``system``
-(signs every attempt like the hub expects: ``hub.core.signing.hmac_signature``, v2).
+(signs every attempt like the hub expects: ``hub.core.signing.hmac_signature``, v2),
+``max_answer_bytes`` (default 20 MiB). Redirects are not followed and answers are read
+under the cap (``adapters.http_policy``).
 
 Errors: connection failures, timeouts, 429 and 5xx → ``TransientError``; 401/403 →
-``AuthError``; other 4xx → ``RejectedError`` (the peer will not accept it as it is).
+``AuthError``; other 4xx, a 3xx redirect and an answer over the cap → ``RejectedError``
+(the peer will not accept it as it is).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import requests
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import AuthError, ConfigError, RejectedError, TransientError
+from adapters.http_policy import policy_session
 from hub.core.signing import hmac_signature
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -45,7 +49,7 @@ class RestAdapter(Adapter):
         self.timeout = float(self.option("timeout", 30))
         self.retries = int(self.option("retries", 3))
         self.backoff = float(self.option("backoff", 0.5))
-        self.session = requests.Session()
+        self.session = policy_session(self.peer, self.option("max_answer_bytes"))  # no redirects, capped answers
         key_env = self.option("api_key_env")
         if key_env:
             key = os.environ.get(key_env)

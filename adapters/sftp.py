@@ -19,6 +19,7 @@ Options (query string, or keyword arguments to ``open_adapter``)
     require_checksum          ``1``: take only files that have a ``NAME.sha256`` sidecar
     sidecar                   ``1``: ``write`` also publishes ``NAME.sha256`` (before NAME)
     timeout                   seconds for connect, handshake, auth and each request (default 15)
+    max_file_bytes            the largest file read (default 256 MiB): a larger one is refused unread
 Host keys are checked strictly by default: a host missing from known_hosts is a
 ``ConfigError``, never silently trusted.
 
@@ -30,7 +31,9 @@ Behaviour
   ``file://`` — so a file read again after a crash is the same message. A listed name
   that is not a plain file name (``../x``, ``/etc/x``, NUL, control or invisible
   characters, over 255 bytes) is never joined to a path: ``read`` yields it unread with
-  ``headers["refused"]`` and ``poll_drop`` quarantines it (``file_name_unsafe``).
+  ``headers["refused"]`` and ``poll_drop`` quarantines it (``file_name_unsafe``). A file
+  listed larger than ``max_file_bytes``, or found larger while it is read (the count stops
+  there), is refused the same way (``file_too_large``) and left in place.
 - ack: renames the file (and its sidecar) into ``done`` (created if missing) with
   ``posix-rename@openssh.com`` where the server has it; a name already in ``done`` gets
   the content digest appended rather than overwriting the earlier file. A file that
@@ -66,6 +69,8 @@ from adapters.base import Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError
 from adapters.file import file_message_id, refused_envelope, safe_name, unsafe_name
 from adapters.sftp_session import OPTIONS, SftpSession
+
+CHUNK = 1024 * 1024
 
 __all__ = ["OPTIONS", "SIDECAR", "SftpAdapter", "plain_name"]
 
@@ -139,6 +144,11 @@ class SftpAdapter(SftpSession):
                 taken += 1
                 yield refused_envelope(name, why)
                 continue
+            size = files[name][0]
+            if size is not None and size > self.max_file_bytes:
+                taken += 1
+                yield self._too_large(name, f"listed with {size:,} bytes")
+                continue
             if self.require_checksum and name not in sidecars:
                 log.info("%s: %s has no %s%s yet; left for the next round", self.peer, name, name, SIDECAR)
                 continue
@@ -152,8 +162,9 @@ class SftpAdapter(SftpSession):
         with self._session(f"fetch {path}", path, "read") as sftp:
             try:
                 with sftp.open(path, "rb") as f:
-                    f.prefetch(size)
-                    data = f.read()
+                    data = self._read_capped(f, size)
+                if data is None:  # grew past the cap after the listing
+                    return self._too_large(name, f"more than {self.max_file_bytes:,} bytes when read")
                 expected = self._sidecar_digest(sftp, path) if has_sidecar else None
             except FileNotFoundError:
                 log.info("%s: %s vanished before it was fetched (taken by another poller?)", self.peer, name)
@@ -185,6 +196,28 @@ class SftpAdapter(SftpSession):
             headers={"remote_path": path, "size": size, "sha256": digest},
             handle=_Remote(name, size, mtime, digest, has_sidecar),
         )
+
+    def _read_capped(self, f: paramiko.SFTPFile, size: int | None) -> bytes | None:
+        """The whole file, or None once it passes ``max_file_bytes`` (counted, not trusted
+        from the listing: a file may grow between the listing and the read)."""
+        cap = self.max_file_bytes
+        if size:
+            f.prefetch(min(size, cap))
+        chunks: list[bytes] = []
+        got = 0
+        while True:
+            chunk = f.read(min(CHUNK, cap + 1 - got))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            got += len(chunk)
+            if got > cap:
+                return None
+
+    def _too_large(self, name: str, found: str) -> Envelope:
+        log.warning("%s: %s refused: %s, over max_file_bytes %d", self.peer, name, found, self.max_file_bytes)
+        why = f"the file is too large ({found}; at most {self.max_file_bytes:,}): split it into smaller files"
+        return refused_envelope(name, why, "file_too_large")
 
     @staticmethod
     def _sidecar_digest(sftp: paramiko.SFTPClient, path: str) -> str | None:

@@ -37,8 +37,10 @@ OPTIONS = frozenset(
         "require_checksum",
         "sidecar",
         "timeout",
+        "max_file_bytes",
     }
 )
+MAX_FILE_BYTES = 256 * 1024 * 1024  # read into memory whole: a larger batch is split by the sender
 
 
 class SftpSession(Adapter):
@@ -66,6 +68,7 @@ class SftpSession(Adapter):
         self.pattern = self.option("pattern", "*")
         self.stable_seconds = self._number("stable_seconds", 2.0)
         self.timeout = self._number("timeout", 15.0)
+        self.max_file_bytes = self._bytes("max_file_bytes", MAX_FILE_BYTES)
         self.require_checksum = self._flag("require_checksum")
         self.sidecar = self._flag("sidecar")
         self.password = self._password(p.password)
@@ -102,6 +105,12 @@ class SftpSession(Adapter):
         if number < 0:
             raise ConfigError(f"option {name} must be a number of seconds >= 0, not {value!r}", peer=self.peer)
         return number
+
+    def _bytes(self, name: str, default: int) -> int:
+        value = self.option(name, default)
+        if not str(value).isdigit() or int(value) < 1:
+            raise ConfigError(f"option {name} must be a number of bytes >= 1, not {value!r}", peer=self.peer)
+        return int(value)
 
     def _flag(self, name: str) -> bool:
         value = str(self.option(name, "0"))

@@ -20,6 +20,8 @@ Options
     ``ref_field``       the answer's field that is the peer's receipt id (default: the first
                         of ``ack_id``, ``receipt_id``, ``message_id`` present)
     ``ca_file``         CA bundle for ``soaps://`` peers with a private CA
+    ``max_answer_bytes`` the largest answer (WSDL, XSD, SOAP reply) read, default 20 MiB;
+                        redirects are never followed (``adapters.http_policy``)
 
 ``write(envelope)``: the envelope body is one XML document (a canonical batch); its root
 element goes into the SOAP Body as it is, byte for byte, with a WS-Addressing MessageID
@@ -39,8 +41,9 @@ off and tries again; the receiving side deduplicates by message id).
 
 Errors: connection failures, timeouts, HTTP 5xx and Server/Receiver faults →
 ``TransientError``; authentication faults (``Client.Authentication``, WS-Security
-``FailedAuthentication``...) and HTTP 401/403 → ``AuthError``; other Client/Sender faults
-and HTTP 4xx → ``RejectedError``; a WSDL that cannot be read as one → ``ConfigError``.
+``FailedAuthentication``...) and HTTP 401/403 → ``AuthError``; other Client/Sender faults,
+HTTP 4xx, a 3xx redirect and an answer over the cap → ``RejectedError``; a WSDL that
+cannot be read as one → ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ OPTIONS = frozenset(
         "ref_field",
         "ca_file",
         "kind",
+        "max_answer_bytes",
     }
 )  # and pull.<argument>
 
@@ -134,9 +138,9 @@ class SoapAdapter(Adapter):
 
     def _http(self):
         if self._session is None:
-            import requests
+            from adapters.http_policy import policy_session
 
-            self._session = requests.Session()
+            self._session = policy_session(self.peer, self.option("max_answer_bytes"))
             self._session.verify = self.option("ca_file", True)
         return self._session
 

@@ -29,7 +29,12 @@ def devices() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8090, show_default=True, type=int)
 @click.option("--lines-port", type=int, help="also accept the line protocol (qline) on this TCP port")
-@click.option("--lines-host", default="0.0.0.0", show_default=True)
+@click.option(
+    "--lines-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address of the line protocol; the halls' network address when devices connect from there",
+)
 def serve(host, port, lines_port, lines_host) -> None:
     """Accept device events over HTTP (and TCP lines), store them once, publish them."""
     import uvicorn  # deferred: the ASGI server and the gateway's FastAPI app

@@ -82,7 +82,7 @@ def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
     lines_port: int | None = None,
-    lines_host: str = "0.0.0.0",
+    lines_host: str = "127.0.0.1",
     lines_vendor: str = "qline",
 ) -> Starlette:
     """The device service. ``lines_port``: also listen for the line protocol there."""

@@ -13,13 +13,19 @@ A session::
 
 Blank lines are ignored. A line longer than ``MAX_LINE`` bytes is quarantined as its first
 ``MAX_LINE`` bytes (the rest is skipped) and NAKed; a connection idle for ``IDLE``
-seconds is closed. The protocol is plain TCP for the hall's own network; put TLS in
-front (``ssl=``) when it leaves it.
+seconds is closed, one that has not said HELLO within ``HELLO_WITHIN`` seconds too. At
+most ``max_connections`` (default ``MAX_CONNECTIONS``) are open at once: each holds a
+socket and a buffer, mostly idle, so an unbounded number would let anyone who reaches
+the port exhaust the hub's file descriptors. One more is answered ``ERR 0 busy`` and
+closed; a device tries again later. The protocol is plain TCP for the hall's own network;
+the listener binds 127.0.0.1 unless told otherwise; put TLS in front (``ssl=``) when it
+leaves it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl as _ssl
 
@@ -31,19 +37,37 @@ from devices.halls import Hall, hall_by_key
 log = logging.getLogger("govhub.devices")
 MAX_LINE = 64 * 1024  # far above any vendor's max_line, so the vendor's own limit answers first
 IDLE = 300.0
+HELLO_WITHIN = 30.0
+MAX_CONNECTIONS = 256  # a large hall has a few dozen devices; the default ulimit is 1,024 descriptors
 
 
 async def serve_lines(
-    gateway: Gateway, host: str, port: int, vendor: str = "qline", ssl: _ssl.SSLContext | None = None
+    gateway: Gateway,
+    host: str,
+    port: int,
+    vendor: str = "qline",
+    ssl: _ssl.SSLContext | None = None,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> asyncio.Server:
     """Start listening; the caller closes the returned server (port 0: any free port)."""
+    open_now = 0
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now
+        if open_now >= max_connections:
+            log.warning("line listener: %d connections open, one more refused (busy)", open_now)
+            writer.write(b"ERR 0 busy\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            writer.close()
+            return
+        open_now += 1
         try:
             await _session(gateway, vendor, reader, writer)
         except (TimeoutError, ConnectionError):
             pass  # the device went away or fell silent; what it sent is answered already
         finally:
+            open_now -= 1
             writer.close()
 
     server = await asyncio.start_server(session, host, port, limit=MAX_LINE, ssl=ssl)
@@ -52,7 +76,7 @@ async def serve_lines(
 
 
 async def _session(gateway: Gateway, vendor: str, reader, writer) -> None:
-    hall = _hello(await asyncio.wait_for(_readline(reader), IDLE))
+    hall = _hello(await asyncio.wait_for(_readline(reader), HELLO_WITHIN))
     if hall is None:
         writer.write(b"NAK 0 bad_credentials send HELLO <hall> <api key> first\n")
         await writer.drain()

@@ -24,6 +24,7 @@ put airflow_result_backend "db+postgresql://airflow:${af_db}@airflow-db:5432/air
 put airflow_broker_url "amqp://airflow:${af_mq}@rabbitmq:5672/airflow"
 put airflow_fernet_key "$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
 put airflow_jwt_secret "$(rand)"
+put metrics_token "$(rand)"   # Prometheus's bearer token for the hub's /metrics
 
 # RabbitMQ stores salted SHA-256 hashes (rabbit_password_hashing_sha256).
 keep rabbitmq_definitions.json || HUB_MQ="$hub_mq" AF_MQ="$af_mq" python3 - > secrets/rabbitmq_definitions.json <<'PY'

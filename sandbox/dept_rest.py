@@ -3,7 +3,9 @@
 The one-window system dispatches accepted applications to it (``POST /api/case``: a
 canonical JSON batch); it answers with an acknowledgement id, keeps what it received in
 memory for the tests to inspect, and can be switched to fail (503 or 500), to refuse (400)
-or to be slow — for the outage tests of outbound delivery. ``GET /api/case/results`` serves
+or to be slow — for the outage tests of outbound delivery — or to answer every call with a
+redirect (``redirect_to``: a 307 to that base URL), for the redirect-policy test; it notes
+every API key it is shown (``keys_seen``). ``GET /api/case/results`` serves
 process and result records back, cursor-paginated, like the hub's own pull endpoint.
 """
 
@@ -16,7 +18,7 @@ import uuid
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 
@@ -28,6 +30,8 @@ class DeptState:
         self.mode = "up"  # up | down (503) | error (500) | refuse (400)
         self.delay = 0.0
         self.results: list[dict] = []  # records served by the pull endpoint
+        self.redirect_to: str | None = None  # answer 307 to this base URL instead
+        self.keys_seen: list[str] = []  # every X-Api-Key sent to this peer
 
     def case_numbers(self) -> list[str]:
         return [r["case_no"] for r in self.received]
@@ -35,6 +39,10 @@ class DeptState:
 
 def make_app(state: DeptState, api_key: str = "dept-key") -> Starlette:
     async def receive(request: Request):
+        if request.headers.get("x-api-key"):
+            state.keys_seen.append(request.headers["x-api-key"])
+        if state.redirect_to:
+            return RedirectResponse(state.redirect_to + request.url.path, status_code=307)
         if request.headers.get("x-api-key") != api_key:
             return JSONResponse({"error": "unauthenticated"}, status_code=401)
         if state.delay:

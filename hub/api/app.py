@@ -3,7 +3,7 @@
 | path | what |
 |---|---|
 | ``GET /health`` | liveness: the process answers |
-| ``GET /ready`` | readiness: database and bus reachable (503 otherwise) |
+| ``GET /ready`` | readiness: database and bus reachable (503 otherwise); anonymous callers get an answer up to 5 s old (``hub.api.probes``) |
 | ``POST /api/v1/{kind}`` | push a batch (canonical JSON ``{"message_id", "records": [...]}`` or canonical XML) |
 | ``GET /api/v1/{kind}/changes`` | pull records changed since an opaque cursor (platforms, own region only) |
 | ``GET /api/v1/catalog/items`` | the current item catalogue (清单发布) |
@@ -11,8 +11,8 @@
 | ``GET /reports/quality`` (``.html``) | the data-quality report, scoped to what the caller oversees |
 | ``/api/v1/quarantine...`` | the quarantine workflow, for administrators (``hub.api.routes_quarantine``) |
 | ``/soap/push`` | the SOAP service (``?wsdl``) |
-| ``GET /openapi.json`` | this API's OpenAPI document |
-| ``GET /metrics`` | Prometheus metrics, no credentials (``GOVHUB_METRICS=off`` removes it; see ``hub.ops.metrics``) |
+| ``GET /openapi.json``, ``/docs`` | this API's OpenAPI document and its browser, only with ``GOVHUB_DOCS=on`` |
+| ``GET /metrics`` | Prometheus metrics, for the metrics token or an administrator (``hub.api.metrics_auth``; ``GOVHUB_METRICS=off`` removes it) |
 
 Every request runs under a correlation id (``X-Correlation-ID``, see ``hub.core.correlation``).
 
@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api import routes_pull, routes_push, routes_quarantine, routes_reports
 from hub.api.cursor import BadCursor
 from hub.api.lockout import LockedOut
+from hub.api.metrics_auth import metrics_reader
 from hub.api.middleware import CorrelationMiddleware
+from hub.api.probes import add_probes
 from hub.api.soap.service import routes as soap_routes
-from hub.bus import topology as bus
 from hub.catalog.access import AccessDenied
 from hub.core.config import Settings, load_settings
 from hub.db.engine import engine_for, migrate
@@ -64,14 +65,16 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
         description="Integration hub for government-service data (政务服务数据交换): push and pull case records, "
         "items, licences, evaluations and supervision data. Authenticate with X-Api-Key or an HMAC "
         "signature (X-Govhub-System, X-Govhub-Timestamp, X-Govhub-Signature).",
-        docs_url="/docs",
+        # the API's map is for developers, not for whoever reaches a production port
+        docs_url="/docs" if settings.docs else None,
+        openapi_url="/openapi.json" if settings.docs else None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size)
     _add_error_handlers(app)
-    _add_probes(app, settings, engine)
+    add_probes(app, settings, engine)
     _add_routes(app, settings, engine)
     return app
 
@@ -113,34 +116,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal_error", "the hub failed to handle this request; it has been logged — retry later")
 
 
-def _add_probes(app: FastAPI, settings: Settings, engine: Engine) -> None:
-    @app.get("/health", tags=["operations"], summary="Liveness")
-    def health() -> dict:
-        return {"status": "ok"}
-
-    @app.get("/ready", tags=["operations"], summary="Readiness: database and bus reachable")
-    def ready():
-        return _readiness(settings, engine)
-
-
-def _readiness(settings: Settings, engine: Engine) -> JSONResponse:
-    checks = {}
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["database"] = f"unavailable: {type(exc).__name__}"
-    try:
-        with bus.connect(settings) as conn:
-            conn.ensure_connection(max_retries=1, timeout=3)
-        checks["bus"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["bus"] = f"unavailable: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
-
-
 def _add_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
     """The API's routers, the correlation middleware, metrics and SOAP, in this order."""
     app.include_router(routes_push.router)
@@ -152,6 +127,7 @@ def _add_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
             "/metrics",
             metrics_endpoint(engine, settings),
             methods=["GET"],
+            dependencies=[Depends(metrics_reader(settings))],
             tags=["operations"],
             response_class=PlainTextResponse,
             summary="Prometheus metrics (records, queues, delivery lag, job freshness)",

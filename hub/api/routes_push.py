@@ -23,6 +23,7 @@ from hub.catalog.systems import System
 from hub.ingest.pipeline import body_digest
 from hub.model import xmlsafe
 from hub.model.dictionary import kinds
+from hub.model.masking import mask_key
 from hub.model.schemagen import json_schema_path
 
 router = APIRouter(prefix="/api/v1", tags=["push"])
@@ -131,7 +132,7 @@ def _push_route(kind: str):
             stored=d["stored"],
             duplicate=d["duplicate"],
             quarantined=d["quarantined"],
-            records=[RecordResult(**r) for r in results],
+            records=[RecordResult(**{**r, "key": mask_key(kind, r["key"])}) for r in results],  # weakness 9
         )
 
     return push

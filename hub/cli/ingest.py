@@ -195,7 +195,13 @@ def poll(system_id, url, limit) -> None:
 @click.command()
 @click.option("--idle-exit", type=float, help="stop after the queue has been idle this many seconds")
 @click.option("--metrics-port", type=int, help="serve Prometheus metrics on this port (GET /metrics)")
-def worker(idle_exit, metrics_port) -> None:
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address of the metrics port; another than loopback needs GOVHUB_METRICS_TOKEN (scrapes send it)",
+)
+def worker(idle_exit, metrics_port, metrics_host) -> None:
     """Consume the inbound queue: ingest, commit, then acknowledge; relay events."""
     from hub.worker.process import Worker  # deferred: kombu and the pipeline (psycopg, lxml...)
 
@@ -204,7 +210,10 @@ def worker(idle_exit, metrics_port) -> None:
     if metrics_port:
         from hub.ops import metrics  # deferred: prometheus_client, only with --metrics-port
 
-        metrics.serve(metrics_port, engine, s)
+        try:
+            metrics.serve(metrics_port, engine, s, addr=metrics_host)
+        except metrics.MetricsNotProtected as exc:
+            raise click.UsageError(str(exc)) from None
     click.echo(
         f"worker consuming govhub.inbound.0-{s.bus_partitions - 1} on {safe_url(s.broker_url)}; "
         f"database {safe_url(s.db_url)}",

@@ -12,6 +12,8 @@
 | ``GOVHUB_BUS_PARTITIONS`` | ``4`` on RabbitMQ, ``1`` embedded | inbound partitions (queues ``govhub.inbound.<i>``), keyed by case; see docs/scaleout.md |
 | ``GOVHUB_LOG_LEVEL`` | ``WARNING`` | log level of the CLI and of a server process uvicorn spawned (``--log-level`` wins) |
 | ``GOVHUB_METRICS`` | ``on`` | ``off`` (or ``0``, ``false``, ``no``) removes ``/metrics`` from the API (see ``hub.ops.metrics``) |
+| ``GOVHUB_METRICS_TOKEN`` | unset | bearer token Prometheus sends to ``/metrics`` (API and worker); without it only an administrator's ``X-Api-Key`` reads the API's ``/metrics`` (``hub.api.metrics_auth``) |
+| ``GOVHUB_DOCS`` | ``off`` | ``on`` (or ``1``) serves ``/docs`` and ``/openapi.json``; off in production |
 | ``GOVHUB_CURSOR_KEY`` | ``govhub-cursor-v1`` | signs pull cursors (``hub.api.cursor``); the same on every API replica |
 | ``GOVHUB_PERSON_KEY`` | ``$GOVHUB_HOME/person.key`` | key of the person hashes of hall device events (``devices.events``) |
 | ``GOVHUB_DAG_RETRIES`` | ``2`` | retries of a failed Airflow task (``hub.ops.airflow_support``) |
@@ -31,7 +33,8 @@ The catalogue files are read by ``hub.core.catalogfile``. Test-only hooks stay w
 act: ``GOVHUB_FAULT_PAUSE`` and ``GOVHUB_FAULT_MARKER`` (``hub.core.faults``).
 
 The URLs carry credentials, so each may instead be read from a file (a Docker or
-Kubernetes secret): ``GOVHUB_DB_URL_FILE``, ``GOVHUB_BROKER_URL_FILE``. The variable
+Kubernetes secret): ``GOVHUB_DB_URL_FILE``, ``GOVHUB_BROKER_URL_FILE``, and so may the
+metrics token (``GOVHUB_METRICS_TOKEN_FILE``). The variable
 itself wins when both are set.
 """
 
@@ -60,6 +63,8 @@ class Settings:
     log_level: str = "WARNING"
     log_format: str = "text"
     metrics: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
+    docs: bool = False
     cursor_key: str = field(default="govhub-cursor-v1", repr=False)
     person_key: str | None = field(default=None, repr=False)
     dag_retries: int = 2
@@ -122,6 +127,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=default_log_level(env),
         log_format=(env.get("GOVHUB_LOG_FORMAT") or "text").lower(),
         metrics=(env.get("GOVHUB_METRICS") or "on").lower() not in ("off", "0", "false", "no"),
+        metrics_token=secret(env, "GOVHUB_METRICS_TOKEN"),
+        docs=(env.get("GOVHUB_DOCS") or "off").lower() in ("on", "1", "true", "yes"),
         cursor_key=env.get("GOVHUB_CURSOR_KEY") or "govhub-cursor-v1",
         person_key=env.get("GOVHUB_PERSON_KEY") or None,
         dag_retries=int(env.get("GOVHUB_DAG_RETRIES", 2)),

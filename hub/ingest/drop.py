@@ -106,12 +106,13 @@ def _refuse_name(pipeline: Pipeline, system_id: str, envelope: Envelope) -> int:
     is neither fetched nor moved: its name is quarantined once as ``file_name_unsafe``
     and it stays where it is for an operator. Returns 1 the first time, then 0."""
     name = envelope.headers["listed_name"]
+    reason = envelope.headers.get("refused_reason") or "file_name_unsafe"  # or file_too_large (adapters.sftp)
     log.warning("%s: file %s refused, left in place: %s", system_id, ascii(name)[:300], envelope.headers["refused"])
     note = (
-        f"file name {ascii(name)[:1000]} refused: {envelope.headers['refused']}; nothing was read or moved. "
-        "Remove or rename the file on the server"
+        f"file{' name' if reason == 'file_name_unsafe' else ''} {ascii(name)[:1000]} refused: "
+        f"{envelope.headers['refused']}; nothing was read or moved. Remove or rename the file on the server"
     )
-    return int(_quarantine_once(pipeline, system_id, envelope, note, "file_name_unsafe", note.encode("ascii")))
+    return int(_quarantine_once(pipeline, system_id, envelope, note, reason, note.encode("ascii")))
 
 
 def _quarantine_once(

@@ -22,6 +22,7 @@ from hub.model.mapping import FieldSpec, MappingError, get_mapping
 
 # the pattern and per-tag maskers live in hub.model.scrub (below hub.model.xmlsafe); re-exported here
 from hub.model.scrub import MASKERS as _MASKERS
+from hub.model.scrub import log_safe as log_safe
 from hub.model.scrub import mask_address as mask_address
 from hub.model.scrub import mask_id as mask_id
 from hub.model.scrub import mask_name as mask_name
@@ -39,9 +40,33 @@ def mask_value(pii: str | None, value: object) -> str:
     return _MASKERS[pii](str(value)) if pii else mask_text(str(value))
 
 
+def mask_key(kind: str, key: str | None) -> str | None:
+    """A record's key text (``hub.ingest.batch.Prepared.key_text``: the key fields joined
+    by ``|``) as it may leave the hub in an answer or a log: each part that is personal
+    data by the dictionary (a person's 公民身份号码) masked by its ``pii`` tag, the others
+    scrubbed by pattern. A sender still recognises its record by ``seq``."""
+    if key is None:
+        return None
+    try:
+        fields = [dictionary_kind(kind).field(name) for name in dictionary_kind(kind).key]
+    except (ValueError, KeyError):
+        return mask_text(key)
+    parts = key.split("|")
+    if len(parts) != len(fields):  # a part holding "|" itself: mask the whole by the first pii tag
+        tag = next((f.pii for f in fields if f.pii), None)
+        return mask_value(tag, key)
+    return "|".join(mask_value(f.pii, part) for f, part in zip(fields, parts))
+
+
 def mask_record(kind: str, record: dict[str, Any]) -> dict[str, Any]:
     masked: dict[str, Any] = json.loads(mask_payload(kind, json.dumps(record, ensure_ascii=False, default=str), "text"))
     return masked
+
+
+def log_line(message: str) -> str:
+    """A rendered log message as one safe line: personal data masked, and control
+    characters escaped, since message ids, file names and system ids come from senders."""
+    return log_safe(mask_text(message))
 
 
 class MaskingFilter(logging.Filter):
@@ -49,7 +74,7 @@ class MaskingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        masked = mask_text(msg)
+        masked = log_line(msg)
         if masked != msg:
             record.msg, record.args = masked, None
         return True

@@ -10,8 +10,9 @@ import re
 
 # 15/18-char ID numbers and mainland mobile numbers inside any text. Digit runs are
 # bounded by digits only, so longer numbers (case numbers, timestamps) are left alone
-# while an ID glued to letters (parser messages quote names like "n1101…") is caught.
-_ID18_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+# while an ID glued to letters on either side ("n1101…" in a parser message, "…1234abc"
+# in a sender's value) is caught. ``hub.ops.pii_scan`` looks for leaks with this one.
+ID18_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _ID15_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
 _MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
@@ -53,9 +54,20 @@ def mask_address(value: str) -> str:
 def mask_text(text: str) -> str:
     """Scrub ID numbers and mobile numbers from free text."""
     s = str(text)
-    s = _ID18_RE.sub(lambda m: mask_id(m.group(0)), s)
+    s = ID18_RE.sub(lambda m: mask_id(m.group(0)), s)
     s = _ID15_RE.sub(lambda m: mask_id(m.group(0)), s)
     return _MOBILE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), s)
+
+
+# C0/C1 control characters and the Unicode line/paragraph separators: a sender's value
+# that carries them could forge or split log lines.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def log_safe(value: object) -> str:
+    """A sender-supplied value (message id, file name, system id) fit for one log line:
+    control characters written as escapes (CR LF → ``\\r\\n``), so it cannot forge lines."""
+    return _CONTROL_RE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(value))
 
 
 MASKERS = {

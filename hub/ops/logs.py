@@ -1,6 +1,7 @@
 """Logging for the CLI, the worker, the API and DAG tasks: one line per event, personal
 data masked, each line carrying the correlation id of the message it is about
-(``hub.core.correlation``).
+(``hub.core.correlation``). Control characters in a message (CR/LF in a sender's message id
+or file name) are escaped (``hub.model.masking.log_line``), so a line cannot be forged.
 
 ``install_masking`` masks at the source — every log record any library creates in this
 process has its message and traceback scrubbed (``hub.model.masking.mask_text``) when it is
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 
 from hub.core.config import load_settings
 from hub.core.correlation import CorrelationFilter
-from hub.model.masking import MaskingFilter, mask_text
+from hub.model.masking import MaskingFilter, log_line, mask_text
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"
 
@@ -52,7 +53,7 @@ def _masked_record_factory(base):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 — a broken format string: let the handler report it as usual
             return record
-        masked = mask_text(message)
+        masked = log_line(message)  # one line: a CR/LF in a sender's message id cannot forge another
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:

@@ -16,18 +16,27 @@ hub keeps them, so every API process and worker reports the same numbers:
 Process-local: ``govhub_batch_duration_seconds`` (histogram per kind: one store
 transaction in this process).
 
-``GOVHUB_METRICS=off`` removes ``/metrics`` from the API (it needs no credentials and
-shows counts only — no record, key or personal data; publish it to the monitoring
-network only).
+``/metrics`` shows counts only — no record, key or personal data — yet it tells anyone
+how busy each department is, so it needs a credential: ``Authorization: Bearer`` the
+metrics token (``GOVHUB_METRICS_TOKEN`` or ``GOVHUB_METRICS_TOKEN_FILE``, what Prometheus
+sends) or, on the API, an administrator's ``X-Api-Key`` (``hub.api.metrics_auth``). The
+worker's ``--metrics-port`` listens on 127.0.0.1 unless told another ``--metrics-host``,
+which it accepts only with a token set. ``GOVHUB_METRICS=off`` removes ``/metrics`` from
+the API.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
+import threading
 from datetime import datetime
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 from sqlalchemy import Engine, func, select
 
 from hub.bus import topology as bus
@@ -205,8 +214,48 @@ def metrics_endpoint(engine: Engine, settings: Settings):
     return metrics
 
 
-def serve(port: int, engine: Engine, settings: Settings, addr: str = "0.0.0.0"):
-    """Serve ``/metrics`` from a background thread (for ``govhub worker``); returns the server."""
-    server, _thread = start_http_server(port, addr=addr, registry=registry(engine, settings))
-    log.info("metrics on http://%s:%d/metrics", addr, port)
+def bearer_ok(authorization: str | None, token: str | None) -> bool:
+    """``Authorization: Bearer <token>`` names the metrics token (compared in constant time)."""
+    if not token or not authorization:
+        return False
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+class MetricsNotProtected(ValueError):
+    """Metrics asked for on a non-loopback address without a token."""
+
+
+def _loopback(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr).is_loopback
+    except ValueError:
+        return addr == "localhost"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def serve(port: int, engine: Engine, settings: Settings, addr: str = "127.0.0.1"):
+    """Serve ``/metrics`` from a background thread (for ``govhub worker``); returns the server.
+    With a metrics token set, a scrape must send it; without one, only a loopback address."""
+    token = settings.metrics_token
+    if not token and not _loopback(addr):
+        raise MetricsNotProtected(
+            f"metrics on {addr} would be readable by anyone who reaches it: set GOVHUB_METRICS_TOKEN "
+            "(or GOVHUB_METRICS_TOKEN_FILE) or keep --metrics-host 127.0.0.1"
+        )
+    app = make_wsgi_app(registry(engine, settings))
+
+    def guarded(environ, start_response):
+        if token and not bearer_ok(environ.get("HTTP_AUTHORIZATION"), token):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")])
+            return [b"send Authorization: Bearer <GOVHUB_METRICS_TOKEN>\n"]
+        return app(environ, start_response)
+
+    server = make_server(addr, port, guarded, ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
+    log.info("metrics on http://%s:%d/metrics%s", addr, port, " (bearer token required)" if token else "")
     return server

@@ -24,9 +24,10 @@ from hub.model.codes import idcard
 from hub.model.codes.errors import CodeError
 from hub.model.masking import mask_id, mask_phone
 from hub.model.outcomes import Reason
+from hub.model.scrub import ID18_RE
 
-# left: any non-digit (an ID glued to letters, as parser messages quote it, still counts)
-ID18_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+# ID18_RE is the masking's own pattern (an ID glued to letters on either side counts), so
+# what the scan calls a leak is exactly what masking should have caught
 MOBILE_RE = re.compile(r"(?<![\dA-Za-z])1[3-9]\d{9}(?![\dA-Za-z])")
 
 

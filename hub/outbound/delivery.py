@@ -38,7 +38,7 @@ from hub.catalog.systems import System, systems
 from hub.core import clock, correlation
 from hub.db.tables import delivery
 from hub.model.dictionary import kind as dictionary_kind
-from hub.model.masking import mask_text
+from hub.model.masking import mask_key, mask_text
 from hub.model.outcomes import DELIVERED, DeliveryStatus
 from hub.outbound.serialize import load_records, to_json, to_xml
 
@@ -224,7 +224,9 @@ class Deliverer:
                         break
                 return out
             self._mark(rows, status=DeliveryStatus.DEAD, error=f"refused: {exc.message}", message_id=message_id)
-            log.error("delivery %s to %s refused: %s", rows[0]["record_key"], peer_id, mask_text(exc.message))
+            log.error(
+                "delivery %s to %s refused: %s", mask_key(kind, rows[0]["record_key"]), peer_id, mask_text(exc.message)
+            )
             return Counter(dead=1)
         except AdapterError as exc:
             breaker.failures += 1

@@ -178,7 +178,7 @@ def test_serve_answers_health_and_openapi(env, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **env, "GOVHUB_DOCS": "on"},  # /openapi.json is off by default
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

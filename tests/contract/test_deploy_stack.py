@@ -167,6 +167,15 @@ def test_prometheus_scrapes_the_hub_and_the_broker(stack):
     assert jobs["rabbitmq"]["static_configs"][0]["targets"] == ["rabbitmq:15692"]
     worker_cmd = stack["services"]["hub-worker"]["command"]
     assert worker_cmd[worker_cmd.index("--metrics-port") + 1] == "9100"
+    # /metrics needs the token: Prometheus sends the secret the hub reads (issue #12)
+    for job in ("govhub-api", "govhub-worker"):
+        assert jobs[job]["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_token"}
+    assert "metrics_token" in {s["source"] for s in stack["services"]["prometheus"]["secrets"]}
+    for name in ("hub-api", "hub-worker"):
+        svc = stack["services"][name]
+        assert svc["environment"]["GOVHUB_METRICS_TOKEN_FILE"] == "/run/secrets/metrics_token", name
+        assert "metrics_token" in {s["source"] for s in svc["secrets"]}, name
+    assert 'put metrics_token "$(rand)"' in (DOCKER / "make-secrets.sh").read_text(encoding="utf-8")
     assert conf["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
 

@@ -39,6 +39,7 @@ from hub.outbound.delivery import Deliverer, enqueue
 from sandbox.dept_rest import DeptState, make_app
 from sandbox.server import run_in_thread
 from synth.generator import Generator
+from tests.integration.test_quarantine_api import admin_key  # pytest fixture, used by name
 from tests.integration.test_rest_ingress import client
 from tests.integration.test_soap_ingress import wsdl
 
@@ -100,12 +101,12 @@ def cases(n: int, seed: int, defect_rate: float):
     return [rec for rec, _ in Generator(seed=seed, departments=[DEPT]).records("case", n, defect_rate=defect_rate)]
 
 
-def test_metrics_endpoint_agrees_with_stats_after_an_ingest_with_defects(client, catalog, db_url):
+def test_metrics_endpoint_agrees_with_stats_after_an_ingest_with_defects(client, catalog, db_url, admin_key):
     r = push(client, catalog.keys["dept-a"], cases(60, seed=3, defect_rate=0.3), "obs-1")
     assert r.status_code == 200 and r.json()["quarantined"] > 0
     push(client, catalog.keys["dept-a"], cases(60, seed=3, defect_rate=0.3), "obs-1")  # all duplicates
 
-    scraped = client.get("/metrics")
+    scraped = client.get("/metrics", headers={"X-Api-Key": admin_key})  # an administrator may read it
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
     m = samples(scraped.text)
     stats = json.loads(
