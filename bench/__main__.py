@@ -56,7 +56,14 @@ def _data(n: int, seed: int, folder: Path) -> Path:
 def _catalogue(folder: Path, key: str) -> Path:
     code, region = next((c, r) for name, c, r in Generator(seed=0).departments if name == DEPARTMENT)
     systems = [
-        {"id": "bench-xml", "name": "基准测试 XML 报送", "level": "department", "region_code": region, "mappings": {}},
+        {
+            "id": "bench-xml",
+            "name": "基准测试 XML 报送",
+            "level": "department",
+            "region_code": region,
+            "dept_code": code,  # the pipeline authorises every record: these are this department's
+            "mappings": {},
+        },
         {
             "id": "bench-rest",
             "name": "基准测试 REST 报送",

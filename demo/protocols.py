@@ -149,8 +149,10 @@ def run(settings, engine, pipeline, say) -> dict:
             data=json.dumps({"records": cs_cases[100:102] + other}, ensure_ascii=False).encode(),
             timeout=60,
         )
+        body = r.json()
         click.echo(
-            f"   REST push  with one case of another department: HTTP {r.status_code} {r.json()['error']}, nothing stored"
+            f"   REST push  with one case of another department: HTTP {r.status_code}, {body['stored']} stored, "
+            f"{body['quarantined']} quarantined ({', '.join(sorted({x['reason'] for x in body['records'] if x['reason']}))})"
         )
         r = requests.post(
             f"{hub_url}/api/v1/case",

@@ -24,6 +24,7 @@ from kombu import Consumer
 from demo import protocols as demo_protocols
 from demo import quarantine as demo_quarantine
 from hub.bus import topology as bus
+from hub.catalog.systems import get_system
 from hub.core import clock
 from hub.core.config import load_settings
 from hub.db.engine import engine_for, migrate
@@ -129,7 +130,10 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     with bus.connect(settings) as conn:
         bus.declare(conn)
         for system, label, fmt, write in writers:
-            rows = [r for r, _ in g.records("case", records, defect_rate=0.05)]
+            # each department sends its own cases: the hub quarantines any other department's
+            dept = next(name for name, code, _ in g.departments if code == get_system(system).dept_code)
+            cases = Generator(seed=seed, departments=[dept])
+            rows = [r for r, _ in cases.records("case", records, defect_rate=0.05)]
             for i in range(0, len(rows), chunk):
                 mid = f"{system}-{i // chunk + 1:04d}"
                 buf = io.BytesIO()

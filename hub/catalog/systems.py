@@ -89,7 +89,9 @@ class System(BaseModel):
     name: str
     level: Literal["province", "city", "county", "department"]
     region_code: str
-    dept_code: str | None = None  # the department's 统一社会信用代码: its items' implementing body
+    # the department's 统一社会信用代码: the records it owns (hub.catalog.access); a department
+    # without one owns none, a platform (province, city) has none and is trusted for its regions
+    dept_code: str | None = None
     endpoint: str | None = None  # adapter URL where the hub reaches this system
     credentials: Credentials = Credentials()
     may_push: tuple[str, ...] = ()

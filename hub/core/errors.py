@@ -58,6 +58,8 @@ AccessReason = Literal[
     "forbidden_kind",
     "forbidden_department",
     "forbidden_region",
+    "forbidden_writer",
+    "owner_missing",
 ]
 
 

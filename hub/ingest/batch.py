@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from hub.catalog.systems import System
 from hub.model.defects import Defect
 from hub.model.dictionary import Kind
 
@@ -76,6 +77,8 @@ class BatchContext:
     report_to: tuple[str, ...] = ()  # peers that get every stored record (hub.outbound.delivery)
     correction_of: int | None = None  # an administrator's correct-and-retry of this quarantine id
     corrected_by: str | None = None
+    # the sending system: an update may replace only a stored row it owns (hub.ingest.classify)
+    sender: System | None = None
 
 
 # a record of the batch with the id of the lineage row written for it

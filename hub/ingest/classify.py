@@ -9,9 +9,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, select, tuple_
 
+from hub.catalog.access import AccessDenied, authorise_held
 from hub.db.tables import LIBRARY, lineage
 from hub.ingest.batch import BatchContext, Held, Key, Prepared
+from hub.model.defects import Defect
 from hub.model.dictionary import Kind
+from hub.model.masking import mask_text
 from hub.model.outcomes import Detail, Outcome
 
 
@@ -78,6 +81,30 @@ def _already_quarantined(conn: Connection, ctx: BatchContext, items: list[Prepar
     return {(r[0], r[1]) for r in rows}
 
 
+def _not_the_senders(conn: Connection, ctx: BatchContext, good: list[Prepared], existing: dict[Key, Held]) -> None:
+    """A key not scoped by source (a licence number, an item code) names one library row
+    whoever sends it: the sender may change it only if the stored row is its own. A record
+    that would replace another owner's row gets the refusal as its defect (quarantined)."""
+    k = ctx.kind
+    fields = k.owner.fields
+    if ctx.sender is None or k.key_scoped_by_source or not fields:
+        return
+    held = [existing[p.natural_key][0] for p in good if p.natural_key in existing]
+    if not held:
+        return
+    t = LIBRARY[k.kind]
+    rows = conn.execute(select(t.c.id, *(t.c[f] for f in fields)).where(t.c.id.in_(held)))
+    owners = {r[0]: dict(zip(fields, r[1:])) for r in rows}
+    for p in good:
+        ex = existing.get(p.natural_key)
+        if ex is None:
+            continue
+        try:
+            authorise_held(ctx.sender, k.kind, owners.get(ex[0], {}))
+        except AccessDenied as e:
+            p.defect = Defect(e.reason, mask_text(e.message), "access", None)
+
+
 def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message_seen: bool = False) -> dict[Key, Held]:
     if message_seen:
         for p in batch:
@@ -85,6 +112,8 @@ def classify(conn: Connection, ctx: BatchContext, batch: list[Prepared], message
         return {}
     good = [p for p in batch if p.defect is None]
     existing = _existing(conn, ctx, [p.natural_key for p in good])
+    _not_the_senders(conn, ctx, good, existing)
+    good = [p for p in good if p.defect is None]
     for p in good:
         ex = existing.get(p.natural_key)
         if ex is None:

@@ -159,6 +159,9 @@ def read_xml(stream: IO[bytes], mapping: Mapping, info: MessageInfo, keep: int =
                 if wrong_root is not None:
                     yield wrong_root
                     return
+            if canonical and (misplaced := misplaced_record(el, k)) is not None:
+                yield RawRecord(seq, None, Defect(Reason.SCHEMA_INVALID, misplaced, rule), _element=el)
+                return
             yield _xml_record(seq, el, schema, rule, list_fields)
             _release(window, el, keep)
         if seq == 0:
@@ -171,6 +174,37 @@ def read_xml(stream: IO[bytes], mapping: Mapping, info: MessageInfo, keep: int =
         )
     except etree.XMLSyntaxError as exc:
         yield _broken_off(seq, exc)
+
+
+def misplaced_record(el: Any, k: Kind) -> str | None:
+    """Why a canonical record element does not sit directly in the batch element, or None.
+    Each record passes the XSD on its own, so a record wrapped in an unknown element
+    (``<cases><wrapper><case>``) would otherwise be read as if it were in the batch: the
+    canonical contract has nothing between the batch and its records, and the rest of such
+    a document is not read."""
+    parent = el.getparent()
+    if parent is None or parent.getparent() is None:
+        return None  # directly in the root, which the prolog check held to be the batch element
+    name = parent.tag if isinstance(parent.tag, str) else "?"
+    return (
+        f"a <{k.record}> record inside <{_local(name)}>: records sit directly in <{k.batch}>, and unknown "
+        "elements between the batch and its records are refused; nothing after it was read"
+    )
+
+
+def refuse_nesting(batch: Any, k: Kind) -> str | None:
+    """Why a whole canonical batch element (already parsed, as a SOAP Body holds it) has
+    something other than records directly inside it, or None: such a document is refused
+    before any of it is stored."""
+    record = f"{{{k.namespace}}}{k.record}"
+    for child in batch:
+        if isinstance(child.tag, str) and child.tag != record:
+            return (
+                f"<{k.batch}> holds <{_local(child.tag)}>: only <{k.record}> records in namespace "
+                f"{k.namespace} may sit directly in the batch; unknown elements between the batch and its "
+                "records are refused, and nothing of this push was stored"
+            )
+    return None
 
 
 def _no_records(root: Any, batch_tag: str | None, record_tag: str) -> tuple[str, str] | None:

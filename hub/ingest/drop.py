@@ -8,8 +8,8 @@ reads and acks) into the pipeline, exactly once in effect.
 Each envelope is ingested (committed), and only then acknowledged (moved to ``done``).
 A hub killed between the two leaves the file in the drop; the next poll reads it again
 with the same message id and the pipeline turns its records into duplicates — nothing
-is lost and nothing is stored twice. A department's drop may hold only its own
-department's and regions' records: others are quarantined as forbidden. A file the hub can never ingest (its system, kind
+is lost and nothing is stored twice. The pipeline authorises every record against the
+drop's system: others' records are quarantined as forbidden. A file the hub can never ingest (its system, kind
 or mapping is unknown) is quarantined whole and acknowledged, so it cannot block the
 drop; a file whose name is unsafe (path traversal, control or invisible characters) is
 quarantined by name once and left untouched; anything else (the database is down)
@@ -21,14 +21,11 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 
 from adapters.base import Adapter, Envelope
-from hub.catalog.access import authorise_record
-from hub.catalog.systems import CatalogError, get_system
+from hub.catalog.systems import CatalogError
 from hub.core import correlation
 from hub.core.faults import pause_point
 from hub.db.tables import quarantine
@@ -46,12 +43,11 @@ def poll_drop(adapter: Adapter, system_id: str, pipeline: Pipeline, limit: int |
     ``files`` (envelopes handled) and the record outcomes (``stored``, ``duplicate``,
     ``quarantined``) summed."""
     counts: Counter[str] = Counter()
-    authorise = _authoriser(system_id)
     for envelope in adapter.read(limit):
         # each file is an ingress: its lines (and its records' deliveries) carry one id,
         # and the caller's id is back in force afterwards
         with correlation.bound(correlation.accept((envelope.headers or {}).get(correlation.BUS_HEADER))):
-            counts.update(_take(adapter, envelope, system_id, pipeline, authorise))
+            counts.update(_take(adapter, envelope, system_id, pipeline))
     return counts
 
 
@@ -60,7 +56,6 @@ def _take(
     envelope: Envelope,
     system_id: str,
     pipeline: Pipeline,
-    authorise: Callable[[dict[str, Any]], None] | None,
 ) -> Counter[str]:
     """Ingest one file or message of the drop, then acknowledge it (after the commit)."""
     counts: Counter[str] = Counter()
@@ -76,7 +71,6 @@ def _take(
             kind=envelope.kind,
             filename=envelope.filename,
             message_id=envelope.message_id,
-            authorise=authorise,
         )
         counts.update(summary.counts)
     except (CatalogError, MappingError, DictionaryError) as exc:
@@ -87,18 +81,6 @@ def _take(
     adapter.ack(envelope)
     counts["files"] += 1
     return counts
-
-
-def _authoriser(system_id: str) -> Callable[[dict[str, Any]], None] | None:
-    """A department's drop may hold only its own department's and regions' records; the
-    others are quarantined as forbidden (a drop cannot be refused whole like a push)."""
-    try:
-        system = get_system(system_id)
-    except CatalogError:
-        return None  # reported per file below, as an unusable message
-    if system.level != "department":
-        return None
-    return lambda record: authorise_record(system, "", record)
 
 
 def _refuse_name(pipeline: Pipeline, system_id: str, envelope: Envelope) -> int:

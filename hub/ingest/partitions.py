@@ -199,7 +199,14 @@ def ingest_part(pipeline: Pipeline, engine: Engine, body: bytes) -> Summary:
     mid = part_id(env.parent, env.index, env.parts)
     digest = body_digest(body)
     ctx = BatchContext(
-        system.id, k, mid, mapping.label, k.schema_version, clock.now().replace(microsecond=0), system.report_to
+        system.id,
+        k,
+        mid,
+        mapping.label,
+        k.schema_version,
+        clock.now().replace(microsecond=0),
+        system.report_to,
+        sender=system,
     )
     with engine.connect() as conn:
         seen = message_seen(conn, system.id, mid, digest)

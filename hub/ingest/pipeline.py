@@ -27,7 +27,7 @@ from typing import IO, Any, cast
 
 from sqlalchemy import Engine
 
-from hub.catalog.access import AccessDenied
+from hub.catalog.access import AccessDenied, authorise_record
 from hub.catalog.systems import System, get_system
 from hub.core import clock
 from hub.ingest import decode
@@ -188,7 +188,14 @@ class Pipeline:
         if not msg_id:
             raise ValueError("a message id is needed (pass one, or use file_message_id for files)")
         ctx = BatchContext(
-            system.id, k, msg_id, mapping.label, k.schema_version, clock.now().replace(microsecond=0), system.report_to
+            system.id,
+            k,
+            msg_id,
+            mapping.label,
+            k.schema_version,
+            clock.now().replace(microsecond=0),
+            system.report_to,
+            sender=system,
         )
         with self.engine.connect() as conn:
             seen = message_seen(conn, system.id, msg_id, digest)
@@ -205,10 +212,16 @@ class Pipeline:
         return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest)
 
     def prepared(self, m: OpenMessage, authorise: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Prepared]:
-        """Decode, validate, map and check each record (no database writes)."""
+        """Decode, validate, map and check each record (no database writes). Every record
+        is authorised against the sending system (``hub.catalog.access.authorise_record``)
+        unless ``authorise`` replaces that check: a record the sender does not own is
+        quarantined with the reason, whatever the ingress."""
         if m.seen:
             return (Prepared(r.seq, None, None, None, "", r) for r in m.raws)
         rules = self._rules_for(m.system)
+        if authorise is None:
+            system, kind = m.system, m.mapping.kind.kind
+            authorise = lambda record: authorise_record(system, kind, record)  # noqa: E731
         return (prepare(r, m.mapping, rules, authorise) for r in m.raws)
 
     def store(
@@ -282,10 +295,10 @@ class Pipeline:
 
         ``message_id`` is the sender's id; without one, the document's own
         ``message_id`` attribute is used, and failing that a digest of the content
-        (computed by the caller, see ``file_message_id``). ``authorise``, when given, is
-        called with each canonical record and may raise ``AccessDenied``: the record is
-        then quarantined with that reason (for drops the hub pulls; the HTTP and SOAP
-        ingress refuse such a push whole, before storing anything)."""
+        (computed by the caller, see ``file_message_id``). Each canonical record is
+        authorised against ``system`` (``authorise``, when given, replaces that check) and
+        a record it does not own is quarantined with the reason: REST, SOAP, drops and the
+        bus worker alike."""
         if digest is None and isinstance(stream, io.BytesIO):
             digest = body_digest(stream.getvalue())
         m = self.open(stream, system, fmt, kind, message_id, filename, digest)

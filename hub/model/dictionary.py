@@ -54,6 +54,31 @@ class Field(BaseModel):
         return self.type != "list"
 
 
+class Owner(BaseModel):
+    """Whose a record is, so who may write it (``hub.catalog.access.authorise_record``):
+    ``dept`` names the field holding the owning department's 统一社会信用代码 (a
+    department system writes only its own), ``region`` the division the record belongs to
+    (a system writes only in its regions); ``writers`` says the record is owned by the
+    source systems that ``catalog/precedence.yaml`` lists as the kind's ``writers``
+    (the resource libraries). A record lacking an owner field is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dept: str | None = None
+    region: str | None = None
+    writers: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f for f in (self.dept, self.region) if f)
+
+    @model_validator(mode="after")
+    def _someone(self) -> Owner:
+        if not (self.fields or self.writers):
+            raise ValueError("name the owner: dept and/or region fields, or writers: true")
+        return self
+
+
 class Kind(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,6 +89,7 @@ class Kind(BaseModel):
     batch: str
     key: tuple[str, ...]
     key_scoped_by_source: bool
+    owner: Owner  # every kind names who owns its records
     fields: tuple[Field, ...]
 
     @model_validator(mode="after")
@@ -72,6 +98,9 @@ class Kind(BaseModel):
         missing = [k for k in self.key if k not in names]
         if missing:
             raise ValueError(f"key fields {missing} are not declared")
+        unknown = [f for f in self.owner.fields if f not in names or not self.field(f).scalar]
+        if unknown:
+            raise ValueError(f"owner fields {unknown} are not declared scalar fields")
         for k in self.key:
             if not self.field(k).required:
                 raise ValueError(f"key field {k!r} must be required")

@@ -120,3 +120,5 @@ class Reason(_Word):
     FORBIDDEN_DEPARTMENT = "forbidden_department"
     FORBIDDEN_REGION = "forbidden_region"
     FORBIDDEN_KIND = "forbidden_kind"
+    FORBIDDEN_WRITER = "forbidden_writer"  # a library record from a system not among the kind's writers
+    OWNER_MISSING = "owner_missing"  # the record lacks the field(s) naming its owner

@@ -246,6 +246,7 @@ def _corrected_and_stored(engine: Engine, trace: dict, p: Prepared, plan: _Plan,
         plan.system.report_to,
         correction_of=qid,
         corrected_by=operator,
+        sender=plan.system,
     )
     lineage_id = _store(engine, ctx, p, trace, row, trace["note"])
     log.info("quarantine #%d %s by %s: %s (%s)", qid, action, operator, p.outcome, p.detail)

@@ -42,15 +42,16 @@ def env(tmp_path, db_url):
 
 
 def test_ingest_stats_and_quarantine(env, tmp_path):
-    g = Generator(seed=21)
+    # each department system sends its own department's cases
+    cs, zjg = (Generator(seed=21, departments=[d]) for d in ("常熟市行政审批局", "张家港市住房和城乡建设局"))
     xml = tmp_path / "cases.xml"
     with open(xml, "wb") as f:
         write_xml(
-            (r for r, _ in g.records("case", 300, defect_rate=0.1)), "case", f, encoding="gbk", message_id="cli-1"
+            (r for r, _ in cs.records("case", 300, defect_rate=0.1)), "case", f, encoding="gbk", message_id="cli-1"
         )
     csv_path = tmp_path / "dept_b.csv"
     with open(csv_path, "wb") as f:
-        write_dept_b_csv((r for r, _ in g.records("case", 200, defect_rate=0.1)), f, on_unmapped="keep")
+        write_dept_b_csv((r for r, _ in zjg.records("case", 200, defect_rate=0.1)), f, on_unmapped="keep")
     out = govhub(env, "ingest", "--system", "cs-approval", str(xml)).stdout
     assert "300 received → 270 stored, 0 duplicate, 30 quarantined" in out
     again = govhub(env, "ingest", "--system", "cs-approval", str(xml)).stdout

@@ -115,7 +115,7 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
     try:
         catalog.add(
             {
-                "id": "sharing",
+                "id": "sz-sharing",  # a writer of the people and enterprise libraries (catalog/precedence.yaml)
                 "name": "苏州市政务数据共享平台",
                 "level": "city",
                 "region_code": "320500",
@@ -137,7 +137,7 @@ def test_library_refresh_reconcile_licence_bundle_and_supervision_dags(run_dag, 
 
         _ok(run_dag("reconcile", **env))
 
-        issued = [r for r, _ in Generator(seed=93).records("licence", 6)]
+        issued = [r for r, _ in Generator(seed=93, departments=["常熟市行政审批局"]).records("licence", 6)]  # dept-a's
         standard_pipeline(engine).ingest(
             io.BytesIO(xml_doc(issued, "licence", message_id="lic-1")), "dept-a", kind="licence"
         )

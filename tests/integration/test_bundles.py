@@ -45,7 +45,8 @@ def depts(engine, catalog, tmp_path, monkeypatch):
     metadata.create_all(engine, tables=[bundle, bundle_part])
     monkeypatch.setenv("BUNDLE_DEPT_KEY", "dept-key")
     states, stops = [], []
-    for sid in ("dept-x", "dept-y"):
+    codes = {name: code for name, code, _ in Generator(seed=0).departments}
+    for sid, dept in (("dept-x", MARKET), ("dept-y", APPROVAL)):
         state = DeptState()
         base, stop = run_in_thread(make_app(state, api_key="dept-key"))
         states.append(state)
@@ -56,6 +57,7 @@ def depts(engine, catalog, tmp_path, monkeypatch):
                 "name": f"{sid} 部门业务系统",
                 "level": "department",
                 "region_code": "320581",
+                "dept_code": codes[dept],  # it reports only its own department's cases
                 "may_push": ["case"],
                 "endpoint": f"rest://{base.split('://')[1]}/api?push_path=/case&api_key_env=BUNDLE_DEPT_KEY&retries=0",
             }

@@ -17,7 +17,7 @@ from hub.catalog.systems import get_system
 from hub.core import clock
 from hub.db.tables import LIBRARY, metadata, outbox, quarantine, record_history
 from hub.domains.libraries.merge import field_provenance, merge_conflict, refresh, refresh_cursor, stored_cursor
-from hub.domains.libraries.precedence import PrecedenceError, load_precedence
+from hub.domains.libraries.precedence import PRECEDENCE_FILE, PrecedenceError, load_precedence
 from hub.wiring import standard_pipeline
 from sandbox.server import run_in_thread
 from sandbox.sharing_rest import SharingState, make_app
@@ -195,11 +195,19 @@ def test_resume_by_cursor_after_an_outage(engine, platform):
     assert len(_rows(engine, "enterprise")) == 12
 
 
-def test_people_masked_conflicts_pipeline_rows_and_quarantine(engine, platform):
+def test_people_masked_conflicts_pipeline_rows_and_quarantine(engine, platform, tmp_path, monkeypatch):
     police, sharing = platform(POLICE), platform(SHARING)
     g = Generator(seed=74)
     people = [r for r, _ in g.records("person", 5)]
-    # a department stored one person through the pipeline: a row without field provenance
+    # a department listed as a writer of the people library (catalog/precedence.yaml writers)
+    # stored one person through the pipeline: a row without field provenance
+    text = PRECEDENCE_FILE.read_text(encoding="utf-8")
+    listed = text.replace(
+        "writers: [public-security-population, sz-sharing]", "writers: [public-security-population, sz-sharing, dept-a]"
+    )
+    assert listed != text
+    (tmp_path / "precedence.yaml").write_text(listed, encoding="utf-8")
+    monkeypatch.setenv("GOVHUB_PRECEDENCE", str(tmp_path / "precedence.yaml"))
     body = json.dumps({"records": [people[0]]}, ensure_ascii=False).encode()
     standard_pipeline(engine).ingest(io.BytesIO(body), "dept-a", fmt="json", kind="person", message_id="dept-person-1")
 

@@ -80,12 +80,15 @@ def test_bad_credentials_store_nothing(client, catalog, headers, status, reason)
     assert count(client.engine, lineage) == 0
 
 
-def test_push_for_another_department_is_refused_whole(client, catalog):
+def test_another_departments_record_is_quarantined_per_record(client, catalog):
     own = [r for r, _ in cases_of("常熟市行政审批局", 3)]
     other = [r for r, _ in cases_of("张家港市住房和城乡建设局", 1, seed=2)]
     r = push(client, catalog.keys["dept-a"], own + other)
-    assert r.status_code == 403 and r.json()["error"] in ("forbidden_department", "forbidden_region")
-    assert count(client.engine, lineage) == 0 and library_count(client.engine, "case") == 0
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["stored"], body["quarantined"]) == (3, 1)
+    assert body["records"][3]["reason"] == "forbidden_department"
+    assert count(client.engine, lineage) == 4 and library_count(client.engine, "case") == 3
 
 
 def test_kind_not_allowed(client, catalog):

@@ -50,7 +50,7 @@ def hub_env(tmp_path, rabbitmq_url, pg_database):
 def versioned_messages(cases: int, versions: int, per_message: int) -> list[tuple[str, bytes]]:
     """``versions`` successive versions of each case (a changed conclusion, a later
     source time), sent version after version, ``per_message`` cases a message."""
-    base = [r for r, _ in Generator(seed=21).records("case", cases)]
+    base = [r for r, _ in Generator(seed=21, departments=["常熟市行政审批局"]).records("case", cases)]
     out = []
     for v in range(1, versions + 1):
         recs = []
@@ -209,7 +209,9 @@ def test_killed_worker_partitions_are_taken_over(hub_env, tmp_path):
 def test_worker_drains_the_queue_of_earlier_versions(settings, engine):
     """Messages left in ``govhub.inbound`` by an earlier version (or an old publisher) are
     still processed; new messages go to the partitions."""
-    body = xml_doc([r for r, _ in Generator(seed=22).records("case", 25)], message_id="legacy-1")
+    body = xml_doc(
+        [r for r, _ in Generator(seed=22, departments=["常熟市行政审批局"]).records("case", 25)], message_id="legacy-1"
+    )
     with bus.connect(settings) as conn:
         bus.INBOUND(conn.default_channel).declare()
         bus.LEGACY_INBOUND_QUEUE(conn.default_channel).declare()

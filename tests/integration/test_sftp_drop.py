@@ -340,4 +340,6 @@ def test_a_departments_drop_keeps_only_its_own_records(engine, sftp_server):
     with open_adapter(drop_url(sftp_server)) as drop:
         counts = poll_drop(drop, SYSTEM, standard_pipeline(engine))
     assert counts["stored"] == 4 and counts["quarantined"] == 2
-    assert {r["reason"] for r in quarantine_rows(engine)} == {"forbidden_region"}
+    assert {r["reason"] for r in quarantine_rows(engine)} == {
+        "forbidden_department"
+    }  # the drop's system is 常熟 审批局 (dept_code in the catalogue)

@@ -122,17 +122,17 @@ def test_wrong_password_is_an_authentication_fault_and_nothing_is_stored(wsdl, e
     assert nothing_stored(engine)
 
 
-def test_another_departments_case_or_kind_is_forbidden_and_nothing_is_stored(wsdl, engine):
+def test_another_departments_case_is_quarantined_and_a_kind_not_allowed_is_forbidden(wsdl, engine):
     svc = service(wsdl, UsernameToken(USER, PASSWORD))
     mixed = cases(3) + cases(1, dept=OTHER_DEPT, seed=4)
-    with pytest.raises(Fault) as exc:
-        svc.PushCases(case=as_zeep(mixed), message_id="cs-mixed")
-    assert exc.value.code == "soap:Client.Forbidden"
-    assert "record 4" in exc.value.message and "nothing of this push was stored" in exc.value.message
+    result = svc.PushCases(case=as_zeep(mixed), message_id="cs-mixed")
+    assert (result.stored, result.quarantined) == (3, 1)
+    assert result.result[3].reason == "forbidden_department"
+    assert library_count(engine, "case") == 3
     with pytest.raises(Fault) as exc:
         svc.PushLicences(licence=[], message_id="cs-licences")  # the catalogue allows cases only
     assert exc.value.code == "soap:Client.Forbidden" and fault_detail_code(exc.value) == "Client.Forbidden"
-    assert nothing_stored(engine)
+    assert library_count(engine, "case") == 3 and library_count(engine, "licence") == 0
 
 
 def test_password_digest_is_accepted_once_per_nonce_and_only_when_fresh(wsdl, engine):

@@ -40,7 +40,7 @@ def test_bad_dictionary_names_file_and_key(tmp_path):
     p = tmp_path / "case.yaml"
     p.write_text(
         "kind: case\nlabel: x\nversion: 1\nrecord: case\nbatch: cases\nkey: [case_no]\n"
-        "key_scoped_by_source: true\nfields:\n  - {name: case_no, label: 办件编号, type: strng, required: true}\n",
+        "key_scoped_by_source: true\nowner: {writers: true}\nfields:\n  - {name: case_no, label: 办件编号, type: strng, required: true}\n",
         encoding="utf-8",
     )
     with pytest.raises(DictionaryError) as exc:

@@ -18,11 +18,14 @@ Auth        WS-Security 1.0 ``wsse:Security/wsse:UsernameToken`` in the SOAP hea
             every worker: ``hub.api.soap.wssec``).
 Dispatch    on the Body's first element: the batch element of a kind
             (``{urn:govhub:case:1}cases`` → case), not on SOAPAction.
-Checks      the caller may push the kind (``may_push``) and every record names the
-            caller's own department and regions — one record that does not refuses the
-            whole push, nothing stored. Then the batch goes through the pipeline as a
-            canonical XML message (the SOAP contract is always the canonical XSD, whatever
-            mapping the system's file uploads use). Records that fail validation are not
+Checks      the caller may push the kind (``may_push``; else the whole push is refused) and
+            the batch holds nothing but records directly (an unknown element between the
+            batch and its records refuses the whole push, nothing stored). Then the batch
+            goes through the pipeline as a canonical XML message, which authorises every
+            record it stores: a record the caller does not own (another department or
+            region, no owner field) is quarantined with its reason, per record. The SOAP
+            contract is always the canonical XSD, whatever mapping the system's file
+            uploads use. Records that fail validation are not
             faults: they are quarantined and reported in ``PushResult``, one ``result``
             per record (seq, outcome, reason, message).
 Message id  the batch's ``message_id`` attribute, else the WS-Addressing ``MessageID``
@@ -38,7 +41,9 @@ Faults      the detail is ``{urn:govhub:service:1}PushFault`` (code, reason, mes
             ``Client.Authentication``    Sender / ...       no, bad, stale or replayed
                                                             token; locked out after
                                                             repeated failures
-            ``Client.Forbidden``         Sender / ...       kind, department or region
+            ``Client.Forbidden``         Sender / ...       a kind it may not push
+            ``Client.InvalidBatch``      Sender / ...       an unknown element between
+                                                            the batch and its records
             ``Client.MalformedXml``      Sender / ...       not XML, bad encoding, no Body
             ``Client.XmlForbidden``      Sender / ...       a DTD or entity declarations
             ``Client.UnknownOperation``  Sender / ...       the Body element is no batch
@@ -84,8 +89,9 @@ from hub.api.soap.envelope import (
 )
 from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
 from hub.api.soap.wssec import authenticate
-from hub.catalog.access import AccessDenied, authorise_push, authorise_record
+from hub.catalog.access import AccessDenied, authorise_push
 from hub.catalog.systems import System
+from hub.ingest.decode_xml import refuse_nesting
 from hub.model.dictionary import Kind
 
 log = logging.getLogger("govhub.soap")
@@ -166,8 +172,10 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11, client: st
         system = authenticate(header, getattr(pipeline, "engine", None), client)
         system_id = system.id
         k = _dispatch(batch)
-        authorise_push(system, k.kind)
-        _authorise_records(system, k, batch)
+        authorise_push(system, k.kind)  # each record is authorised by the pipeline: a foreign one is quarantined
+        nested = refuse_nesting(batch, k)
+        if nested is not None:
+            raise SoapFault("Client.InvalidBatch", "schema_invalid", nested)
         # Serialised with every namespace declaration in scope on the envelope, so QName-valued
         # content (xsi:type="xs:string") still resolves once cut out of it. Not C14N: libxml2
         # 2.14's subtree C14N puts xmlns="" on grandchildren of a default-namespace element.
@@ -210,23 +218,6 @@ def _dispatch(batch) -> Kind:
             f"of this service; send one of {known} (see ?wsdl)",
         )
     return k
-
-
-def _field(record, ns: str, name: str) -> str | None:
-    text = (record.findtext(f"{{{ns}}}{name}") or "").strip()
-    return text or None  # an absent or empty value is for validation to quarantine, not a refusal
-
-
-def _authorise_records(system: System, k: Kind, batch) -> None:
-    """Refuse the whole push if one record names another department or region."""
-    for seq, record in enumerate(batch.iterchildren(f"{{{k.namespace}}}{k.record}"), 1):
-        values = {name: _field(record, k.namespace, name) for name in ("dept_code", "region_code")}
-        try:
-            authorise_record(system, k.kind, values)
-        except AccessDenied as exc:
-            raise AccessDenied(
-                exc.status, exc.reason, f"record {seq}: {exc.message}; nothing of this push was stored"
-            ) from None
 
 
 def _message_id(batch, header, doc: bytes) -> str:

@@ -46,6 +46,7 @@ class KindPrecedence(BaseModel):
 
     default: tuple[str, ...] = (ANY,)
     fields: dict[str, tuple[str, ...]] = {}
+    writers: tuple[str, ...] = ()  # who may push this kind: read by hub.catalog.writers (the access check)
 
     def order(self, field: str) -> tuple[str, ...]:
         return self.fields.get(field, self.default)
