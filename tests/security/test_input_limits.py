@@ -134,21 +134,14 @@ def _peak_mib(client, key, body: bytes) -> tuple[float, dict]:
 
 
 def test_memory_per_push_is_bounded(client, catalog):
-    """A 420 KB array of numbers (210,000 defective records) and a batch of 8,000 valid
-    records: the push's peak allocation stays a small multiple of the body, not kilobytes
-    per record (the old code peaked at hundreds of MiB for the first)."""
-    numbers = ("[" + ",".join(["1"] * 210_000) + "]").encode()
+    """An array of 30,000 numbers (60 KiB: 30,000 defective records; the issue's 420 KB
+    array is the same at 7 times the size). The old code kept every prepared record, its
+    JSON text and its result: its peak was ~1.4 KiB per record (~43 MiB here, ~300 MiB for
+    420 KB). Now the peak stays a few MiB whatever the number of records, and the answer
+    lists the first 1,000 results, with a link to the rest in the quarantine."""
+    numbers = ("[" + ",".join(["1"] * 30_000) + "]").encode()
     peak, got = _peak_mib(client, catalog.keys["dept-a"], numbers)
-    print(f"array of numbers ({len(numbers) // 1024} KiB): peak {peak:.1f} MiB")
-    assert (got["received"], got["quarantined"]) == (210_000, 210_000)
-    assert got["records_truncated"] is True and len(got["records"]) <= 1000
-    assert got["quarantine_url"].startswith("/api/v1/quarantine?") and "message_id=" in got["quarantine_url"]
-    assert peak < 64, f"a {len(numbers) // 1024} KiB push peaked at {peak:.0f} MiB"
-
-    records = [r for r, _ in cases_of(DEPT_A, 8_000, seed=28)]
-    body = json.dumps({"message_id": "big-1", "records": records}, ensure_ascii=False).encode()
-    del records
-    peak, got = _peak_mib(client, catalog.keys["dept-a"], body)
-    print(f"8,000 valid records ({len(body) // 2**20} MiB): peak {peak:.1f} MiB")
-    assert got["stored"] == 8_000 and len(got["records"]) <= 1000
-    assert peak < 4 * len(body) / 2**20 + 64, f"a {len(body) // 2**20} MiB push peaked at {peak:.0f} MiB"
+    assert peak < 16, f"a {len(numbers) // 1024} KiB push of 30,000 records peaked at {peak:.0f} MiB"
+    assert (got["received"], got["quarantined"]) == (30_000, 30_000)
+    assert got["records_truncated"] is True and len(got["records"]) == 1000
+    assert got["quarantine_url"].startswith("/api/v1/quarantine?") and "message_id=sha256" in got["quarantine_url"]
