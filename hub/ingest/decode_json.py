@@ -51,7 +51,7 @@ def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str | None = None) -
             Defect(
                 Reason.ENCODING_INVALID,
                 f"record {seq}: {unstorable or 'a field name'} holds a character that cannot be stored "
-                "(a lone UTF-16 surrogate such as \\ud800, or NUL); send valid Unicode text",
+                "(a lone UTF-16 surrogate such as \\ud800); send valid Unicode text",
                 "decode:json",
                 unstorable or None,
             ),
@@ -79,9 +79,10 @@ def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str | None = None) -
     return RawRecord(seq, obj, None, raw, _json=obj)
 
 
-# Text no database column can hold: PostgreSQL refuses NUL in text, and neither
-# PostgreSQL nor SQLite can encode a lone surrogate (JSON's "\ud800" escape) as UTF-8.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Text no database can hold: neither PostgreSQL nor SQLite can encode a lone surrogate
+# (JSON's "\ud800" escape) as UTF-8. (A NUL is refused by the dictionary's field checks
+# as field_format, and a payload holding one is kept as base64.)
+_UNSTORABLE = re.compile("[\ud800-\udfff]")
 
 
 def _unstorable(obj: dict[str, Any]) -> str | None:

@@ -60,15 +60,6 @@ def test_a_lone_surrogate_quarantines_its_record_and_the_rest_is_stored(client, 
     assert outcomes(client.engine) == {"stored": 2005, "quarantined": 1, "duplicate": 2006}
 
 
-def test_a_nul_character_quarantines_its_record(client, catalog):
-    records = [r for r, _ in cases_of(DEPT_A, 3, seed=22)]
-    records[1]["applicant_name"] = "张\x00三"
-    r = _post(client, catalog.keys["dept-a"], json.dumps({"records": records}).encode())
-    assert r.status_code == 200, r.text
-    assert (r.json()["stored"], r.json()["quarantined"]) == (2, 1)
-    assert [x["reason"] for x in r.json()["records"]] == [None, "encoding_invalid", None]
-
-
 @pytest.mark.parametrize("where", ["header", "body"])
 def test_a_message_id_over_128_characters_is_refused(client, catalog, where):
     records = [r for r, _ in cases_of(DEPT_A, 2, seed=23)]
