@@ -21,10 +21,13 @@ from typing import cast
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import ConfigError, RejectedError, TransientError
+from hub.core.message_id import fit_message_id
 
 
 def file_message_id(name: str, data: bytes) -> str:
-    return f"file:{name}:{len(data)}:{hashlib.sha256(data).hexdigest()[:24]}"
+    # a long name (a 255-byte name is legal) would make the id too long to store: it is
+    # then cut and a digest of the whole id appended (hub.core.message_id)
+    return fit_message_id(f"file:{name}:{len(data)}:{hashlib.sha256(data).hexdigest()[:24]}")
 
 
 # Characters that make a name climb folders on some system, or show as something else:

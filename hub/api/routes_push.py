@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -21,7 +23,9 @@ from hub.api.auth import caller
 from hub.api.body import BodyTooLarge, read_body
 from hub.catalog.access import AccessDenied, authorise_push
 from hub.catalog.systems import System
-from hub.ingest.pipeline import body_digest
+from hub.core.message_id import MAX_MESSAGE_ID, MessageIdInvalid, check_message_id
+from hub.ingest.pipeline import Pipeline, Summary, body_digest
+from hub.ingest.results import RESULTS_KEPT, RecordResults
 from hub.model import xmlsafe
 from hub.model.dictionary import kinds
 from hub.model.masking import mask_key
@@ -48,6 +52,14 @@ class PushResult(BaseModel):
     duplicate: int
     quarantined: int
     records: list[RecordResult]
+    records_truncated: bool = Field(
+        False,
+        description=f"some records' results are left out: the first {RESULTS_KEPT} records' and the first "
+        f"{RESULTS_KEPT} defects' results are listed; the counts cover every record",
+    )
+    quarantine_url: str | None = Field(
+        None, description="this message's quarantined records (the quarantine listing, for the hub's administrators)"
+    )
 
 
 def _format(request: Request) -> str:
@@ -59,8 +71,9 @@ def _format(request: Request) -> str:
     raise HTTPException(415, "send Content-Type: application/json (canonical JSON) or application/xml (canonical XML)")
 
 
-def _check_document(body: bytes, fmt: str) -> None:
-    """An unreadable body is the sender's mistake to fix now (400), not records to keep."""
+def _read_document(body: bytes, fmt: str) -> Any:
+    """An unreadable body is the sender's mistake to fix now (400), not records to keep.
+    A JSON body is parsed here, once: the pipeline reads its records from the document."""
     if fmt == "json":
         try:
             doc = json.loads(body)
@@ -74,15 +87,28 @@ def _check_document(body: bytes, fmt: str) -> None:
             ) from None
         if not (isinstance(doc, list) or (isinstance(doc, dict) and isinstance(doc.get("records"), list))):
             raise HTTPException(400, 'a JSON batch is {"message_id": "...", "records": [...]} or an array of records')
-        mid = doc.get("message_id") if isinstance(doc, dict) else None
-        if mid is not None and not (isinstance(mid, str) and 0 < len(mid) <= 128 and mid.isprintable()):
-            # the ingest_message column holds 128 characters: PostgreSQL would fail the insert (a 500)
-            raise HTTPException(400, "message_id must be printable text of 1 to 128 characters")
-    else:
-        try:
-            xmlsafe.parse_document(body)
-        except xmlsafe.XmlRefused as exc:
-            raise HTTPException(400, exc.message) from None
+        if isinstance(doc, dict) and doc.get("message_id") is not None:
+            _check_id(doc["message_id"], "the body's message_id")
+        return doc
+    try:
+        root = xmlsafe.parse_document(body)
+    except xmlsafe.XmlRefused as exc:
+        raise HTTPException(400, exc.message) from None
+    if root.get("message_id"):
+        _check_id(root.get("message_id"), "the batch's message_id attribute")
+    return None
+
+
+def _check_id(value: object, source: str) -> str:
+    try:
+        return check_message_id(value, source)
+    except MessageIdInvalid as exc:
+        raise HTTPException(400, exc.message) from None
+
+
+def _quarantine_url(system: str, kind: str, message_id: str) -> str:
+    query = urlencode({"system": system, "kind": kind, "message_id": message_id, "status": "all"})
+    return f"{router.prefix}/quarantine?{query}"
 
 
 def _batch_schema(kind: str) -> dict:
@@ -92,7 +118,7 @@ def _batch_schema(kind: str) -> dict:
         "type": "object",
         "required": ["records"],
         "properties": {
-            "message_id": {"type": "string", "maxLength": 128},
+            "message_id": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_ID},
             "records": {"type": "array", "items": record},
         },
     }
@@ -102,23 +128,28 @@ def _push_route(kind: str):
     async def push(request: Request, system: System = Depends(caller)) -> PushResult:
         authorise_push(system, kind)
         fmt = _format(request)
+        header_id = request.headers.get("x-message-id")
+        if header_id is not None:
+            _check_id(header_id, "X-Message-Id")
         try:
             body = await read_body(request)
         except BodyTooLarge as exc:
             raise HTTPException(413, f"the body is larger than {exc.mib} MiB; split the batch") from None
         if not body.strip():
             raise HTTPException(400, "the body is empty; send a batch of records")
-        _check_document(body, fmt)
-        pipeline = request.app.state.pipeline
-        message_id = request.headers.get("x-message-id") or f"sha256:{hashlib.sha256(body).hexdigest()[:40]}"
-        results: list[dict] = []
+        doc = _read_document(body, fmt)
+        pipeline: Pipeline = request.app.state.pipeline
+        message_id = header_id or f"sha256:{hashlib.sha256(body).hexdigest()[:40]}"
+        digest = body_digest(body)
+        results = RecordResults()
 
-        def run():
+        def run() -> Summary:
+            # records stream through the store batch by batch (none is kept after its batch);
+            # each is authorised by the pipeline: a foreign one is quarantined
             m = pipeline.open(
-                io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id, digest=body_digest(body)
+                io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id, digest=digest, document=doc
             )
-            items = list(pipeline.prepared(m))  # each record authorised: a foreign one is quarantined
-            return pipeline.store(m, items, results=results)
+            return pipeline.store(m, pipeline.prepared(m), results=results)
 
         summary = await run_in_threadpool(run)
         d = summary.as_dict()
@@ -131,6 +162,8 @@ def _push_route(kind: str):
             duplicate=d["duplicate"],
             quarantined=d["quarantined"],
             records=[RecordResult(**{**r, "key": mask_key(kind, r["key"])}) for r in results],  # weakness 9
+            records_truncated=results.truncated,
+            quarantine_url=_quarantine_url(system.id, kind, summary.message_id) if d["quarantined"] else None,
         )
 
     return push

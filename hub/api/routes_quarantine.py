@@ -3,7 +3,7 @@
 
 | route | what |
 |---|---|
-| ``GET /api/v1/quarantine`` | list (``system kind reason rule status since limit``), messages masked |
+| ``GET /api/v1/quarantine`` | list (``system kind reason rule status since message_id limit``), messages masked |
 | ``GET /api/v1/quarantine/{id}`` | one record, payload masked |
 | ``GET /api/v1/quarantine/{id}/history`` | its actions and lineage, masked |
 | ``POST /api/v1/quarantine/{id}/retry`` | correct (``set`` or ``payload``) and retry; unchanged without either |
@@ -70,6 +70,7 @@ def listing(
     rule: str | None = Query(None, max_length=100),
     status: str = Query("open", pattern="^(" + "|".join((*STATUSES, "all")) + ")$"),
     since: datetime | None = None,
+    message_id: str | None = Query(None, max_length=128),
     limit: int = Query(50, ge=1, le=1000),
     admin: Administrator = Depends(administrator),
 ) -> dict:
@@ -82,6 +83,7 @@ def listing(
         limit=limit,
         rule=rule,
         since=since,
+        message_id=message_id,
     )
     for r in rows:
         r["message"] = mask_text(r["message"])

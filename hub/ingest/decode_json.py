@@ -6,18 +6,22 @@ against the kind's JSON Schema; one that fails comes out with a ``Defect``."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import IO, Any
 
 import fastjsonschema
 
+from hub.core.message_id import check_message_id
 from hub.ingest.decode_records import MAX_LINE, TOO_DEEP, MessageInfo, RawRecord, raw_payload
 from hub.model.defects import Defect
 from hub.model.mapping import Mapping
 from hub.model.masking import mask_text
 from hub.model.outcomes import Reason
 from hub.model.schemagen import json_schema_path
+
+_UNREAD = object()  # read_json's document: parse the stream
 
 
 @cache
@@ -28,10 +32,31 @@ def json_validator(kind: str) -> Callable[[Any], Any]:
     return validate
 
 
-def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str) -> RawRecord:
+def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str | None = None) -> RawRecord:
+    """``raw``: the record's text when the reader has it (a JSON line); else the payload
+    is written from ``obj`` only if it is needed (a quarantined record), not for every record."""
     if not isinstance(obj, dict):
         return RawRecord(
-            seq, None, Defect(Reason.JSON_MALFORMED, f"record {seq} is not a JSON object", "decode:json"), raw
+            seq,
+            None,
+            Defect(Reason.JSON_MALFORMED, f"record {seq} is not a JSON object", "decode:json"),
+            raw,
+            _json=obj,
+        )
+    unstorable = _unstorable(obj)
+    if unstorable is not None:
+        return RawRecord(
+            seq,
+            None,
+            Defect(
+                Reason.ENCODING_INVALID,
+                f"record {seq}: {unstorable or 'a field name'} holds a character that cannot be stored "
+                "(a lone UTF-16 surrogate such as \\ud800); send valid Unicode text",
+                "decode:json",
+                unstorable or None,
+            ),
+            raw,
+            _json=obj,
         )
     if mapping.spec.canonical:
         try:
@@ -49,8 +74,36 @@ def _json_record(seq: int, obj: Any, mapping: Mapping, raw: str) -> RawRecord:
                     field_name,
                 ),
                 raw,
+                _json=obj,
             )
-    return RawRecord(seq, obj, None, raw)
+    return RawRecord(seq, obj, None, raw, _json=obj)
+
+
+# Text no database can hold: neither PostgreSQL nor SQLite can encode a lone surrogate
+# (JSON's "\ud800" escape) as UTF-8. (A NUL is refused by the dictionary's field checks
+# as field_format, and a payload holding one is kept as base64.)
+_UNSTORABLE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(obj: dict[str, Any]) -> str | None:
+    """The top-level field holding text that cannot be stored ("" when a field name
+    itself cannot), or None. Walked without recursion: the document may nest deeply."""
+    for name, value in obj.items():
+        if _UNSTORABLE.search(name):
+            return ""
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, str):
+                if _UNSTORABLE.search(v):
+                    return name
+            elif isinstance(v, dict):
+                if any(_UNSTORABLE.search(k) for k in v):
+                    return name
+                stack.extend(v.values())
+            elif isinstance(v, list):
+                stack.extend(v)
+    return None
 
 
 def read_jsonl(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
@@ -110,41 +163,34 @@ def read_jsonl(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterat
         yield _json_record(seq, obj, mapping, text.rstrip("\n"))
 
 
-def read_json(stream: IO[bytes], mapping: Mapping, info: MessageInfo) -> Iterator[RawRecord]:
-    data = stream.read()
-    try:
-        doc = json.loads(data.decode(mapping.spec.encoding))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        why = TOO_DEEP if isinstance(exc, RecursionError) else f"is not valid JSON: {mask_text(str(exc))}"
-        payload, penc = raw_payload(data)
-        yield RawRecord(
-            1, None, Defect(Reason.JSON_MALFORMED, f"the body {why}", "decode:json"), payload, payload_encoding=penc
-        )
-        return
-    if isinstance(doc, dict):
-        info.message_id = doc.get("message_id") if isinstance(doc.get("message_id"), str) else None
-        records = doc.get("records")
-        if not isinstance(records, list):
+def read_json(stream: IO[bytes], mapping: Mapping, info: MessageInfo, document: Any = _UNREAD) -> Iterator[RawRecord]:
+    """``document``: the body already parsed (the REST ingress parses it once to check
+    its shape); else the stream is read and parsed here."""
+    if document is _UNREAD:
+        data = stream.read()
+        try:
+            document = json.loads(data.decode(mapping.spec.encoding))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            why = TOO_DEEP if isinstance(exc, RecursionError) else f"is not valid JSON: {mask_text(str(exc))}"
+            payload, penc = raw_payload(data)
             yield RawRecord(
-                1,
-                None,
-                Defect(
-                    Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"
-                ),
-                data.decode(mapping.spec.encoding, "replace"),
+                1, None, Defect(Reason.JSON_MALFORMED, f"the body {why}", "decode:json"), payload, payload_encoding=penc
             )
             return
-    elif isinstance(doc, list):
-        records = doc
-    else:
+        del data  # the records are read from the document from here on
+    records = document.get("records") if isinstance(document, dict) else document
+    if not isinstance(records, list):
         yield RawRecord(
             1,
             None,
             Defect(
                 Reason.JSON_MALFORMED, "a JSON batch is an array or an object with a 'records' array", "decode:json"
             ),
-            data.decode(mapping.spec.encoding, "replace"),
+            _json=document,
         )
         return
+    if isinstance(document, dict):
+        mid = document.get("message_id")
+        info.message_id = check_message_id(mid, "the body's message_id") if isinstance(mid, str) and mid else None
     for seq, obj in enumerate(records, 1):
-        yield _json_record(seq, obj, mapping, json.dumps(obj, ensure_ascii=False))
+        yield _json_record(seq, obj, mapping)

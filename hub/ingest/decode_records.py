@@ -6,6 +6,7 @@ line-based readers (JSON lines, CSV) share."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from lxml import etree
 from hub.model.defects import Defect
 
 MAX_LINE = 1 << 20  # one JSON line / CSV row larger than 1 MiB is refused, not buffered
+_NO_JSON: Any = object()
 TOO_DEEP = "is nested too deeply to read (hundreds of levels of arrays or objects); send flat records"
 
 
@@ -25,11 +27,16 @@ class RawRecord:
     _payload: str | None = None
     _element: Any = None
     payload_encoding: str = "text"
+    _json: Any = _NO_JSON  # a JSON record's value: its text is written only when asked for
 
     @property
     def payload(self) -> str:
-        if self._payload is None and self._element is not None:
-            self._payload = etree.tostring(self._element, encoding="unicode")
+        """The record's original text, written on demand: only a quarantined record needs it."""
+        if self._payload is None:
+            if self._element is not None:
+                self._payload = etree.tostring(self._element, encoding="unicode")
+            elif self._json is not _NO_JSON:
+                self._payload = json.dumps(self._json, ensure_ascii=False)
         return self._payload or ""
 
 

@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from hub.core.message_id import check_message_id
 from hub.ingest.decode_records import MessageInfo, RawRecord
 from hub.model import xmlsafe
 from hub.model.defects import Defect
@@ -92,7 +93,8 @@ def _read_prolog(el: Any, k: Kind, canonical: bool, info: MessageInfo, seq: int,
             _element=el,
         )
     info.attributes = dict(root.attrib)
-    info.message_id = root.get("message_id")
+    mid = root.get("message_id")  # the sender's id, under the one rule (a 4xx at the ingress, never a 500)
+    info.message_id = check_message_id(mid, "the batch's message_id attribute") if mid else None
     info.batch_no = root.get("batch_no")
     return None
 

@@ -23,16 +23,19 @@ import logging
 from collections import Counter
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from adapters.base import Adapter, Envelope
 from hub.catalog.systems import CatalogError
 from hub.core import correlation
+from hub.core.errors import GovhubError, InputError
 from hub.core.faults import pause_point
 from hub.db.tables import quarantine
 from hub.ingest.pipeline import Pipeline
 from hub.ingest.rows import quarantine_message
 from hub.model.dictionary import DictionaryError
 from hub.model.mapping import MappingError
+from hub.model.masking import mask_text
 from hub.model.outcomes import Outcome, Reason
 
 log = logging.getLogger("govhub.drop")
@@ -73,9 +76,14 @@ def _take(
             message_id=envelope.message_id,
         )
         counts.update(summary.counts)
-    except (CatalogError, MappingError, DictionaryError) as exc:
-        log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, exc)
-        _quarantine_once(pipeline, system_id, envelope, str(exc))
+    except (CatalogError, MappingError, DictionaryError, InputError, DataError) as exc:
+        # InputError: the file names an id the hub cannot keep (a 300-character message_id
+        # attribute); DataError: the database refused one of its values. Either way the
+        # file would fail every poll: it is quarantined whole and moved aside, and the
+        # poll goes on with the next file. The database being away is an OperationalError: it propagates.
+        why = str(exc) if isinstance(exc, GovhubError) else f"the database refused a value ({type(exc.orig).__name__})"
+        log.error("%s from %s cannot be ingested; quarantined whole: %s", envelope.filename, system_id, mask_text(why))
+        _quarantine_once(pipeline, system_id, envelope, why)
         counts[Outcome.QUARANTINED] += 1
     pause_point("drop_before_ack")  # test hook: committed, not yet acknowledged
     adapter.ack(envelope)

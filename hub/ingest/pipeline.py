@@ -33,6 +33,7 @@ from hub.core import clock
 from hub.ingest import decode
 from hub.ingest.counters import timed_batch
 from hub.ingest.decode import MessageInfo, RawRecord
+from hub.ingest.results import ResultSink
 from hub.ingest.rows import content_hash, text_hash
 from hub.ingest.store import (
     BatchContext,
@@ -167,11 +168,13 @@ class Pipeline:
         message_id: str | None = None,
         filename: str | None = None,
         digest: str | None = None,
+        document: Any = None,
     ) -> OpenMessage:
         """Start reading one message: resolve the mapping, read the document's own
         message id, and learn whether this message was processed before. ``digest``
         (of the whole body, when the caller has it) makes a reused message id with other
-        content count as a new message."""
+        content count as a new message. ``document``: the JSON body already parsed by
+        the caller (the REST ingress checks its shape), so it is not parsed twice."""
         system = get_system(system) if isinstance(system, str) else system
         if not hasattr(stream, "peek"):
             stream = io.BufferedReader(cast(io.RawIOBase, stream))  # unbuffered: a raw stream
@@ -182,7 +185,7 @@ class Pipeline:
         mapping = system.mapping_for(kind, fmt)
         k = mapping.kind
         info = MessageInfo()
-        raws = decode.read(stream, mapping, info)
+        raws = decode.read(stream, mapping, info, **({"document": document} if document is not None else {}))
         first = next(raws, None)
         msg_id = info.message_id or message_id
         if not msg_id:
@@ -229,7 +232,7 @@ class Pipeline:
         m: OpenMessage,
         prepared: Iterable[Prepared],
         on_batch: Callable[[int], None] | None = None,
-        results: list[dict[str, Any]] | None = None,
+        results: ResultSink | None = None,
     ) -> Summary:
         """Write prepared records batch by batch; ``results`` receives one dict per record
         (seq, key, outcome, detail, reason, message) — what a sender is told."""
@@ -287,7 +290,7 @@ class Pipeline:
         message_id: str | None = None,
         filename: str | None = None,
         on_batch: Callable[[int], None] | None = None,
-        results: list[dict[str, Any]] | None = None,
+        results: ResultSink | None = None,
         authorise: Callable[[dict[str, Any]], None] | None = None,
         digest: str | None = None,
     ) -> Summary:

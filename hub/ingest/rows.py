@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections import Counter
 from datetime import datetime
 from operator import itemgetter
@@ -28,6 +29,7 @@ EVENTS_EXCHANGE = "govhub.events"
 _ENC = msgspec.json.Encoder(order="sorted", decimal_format="string")
 _ABSENT = object()
 _blake2b = hashlib.blake2b
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def content_hash(record: dict[str, Any]) -> str:
@@ -43,8 +45,9 @@ def content_hash(record: dict[str, Any]) -> str:
 
 def storable_payload(payload: str, encoding: str) -> dict[str, str]:
     """``payload`` / ``payload_encoding`` for a quarantine row. PostgreSQL text cannot hold
-    NUL, so a payload with one is kept as base64 of its UTF-8 bytes: exact, and replayable."""
-    if "\x00" in payload:
+    NUL, and no database can encode a lone surrogate (JSON's ``\\ud800``): a payload with
+    either is kept as base64 of its UTF-8 bytes (surrogates passed through): exact, and replayable."""
+    if _UNSTORABLE.search(payload):
         return {
             "payload": base64.b64encode(payload.encode("utf-8", "surrogatepass")).decode("ascii"),
             "payload_encoding": "base64",

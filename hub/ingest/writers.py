@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, String, bindparam, insert, select
 
 from hub.db.tables import LIBRARY, lineage, outbox, quarantine, record_history
 from hub.ingest.batch import BatchContext, BatchObserver, Held, Key, Prepared, Written
@@ -190,6 +190,16 @@ def keep_stale(conn: Connection, ctx: BatchContext, stale: Written, existing: di
     )
 
 
+# A defect's rule and field name come from the input (an unknown element named with 300
+# characters): cut to the columns' size, or PostgreSQL refuses the row and the push fails.
+_RULE_CHARS = cast(String, quarantine.c.rule.type).length or 100
+_FIELD_CHARS = cast(String, quarantine.c.field.type).length or 100
+
+
+def _fit(text: str | None, size: int) -> str | None:
+    return text if text is None or len(text) <= size else text[: size - 1] + "…"
+
+
 def write_quarantine(conn: Connection, ctx: BatchContext, quarantined: Written) -> None:
     conn.execute(
         insert(quarantine),
@@ -203,8 +213,8 @@ def write_quarantine(conn: Connection, ctx: BatchContext, quarantined: Written) 
                 "received_at": ctx.received_at,
                 "reason": p.problem.reason,
                 "message": no_nul(p.problem.message),
-                "rule": p.problem.rule,
-                "field": no_nul(p.problem.field),
+                "rule": _fit(p.problem.rule, _RULE_CHARS),
+                "field": _fit(no_nul(p.problem.field), _FIELD_CHARS),
                 "schema_version": ctx.schema_version,
                 "mapping": ctx.mapping,
                 **storable_payload(p.raw.payload, p.raw.payload_encoding),

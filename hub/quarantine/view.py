@@ -25,10 +25,12 @@ def list_records(
     limit: int = 50,
     rule: str | None = None,
     since: datetime | None = None,
+    message_id: str | None = None,
 ) -> list[dict]:
     """Newest first. ``rule`` matches a rule exactly or every version of it
     (``mapping:dept_b_case_csv`` matches ``mapping:dept_b_case_csv@1``); ``status``
-    ``all`` (or None) lists every status; ``since`` is a received time (CST)."""
+    ``all`` (or None) lists every status; ``since`` is a received time (CST); ``message_id``
+    one message's records (a push answer links to them)."""
     attempts = (
         select(func.count())
         .where(
@@ -56,7 +58,7 @@ def list_records(
         .order_by(quarantine.c.id.desc())
         .limit(limit)
     )
-    for col, val in (("source_system", system), ("reason", reason), ("kind", kind)):
+    for col, val in (("source_system", system), ("reason", reason), ("kind", kind), ("message_id", message_id)):
         if val:
             q = q.where(quarantine.c[col] == val)
     if status and status != "all":

@@ -91,12 +91,11 @@ from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
 from hub.api.soap.wssec import authenticate
 from hub.catalog.access import AccessDenied, authorise_push
 from hub.catalog.systems import System
+from hub.core.message_id import MAX_MESSAGE_ID, message_id_problem
 from hub.ingest.decode_xml import refuse_nesting
 from hub.model.dictionary import Kind
 
 log = logging.getLogger("govhub.soap")
-
-MAX_MESSAGE_ID = 128  # the ingest_message column
 
 
 # ------------------------------------------------------------------ HTTP
@@ -230,12 +229,10 @@ def _message_id(batch, header, doc: bytes) -> str:
         None,
     )
     mid = (batch.get("message_id") or "").strip() or wsa or f"sha256:{hashlib.sha256(doc).hexdigest()[:40]}"
-    if len(mid) > MAX_MESSAGE_ID:
-        raise SoapFault(
-            "Client.InvalidMessageId",
-            "message_id_too_long",
-            f"the message id is {len(mid)} characters long; at most {MAX_MESSAGE_ID} are kept",
-        )
+    why = message_id_problem(mid)  # the one rule (hub.core.message_id)
+    if why is not None:
+        too_long = len(mid) > MAX_MESSAGE_ID
+        raise SoapFault("Client.InvalidMessageId", "message_id_too_long" if too_long else "message_id_invalid", why)
     return mid
 
 
