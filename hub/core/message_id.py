@@ -44,11 +44,12 @@ def check_message_id(value: object, source: str = "message_id") -> str:
     return value
 
 
-def fit_message_id(derived: str) -> str:
-    """A derived id made to fit: kept whole when it fits, else a prefix (recognisable in
-    listings) and a digest of the whole, so two long ids stay distinct and a file read
-    twice keeps its id."""
-    if len(derived) <= MAX_MESSAGE_ID:
+def fit_message_id(derived: str, limit: int = MAX_MESSAGE_ID) -> str:
+    """A derived id made to fit ``limit`` characters: kept whole when it fits, else a prefix
+    (recognisable in listings) and a digest of the whole, so two long ids stay distinct and
+    a file read twice keeps its id. (A smaller ``limit`` leaves room for a suffix, such as a
+    bus part's ``#index/parts``.)"""
+    if len(derived) <= limit:
         return derived
     digest = hashlib.sha256(derived.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-    return f"{derived[: MAX_MESSAGE_ID - len(digest) - 3]}...{digest}"
+    return f"{derived[: limit - len(digest) - 3]}...{digest}"

@@ -34,6 +34,7 @@ from hub.bus import topology as bus
 from hub.catalog.systems import CatalogError, get_system
 from hub.core import clock
 from hub.core.errors import InputError
+from hub.core.message_id import MAX_MESSAGE_ID, fit_message_id
 from hub.ingest import decode
 from hub.ingest.decode import MessageInfo, RawRecord
 from hub.ingest.pipeline import OpenMessage, Pipeline, Summary, body_digest
@@ -74,7 +75,10 @@ class Part:
 
 
 def part_id(parent: str, index: int, parts: int) -> str:
-    return f"{parent}{PART_SEPARATOR}{index}/{parts}"
+    """``parent#index/parts``, within the 128 characters a message id may have: a long
+    parent (a publisher's id) is shortened to make room for the suffix."""
+    suffix = f"{PART_SEPARATOR}{index}/{parts}"
+    return fit_message_id(parent, MAX_MESSAGE_ID - len(suffix)) + suffix
 
 
 def partition_of(kind: str, key: tuple[Any, ...], partitions: int) -> int:
@@ -134,7 +138,8 @@ def split(
                 None if d is None else (d.reason, d.message, d.rule, d.field),
             )
         )
-    parent = info.message_id or message_id  # the document's own id wins, as in Pipeline.open
+    # the document's own id wins, as in Pipeline.open; a publisher's over-long id is fitted
+    parent = fit_message_id(info.message_id or message_id)
     if not buckets:  # an empty batch: nothing to split, the worker records it as before
         return [_whole(body, system, message_id, partitions, kind, fmt, filename)]
     parts: list[Part] = []

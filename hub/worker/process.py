@@ -35,6 +35,7 @@ from hub.core import correlation
 from hub.core.config import Settings
 from hub.core.errors import InputError
 from hub.core.faults import pause_point
+from hub.core.message_id import fit_message_id, message_id_problem
 from hub.ingest.partitions import PartUnreadable, ingest_part, is_part
 from hub.ingest.pipeline import Pipeline
 from hub.ingest.rows import (  # quarantine_message: also imported from here (devices.gateway, tests)
@@ -79,6 +80,10 @@ class Worker:
         kind = headers.get("kind")
         if not system or not message_id:
             raise Terminal(Reason.MESSAGE_INVALID, "an inbound message needs the headers 'system' and 'message_id'")
+        message_id = fit_message_id(message_id)  # a publisher's over-long id kept recognisable, as for files
+        why = message_id_problem(message_id)
+        if why is not None:  # no retry makes it storable: quarantined at once
+            raise Terminal(Reason.MESSAGE_INVALID, why)
         try:
             if is_part(content_type):
                 summary = ingest_part(self.pipeline, self.engine, body)
@@ -92,6 +97,8 @@ class Worker:
                     filename=headers.get("filename"),
                 )
         except (CatalogError, MappingError, DictionaryError, PartUnreadable) as exc:
+            raise Terminal(Reason.MESSAGE_INVALID, str(exc)) from None
+        except InputError as exc:  # e.g. a batch's message_id attribute over 128 characters
             raise Terminal(Reason.MESSAGE_INVALID, str(exc)) from None
         self.handled.update(summary.counts)
         pause_point("before_ack")
@@ -160,7 +167,7 @@ class Worker:
             self.engine,
             headers.get("system") or "unknown",
             headers.get("kind") or "unknown",
-            headers.get("message_id") or f"body:{text_hash(raw.hex())}",
+            fit_message_id(str(headers.get("message_id") or f"body:{text_hash(raw.hex())}")),
             raw,
             reason,
             text,

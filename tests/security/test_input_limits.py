@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
 from adapters.registry import open_adapter
+from hub.bus import topology as bus
 from hub.db.tables import ingest_message, lineage, quarantine
 from hub.ingest.drop import poll_drop
+from hub.ingest.partitions import publish_inbound
 from hub.wiring import standard_pipeline
+from hub.worker.process import Worker
 from tests.helpers import count, library_count, outcomes, quarantine_rows, xml_doc
 from tests.integration.conftest import catalog  # pytest fixture, used by name
 from tests.integration.test_rest_ingress import cases_of, client, push  # pytest fixtures and helpers
@@ -136,3 +140,23 @@ def test_memory_per_push_is_bounded(client, catalog):
     assert (got["received"], got["quarantined"]) == (30_000, 30_000)
     assert got["records_truncated"] is True and len(got["records"]) == 1000
     assert got["quarantine_url"].startswith("/api/v1/quarantine?") and "message_id=sha256" in got["quarantine_url"]
+
+
+def test_bus_messages_with_ids_that_cannot_be_kept_lose_nothing(catalog, settings, engine):
+    """The worker takes the same message-id rule as REST and SOAP. A publisher's over-long
+    id is fitted (a prefix and a digest, as for a drop's file), so its records are stored; a
+    batch whose own message_id attribute is too long is quarantined at its first delivery
+    (not retried up to the delivery limit); later messages are taken."""
+    first, later = ([r for r, _ in cases_of(DEPT_A, 2, seed=s)] for s in (1, 2))
+    long_id = "bus-" + "x" * 200
+    with bus.connect(settings) as conn:
+        bus.declare(conn)
+        publish_inbound(conn, _xml_without_id(first), "dept-a", long_id, kind="case")
+        publish_inbound(conn, xml_doc(later, message_id="bus-fine"), "dept-a", "bus-fine", kind="case")
+    handled = Worker(settings, engine).run(idle_exit=1.5)
+    assert handled == Counter(stored=4)
+    with engine.connect() as conn:
+        ids = {m for (m,) in conn.execute(select(ingest_message.c.message_id))}
+    assert any(m.startswith("bus-fine") for m in ids) and all(len(m) <= 128 for m in ids)  # on RabbitMQ: part ids
+    assert any(m.startswith("bus-xxx") for m in ids)
+    assert quarantine_rows(engine) == []
