@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-unit typecheck constraints schemas browser compose-config clean
+.PHONY: install demo test test-unit typecheck constraints schemas browser promtool compose-config clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "govhub needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
@@ -61,6 +61,16 @@ browser:
 	  apt-get install -y --no-install-recommends $(BROWSER_PKGS) \
 	  || { apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PKGS); }; \
 	else echo "as root: apt-get install -y --no-install-recommends $(BROWSER_PKGS)" >&2; exit 1; fi
+
+# The alert-rules test checks docker/alerts.yml with Prometheus's own promtool (Debian's
+# prometheus package; its service is not started here).
+promtool:
+	@if command -v promtool >/dev/null 2>&1; then echo "promtool: $$(command -v promtool)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends prometheus \
+	  || { apt-get update && apt-get install -y --no-install-recommends prometheus; }; \
+	else echo "as root: apt-get install -y --no-install-recommends prometheus" >&2; exit 1; fi
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'

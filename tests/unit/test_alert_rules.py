@@ -4,6 +4,7 @@ check rules`` runs too where Prometheus' own tool is installed."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -87,8 +88,11 @@ def test_prometheus_loads_these_rules():
     assert "target: /etc/prometheus/alerts.yml" in compose
 
 
-@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool (Debian package prometheus) is not installed")
 def test_promtool_checks_the_rules_and_the_config(tmp_path):
+    if not shutil.which("promtool"):
+        if os.environ.get("CI"):  # .ci/run installs it (make promtool): nothing skips in CI
+            pytest.fail("promtool is not installed (run `make promtool`)")
+        pytest.skip("promtool (Debian package prometheus) is not installed; `make promtool` installs it")
     proc = subprocess.run(["promtool", "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the config names the rules by their path in the container: point it at the file here
