@@ -11,6 +11,7 @@ kind and format it sends (``case/csv: dept_b_case_csv``; canonical when absent).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -24,6 +25,8 @@ from hub.core.config import CATALOG_DIR, load_settings
 from hub.core.errors import ConfigError
 from hub.model.dictionary import kinds
 from hub.model.mapping import Mapping, canonical_mapping, get_mapping
+
+log = logging.getLogger("govhub.catalog")
 
 SYSTEMS_FILE = CATALOG_DIR / "systems.yaml"
 
@@ -198,10 +201,21 @@ def _read(path: Path) -> SystemsFile:
 def load_systems(path: Path | None = None) -> dict[str, System]:
     path = path or catalog_path()
     out = {s.id: s for s in _read(path).systems}
+    known = kinds()
     for s in out.values():
         missing = [p for p in s.report_to if p not in out]
         if missing:
             raise CatalogError(f"{path}: systems.{s.id}.report_to: unknown systems {missing}")
+        dept_owned = sorted(k for k in s.may_push if k in known and known[k].owner.dept)
+        if s.level == "department" and not s.dept_code and dept_owned:
+            # loads (a third party's catalogue keeps working) but fails closed: say so once
+            log.warning(
+                "%s: systems.%s is a department without dept_code: every %s record it pushes is "
+                "quarantined as owner_missing/forbidden_department; add its 统一社会信用代码 as dept_code",
+                path,
+                s.id,
+                "/".join(dept_owned),
+            )
     return out
 
 

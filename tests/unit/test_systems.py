@@ -67,3 +67,20 @@ def test_region_coverage():
     county = System(id="x", name="县", level="county", region_code="320581")
     assert prov.covers_region("320581") and city.covers_region("320581") and county.covers_region("320581")
     assert not city.covers_region("320201") and not county.covers_region("320582")
+
+
+def test_a_department_without_dept_code_loads_with_a_warning(tmp_path, caplog):
+    """It loads (a third party's catalogue keeps working) but owns no case: the operator is told."""
+    _, run = load(tmp_path, BASE + "    may_push: [case, evaluation]\n")
+    with caplog.at_level("WARNING", logger="govhub.catalog"):
+        systems = run()
+    assert systems["a"].dept_code is None
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "govhub.catalog"]
+    assert "systems.a" in warning and "case" in warning and "evaluation" not in warning and "dept_code" in warning
+
+
+def test_a_department_with_dept_code_loads_quietly(tmp_path, caplog):
+    _, run = load(tmp_path, BASE + '    dept_code: "11320581014158393X"\n    may_push: [case]\n')
+    with caplog.at_level("WARNING", logger="govhub.catalog"):
+        run()
+    assert not [r for r in caplog.records if r.name == "govhub.catalog"]
