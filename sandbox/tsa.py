@@ -9,7 +9,8 @@ CMS SignedData over a TSTInfo with the request's imprint and nonce, genTime from
 does not parse, or hashes with something else than SHA-2, is answered ``rejection``.
 
 ``state.mode``: ``up``; ``refuse`` (a well-formed ``rejection``: the TSA will not stamp);
-``down`` (HTTP 503). ``state.issued`` counts the tokens; ``state.certificate_pem`` is the
+``down`` (HTTP 503); ``replay`` (answers with the last token it issued, as a replaying
+man in the middle would: a client that checks its nonce refuses it). ``state.issued`` counts the tokens; ``state.certificate_pem`` is the
 TSA's certificate (what the hub pins, and an evidence package carries as tsa.pem).
 
     state = TsaState(); base_url, stop = run_in_thread(make_app(state))   # url: base_url + "/tsa"
@@ -41,7 +42,8 @@ _ACCEPTED = ("sha256", "sha384", "sha512")
 class TsaState:
     def __init__(self, now: Callable[[], datetime] | None = None):
         self.lock = threading.Lock()
-        self.mode = "up"  # up | refuse | down
+        self.mode = "up"  # up | refuse | down | replay
+        self.last: bytes | None = None
         self.now = now or (lambda: datetime.now(UTC))
         self.issued = 0
         self.key = ec.generate_private_key(ec.SECP256R1())
@@ -137,11 +139,14 @@ def reply(state: TsaState, body: bytes) -> bytes:
         return _refusal("bad_alg", f"the imprint must be SHA-256/384/512, not {algorithm}")
     if state.mode == "refuse":
         return _refusal("system_failure", "the sandbox TSA is set to refuse")
+    if state.mode == "replay" and state.last is not None:
+        return state.last
     with state.lock:
         state.issued += 1
         serial = state.issued
     token = _token(state, request, serial)
-    return _Resp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+    state.last = _Resp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+    return state.last
 
 
 def make_app(state: TsaState) -> Starlette:
