@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from asn1crypto import cms, core, tsp
@@ -212,5 +212,16 @@ def _check_certificate(cert: x509.Certificate, gen_time: datetime) -> None:
         usages = None
     if usages is None or ExtendedKeyUsageOID.TIME_STAMPING not in usages:
         raise TimestampError("the TSA certificate is not for time-stamping (extended key usage)")
-    if not cert.not_valid_before_utc <= gen_time <= cert.not_valid_after_utc:
+    if not _valid_from(cert) <= gen_time <= _valid_until(cert):
         raise TimestampError(f"the TSA certificate was not valid at the token's time {gen_time.isoformat()}")
+
+
+# cryptography before 42 has only the naive (UTC) properties: a third party may run an older one
+def _valid_from(cert: x509.Certificate) -> datetime:
+    aware = getattr(cert, "not_valid_before_utc", None)
+    return aware if aware is not None else cert.not_valid_before.replace(tzinfo=timezone.utc)  # noqa: UP017 (datetime.UTC is 3.11+)
+
+
+def _valid_until(cert: x509.Certificate) -> datetime:
+    aware = getattr(cert, "not_valid_after_utc", None)
+    return aware if aware is not None else cert.not_valid_after.replace(tzinfo=timezone.utc)  # noqa: UP017 (datetime.UTC is 3.11+)
