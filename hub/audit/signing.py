@@ -128,9 +128,10 @@ def generate_identity(hub_id: str, directory: Path | None = None, *, days: int =
 
 
 def utc_text(at: datetime) -> str:
-    """ISO 8601 UTC with ``Z`` (the log's time format); a naive time is the hub's (CST)."""
+    """ISO 8601 UTC with ``Z``, to the second (the log's time format, as its entries'); a
+    naive time is the hub's (CST)."""
     aware = at if at.tzinfo is not None else at.replace(tzinfo=CST)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return aware.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def make_checkpoint(seq: int, head: str, hub: str, at: datetime) -> dict[str, Any]:
