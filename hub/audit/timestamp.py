@@ -31,11 +31,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from govhub_verify.signature import load_certificate, signature_bytes
 from govhub_verify.tsp import Stamp, TimestampError, token_from_response, verify_token
+from hub.audit.signing import Identity, sign_checkpoint
 
 URL_ENV, CERT_ENV = "GOVHUB_AUDIT_TSA_URL", "GOVHUB_AUDIT_TSA_CERT_FILE"
 QUERY, REPLY = "application/timestamp-query", "application/timestamp-reply"
 
-__all__ = ["Stamp", "TimestampError", "Tsa", "load_tsa", "request_timestamp", "timestamp_checkpoint"]
+__all__ = ["Stamp", "TimestampError", "Tsa", "load_tsa", "request_timestamp", "seal", "timestamp_checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,16 @@ def timestamp_checkpoint(signed: dict[str, Any], tsa: Tsa, session: requests.Ses
     """The signed checkpoint with ``timestamp``: the token (DER, base64) over its signature."""
     stamp = request_timestamp(signature_bytes(signed), tsa, session)
     return {**signed, "timestamp": base64.b64encode(stamp.token).decode("ascii")}
+
+
+def seal(checkpoint: dict[str, Any], identity: Identity, tsa: Tsa | None) -> tuple[dict[str, Any], str | None]:
+    """Sign the checkpoint and, with a TSA, stamp the signature. A TSA that fails does not
+    lose the checkpoint: it is kept signed but unstamped, and the reason comes back (for
+    the log and a metric: a checkpoint without a stamp is the hub's own word on the time)."""
+    signed = sign_checkpoint(checkpoint, identity.key)
+    if tsa is None:
+        return signed, None
+    try:
+        return timestamp_checkpoint(signed, tsa), None
+    except TimestampError as exc:
+        return signed, str(exc)

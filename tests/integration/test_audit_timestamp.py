@@ -14,8 +14,8 @@ from asn1crypto import cms, tsp
 
 from govhub_verify import verify_package
 from govhub_verify.tsp import TimestampError, verify_token
-from hub.audit.signing import sign_checkpoint
-from hub.audit.timestamp import Tsa, load_tsa, request_timestamp, timestamp_checkpoint
+from hub.audit.signing import make_checkpoint, sign_checkpoint, verify_checkpoint
+from hub.audit.timestamp import Tsa, load_tsa, request_timestamp, seal, timestamp_checkpoint
 from sandbox.server import free_port, run_in_thread
 from sandbox.tsa import TsaState, make_app
 from tests.evidence import Evidence, replace_member
@@ -150,3 +150,18 @@ def test_the_tsa_is_configured_from_the_environment(tmp_path, tsa):
     assert loaded.url == config.url and loaded.certificate == state.certificate
     stamp = request_timestamp(b"signature bytes", loaded)
     assert stamp.gen_time == STAMPED_AT and json.dumps(stamp.serial)
+
+
+def test_sealing_signs_and_stamps_and_keeps_the_checkpoint_when_the_tsa_fails(tsa):
+    state, config = tsa
+    ev = Evidence(n=3)
+    body = make_checkpoint(3, ev.entries[-1]["hash"], "govhub-test", datetime(2026, 11, 22, 10, 0, 30))
+    sealed, problem = seal(body, ev.identity, config)
+    assert problem is None and "timestamp" in sealed
+    assert verify_package(ev.package(1, checkpoint=sealed, tsa_pem=state.certificate_pem), require_timestamp=True).ok
+    state.mode = "down"
+    sealed, problem = seal(body, ev.identity, config)
+    assert "HTTP 503" in problem and "timestamp" not in sealed
+    assert verify_checkpoint(sealed, ev.identity.certificate_pem)
+    unstamped, problem = seal(body, ev.identity, None)
+    assert problem is None and "timestamp" not in unstamped
