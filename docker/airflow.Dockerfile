@@ -9,6 +9,7 @@ COPY --chown=airflow:0 pyproject.toml constraints.txt README.md /opt/govhub/
 COPY --chown=airflow:0 hub /opt/govhub/hub
 COPY --chown=airflow:0 adapters /opt/govhub/adapters
 COPY --chown=airflow:0 devices /opt/govhub/devices
+COPY --chown=airflow:0 govhub_verify /opt/govhub/govhub_verify
 COPY --chown=airflow:0 schemas /opt/govhub/schemas
 COPY --chown=airflow:0 mappings /opt/govhub/mappings
 COPY --chown=airflow:0 catalog /opt/govhub/catalog

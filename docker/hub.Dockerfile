@@ -17,13 +17,15 @@ RUN groupadd --system --gid 10001 govhub \
 WORKDIR /opt/govhub
 # Dependencies first (their layer survives code changes), pinned exactly as in CI.
 COPY pyproject.toml constraints.txt README.md ./
-RUN mkdir -p hub adapters devices && touch hub/__init__.py adapters/__init__.py devices/__init__.py \
+RUN mkdir -p hub adapters devices govhub_verify \
+ && touch hub/__init__.py adapters/__init__.py devices/__init__.py govhub_verify/__init__.py \
  && pip install -c constraints.txt . \
- && pip uninstall -y govhub && rm -rf hub adapters devices build *.egg-info
+ && pip uninstall -y govhub && rm -rf hub adapters devices govhub_verify build *.egg-info
 # The code, the data it validates on load (schemas, mappings, catalogue) and the DAGs.
 COPY hub ./hub
 COPY adapters ./adapters
 COPY devices ./devices
+COPY govhub_verify ./govhub_verify
 COPY schemas ./schemas
 COPY mappings ./mappings
 COPY catalog ./catalog

@@ -1,6 +1,6 @@
 """The import graph of the project's own modules: cycles, and imports made inside functions.
 
-    python tools/import_graph.py                 # cycles among hub, adapters, devices, bench
+    python tools/import_graph.py                 # cycles among hub, adapters, devices, govhub_verify, bench
     python tools/import_graph.py --local         # also list every import made inside a function
     python tools/import_graph.py hub/cli demo    # other roots (a directory or a package name)
     python tools/import_graph.py --exclude hub.cli
@@ -21,8 +21,20 @@ from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ROOTS = ("hub", "adapters", "devices", "bench")
-PROJECT_PACKAGES = ("hub", "adapters", "devices", "bench", "demo", "synth", "sandbox", "dags", "tests", "tools")
+DEFAULT_ROOTS = ("hub", "adapters", "devices", "govhub_verify", "bench")
+PROJECT_PACKAGES = (
+    "hub",
+    "adapters",
+    "devices",
+    "govhub_verify",
+    "bench",
+    "demo",
+    "synth",
+    "sandbox",
+    "dags",
+    "tests",
+    "tools",
+)
 
 
 def module_files(root: str) -> dict[str, Path]:
