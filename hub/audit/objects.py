@@ -1,0 +1,122 @@
+"""The exchange log's bytes, by digest: ``$GOVHUB_HOME/objects/sha256/ab/cdef…``.
+
+A message's exact bytes are written here before the transaction that logs it commits: the
+name is the content's SHA-256, so a second copy (a redelivery) is the same file, written
+once. :class:`Capture` reads a message through, hashing and spooling what passes, so the
+decoder reads the stream once whatever the channel. Retention (``GOVHUB_AUDIT_RETENTION_DAYS``,
+default 365) says how long the bytes are kept; pruning is not automatic yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from hub.core.config import load_settings
+
+
+def default_root() -> Path:
+    return load_settings().home / "objects"
+
+
+def retention_days(env: dict[str, str] | None = None) -> int:
+    env = dict(os.environ) if env is None else env
+    return int(env.get("GOVHUB_AUDIT_RETENTION_DAYS") or 365)
+
+
+class ObjectStore:
+    def __init__(self, root: Path | None = None):
+        self.root = root or default_root()
+
+    def path(self, digest: str) -> Path:
+        hexd = digest.removeprefix("sha256:")
+        return self.root / "sha256" / hexd[:2] / hexd[2:]
+
+    def put_bytes(self, body: bytes) -> tuple[str, int]:
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        target = self.path(digest)
+        if not target.exists():
+            with self._spool() as f:
+                f.write(body)
+            self._place(Path(f.name), target)
+        return digest, len(body)
+
+    def _spool(self) -> IO[bytes]:
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(dir=self.root / "tmp", delete=False)
+
+    @staticmethod
+    def _place(tmp: Path, target: Path) -> None:
+        if target.exists():  # idempotent: the same bytes are already there
+            tmp.unlink(missing_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+
+    def read(self, digest: str) -> bytes | None:
+        try:
+            return self.path(digest).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def capture(self, stream: IO[bytes], exact: bytes | None = None) -> Capture:
+        """``exact``: the bytes received when they are not the stream (a SOAP envelope
+        whose batch the stream holds)."""
+        return Capture(stream, self, exact)
+
+
+class Capture(io.RawIOBase):
+    """A raw stream over ``src`` that hashes and spools every byte read; :meth:`finish`
+    reads what the decoder left, stores the bytes under their digest and returns
+    (digest, size). An in-memory body is not spooled: it is written from memory."""
+
+    def __init__(self, src: IO[bytes], store: ObjectStore, exact: bytes | None = None):
+        super().__init__()
+        self._src = src
+        self._store = store
+        self._memory = exact
+        if exact is None and isinstance(src, io.BytesIO) and src.tell() == 0:
+            self._memory = src.getvalue()
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._spool: IO[bytes] | None = None
+        self.result: tuple[str, int] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._src.read(len(b))
+        n = len(data)
+        b[:n] = data
+        if self._memory is None and n:
+            if self._spool is None:
+                self._spool = self._store._spool()
+            self._hash.update(data)
+            self._spool.write(data)
+            self._size += n
+        return n
+
+    def finish(self, reader: IO[bytes] | None = None) -> tuple[str, int]:
+        """Read to the end (through ``reader``, the buffer the decoder used) and store."""
+        if self.result is not None:
+            return self.result
+        if self._memory is not None:
+            self.result = self._store.put_bytes(self._memory)
+            return self.result
+        try:
+            while (reader or self).read(1 << 20):
+                pass
+        except ValueError:  # the decoder closed it: what it read is what came
+            pass
+        digest = "sha256:" + self._hash.hexdigest()
+        if self._spool is None:
+            self._spool = self._store._spool()
+        self._spool.close()
+        self._store._place(Path(self._spool.name), self._store.path(digest))
+        self.result = (digest, self._size)
+        return self.result
