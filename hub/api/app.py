@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size)
+    app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size, home=settings.home)
     _add_error_handlers(app)
     add_probes(app, settings, engine)
     _add_routes(app, settings, engine)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from hub.audit.chain import FIELDS, GENESIS, entry_hash, utc_stamp
+from hub.audit.chain import FIELDS, GENESIS, entry_hash, length, utc_stamp
 from hub.audit.objects import ObjectStore
 from hub.db.tables import exchange_log
 
@@ -66,13 +66,19 @@ def verify(
             if problem is None:
                 problem = _check_object(row, store, horizon, res)
             if problem is not None:
-                res.break_seq, res.problem = row["seq"], problem
+                gap = expected_seq is not None and row["seq"] != expected_seq
+                res.break_seq, res.problem = (expected_seq if gap else row["seq"]), problem
                 return res
             res.checked += 1
             res.last_seq, res.last_at = row["seq"], row["at"]
             prev_hash, expected_seq = row["hash"], row["seq"] + 1
             if progress is not None:
                 progress(1)
+        if end is None:  # entries removed from the end: the head row still counts them
+            head = length(conn)
+            if head > (res.last_seq or 0) and res.checked:
+                res.break_seq = (res.last_seq or 0) + 1
+                res.problem = f"entries {res.break_seq}–{head} are missing (the head is at {head})"
     return res
 
 

@@ -291,7 +291,7 @@ exchange_log = Table(
     Column("digest", String(71), nullable=False, comment="sha256:<hex> of the exact bytes"),
     Column("size", BigInteger(), nullable=False),
     Column("outcome", JSON(), nullable=False),
-    Column("correlation_id", String(64), nullable=True),
+    Column("correlation_id", Text(), nullable=True, comment="a delivery's: the ingress ids of its records"),
     Column("prev", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_exchange_log_message", "message_id"),

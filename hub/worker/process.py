@@ -64,7 +64,7 @@ class Worker:
     def __init__(self, settings: Settings, engine: Engine, pipeline: Pipeline | None = None):
         self.settings = settings
         self.engine = engine
-        self.pipeline = pipeline or standard_pipeline(engine, batch_size=settings.batch_size)
+        self.pipeline = pipeline or standard_pipeline(engine, batch_size=settings.batch_size, home=settings.home)
         self.handled: Counter[str] = Counter()
         self._stop = False
         self._backoff = 0.5

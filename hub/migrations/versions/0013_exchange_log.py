@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column('digest', sa.String(length=71), nullable=False, comment='sha256:<hex> of the exact bytes'),
         sa.Column('size', sa.BigInteger(), nullable=False),
         sa.Column('outcome', sa.JSON(), nullable=False),
-        sa.Column('correlation_id', sa.String(length=64), nullable=True),
+        sa.Column('correlation_id', sa.Text(), nullable=True, comment="a delivery's: the ingress ids of its records"),
         sa.Column('prev', sa.String(length=64), nullable=False),
         sa.Column('hash', sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint('seq', name=op.f('pk_exchange_log')),
