@@ -14,6 +14,8 @@ from hub.audit.objects import ObjectStore, retention_days
 from hub.audit.verify import verify as verify_chain
 from hub.cli.common import json_option, open_engine, settings
 from hub.db.tables import exchange_log
+from hub.ops import jobs
+from hub.ops.metrics import VERIFY_JOB
 
 
 @click.group()
@@ -42,6 +44,7 @@ def verify(start, end, as_json) -> None:
             retention_days=retention_days(),
             progress=bar.update,
         )
+    jobs.record(engine, VERIFY_JOB, res.holds, None if res.holds else f"seq {res.break_seq}: {res.problem}")
     if as_json:
         click.echo(json.dumps(res.as_dict(), ensure_ascii=False, indent=2))
     else:

@@ -24,6 +24,7 @@ from hub.core.config import load_settings
 from hub.db.engine import make_engine
 from hub.db.tables import exchange_log, ingest_message, lineage
 from hub.ingest.drop import poll_drop
+from hub.ops.metrics import registry, render
 from hub.outbound.delivery import Deliverer
 from hub.wiring import standard_pipeline
 from hub.worker.process import Worker
@@ -121,6 +122,9 @@ def test_verify_finds_each_kind_of_tampering_at_its_seq(engine, catalog, home, d
     seq, words = {"update": (2, "altered"), "delete": (3, "missing"), "bytes": (2, "do not match")}[tamper]
     assert f"BREAK at seq {seq}:" in result.output and words in result.output, result.output
     assert f"entries checked: {seq - 1}" in result.output
+    scraped = render(registry(engine, None)).decode()  # the chain's length and the failed verification
+    assert "govhub_exchange_log_entries 4.0" in scraped
+    assert "govhub_exchange_log_verify_failures_total 1.0" in scraped
 
 
 def test_a_deleted_entry_relinked_by_hand_still_breaks_at_the_next(engine, catalog, home):
