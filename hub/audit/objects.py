@@ -14,7 +14,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from hub.core.config import load_settings
 
@@ -46,7 +46,9 @@ class ObjectStore:
         return digest, len(body)
 
     def _spool(self) -> IO[bytes]:
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        # the messages as exchanged hold personal data: readable by the hub's user only (files are 0600)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (self.root / "tmp").mkdir(mode=0o700, exist_ok=True)
         return tempfile.NamedTemporaryFile(dir=self.root / "tmp", delete=False)
 
     @staticmethod
@@ -70,9 +72,12 @@ class ObjectStore:
 
 
 class Capture(io.RawIOBase):
-    """A raw stream over ``src`` that hashes and spools every byte read; :meth:`finish`
-    reads what the decoder left, stores the bytes under their digest and returns
-    (digest, size). An in-memory body is not spooled: it is written from memory."""
+    """The exact bytes of a message the decoder reads from ``src``: :meth:`reader` is the
+    stream to decode; :meth:`finish` stores the bytes under their digest and returns
+    (digest, size). Three ways, cheapest first: bytes already in memory (a REST, SOAP or
+    bus body) are written from memory; a seekable stream (a file) is read again from where
+    it started, after the decoder is done; any other stream is hashed and spooled as the
+    decoder reads it (this raw stream tees it)."""
 
     def __init__(self, src: IO[bytes], store: ObjectStore, exact: bytes | None = None):
         super().__init__()
@@ -81,10 +86,19 @@ class Capture(io.RawIOBase):
         self._memory = exact
         if exact is None and isinstance(src, io.BytesIO) and src.tell() == 0:
             self._memory = src.getvalue()
+        self._start = src.tell() if self._memory is None and _seekable(src) else None
         self._hash = hashlib.sha256()
         self._size = 0
         self._spool: IO[bytes] | None = None
         self.result: tuple[str, int] | None = None
+
+    def reader(self) -> io.BufferedReader:
+        """The stream to decode (one that can ``peek``)."""
+        if self._memory is None and self._start is None:
+            return io.BufferedReader(self)
+        if hasattr(self._src, "peek"):
+            return cast(io.BufferedReader, self._src)
+        return io.BufferedReader(cast(io.RawIOBase, self._src))  # unbuffered: a raw stream
 
     def readable(self) -> bool:
         return True
@@ -93,24 +107,31 @@ class Capture(io.RawIOBase):
         data = self._src.read(len(b))
         n = len(data)
         b[:n] = data
-        if self._memory is None and n:
-            if self._spool is None:
-                self._spool = self._store._spool()
-            self._hash.update(data)
-            self._spool.write(data)
-            self._size += n
+        if n:
+            self._take(data)
         return n
 
-    def finish(self, reader: IO[bytes] | None = None) -> tuple[str, int]:
-        """Read to the end (through ``reader``, the buffer the decoder used) and store."""
+    def _take(self, data: bytes) -> None:
+        if self._spool is None:
+            self._spool = self._store._spool()
+        self._hash.update(data)
+        self._spool.write(data)
+        self._size += len(data)
+
+    def finish(self) -> tuple[str, int]:
+        """Read what the decoder left (or all of a file again) and store; idempotent."""
         if self.result is not None:
             return self.result
         if self._memory is not None:
             self.result = self._store.put_bytes(self._memory)
             return self.result
+        source: IO[bytes] = self._src if self._start is not None else cast(IO[bytes], self)
+        if self._start is not None:
+            self._src.seek(self._start)
         try:
-            while (reader or self).read(1 << 20):
-                pass
+            while chunk := source.read(1 << 20):
+                if source is self._src:
+                    self._take(chunk)
         except ValueError:  # the decoder closed it: what it read is what came
             pass
         digest = "sha256:" + self._hash.hexdigest()
@@ -120,3 +141,10 @@ class Capture(io.RawIOBase):
         self._store._place(Path(self._spool.name), self._store.path(digest))
         self.result = (digest, self._size)
         return self.result
+
+
+def _seekable(src: IO[bytes]) -> bool:
+    try:
+        return src.seekable()
+    except (AttributeError, ValueError, OSError):
+        return False

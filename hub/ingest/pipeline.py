@@ -168,17 +168,17 @@ class Pipeline:
         content count as a new message. ``document``: the JSON body already parsed by
         the caller (the REST ingress checks its shape), so it is not parsed twice."""
         system = get_system(system) if isinstance(system, str) else system
-        # the exact bytes, for the exchange log: hashed and kept as the decoder reads them
+        # the exact bytes, for the exchange log: kept by digest once the decoder is done
         capture = (self.objects or ObjectStore()).capture(stream, exact)
-        stream = io.BufferedReader(capture)
-        head = stream.peek(4096)[:4096]
+        reader = capture.reader()
+        head = reader.peek(4096)[:4096]
         fmt = fmt or decode.sniff_format(head, filename)
         if kind is None and fmt == "xml" and not any(k.endswith("/xml") for k in system.mappings):
             kind = decode.sniff_kind(head)
         mapping = system.mapping_for(kind, fmt)
         k = mapping.kind
         info = MessageInfo()
-        raws = decode.read(stream, mapping, info, **({"document": document} if document is not None else {}))
+        raws = decode.read(reader, mapping, info, **({"document": document} if document is not None else {}))
         first = next(raws, None)
         msg_id = info.message_id or message_id
         if not msg_id:
@@ -205,7 +205,7 @@ class Pipeline:
                 yield first
                 yield from raws
 
-        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest, capture, stream, channel)
+        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest, capture, channel)
 
     def prepared(self, m: OpenMessage, authorise: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Prepared]:
         """Decode, validate, map and check each record (no database writes). Every record
@@ -377,7 +377,6 @@ class OpenMessage:
     raws: Iterator[RawRecord]
     digest: str | None = None
     capture: Capture | None = None
-    stream: IO[bytes] | None = None
     channel: str = "internal"
 
 
