@@ -204,3 +204,44 @@ def test_concurrent_appends_from_two_engines_keep_one_chain(db_url, home):
     assert res.checked == 80 and res.last_seq == 80
     for e in engines:
         e.dispose()
+
+
+class _Counting(Worker):
+    """The hub's worker, counting the times it took the message in hand."""
+
+    attempts = 0
+
+    def handle(self, body, headers, content_type=None):
+        type(self).attempts += 1
+        return super().handle(body, headers, content_type)
+
+
+def test_the_bus_worker_puts_an_unlogged_message_back_and_stores_it_once_the_log_is_back(settings, engine, home):
+    import time
+
+    from hub.bus import topology as bus
+    from hub.ingest.partitions import publish_inbound
+    from tests.helpers import quarantine_rows
+
+    _unwritable(engine, "renamed")
+    body = xml_doc([r for r, _ in cases_of(DEPT_A, 3, seed=71)], message_id="bus-unlogged")
+    with bus.connect(settings) as conn:
+        bus.declare(conn)
+        publish_inbound(conn, body, "cs-approval", "bus-unlogged")
+    _Counting.attempts = 0
+    worker = _Counting(settings, engine)
+    done: list = []
+    t = threading.Thread(target=lambda: done.append(worker.run(idle_exit=3.0)))
+    t.start()
+    deadline = time.monotonic() + 30
+    while _Counting.attempts < 2 and time.monotonic() < deadline:  # refused and put back, taken again
+        time.sleep(0.05)
+    assert _Counting.attempts >= 2
+    assert library_count(engine, "case") == 0 and count(engine, lineage) == 0 and not quarantine_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE exchange_log_away RENAME TO exchange_log"))
+    t.join(60)
+    assert done and done[0]["stored"] == 3 and library_count(engine, "case") == 3 and not quarantine_rows(engine)
+    logged = entries(engine)  # one per part of the message the publisher split by case
+    assert {e["channel"] for e in logged} == {"bus"} and all(e["message_id"].startswith("bus-unlogged") for e in logged)
+    assert sum(e["outcome"]["stored"] for e in logged) == 3
