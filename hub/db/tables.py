@@ -11,7 +11,8 @@ speed of a bulk copy, and their structure is enforced by the contract before sto
 
 Bookkeeping tables: ``ingest_message`` (message ids seen), ``lineage`` (one row per
 received record, with its outcome), ``quarantine``, ``record_history``, ``outbox`` and
-``ingest_counter`` (running totals behind ``govhub stats``).
+``ingest_counter`` (running totals behind ``govhub stats``); ``exchange_log`` and its head
+row, the tamper-evident log of every message in and out (``hub.audit``).
 """
 
 from __future__ import annotations
