@@ -280,7 +280,6 @@ class Deliverer:
     def _backoff(self, rows: Sequence[RowMapping], error: str, message_id: str, sent: Sent) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
-            sent.log(conn, "retry", None)
             for r in rows:
                 attempts = r["attempts"] + 1
                 values: dict[str, Any]
@@ -300,6 +299,7 @@ class Deliverer:
                         **values,
                     )
                 )
+            sent.log(conn, "retry", None)  # after the delivery rows, as the store does: one lock order
 
     def _mark(
         self,
@@ -312,8 +312,6 @@ class Deliverer:
     ) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
-            if sent is not None:
-                sent.log(conn, "refused" if status == DeliveryStatus.DEAD else status, peer_ref)
             conn.execute(
                 update(delivery)
                 .where(delivery.c.id.in_([r["id"] for r in rows]))
@@ -327,6 +325,8 @@ class Deliverer:
                     delivered_at=now if status in DELIVERED else None,
                 )
             )
+            if sent is not None:  # after the delivery rows, as the store does: one lock order
+                sent.log(conn, "refused" if status == DeliveryStatus.DEAD else status, peer_ref)
 
 
 def _correlation_ids(rows: Sequence[RowMapping]) -> str:
