@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, cast
 
+from hub.audit.chain import LogUnavailable
 from hub.core.config import load_settings
 
 
@@ -119,7 +120,14 @@ class Capture(io.RawIOBase):
         self._size += len(data)
 
     def finish(self) -> tuple[str, int]:
-        """Read what the decoder left (or all of a file again) and store; idempotent."""
+        """Read what the decoder left (or all of a file again) and store; idempotent. A store
+        that cannot be written (a full disk) refuses the message as retryable, like the log."""
+        try:
+            return self._finish()
+        except OSError as exc:
+            raise LogUnavailable(f"the exchange log's object store cannot be written: {exc.strerror}") from exc
+
+    def _finish(self) -> tuple[str, int]:
         if self.result is not None:
             return self.result
         if self._memory is not None:

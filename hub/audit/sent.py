@@ -20,7 +20,10 @@ class Sent:
         self.body: tuple[str, int] | None = None
 
     def keep(self, body: bytes) -> None:
-        self.body = ObjectStore().put_bytes(body)
+        try:
+            self.body = ObjectStore().put_bytes(body)
+        except OSError as exc:  # not sent without evidence: the delivery pass is tried again
+            raise chain.LogUnavailable(f"the exchange log's object store cannot be written: {exc.strerror}") from exc
 
     def log(self, conn: Connection, status: str, receipt: str | None) -> None:
         if self.body is None:

@@ -153,12 +153,18 @@ def _unwritable(engine, how: str) -> None:
             )
 
 
-@pytest.mark.parametrize("how", ["renamed", "refusing_trigger"])
-def test_a_log_that_cannot_be_written_refuses_the_push_as_retryable_and_nothing_is_stored(client, catalog, how):
+@pytest.mark.parametrize("how", ["renamed", "refusing_trigger", "objects_blocked"])
+def test_a_log_that_cannot_be_written_refuses_the_push_as_retryable_and_nothing_is_stored(
+    client, catalog, how, tmp_path
+):
     engine = client.engine
     if how == "refusing_trigger" and engine.dialect.name != "postgresql":
         pytest.skip("a refusing trigger is written for PostgreSQL")
-    _unwritable(engine, how)
+    if how == "objects_blocked":  # the object store cannot be created (a file where its folder goes)
+        (tmp_path / "home").mkdir(exist_ok=True)
+        (tmp_path / "home" / "objects").write_bytes(b"")
+    else:
+        _unwritable(engine, how)
     records = [r for r, _ in cases_of(DEPT_A, 5, seed=61)]
     r = push(client, catalog.keys["dept-a"], records, message_id="unlogged-1")
     assert r.status_code == 503, r.text
