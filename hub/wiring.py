@@ -13,15 +13,27 @@ builds its pipeline here; a bare ``Pipeline(engine)`` stores and routes to the o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 
+from hub.audit.objects import ObjectStore
 from hub.ingest.pipeline import Pipeline
 from hub.model.rules import RuleContext
 from hub.outbound.delivery import enqueue_reports
 from hub.quality.hook import after_message
 
 
-def standard_pipeline(engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000) -> Pipeline:
+def standard_pipeline(
+    engine: Engine, rules: RuleContext | None = None, batch_size: int = 2000, home: Path | None = None
+) -> Pipeline:
+    """``home``: the hub's GOVHUB_HOME, whose ``objects/`` keeps the exchange log's bytes
+    (default: the environment's)."""
     return Pipeline(
-        engine, rules, batch_size, on_batch_stored=(enqueue_reports,), on_message_committed=(after_message,)
+        engine,
+        rules,
+        batch_size,
+        on_batch_stored=(enqueue_reports,),
+        on_message_committed=(after_message,),
+        objects=ObjectStore(home / "objects") if home is not None else None,
     )

@@ -37,6 +37,7 @@ from hub.api.metrics_auth import metrics_reader
 from hub.api.middleware import CorrelationMiddleware
 from hub.api.probes import add_probes
 from hub.api.soap.service import routes as soap_routes
+from hub.audit.chain import LogUnavailable
 from hub.catalog.access import AccessDenied
 from hub.core.config import Settings, load_settings
 from hub.db.engine import engine_for, migrate
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, migrate_db: bool = True) -> Fas
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size)
+    app.state.pipeline = standard_pipeline(engine, batch_size=settings.batch_size, home=settings.home)
     _add_error_handlers(app)
     add_probes(app, settings, engine)
     _add_routes(app, settings, engine)
@@ -93,6 +94,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         answer = _error(exc.status, exc.reason, exc.message)
         if isinstance(exc, LockedOut):  # 429: when to come back (hub.api.lockout)
             answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+
+    @app.exception_handler(LogUnavailable)
+    async def _unlogged(_req: Request, exc: LogUnavailable):
+        # nothing is accepted without evidence (the exchange log, hub.audit): send again later
+        log.error("exchange log unavailable: %s", exc.message)
+        answer = _error(503, exc.reason, "the hub cannot record this message in its exchange log; send it again later")
+        answer.headers["Retry-After"] = "30"
         return answer
 
     @app.exception_handler(BadCursor)

@@ -147,7 +147,14 @@ def _push_route(kind: str):
             # records stream through the store batch by batch (none is kept after its batch);
             # each is authorised by the pipeline: a foreign one is quarantined
             m = pipeline.open(
-                io.BytesIO(body), system, fmt=fmt, kind=kind, message_id=message_id, digest=digest, document=doc
+                io.BytesIO(body),
+                system,
+                fmt=fmt,
+                kind=kind,
+                message_id=message_id,
+                digest=digest,
+                document=doc,
+                channel="rest",
             )
             return pipeline.store(m, pipeline.prepared(m), results=results)
 

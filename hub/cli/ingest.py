@@ -111,6 +111,7 @@ def ingest(system_id, fmt, kind, message_id, as_json, files) -> None:
                     message_id=message_id or digest,
                     filename=path.name,
                     digest=digest.removeprefix("sha256:")[:32],
+                    channel="cli",
                 )
             except (CatalogError, MappingError) as exc:
                 fail(f"{path}: {exc}")

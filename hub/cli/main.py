@@ -26,6 +26,7 @@ govhub deliveries | deliver | replay     outbound deliveries, their receipts, de
 govhub calendar add-workdays|is-workday|show   the official working-day calendar
 govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
 govhub quality suites|check|batch|docs   data-quality suites, day and batch checks, Data Docs
+govhub audit verify [--from D --to D]    re-check the exchange log's chain and stored bytes
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import click
 
 from devices.cli import devices
 from hub.cli.admin import hash_secret, init, schemas
+from hub.cli.audit import audit
 from hub.cli.bundles import bundles
 from hub.cli.calendar import calendar
 from hub.cli.deliveries import deliver, deliveries, replay
@@ -87,6 +89,7 @@ COMMANDS = (
     quarantine,
     quality,
     stats,  # data quality and operations
+    audit,  # the exchange log (存证)
     generate,
     demo,  # development checkout
     devices,  # hall devices (devices/cli.py)

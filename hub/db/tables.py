@@ -11,7 +11,8 @@ speed of a bulk copy, and their structure is enforced by the contract before sto
 
 Bookkeeping tables: ``ingest_message`` (message ids seen), ``lineage`` (one row per
 received record, with its outcome), ``quarantine``, ``record_history``, ``outbox`` and
-``ingest_counter`` (running totals behind ``govhub stats``).
+``ingest_counter`` (running totals behind ``govhub stats``); ``exchange_log`` and its head
+row, the tamper-evident log of every message in and out (``hub.audit``).
 """
 
 from __future__ import annotations
@@ -274,4 +275,38 @@ auth_failure = Table(
     Column("failed_at", DateTime(), nullable=False),
     Index("ix_auth_failure_subject", "subject", "failed_at"),
     comment="recent authentication failures, for the lockout",
+)
+
+# The exchange log (存证, hub.audit): one hash-chained entry per message in and delivery out.
+# Its format is fixed by the offline verifier: the entry's fields, canonical JSON, sha256.
+exchange_log = Table(
+    "exchange_log",
+    metadata,
+    Column("seq", BigInteger(), primary_key=True, autoincrement=False, comment="1, 2, 3 … one sequence per hub"),
+    Column("at", String(40), nullable=False, comment="ISO 8601 UTC with Z, as hashed"),
+    Column("direction", String(3), nullable=False, comment="in | out"),
+    Column("channel", String(16), nullable=False),
+    Column("system", String(64), nullable=False),
+    Column("peer", String(64), nullable=True),
+    Column("message_id", String(128), nullable=False),
+    Column("digest", String(71), nullable=False, comment="sha256:<hex> of the exact bytes"),
+    Column("size", BigInteger(), nullable=False),
+    Column("outcome", JSON(), nullable=False),
+    Column("correlation_id", Text(), nullable=True, comment="a delivery's: the ingress ids of its records"),
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_exchange_log_message", "message_id"),
+    Index("ix_exchange_log_at", "at"),
+    comment="the tamper-evident exchange log: each entry's hash covers the previous one",
+)
+
+# One row (id 1): the chain's head. Appends lock it (PostgreSQL: SELECT … FOR UPDATE), so
+# the workers of one hub append one after the other and the chain has no fork.
+exchange_log_head = Table(
+    "exchange_log_head",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("seq", BigInteger(), nullable=False),
+    Column("hash", String(64), nullable=False),
+    comment="the exchange log's head (one row): serialises appends",
 )

@@ -74,6 +74,7 @@ def _take(
             kind=envelope.kind,
             filename=envelope.filename,
             message_id=envelope.message_id,
+            channel=adapter.scheme,  # file, sftp, … : the drop the bytes came through
         )
         counts.update(summary.counts)
     except (CatalogError, MappingError, DictionaryError, InputError, DataError) as exc:

@@ -30,6 +30,7 @@ import msgspec
 from kombu import Connection
 from sqlalchemy import Engine
 
+from hub.audit.objects import ObjectStore
 from hub.bus import topology as bus
 from hub.catalog.systems import CatalogError, get_system
 from hub.core import clock
@@ -219,7 +220,8 @@ def ingest_part(pipeline: Pipeline, engine: Engine, body: bytes) -> Summary:
         RawRecord(seq, data, None if d is None else Defect(*d), payload, payload_encoding=enc)
         for seq, data, payload, enc, d in env.records
     )
-    m = OpenMessage(system, mapping, env.format, ctx, seen, raws, digest)
+    capture = (pipeline.objects or ObjectStore()).capture(io.BytesIO(body))  # the part as the bus carried it
+    m = OpenMessage(system, mapping, env.format, ctx, seen, raws, digest, capture, channel="bus")
     return pipeline.store(m, pipeline.prepared(m))
 
 

@@ -23,14 +23,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from functools import partial
+from typing import IO, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from hub.audit import chain
+from hub.audit.objects import Capture, ObjectStore
 from hub.catalog.access import AccessDenied, authorise_record
 from hub.catalog.systems import System, get_system
 from hub.core import clock
 from hub.ingest import decode
+from hub.ingest.batching import Finish, last_marked, record_result
+from hub.ingest.batching import batches as batches
 from hub.ingest.counters import timed_batch
 from hub.ingest.decode import MessageInfo, RawRecord
 from hub.ingest.results import ResultSink
@@ -38,7 +43,6 @@ from hub.ingest.rows import content_hash, text_hash
 from hub.ingest.store import (
     BatchContext,
     BatchObserver,
-    Key,
     Prepared,
     StoreConflict,
     message_seen,
@@ -114,22 +118,6 @@ def prepare(
     return Prepared(raw.seq, None, defect, None, text_hash(raw.payload), raw)
 
 
-def batches(prepared: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
-    """Cut batches; a key repeated inside a batch starts a new one, so each record is
-    classified against what the database holds after its predecessor."""
-    batch: list[Prepared] = []
-    keys: set[Key] = set()
-    for p in prepared:
-        if len(batch) >= size or (p.key is not None and p.key in keys):
-            yield batch
-            batch, keys = [], set()
-        batch.append(p)
-        if p.key is not None:
-            keys.add(p.key)
-    if batch:
-        yield batch
-
-
 # Called after a message's records and its ingest_message row are committed: (engine, system, kind, message_id).
 MessageObserver = Callable[[Engine, str, str, str], None]
 
@@ -146,8 +134,10 @@ class Pipeline:
         batch_size: int = 2000,
         on_batch_stored: Iterable[BatchObserver] = (),
         on_message_committed: Iterable[MessageObserver] = (),
+        objects: ObjectStore | None = None,
     ):
         self.engine = engine
+        self.objects = objects
         self.rules = rules
         self.batch_size = batch_size
         self.on_batch_stored = tuple(on_batch_stored)
@@ -169,6 +159,8 @@ class Pipeline:
         filename: str | None = None,
         digest: str | None = None,
         document: Any = None,
+        channel: str = "internal",
+        exact: bytes | None = None,
     ) -> OpenMessage:
         """Start reading one message: resolve the mapping, read the document's own
         message id, and learn whether this message was processed before. ``digest``
@@ -176,16 +168,17 @@ class Pipeline:
         content count as a new message. ``document``: the JSON body already parsed by
         the caller (the REST ingress checks its shape), so it is not parsed twice."""
         system = get_system(system) if isinstance(system, str) else system
-        if not hasattr(stream, "peek"):
-            stream = io.BufferedReader(cast(io.RawIOBase, stream))  # unbuffered: a raw stream
-        head = stream.peek(4096)[:4096]
+        # the exact bytes, for the exchange log: kept by digest once the decoder is done
+        capture = (self.objects or ObjectStore()).capture(stream, exact)
+        reader = capture.reader()
+        head = reader.peek(4096)[:4096]
         fmt = fmt or decode.sniff_format(head, filename)
         if kind is None and fmt == "xml" and not any(k.endswith("/xml") for k in system.mappings):
             kind = decode.sniff_kind(head)
         mapping = system.mapping_for(kind, fmt)
         k = mapping.kind
         info = MessageInfo()
-        raws = decode.read(stream, mapping, info, **({"document": document} if document is not None else {}))
+        raws = decode.read(reader, mapping, info, **({"document": document} if document is not None else {}))
         first = next(raws, None)
         msg_id = info.message_id or message_id
         if not msg_id:
@@ -212,7 +205,7 @@ class Pipeline:
                 yield first
                 yield from raws
 
-        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest)
+        return OpenMessage(system, mapping, fmt, ctx, seen, all_raws(), digest, capture, channel)
 
     def prepared(self, m: OpenMessage, authorise: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Prepared]:
         """Decode, validate, map and check each record (no database writes). Every record
@@ -238,36 +231,21 @@ class Pipeline:
         (seq, key, outcome, detail, reason, message) — what a sender is told."""
         ctx = m.ctx
         summary = Summary(m.system.id, ctx.kind.kind, m.mapping.label, ctx.message_id)
-        for batch, counts in self._stored(ctx, batches(prepared, self.batch_size), m.seen):
+        finish = partial(self._finish, m, summary)
+        cut = last_marked(batches(prepared, self.batch_size), on_last=_finisher(m))
+        for batch, counts in self._stored(ctx, cut, m.seen, finish):
             summary.counts.update(counts)
             summary.details.update(p.detail for p in batch)
             summary.reasons.update(p.problem.reason for p in batch if p.outcome == Outcome.QUARANTINED)
             if results is not None:
-                results.extend(
-                    {
-                        "seq": p.seq,
-                        "key": p.key_text,
-                        "outcome": p.outcome,
-                        "detail": p.detail,
-                        "reason": p.defect.reason if p.defect else None,
-                        "message": p.defect.message if p.defect else None,
-                    }
-                    for p in batch
-                )
+                results.extend(record_result(p) for p in batch)
             if on_batch:
                 on_batch(len(batch))
-        if not m.seen and summary.received:
+        if not summary.received:  # a message without records is logged all the same
+            _finisher(m)()
             with self.engine.begin() as conn:
-                record_message(
-                    conn,
-                    m.system.id,
-                    ctx.message_id,
-                    ctx.kind.kind,
-                    m.fmt,
-                    ctx.received_at,
-                    summary.counts,
-                    m.digest or "",
-                )
+                finish(conn, Counter())
+        elif not m.seen:
             for observe in self.on_message_committed:
                 observe(self.engine, m.system.id, ctx.kind.kind, ctx.message_id)
         log.info(
@@ -293,6 +271,8 @@ class Pipeline:
         results: ResultSink | None = None,
         authorise: Callable[[dict[str, Any]], None] | None = None,
         digest: str | None = None,
+        channel: str = "internal",
+        exact: bytes | None = None,
     ) -> Summary:
         """Ingest one message (a file or a bus/HTTP body) read from the binary ``stream``.
 
@@ -304,11 +284,36 @@ class Pipeline:
         bus worker alike."""
         if digest is None and isinstance(stream, io.BytesIO):
             digest = body_digest(stream.getvalue())
-        m = self.open(stream, system, fmt, kind, message_id, filename, digest)
+        m = self.open(stream, system, fmt, kind, message_id, filename, digest, channel=channel, exact=exact)
         return self.store(m, self.prepared(m, authorise), on_batch, results)
 
+    def _finish(self, m: OpenMessage, summary: Summary, conn: Connection, last: Counter[str]) -> None:
+        """In the transaction of the message's last batch: record the message and log it."""
+        total = summary.counts + last
+        received = sum(total[o] for o in RECORD_OUTCOMES)
+        if not m.seen and received:
+            ctx = m.ctx
+            record_message(
+                conn, m.system.id, ctx.message_id, ctx.kind.kind, m.fmt, ctx.received_at, total, m.digest or ""
+            )
+        assert m.capture is not None and m.capture.result is not None  # finished when the last batch was cut
+        digest, size = m.capture.result
+        outcome: dict[str, int] = {"received": received}
+        outcome.update((str(o), total[o]) for o in RECORD_OUTCOMES)
+        chain.append(
+            conn,
+            direction="in",
+            channel=m.channel,
+            system=m.system.id,
+            peer=None,
+            message_id=m.ctx.message_id,
+            digest=digest,
+            size=size,
+            outcome=outcome,
+        )
+
     def _stored(
-        self, ctx: BatchContext, cut: Iterator[list[Prepared]], seen: bool
+        self, ctx: BatchContext, cut: Iterator[tuple[list[Prepared], bool]], seen: bool, finish: Finish
     ) -> Iterator[tuple[list[Prepared], Counter[str]]]:
         """Store batch after batch, in order. On PostgreSQL one writer thread stores a
         batch while this thread prepares the next (the database's work and ours overlap;
@@ -316,28 +321,39 @@ class Pipeline:
         one has committed, so a failed batch stops the message: nothing after it is
         written, as without the thread."""
         if self.engine.dialect.name != "postgresql":
-            for batch in cut:
-                yield batch, self._store(ctx, batch, seen)
+            for batch, last in cut:
+                yield batch, self._store(ctx, batch, seen, finish if last else None)
             return
         with ThreadPoolExecutor(1, thread_name_prefix="govhub-writer") as writer:
             pending = None
-            for batch in cut:  # preparing this batch overlapped with storing the previous one
+            for batch, last in cut:  # preparing this batch overlapped with storing the previous one
                 if pending is not None:
                     yield pending[0], pending[1].result()
                 # the writer's log lines carry this message's correlation id (a context variable)
-                pending = (batch, writer.submit(contextvars.copy_context().run, self._store, ctx, batch, seen))
+                done = finish if last else None
+                pending = (batch, writer.submit(contextvars.copy_context().run, self._store, ctx, batch, seen, done))
             if pending is not None:
                 yield pending[0], pending[1].result()
 
-    def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter[str]:
+    def _store(self, ctx: BatchContext, batch: list[Prepared], seen: bool, finish: Finish | None) -> Counter[str]:
         with timed_batch(ctx.kind.kind):
-            return self._store_retrying(ctx, batch, seen)
+            return self._store_retrying(ctx, batch, seen, finish)
 
-    def _store_retrying(self, ctx: BatchContext, batch: list[Prepared], seen: bool) -> Counter[str]:
+    def _store_retrying(
+        self, ctx: BatchContext, batch: list[Prepared], seen: bool, finish: Finish | None
+    ) -> Counter[str]:
+        """The message's last batch also records the message and appends its exchange-log
+        entry (``finish``), in its transaction; an earlier batch first checks that the log
+        can be written, so a log that refuses stops the message before anything commits."""
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    return store_batch(conn, ctx, batch, seen, self.on_batch_stored)
+                    if finish is None:
+                        chain.probe(conn)
+                    counts = store_batch(conn, ctx, batch, seen, self.on_batch_stored)
+                    if finish is not None:
+                        finish(conn, counts)
+                    return counts
             except StoreConflict:
                 # another worker stored one of these keys first: classify again
                 if attempt == 4:
@@ -360,6 +376,13 @@ class OpenMessage:
     seen: bool  # processed before: every record is a duplicate
     raws: Iterator[RawRecord]
     digest: str | None = None
+    capture: Capture | None = None
+    channel: str = "internal"
+
+
+def _finisher(m: OpenMessage) -> Callable[[], object]:
+    assert m.capture is not None
+    return m.capture.finish
 
 
 def body_digest(body: bytes) -> str:

@@ -11,6 +11,8 @@ hub keeps them, so every API process and worker reports the same numbers:
 | ``govhub_delivery_pending``, ``govhub_delivery_dead`` | peer | ``delivery`` |
 | ``govhub_delivery_oldest_pending_age_seconds`` | peer | ``delivery`` (age of the oldest pending record) |
 | ``govhub_job_last_success_timestamp_seconds``, ``govhub_job_seconds_since_success`` | job | ``job_run`` (hub.ops.jobs) |
+| ``govhub_exchange_log_entries`` | | ``exchange_log_head`` (the chain's length, hub.audit) |
+| ``govhub_exchange_log_verify_failures_total`` | | ``job_run`` of ``audit.verify`` (each ``govhub audit verify`` that found a break) |
 | ``govhub_collector_up`` | part | 1 when that part (database, bus) could be read |
 
 Process-local: ``govhub_batch_duration_seconds`` (histogram per kind: one store
@@ -39,6 +41,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 from sqlalchemy import Engine, func, select
 
+from hub.audit import chain
 from hub.bus import topology as bus
 from hub.core import clock
 from hub.core.config import Settings, load_settings
@@ -51,6 +54,7 @@ from hub.ops.jobs import job_run
 log = logging.getLogger("govhub.metrics")
 
 QUEUES = ("govhub.inbound", "govhub.dead")
+VERIFY_JOB = "audit.verify"  # govhub audit verify records each run under it (hub.ops.jobs)
 
 
 def _epoch(naive_cst: datetime) -> float:
@@ -93,8 +97,16 @@ class HubCollector:
                 .group_by(delivery.c.peer, delivery.c.status)
             ).all()
             jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
+            entries = chain.length(conn)
+            failures = conn.execute(select(job_run.c.failures).where(job_run.c.job == VERIFY_JOB)).scalar()
         yield from _delivery_families(rows, now)
         yield from _job_families(jobs, now)
+        yield GaugeMetricFamily("govhub_exchange_log_entries", "Entries in the exchange log (its head seq)", entries)
+        yield CounterMetricFamily(
+            "govhub_exchange_log_verify_failures",
+            "govhub audit verify runs that found a break in the exchange log",
+            failures or 0,
+        )
 
     def _queues(self, settings: Settings) -> GaugeMetricFamily:
         fam = GaugeMetricFamily("govhub_queue_messages", "Messages ready on a hub queue", labels=["queue"])

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.base import Adapter, Envelope
 from adapters.errors import AdapterError, TerminalError
 from adapters.registry import open_adapter
+from hub.audit.sent import Sent
 from hub.catalog.systems import System, systems
 from hub.core import clock, correlation
 from hub.db.tables import delivery
@@ -209,11 +210,13 @@ class Deliverer:
         breaker = self.breakers[peer_id]
         kind = rows[0]["kind"]
         message_id = f"govhub:{peer_id}:{kind}:{rows[0]['id']}-{rows[-1]['id']}"
+        sent = Sent(peer_id, message_id)
         try:
             if peer is None:
                 raise TerminalError(f"peer {peer_id} is not in the catalogue")
             adapter = self.adapter_for(peer)
             envelope = self._envelope(peer, adapter, kind, rows, message_id)
+            sent.keep(envelope.body)  # the exact bytes, by digest, before the attempt's outcome commits
             receipt = adapter.write(envelope)
         except TerminalError as exc:
             if len(rows) > 1:  # find the record the peer objects to: one at a time
@@ -223,7 +226,9 @@ class Deliverer:
                     if out.get("retry"):
                         break
                 return out
-            self._mark(rows, status=DeliveryStatus.DEAD, error=f"refused: {exc.message}", message_id=message_id)
+            self._mark(
+                rows, status=DeliveryStatus.DEAD, error=f"refused: {exc.message}", message_id=message_id, sent=sent
+            )
             log.error(
                 "delivery %s to %s refused: %s", mask_key(kind, rows[0]["record_key"]), peer_id, mask_text(exc.message)
             )
@@ -238,10 +243,10 @@ class Deliverer:
                     breaker.failures,
                     self.breaker_cooldown,
                 )
-            self._backoff(rows, f"{type(exc).__name__}: {exc.message}", message_id)
+            self._backoff(rows, f"{type(exc).__name__}: {exc.message}", message_id, sent)
             return Counter(retry=len(rows))
         breaker.failures, breaker.open_until = 0, 0.0
-        self._mark(rows, status=receipt.status, message_id=message_id, peer_ref=receipt.peer_ref)
+        self._mark(rows, status=receipt.status, message_id=message_id, peer_ref=receipt.peer_ref, sent=sent)
         return Counter({receipt.status: len(rows)})
 
     def _envelope(
@@ -272,7 +277,7 @@ class Deliverer:
             headers={"operation": f"Report{dictionary_kind(kind).batch.capitalize()}"},
         )
 
-    def _backoff(self, rows: Sequence[RowMapping], error: str, message_id: str) -> None:
+    def _backoff(self, rows: Sequence[RowMapping], error: str, message_id: str, sent: Sent) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
             for r in rows:
@@ -294,6 +299,7 @@ class Deliverer:
                         **values,
                     )
                 )
+            sent.log(conn, "retry", None)  # after the delivery rows, as the store does: one lock order
 
     def _mark(
         self,
@@ -302,6 +308,7 @@ class Deliverer:
         message_id: str,
         error: str | None = None,
         peer_ref: str | None = None,
+        sent: Sent | None = None,
     ) -> None:
         now = clock.now()
         with self.engine.begin() as conn:
@@ -318,6 +325,8 @@ class Deliverer:
                     delivered_at=now if status in DELIVERED else None,
                 )
             )
+            if sent is not None:  # after the delivery rows, as the store does: one lock order
+                sent.log(conn, "refused" if status == DeliveryStatus.DEAD else status, peer_ref)
 
 
 def _correlation_ids(rows: Sequence[RowMapping]) -> str:

@@ -28,6 +28,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable  # kombu wrap
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from hub.audit.chain import LogUnavailable
 from hub.bus import topology as bus
 from hub.bus.consumers import PartitionConsumers
 from hub.catalog.systems import CatalogError
@@ -63,7 +64,7 @@ class Worker:
     def __init__(self, settings: Settings, engine: Engine, pipeline: Pipeline | None = None):
         self.settings = settings
         self.engine = engine
-        self.pipeline = pipeline or standard_pipeline(engine, batch_size=settings.batch_size)
+        self.pipeline = pipeline or standard_pipeline(engine, batch_size=settings.batch_size, home=settings.home)
         self.handled: Counter[str] = Counter()
         self._stop = False
         self._backoff = 0.5
@@ -95,6 +96,7 @@ class Worker:
                     kind=kind,
                     message_id=message_id,
                     filename=headers.get("filename"),
+                    channel="bus",
                 )
         except (CatalogError, MappingError, DictionaryError, PartUnreadable) as exc:
             raise Terminal(Reason.MESSAGE_INVALID, str(exc)) from None
@@ -111,7 +113,8 @@ class Worker:
             self.handle(raw, headers, message.content_type)
         except Terminal as exc:
             self._give_up(raw, headers, exc.reason, exc.message, message)
-        except (OperationalError, DBAPIError) as exc:
+        except (OperationalError, DBAPIError, LogUnavailable) as exc:
+            # the exchange log refusing is the database's trouble, not the message's: put back, never quarantined
             if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
                 return self._poison_or_retry(raw, headers, deliveries, message, exc)
             log.warning(
@@ -157,7 +160,7 @@ class Worker:
     def _deliver(self) -> Counter:
         try:
             return self.deliverer.run_once()
-        except (OperationalError, DBAPIError) as exc:  # the database is away: the next loop tries again
+        except (OperationalError, DBAPIError, LogUnavailable) as exc:  # the next loop tries again
             log.warning("delivery pass skipped: %s", type(exc).__name__)
             return Counter()
 

@@ -89,6 +89,7 @@ from hub.api.soap.envelope import (
 )
 from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
 from hub.api.soap.wssec import authenticate
+from hub.audit.chain import LogUnavailable
 from hub.catalog.access import AccessDenied, authorise_push
 from hub.catalog.systems import System
 from hub.core.message_id import MAX_MESSAGE_ID, message_id_problem
@@ -182,13 +183,19 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11, client: st
         message_id = _message_id(batch, header, doc)
         if pipeline is None:
             raise RuntimeError("app.state.pipeline is not set")
-        return ok(version, _ingest(pipeline, system, k, doc, message_id))
+        return ok(version, _ingest(pipeline, system, k, doc, message_id, body))
     except AccessDenied as exc:
         log.warning("SOAP push from %s refused: %s", system_id, exc.reason)
         return fault_response(version, SoapFault.denied(exc))
     except SoapFault as fault:
         log.warning("SOAP push from %s refused: %s (%s)", system_id, fault.code, fault.reason)
         return fault_response(version, fault)
+    except LogUnavailable as exc:  # nothing is accepted without evidence: a Server fault, send again
+        log.error("SOAP push from %s not logged: %s", system_id, exc.message)
+        return fault_response(
+            version,
+            SoapFault("Server", exc.reason, "the hub cannot record this push in its exchange log; send it again later"),
+        )
     except Exception as exc:
         log.exception("SOAP push from %s failed: %s", system_id, type(exc).__name__)
         return fault_response(
@@ -236,10 +243,17 @@ def _message_id(batch, header, doc: bytes) -> str:
     return mid
 
 
-def _ingest(pipeline, system: System, k: Kind, doc: bytes, message_id: str) -> etree._Element:
+def _ingest(pipeline, system: System, k: Kind, doc: bytes, message_id: str, envelope: bytes) -> etree._Element:
     canonical = system.model_copy(update={"mappings": {}})
     results: list[dict] = []
     summary = pipeline.ingest(
-        io.BytesIO(doc), canonical, fmt="xml", kind=k.kind, message_id=message_id, results=results
+        io.BytesIO(doc),
+        canonical,
+        fmt="xml",
+        kind=k.kind,
+        message_id=message_id,
+        results=results,
+        channel="soap",
+        exact=envelope,  # the exchange log keeps the envelope as received, its signature included
     )
     return push_result(summary, results)
