@@ -63,6 +63,9 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     explicit = bool(env.get("GOVHUB_DB_URL") or env.get("GOVHUB_BROKER_URL"))
     if not env.get("GOVHUB_HOME"):
         env["GOVHUB_HOME"] = str(load_settings({}).home / "demo")
+        # the demo's own process too: what reads the settings itself (the exchange log's
+        # object store, the domains' pipelines) must keep its files in the demo's home
+        os.environ["GOVHUB_HOME"] = env["GOVHUB_HOME"]
     settings = load_settings(env)
     if not explicit and not keep and settings.home.exists():
         shutil.rmtree(settings.home)  # the demo's own folder only: a fresh run each time

@@ -127,6 +127,10 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     assert {k: report["totals"][k] for k in stats["total"]} == stats["total"]
     # weakness 12: a fresh demo's books agree (the correction supersedes its quarantined lineage row)
     assert report["consistency"] == {"ok": True, "mismatches": []}, report["consistency"]
+    # issue #21: the exchange log holds over everything the demo exchanged, bytes included
+    verified = govhub(env, "audit", "verify", "--json")
+    chain = json.loads(verified.stdout)
+    assert verified.returncode == 0 and chain["checked"] > 0 and chain["objects_checked"] > 0, verified.stdout
     with open(page.group(1), encoding="utf-8") as f:
         banner = f.read()
     assert 'class="banner ok" id="consistency"' in banner and 'class="banner warn"' not in banner
