@@ -32,20 +32,7 @@ from hub.core.errors import StorageError
 from hub.db.tables import exchange_log, exchange_log_head
 
 GENESIS = "0" * 64
-FIELDS = (
-    "seq",
-    "at",
-    "direction",
-    "channel",
-    "system",
-    "peer",
-    "message_id",
-    "digest",
-    "size",
-    "outcome",
-    "correlation_id",
-    "prev",
-)
+FIELDS = tuple(sorted(formats.ENTRY_FIELDS))  # the offline verifier's format is the contract
 
 
 class LogUnavailable(StorageError):
