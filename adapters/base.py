@@ -54,6 +54,7 @@ class Receipt:
     status: str  # "acknowledged": the peer confirmed it holds the message; "sent": no confirmation exists
     peer_ref: str | None = None  # the peer's id for it, when it gives one
     detail: str = ""
+    answer: bytes | None = None  # the peer's answer as received (per-row receipts: hub.outbound.formats)
 
 
 class Adapter(ABC):

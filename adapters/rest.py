@@ -129,7 +129,7 @@ class RestAdapter(Adapter):
         except ValueError:
             answer = {}
         ref = answer.get("id") or answer.get("message_id") if isinstance(answer, dict) else None
-        return Receipt("acknowledged", str(ref) if ref else None, f"HTTP {resp.status_code}")
+        return Receipt("acknowledged", str(ref) if ref else None, f"HTTP {resp.status_code}", resp.content)
 
     def read(self, limit: int | None = None) -> Iterator[Envelope]:
         path = self.option("pull_path", required=True)

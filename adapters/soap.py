@@ -279,7 +279,9 @@ class SoapAdapter(Adapter):
             raise ConfigError(f"operation {op.name} takes <{expected}>, not <{payload.tag}>", peer=self.peer)
         with self._errors(f"SOAP {op.name}"):
             result, response = self._call(op, self._new_envelope(payload, envelope.message_id))
-        return Receipt("acknowledged", self._peer_ref(result), f"{op.name}: HTTP {response.status_code}")
+        return Receipt(
+            "acknowledged", self._peer_ref(result), f"{op.name}: HTTP {response.status_code}", response.content
+        )
 
     def read(self, limit: int | None = None) -> Iterator[Envelope]:
         if limit is not None and limit < 1:

@@ -6,6 +6,9 @@ sides meet only in the WSDL) with two document/literal operations.
                       province's items of that region as a canonical ``<items>`` batch
                       (``synth.generator`` items of 常熟 320581 and 张家港 320582 by default;
                       ``state.encoding`` picks UTF-8 or GBK for the answer).
+``UploadCases``       the provincial case-upload document (``sandbox.province_upload``): strict
+                      XSD validation, an answer with one receipt per row (accepted / rejected
+                      with the province's reason code).
 ``ReportCases``       a canonical ``<cases>`` batch → ``<ReportCasesResponse>`` with an
                       acknowledgement id; case numbers are kept per message id in
                       ``state.received`` (a message id seen before is acknowledged again,
@@ -39,6 +42,7 @@ from starlette.routing import Route
 
 from hub.model.schemagen import xsd_path
 from hub.model.xmlsafe import XmlRefused, parse_document
+from sandbox import province_upload
 from synth.generator import Generator, write_xml
 
 TNS = "urn:sandbox:js-province:exchange:1"
@@ -52,13 +56,14 @@ WSA = "http://www.w3.org/2005/08/addressing"
 WSDL_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <wsdl:definitions name="ProvinceExchange" targetNamespace="{tns}"
     xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
-    xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:tns="{tns}" xmlns:item="{item}" xmlns:case="{case}">
+    xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:tns="{tns}" xmlns:item="{item}" xmlns:case="{case}"
+    xmlns:up="{upload}">
   <wsdl:documentation>江苏省一体化政务服务平台 数据交换服务（沙箱）: 事项目录下发, 办件上报.</wsdl:documentation>
   <wsdl:types>
     <xsd:schema targetNamespace="{tns}" elementFormDefault="qualified">
       <xsd:import namespace="{item}" schemaLocation="{address}?xsd=item"/>
       <xsd:import namespace="{case}" schemaLocation="{address}?xsd=case"/>
-      <xsd:element name="GetItemCatalogue">
+{upload_types}      <xsd:element name="GetItemCatalogue">
         <xsd:complexType><xsd:sequence>
           <xsd:element name="region_code" type="xsd:string" minOccurs="0"/>
         </xsd:sequence></xsd:complexType>
@@ -75,14 +80,14 @@ WSDL_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
   <wsdl:message name="GetItemCatalogueResponse"><wsdl:part name="items" element="item:items"/></wsdl:message>
   <wsdl:message name="ReportCasesRequest"><wsdl:part name="cases" element="case:cases"/></wsdl:message>
   <wsdl:message name="ReportCasesResponse"><wsdl:part name="parameters" element="tns:ReportCasesResponse"/></wsdl:message>
-  <wsdl:portType name="ExchangePortType">
+{upload_messages}  <wsdl:portType name="ExchangePortType">
     <wsdl:operation name="GetItemCatalogue">
       <wsdl:input message="tns:GetItemCatalogueRequest"/><wsdl:output message="tns:GetItemCatalogueResponse"/>
     </wsdl:operation>
     <wsdl:operation name="ReportCases">
       <wsdl:input message="tns:ReportCasesRequest"/><wsdl:output message="tns:ReportCasesResponse"/>
     </wsdl:operation>
-  </wsdl:portType>
+{upload_port_op}  </wsdl:portType>
   <wsdl:binding name="ExchangeSoapBinding" type="tns:ExchangePortType">
     <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
     <wsdl:operation name="GetItemCatalogue">
@@ -93,7 +98,7 @@ WSDL_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
       <soap:operation soapAction="{tns}/ReportCases"/>
       <wsdl:input><soap:body use="literal"/></wsdl:input><wsdl:output><soap:body use="literal"/></wsdl:output>
     </wsdl:operation>
-  </wsdl:binding>
+{upload_binding_op}  </wsdl:binding>
   <wsdl:service name="ExchangeService">
     <wsdl:port name="ExchangeSoap" binding="tns:ExchangeSoapBinding"><soap:address location="{address}"/></wsdl:port>
   </wsdl:service>
@@ -126,6 +131,12 @@ class ProvinceState:
         self.mode = "up"  # up | fault
         self.delay = 0.0
         self.encoding = "utf-8"  # of GetItemCatalogue answers: utf-8 | gbk
+        # UploadCases (sandbox.province_upload): registered data sources, refused item codes, what it holds
+        self.data_sources: set[str] = {"100"}
+        self.refuse_items: set[str] = set()
+        self.upload_cases: dict[str, str] = {}
+        self.upload_rows: list[tuple[str, str, str]] = []
+        self.upload_batches: list[str] = []
 
     def case_numbers(self) -> list[str]:
         return [n for numbers in self.received.values() for n in numbers]
@@ -160,6 +171,8 @@ def make_app(state: ProvinceState, path: str = "/exchange") -> Starlette:
                 answer = _catalogue(state, payload.findtext(f"{{{TNS}}}region_code"))
             elif payload.tag == f"{{{CASE_NS}}}cases":
                 answer = _report_cases(state, payload, envelope)
+            elif payload.tag == f"{{{province_upload.UPLOAD_NS}}}CaseUpload":
+                answer = _upload_cases(state, payload)
             else:
                 raise _Fault("soap:Client", f"unknown operation element {payload.tag}")
         except _Fault as fault:
@@ -172,10 +185,22 @@ def make_app(state: ProvinceState, path: str = "/exchange") -> Starlette:
 def _describe(request: Request, address: str) -> Response:
     params = request.query_params
     if "wsdl" in params:
-        wsdl = WSDL_TEMPLATE.format(tns=TNS, item=ITEM_NS, case=CASE_NS, address=address)
+        wsdl = WSDL_TEMPLATE.format(
+            tns=TNS,
+            item=ITEM_NS,
+            case=CASE_NS,
+            upload=province_upload.UPLOAD_NS,
+            address=address,
+            upload_types=province_upload.WSDL_TYPES.format(upload=province_upload.UPLOAD_NS, address=address),
+            upload_messages=province_upload.WSDL_MESSAGES,
+            upload_port_op=province_upload.WSDL_PORT_OP,
+            upload_binding_op=province_upload.WSDL_BINDING_OP.format(tns=TNS),
+        )
         return Response(wsdl.encode("utf-8"), media_type="text/xml; charset=utf-8")
     if params.get("xsd") in ("item", "case"):
         return Response(xsd_path(params["xsd"]).read_bytes(), media_type="text/xml; charset=utf-8")
+    if params.get("xsd") == "upload":
+        return Response(province_upload.XSD.read_bytes(), media_type="text/xml; charset=utf-8")
     return PlainTextResponse("not found", status_code=404)
 
 
@@ -233,6 +258,16 @@ def _report_cases(state: ProvinceState, cases, envelope):
     etree.SubElement(answer, f"{{{TNS}}}ack_id").text = ack
     etree.SubElement(answer, f"{{{TNS}}}received").text = str(len(numbers))
     return answer
+
+
+def _upload_cases(state: ProvinceState, doc):
+    try:
+        batch, results = province_upload.upload(state, doc)
+    except province_upload.Invalid as exc:
+        raise _Fault("soap:Client", str(exc)) from None
+    with state.lock:
+        ack = f"JS-UP-{next(state._ack_numbers):06d}"
+    return province_upload.answer(TNS, ack, batch, results)
 
 
 def _fault_element(fault: _Fault):

@@ -24,7 +24,7 @@ from hub.core.catalogfile import Unique
 from hub.core.config import CATALOG_DIR, load_settings
 from hub.core.errors import ConfigError
 from hub.model.dictionary import kinds
-from hub.model.mapping import Mapping, canonical_mapping, get_mapping
+from hub.model.mapping import Mapping, canonical_mapping, get_mapping, get_outbound_mapping
 
 log = logging.getLogger("govhub.catalog")
 
@@ -104,6 +104,7 @@ class System(BaseModel):
     publishes: tuple[str, ...] = ()  # kinds the hub pulls from this system on schedule (item catalogue, libraries)
     receives: tuple[str, ...] = ()  # kinds the hub reports to this system on schedule (融通上报)
     mappings: dict[str, str] = {}
+    formats: dict[str, str] = {}  # kind → outbound mapping: the peer's own format (else the canonical contract)
     uscc_allow: tuple[str, ...] = ()
 
     @field_validator("may_push", "may_pull", "publishes", "receives")
@@ -150,6 +151,17 @@ class System(BaseModel):
             m = get_mapping(name)
             if m.spec.kind != kind or m.spec.format != fmt:
                 raise ValueError(f"mapping {name!r} reads {m.spec.kind}/{m.spec.format}, not {key}")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v):
+        for kind, name in v.items():
+            if kind not in kinds():
+                raise ValueError(f"formats key {kind!r} is not a kind; known: {', '.join(sorted(kinds()))}")
+            m = get_outbound_mapping(name)
+            if m.spec.kind != kind:
+                raise ValueError(f"format {name!r} writes {m.spec.kind}, not {kind}")
         return v
 
     def mapping_for(self, kind: str | None, fmt: str) -> Mapping:

@@ -27,6 +27,7 @@
 | ``GOVHUB_MONITORING_RULES`` | ``catalog/monitoring_rules.yaml`` | monitoring rules (``hub.domains.supervision.rules``) |
 | ``GOVHUB_CALENDAR_OVERRIDES`` | ``catalog/calendar/overrides.yaml`` | working-day calendar overrides (``hub.model.calendar``) |
 | ``GOVHUB_MAPPINGS`` | ``mappings/`` | the folder of mapping files (``hub.model.mapping``) |
+| ``GOVHUB_DATA_SOURCE_CODE`` | ``100`` | the hub's 3-digit data-source code (数据来源代码) on every row of a peer format that asks for it (``$data_source``, docs/outbound-formats.md) |
 | ``GOVHUB_AUDIT_RETENTION_DAYS`` | ``365`` | days the exchange log's message bytes (``$GOVHUB_HOME/objects``) are kept; ``govhub audit verify`` takes an older missing object as pruned (read by ``hub.audit.objects``; pruning itself is not automatic yet) |
 | ``GOVHUB_CLOCK`` | unset (the wall clock) | test/ops hook: the hub's time (naive CST, ISO 8601) when the process starts, ticking on from there, e.g. ``2026-11-22T10:00:00``; ``TIME@UNIX_SECONDS`` reads TIME at that instant (read by ``hub.core.clock``, not by ``load_settings``) |
 
@@ -79,6 +80,7 @@ class Settings:
     monitoring_rules_file: Path = CATALOG_DIR / "monitoring_rules.yaml"
     calendar_overrides_file: Path = CATALOG_DIR / "calendar" / "overrides.yaml"
     mappings_dir: Path = MAPPINGS_DIR
+    data_source_code: str = "100"
 
     @property
     def embedded_db(self) -> bool:
@@ -133,6 +135,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_key=env.get("GOVHUB_CURSOR_KEY") or "govhub-cursor-v1",
         person_key=env.get("GOVHUB_PERSON_KEY") or None,
         dag_retries=int(env.get("GOVHUB_DAG_RETRIES", 2)),
+        data_source_code=_data_source_code(env.get("GOVHUB_DATA_SOURCE_CODE")),
         **{name: Path(env.get(var) or default) for name, (var, default) in CATALOGUE_FILES.items()},
     )
 
@@ -150,6 +153,16 @@ CATALOGUE_FILES = {
     "calendar_overrides_file": ("GOVHUB_CALENDAR_OVERRIDES", CATALOG_DIR / "calendar" / "overrides.yaml"),
     "mappings_dir": ("GOVHUB_MAPPINGS", MAPPINGS_DIR),
 }
+
+
+def _data_source_code(value: str | None) -> str:
+    code = (value or "100").strip()
+    if len(code) != 3 or not code.isdigit():
+        raise ValueError(
+            f"GOVHUB_DATA_SOURCE_CODE={code!r}: the data-source code is the 3 digits the province registered "
+            "for this hub (e.g. 100)"
+        )
+    return code
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

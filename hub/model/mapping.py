@@ -22,9 +22,11 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from hub.core import catalogfile
 from hub.core.config import load_settings
 from hub.core.errors import ConfigError, InputError
+from hub.model import outmapping
 from hub.model.dictionary import Field, Kind, kinds
 from hub.model.dictionary import kind as dictionary_kind
 from hub.model.outcomes import Reason
+from hub.model.outmapping import OutboundMapping, OutboundMappingFile
 from hub.model.transforms import TRANSFORMS
 
 Format = Literal["xml", "jsonl", "json", "csv"]
@@ -60,6 +62,7 @@ class MappingFile(BaseModel):
 
     name: str
     version: int
+    direction: Literal["inbound"] = "inbound"
     kind: str
     format: Format
     canonical: bool = False
@@ -218,10 +221,19 @@ def _prepared(raw: Any) -> dict[str, Any]:
     return data
 
 
-def load_mapping(path: Path) -> Mapping:
-    """Read and check one mapping file (the only reader of mapping files: ``synth`` too
-    reads them through it)."""
-    source = catalogfile.read(path, MappingError, "the mapping", aliases={"from_": "from"})
+def load_mapping(path: Path) -> Mapping | OutboundMapping:
+    """Read and check one mapping file, inbound or (``direction: outbound``) outbound: the
+    only reader of mapping files (``synth`` too reads them through it)."""
+    source = catalogfile.read(path, MappingError, "the mapping", aliases={"from_": "from", "schema_file": "schema"})
+    if isinstance(source.data, dict) and source.data.get("direction") == "outbound":
+        out = catalogfile.validate(
+            source,
+            OutboundMappingFile,
+            MappingError,
+            data=outmapping.prepared(source.data),
+            check=lambda mf: outmapping.check(mf, path),
+        )
+        return OutboundMapping(out, path)
     try:
         data = _prepared(source.data)
     except catalogfile.Problem as p:
@@ -254,7 +266,13 @@ _mappings_at = catalogfile.per_path(lambda folder: {p.stem: load_mapping(p) for 
 
 
 def mappings() -> dict[str, Mapping]:
-    return _mappings_at(mappings_dir())
+    """The inbound mappings (a system's ``mappings:`` name them)."""
+    return {n: m for n, m in _mappings_at(mappings_dir()).items() if isinstance(m, Mapping)}
+
+
+def outbound_mappings() -> dict[str, OutboundMapping]:
+    """The peers' formats (``direction: outbound``; a system's ``formats:`` name them)."""
+    return {n: m for n, m in _mappings_at(mappings_dir()).items() if isinstance(m, OutboundMapping)}
 
 
 def reload_mappings() -> None:
@@ -266,7 +284,19 @@ def get_mapping(name: str) -> Mapping:
     if name.startswith("canonical_"):
         kind, _, fmt = name[len("canonical_") :].rpartition("_")
         return canonical_mapping(kind, fmt)
+    if name in outbound_mappings():
+        raise MappingError(f"mapping {name!r} is outbound (direction: outbound): name it under a system's formats:")
     try:
         return mappings()[name]
     except KeyError:
         raise MappingError(f"unknown mapping {name!r}; known: {', '.join(sorted(mappings()))}") from None
+
+
+def get_outbound_mapping(name: str) -> OutboundMapping:
+    try:
+        return outbound_mappings()[name]
+    except KeyError:
+        raise MappingError(
+            f"unknown outbound format {name!r}; known: {', '.join(sorted(outbound_mappings())) or 'none'} "
+            f"(a mapping file with direction: outbound in {mappings_dir()})"
+        ) from None

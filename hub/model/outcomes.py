@@ -58,6 +58,9 @@ class DeliveryStatus(_Word):
     SENT = "sent"  # handed over; the protocol has no confirmation
     SUPERSEDED = "superseded"  # a later version of the record was delivered instead
     DEAD = "dead"  # refused or out of attempts; `govhub deliveries retry` revives it
+    DEFECT = (
+        "defect"  # the peer's format cannot express it, or the peer refused its rows; `govhub replay --status defect`
+    )
 
 
 DELIVERED = (DeliveryStatus.ACKNOWLEDGED, DeliveryStatus.SENT)

@@ -41,6 +41,8 @@ from hub.db.tables import delivery
 from hub.model.dictionary import kind as dictionary_kind
 from hub.model.masking import mask_key, mask_text
 from hub.model.outcomes import DELIVERED, DeliveryStatus
+from hub.model.outmapping import OutboundMapping
+from hub.outbound import peerformat
 from hub.outbound.serialize import load_records, to_json, to_xml
 
 if TYPE_CHECKING:
@@ -211,11 +213,21 @@ class Deliverer:
         kind = rows[0]["kind"]
         message_id = f"govhub:{peer_id}:{kind}:{rows[0]['id']}-{rows[-1]['id']}"
         sent = Sent(peer_id, message_id)
+        fmt: OutboundMapping | None = None
         try:
             if peer is None:
                 raise TerminalError(f"peer {peer_id} is not in the catalogue")
             adapter = self.adapter_for(peer)
-            envelope = self._envelope(peer, adapter, kind, rows, message_id)
+            fmt = peerformat.format_of(peer, kind)
+            if fmt is not None:  # the peer's own format: records it cannot express are defects now
+                prepared = peerformat.prepare(self.engine, fmt, peer_id, kind, rows, message_id)
+                defects: Counter[str] = Counter({DeliveryStatus.DEFECT: len(prepared.rendered.defects)})
+                rows = [r for r in rows if str(r["id"]) not in prepared.rendered.defects]
+                if prepared.envelope is None or not rows:
+                    return defects
+                envelope = prepared.envelope
+            else:
+                envelope = self._envelope(peer, adapter, kind, rows, message_id)
             sent.keep(envelope.body)  # the exact bytes, by digest, before the attempt's outcome commits
             receipt = adapter.write(envelope)
         except TerminalError as exc:
@@ -246,6 +258,8 @@ class Deliverer:
             self._backoff(rows, f"{type(exc).__name__}: {exc.message}", message_id, sent)
             return Counter(retry=len(rows))
         breaker.failures, breaker.open_until = 0, 0.0
+        if fmt is not None:
+            return +(defects + peerformat.settle(self.engine, prepared, rows, receipt, message_id, sent))
         self._mark(rows, status=receipt.status, message_id=message_id, peer_ref=receipt.peer_ref, sent=sent)
         return Counter({receipt.status: len(rows)})
 
@@ -335,9 +349,10 @@ def _correlation_ids(rows: Sequence[RowMapping]) -> str:
     return ",".join(ids[:20]) + (f",+{len(ids) - 20}" if len(ids) > 20 else "") if ids else correlation.new_id()
 
 
-def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None) -> int:
-    """Send dead letters again (after the peer or the data was fixed)."""
-    cond = [delivery.c.status == DeliveryStatus.DEAD]
+def replay(engine: Engine, peer: str | None = None, ids: list[int] | None = None, status: str = "dead") -> int:
+    """Send dead letters (or, ``status="defect"``, defects) again, after the peer, the
+    mapping or the data was fixed; a defect is written anew from the current record."""
+    cond = [delivery.c.status == status]
     if peer:
         cond.append(delivery.c.peer == peer)
     if ids:
