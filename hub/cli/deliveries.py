@@ -2,7 +2,8 @@
 
 govhub deliveries [--peer P] [--status S]   totals per peer and status, the latest records
 govhub deliver [--peer P] [--loop]          send what is due now
-govhub replay [--peer P] [--id N]...        dead letters again, after a fix
+govhub replay [--peer P] [--id N]... [--status defect]   dead letters (or defects) again, after a fix
+govhub export --peer P --kind K --out FILE [--since --until]   a kind in the peer's format, to a file
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import click
 
 from hub.cli.common import json_option, open_engine
 
-STATUSES = ["pending", "acknowledged", "sent", "superseded", "dead"]
+STATUSES = ["pending", "acknowledged", "sent", "superseded", "dead", "defect"]
 
 
 def done_line(done: dict) -> str:
@@ -74,15 +75,22 @@ def deliver(peer, loop) -> None:
 @click.command()
 @click.option("--peer")
 @click.option("--id", "ids", type=int, multiple=True)
-def replay(peer, ids) -> None:
+@click.option(
+    "--status",
+    type=click.Choice(["dead", "defect"]),
+    default="dead",
+    show_default=True,
+    help="defect: records the peer's format could not express or the peer refused, written again",
+)
+def replay(peer, ids, status) -> None:
     """Send dead-letter deliveries again (after the peer or the data was fixed)."""
     # deferred: lxml and the peers' adapters
     from hub.outbound.delivery import Deliverer
     from hub.outbound.delivery import replay as requeue_dead
 
     engine = open_engine()
-    n = requeue_dead(engine, peer=peer, ids=list(ids) or None)
-    click.echo(f"{n} dead deliveries queued again")
+    n = requeue_dead(engine, peer=peer, ids=list(ids) or None, status=status)
+    click.echo(f"{n} {status} deliveries queued again")
     if n:
         d = Deliverer(engine)
         try:
@@ -90,3 +98,27 @@ def replay(peer, ids) -> None:
         finally:
             d.close()
         click.echo(done_line(done) or "nothing due yet")
+
+
+@click.command("export")
+@click.option("--peer", required=True, help="the receiving system (catalog/systems.yaml)")
+@click.option("--kind", required=True, help="case, licence, …")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the file to write")
+@click.option("--since", type=click.DateTime(), help="records changed from (CST)")
+@click.option("--until", type=click.DateTime(), help="records changed before (CST)")
+def export(peer, kind, out, since, until) -> None:
+    """Write a kind's records in the peer's format to a file, as delivery would send them."""
+    from pathlib import Path
+
+    from hub.catalog.systems import CatalogError
+    from hub.cli.common import fail
+    from hub.model.dictionary import kinds
+    from hub.outbound.export import export as write_export  # deferred: lxml
+
+    if kind not in kinds():
+        fail(f"unknown kind {kind!r}; known: {', '.join(sorted(kinds()))}")
+    try:
+        done = write_export(open_engine(), peer, kind, Path(out), since, until)
+    except CatalogError as exc:
+        fail(str(exc))
+    click.echo(json.dumps(done.as_dict(), ensure_ascii=False, indent=2))

@@ -23,6 +23,7 @@ govhub schemas build|check               regenerate the XSD / JSON Schema files
 govhub demo                              the whole flow on the embedded default
 govhub serve                             REST and SOAP ingress on one port
 govhub deliveries | deliver | replay     outbound deliveries, their receipts, dead letters
+govhub export --peer P --kind K --out F  a kind in the peer's format (as delivery sends it), to a file
 govhub calendar add-workdays|is-workday|show   the official working-day calendar
 govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
 govhub quality suites|check|batch|docs   data-quality suites, day and batch checks, Data Docs
@@ -38,7 +39,7 @@ from hub.cli.admin import hash_secret, init, schemas
 from hub.cli.audit import audit
 from hub.cli.bundles import bundles
 from hub.cli.calendar import calendar
-from hub.cli.deliveries import deliver, deliveries, replay
+from hub.cli.deliveries import deliver, deliveries, export, replay
 from hub.cli.demo import demo
 from hub.cli.evaluations import evaluations
 from hub.cli.generate import generate
@@ -75,6 +76,7 @@ COMMANDS = (
     deliveries,
     deliver,
     replay,
+    export,
     report,
     reconcile,  # records out, and checking them
     sync,

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -120,7 +121,8 @@ def validate(m: OutboundMapping, body: bytes) -> str | None:
         if schema.validate(doc):
             return None
         err = schema.error_log.filter_from_errors()[0]
-        return f"{path.name} line {err.line}: {err.message}"
+        message = _VALUE_RE.sub("The value", err.message)  # the value may be personal data: named by its element only
+        return f"{path.name} line {err.line}: {message}"
     import fastjsonschema  # deferred: only JSON and CSV peers need it
 
     check = _json_schema(str(path))
@@ -134,6 +136,9 @@ def validate(m: OutboundMapping, body: bytes) -> str | None:
         except fastjsonschema.JsonSchemaValueException as e:
             return f"{path.name}: {'line ' + str(i + 2) + ': ' if m.spec.format == 'csv' else ''}{e.message}"
     return None
+
+
+_VALUE_RE = re.compile(r"The value '[^']*'")
 
 
 @cache

@@ -82,6 +82,9 @@ def _region_filter(t: Table, peer_id: str) -> ColumnElement[bool]:
     )  # what where() makes of True
 
 
+region_filter = _region_filter  # the records of a peer's region (govhub export selects them too)
+
+
 def enqueue_changes(engine: Engine, peer: str, kind: str, limit: int = 5000) -> int:
     """Queue up to ``limit`` changed records after the watermark; returns how many."""
     t = LIBRARY[kind]
