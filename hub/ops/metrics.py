@@ -8,7 +8,7 @@ hub keeps them, so every API process and worker reports the same numbers:
 | ``govhub_records_{received,stored,duplicate,quarantined}_total`` | system, kind | ``ingest_counter`` (as ``govhub stats``: current outcomes, a corrected record under stored/duplicate, never twice) |
 | ``govhub_quarantine_records`` | system, reason | ``quarantine`` |
 | ``govhub_queue_messages`` | queue | passive declare of ``govhub.inbound`` / ``govhub.dead`` on the bus |
-| ``govhub_delivery_pending``, ``govhub_delivery_dead`` | peer | ``delivery`` |
+| ``govhub_delivery_pending``, ``govhub_delivery_dead``, ``govhub_delivery_defect`` | peer | ``delivery`` (defects: records the peer's format cannot express or the peer refused) |
 | ``govhub_delivery_oldest_pending_age_seconds`` | peer | ``delivery`` (age of the oldest pending record) |
 | ``govhub_job_last_success_timestamp_seconds``, ``govhub_job_seconds_since_success`` | job | ``job_run`` (hub.ops.jobs) |
 | ``govhub_exchange_log_entries`` | | ``exchange_log_head`` (the chain's length, hub.audit) |
@@ -93,7 +93,7 @@ class HubCollector:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(delivery.c.peer, delivery.c.status, func.count(), func.min(delivery.c.created_at))
-                .where(delivery.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)))
+                .where(delivery.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD, DeliveryStatus.DEFECT)))
                 .group_by(delivery.c.peer, delivery.c.status)
             ).all()
             jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
@@ -149,9 +149,14 @@ def _quarantine_family(data: dict) -> GaugeMetricFamily:
 
 
 def _delivery_families(rows, now: datetime) -> tuple[GaugeMetricFamily, ...]:
-    """Pending and dead deliveries per peer, and the age of the oldest pending one."""
+    """Pending, dead and defect deliveries per peer, and the age of the oldest pending one."""
     pending = GaugeMetricFamily("govhub_delivery_pending", "Records waiting to be delivered to a peer", labels=["peer"])
     dead = GaugeMetricFamily("govhub_delivery_dead", "Dead deliveries (need govhub replay) per peer", labels=["peer"])
+    defect = GaugeMetricFamily(
+        "govhub_delivery_defect",
+        "Records a peer's format cannot express or the peer refused (govhub deliveries --status defect)",
+        labels=["peer"],
+    )
     lag = GaugeMetricFamily(
         "govhub_delivery_oldest_pending_age_seconds",
         "Age of the oldest record still waiting for a peer (delivery lag)",
@@ -163,6 +168,8 @@ def _delivery_families(rows, now: datetime) -> tuple[GaugeMetricFamily, ...]:
             pending.add_metric([peer], n)
             lag.add_metric([peer], max(0.0, (now - oldest).total_seconds()))
             seen_pending.add(peer)
+        elif status == DeliveryStatus.DEFECT:
+            defect.add_metric([peer], n)
         else:
             dead.add_metric([peer], n)
     for peer, _status, *_ in rows:  # a peer with only dead letters has no lag, but its series stays
@@ -170,7 +177,7 @@ def _delivery_families(rows, now: datetime) -> tuple[GaugeMetricFamily, ...]:
             pending.add_metric([peer], 0)
             lag.add_metric([peer], 0)
             seen_pending.add(peer)
-    return pending, dead, lag
+    return pending, dead, defect, lag
 
 
 def _job_families(jobs, now: datetime) -> tuple[GaugeMetricFamily, ...]:

@@ -185,7 +185,10 @@ def test_delivery_lag_and_dead_letters_per_peer(engine):
         enqueue(conn, "prov", "case", [("dept-a", "K3", 1, "K3")], now - timedelta(seconds=60))
         enqueue(conn, "city", "case", [("dept-a", "K4", 1, "K4")], now)
         conn.execute(update(delivery).where(delivery.c.record_key == "K4").values(status="dead"))
+        enqueue(conn, "city", "case", [("dept-a", "K5", 1, "K5")], now)  # issue #13: a defect is counted
+        conn.execute(update(delivery).where(delivery.c.record_key == "K5").values(status="defect"))
     m = collected(engine)
+    assert m[("govhub_delivery_defect", (("peer", "city"),))] == 1
     assert m[("govhub_delivery_pending", (("peer", "prov"),))] == 3
     assert 900 <= m[("govhub_delivery_oldest_pending_age_seconds", (("peer", "prov"),))] < 900 + 120
     assert m[("govhub_delivery_dead", (("peer", "city"),))] == 1
