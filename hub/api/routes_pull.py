@@ -8,23 +8,20 @@ skipped by a cursor that has already passed it.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from starlette.exceptions import HTTPException
 
-from hub.api import cursor as cursors
+from hub.api import pull_query
 from hub.api.auth import caller
 from hub.catalog.access import authorise_pull
 from hub.catalog.systems import System
-from hub.core import clock
 from hub.db.tables import LIBRARY
 from hub.model.canonical import json_ready
 from hub.model.dictionary import kinds
 
 router = APIRouter(prefix="/api/v1", tags=["pull"])
-SETTLE = timedelta(seconds=2)
+SETTLE = pull_query.SETTLE  # tests set it to 0 here
 
 
 def _record(kind: str, row) -> dict:
@@ -51,19 +48,8 @@ def changes(
         raise HTTPException(404, f"unknown kind {kind!r}; known: {', '.join(sorted(kinds()))}")
     prefix = authorise_pull(system, kind, region)
     scope = f"{system.id}:{kind}:{prefix}"
-    t = LIBRARY[kind]
-    q = select(t).where(t.c.updated_at <= clock.now() - SETTLE)
-    if "region_code" in t.c:
-        q = q.where(t.c.region_code.like(f"{prefix}%"))
-    if cursor:
-        at, row_id = cursors.decode(cursor, scope)
-        q = q.where(or_(t.c.updated_at > at, and_(t.c.updated_at == at, t.c.id > row_id)))
-    q = q.order_by(t.c.updated_at, t.c.id).limit(limit + 1)
-    with request.app.state.engine.connect() as conn:
-        rows = conn.execute(q).mappings().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = cursors.encode(rows[-1]["updated_at"], rows[-1]["id"], scope) if rows else cursor
+    got = pull_query.page(request.app.state.engine, kind, scope, prefix, cursor, limit, settle=SETTLE)
+    rows, next_cursor, more = got.rows, got.next_cursor, got.has_more
     return {
         "kind": kind,
         "region": prefix,

@@ -17,7 +17,8 @@ Auth        WS-Security 1.0 ``wsse:Security/wsse:UsernameToken`` in the SOAP hea
             ``hub.catalog.authn`` MAX_PAST/MAX_FUTURE and a nonce is accepted once, by
             every worker: ``hub.api.soap.wssec``).
 Dispatch    on the Body's first element: the batch element of a kind
-            (``{urn:govhub:case:1}cases`` → case), not on SOAPAction.
+            (``{urn:govhub:case:1}cases`` → case), not on SOAPAction; a pull's request
+            element (``{urn:govhub:pull:1}GetCaseChanges``: ``hub.api.soap.pull``).
 Checks      the caller may push the kind (``may_push``; else the whole push is refused) and
             the batch holds nothing but records directly (an unknown element between the
             batch and its records refuses the whole push, nothing stored). Then the batch
@@ -49,6 +50,8 @@ Faults      the detail is ``{urn:govhub:service:1}PushFault`` (code, reason, mes
             ``Client.UnknownOperation``  Sender / ...       the Body element is no batch
             ``Client.InvalidMessageId``  Sender / ...       message id over 128 chars
             ``Client.TooLarge``          Sender / ...       body over ``MAX_BYTES``
+            ``Client.InvalidRequest``    Sender / ...       a pull's cursor, limit or
+                                                            region is not valid
             ``VersionMismatch``          VersionMismatch    not a SOAP 1.1/1.2 envelope
             ``MustUnderstand``           MustUnderstand     a mustUnderstand header we
                                                             do not process
@@ -74,6 +77,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from hub.api.body import BodyTooLarge, read_body
+from hub.api.soap import pull as soap_pull
 from hub.api.soap.envelope import (
     SOAP11,
     SOAP12,
@@ -135,7 +139,7 @@ def _describe(request: Request) -> Response:
         wsdl = build_wsdl(address, soap12=params["wsdl"].lower() != "soap11")
         return Response(wsdl, media_type="text/xml; charset=utf-8")
     if "xsd" in params:
-        xsd = kind_xsd(params["xsd"])
+        xsd = kind_xsd(params["xsd"], address)
         if xsd is None:
             return PlainTextResponse(
                 f"no schema {params['xsd']!r}; the WSDL at {address}?wsdl lists them", status_code=404
@@ -171,6 +175,9 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11, client: st
         header, batch = header_and_body(envelope, version)
         system = authenticate(header, getattr(pipeline, "engine", None), client)
         system_id = system.id
+        pull_op = soap_pull.request_elements().get(batch.tag)
+        if pull_op is not None:  # GetCaseChanges, GetItemCatalogue
+            return ok(version, soap_pull.handle(pull_op, batch, system, pipeline.engine))
         k = _dispatch(batch)
         authorise_push(system, k.kind)  # each record is authorised by the pipeline: a foreign one is quarantined
         nested = refuse_nesting(batch, k)

@@ -4,6 +4,8 @@ Datasheet
 ---------
 Style       document/literal, WS-I Basic Profile shaped: one body part per message, the
             operation is known from the body's element alone.
+Pulls       ``GetCaseChanges`` and ``GetItemCatalogue`` (``hub.api.soap.pull``), types in
+            ``urn:govhub:pull:1`` at ``<endpoint>?xsd=pull``.
 Operations  one per message kind of the data dictionary, named after its batch element:
             ``PushCases``, ``PushLicences``, ``PushItems``, ``PushEvaluations``,
             ``PushSupervisions``, ``PushPeople``, ``PushEnterprises``, ``PushProjects``.
@@ -45,6 +47,43 @@ SERVICE_XSD = "service"  # ?xsd=service
 
 OUTCOMES = RECORD_OUTCOMES
 
+# ------------------------------------------------------------------ the pulls (hub.api.soap.pull)
+
+PULL_NS = "urn:govhub:pull:1"
+PULL_XSD = "pull"  # ?xsd=pull
+# operation → (request element, answer element, kind, the answer's cursor element)
+OPERATIONS = {
+    "GetCaseChanges": ("GetCaseChanges", "CaseChanges", "case", "next_cursor", "cursor"),
+    "GetItemCatalogue": ("GetItemCatalogue", "ItemCatalogue", "item", "version", "since_version"),
+}
+
+
+def pull_xsd(address: str) -> bytes:
+    """The pull types; the canonical batches are imported from next to it (``?xsd=case``)."""
+    nsmap = {"xs": XS, None: PULL_NS, "case": "urn:govhub:case:1", "item": "urn:govhub:item:1"}
+    schema = etree.Element(
+        f"{{{XS}}}schema", nsmap=nsmap, targetNamespace=PULL_NS, elementFormDefault="qualified", version="1"
+    )
+    for kind in ("case", "item"):
+        etree.SubElement(
+            schema, f"{{{XS}}}import", namespace=f"urn:govhub:{kind}:1", schemaLocation=f"{address}?xsd={kind}"
+        )
+    for req, answer, kind, out_cursor, in_cursor in OPERATIONS.values():
+        seq = _sequence(schema, req)
+        for name, type_ in ((in_cursor, "xs:string"), ("limit", "xs:int"), ("region", "xs:string")):
+            etree.SubElement(seq, f"{{{XS}}}element", name=name, type=type_, minOccurs="0")
+        seq = _sequence(schema, answer)
+        etree.SubElement(seq, f"{{{XS}}}element", name=out_cursor, type="xs:string", minOccurs="0")
+        etree.SubElement(seq, f"{{{XS}}}element", name="has_more", type="xs:boolean")
+        etree.SubElement(seq, f"{{{XS}}}element", ref=f"{kind}:{kind}s")  # the canonical batch: <cases>, <items>
+    out: bytes = etree.tostring(schema, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return out
+
+
+def _sequence(schema, name: str):
+    el = etree.SubElement(schema, f"{{{XS}}}element", name=name)
+    return etree.SubElement(etree.SubElement(el, f"{{{XS}}}complexType"), f"{{{XS}}}sequence")
+
 
 def operation_name(k: Kind) -> str:
     return "Push" + k.batch[:1].upper() + k.batch[1:]
@@ -55,10 +94,12 @@ def batch_elements() -> dict[str, Kind]:
     return {f"{{{k.namespace}}}{k.batch}": k for k in kinds().values()}
 
 
-def kind_xsd(name: str) -> bytes | None:
+def kind_xsd(name: str, address: str = "") -> bytes | None:
     """The XSD served at ``?xsd=<name>``, or None for an unknown name."""
     if name == SERVICE_XSD:
         return service_xsd()
+    if name == PULL_XSD:
+        return pull_xsd(address)
     if name in kinds():
         return xsd_path(name).read_bytes()
     return None
@@ -126,6 +167,7 @@ def build_wsdl(address: str, soap12: bool = True) -> bytes:
         "soap12": WSDL_SOAP12,
         "xs": XS,
         "tns": SERVICE_NS,
+        "pull": PULL_NS,
         **{k.kind: k.namespace for k in ks},
     }
     defs = etree.Element(f"{{{WSDL}}}definitions", nsmap=nsmap, name="GovhubPush", targetNamespace=SERVICE_NS)
@@ -142,10 +184,24 @@ def build_wsdl(address: str, soap12: bool = True) -> bytes:
     _x(schema, f"{{{XS}}}import", namespace=SERVICE_NS, schemaLocation=f"{address}?xsd={SERVICE_XSD}")
     for k in ks:
         _x(schema, f"{{{XS}}}import", namespace=k.namespace, schemaLocation=f"{address}?xsd={k.kind}")
+    _x(schema, f"{{{XS}}}import", namespace=PULL_NS, schemaLocation=f"{address}?xsd={PULL_XSD}")
 
     for k in ks:
         msg = _x(defs, f"{{{WSDL}}}message", name=f"{operation_name(k)}Request")
         _x(msg, f"{{{WSDL}}}part", name="batch", element=f"{k.kind}:{k.batch}")
+    for op_name, (req, answer, *_rest) in OPERATIONS.items():
+        _x(
+            _x(defs, f"{{{WSDL}}}message", name=f"{op_name}Request"),
+            f"{{{WSDL}}}part",
+            name="query",
+            element=f"pull:{req}",
+        )
+        _x(
+            _x(defs, f"{{{WSDL}}}message", name=f"{op_name}Response"),
+            f"{{{WSDL}}}part",
+            name="page",
+            element=f"pull:{answer}",
+        )
     _x(_x(defs, f"{{{WSDL}}}message", name="PushResponse"), f"{{{WSDL}}}part", name="result", element="tns:PushResult")
     _x(_x(defs, f"{{{WSDL}}}message", name="PushFault"), f"{{{WSDL}}}part", name="fault", element="tns:PushFault")
 
@@ -157,6 +213,12 @@ def build_wsdl(address: str, soap12: bool = True) -> bytes:
         ).text = f"Push a batch of {k.label} ({k.kind}) records: <{k.batch}> of {k.namespace}."
         _x(op, f"{{{WSDL}}}input", message=f"tns:{operation_name(k)}Request")
         _x(op, f"{{{WSDL}}}output", message="tns:PushResponse")
+        _x(op, f"{{{WSDL}}}fault", name="PushFault", message="tns:PushFault")
+    for op_name, (_req, _answer, kind, *_rest) in OPERATIONS.items():
+        op = _x(port_type, f"{{{WSDL}}}operation", name=op_name)
+        _x(op, f"{{{WSDL}}}documentation").text = f"Pull {kind} records changed since a cursor (urn:govhub:pull:1)."
+        _x(op, f"{{{WSDL}}}input", message=f"tns:{op_name}Request")
+        _x(op, f"{{{WSDL}}}output", message=f"tns:{op_name}Response")
         _x(op, f"{{{WSDL}}}fault", name="PushFault", message="tns:PushFault")
 
     ports = [("PushSoap11", "PushSoap11Binding", WSDL_SOAP11)]
@@ -177,9 +239,9 @@ def build_wsdl(address: str, soap12: bool = True) -> bytes:
 def _binding(defs, name: str, soap_ns: str, ks: list[Kind]) -> None:
     binding = _x(defs, f"{{{WSDL}}}binding", name=name, type="tns:PushPortType")
     _x(binding, f"{{{soap_ns}}}binding", style="document", transport=HTTP_TRANSPORT)
-    for k in ks:
-        op = _x(binding, f"{{{WSDL}}}operation", name=operation_name(k))
-        _x(op, f"{{{soap_ns}}}operation", soapAction=f"{SERVICE_NS}#{operation_name(k)}", style="document")
+    for name in [operation_name(k) for k in ks] + list(OPERATIONS):
+        op = _x(binding, f"{{{WSDL}}}operation", name=name)
+        _x(op, f"{{{soap_ns}}}operation", soapAction=f"{SERVICE_NS}#{name}", style="document")
         for direction in ("input", "output"):
             _x(_x(op, f"{{{WSDL}}}{direction}"), f"{{{soap_ns}}}body", use="literal")
         _x(_x(op, f"{{{WSDL}}}fault", name="PushFault"), f"{{{soap_ns}}}fault", name="PushFault", use="literal")
