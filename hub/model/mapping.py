@@ -293,6 +293,10 @@ def get_mapping(name: str) -> Mapping:
 
 
 def get_outbound_mapping(name: str) -> OutboundMapping:
+    if name in mappings():
+        raise MappingError(
+            f"mapping {name!r} reads a sender's format (inbound); formats: names a direction: outbound one"
+        )
     try:
         return outbound_mappings()[name]
     except KeyError:

@@ -29,6 +29,9 @@ systems:
         ("    may_push: [casee]\n", "systems.0.may_push"),
         ("    mappings: {case/xml: no_such_mapping}\n", "systems.0.mappings"),
         ("    mappings: {case/csv: dept_a_case_xml}\n", "systems.0.mappings"),
+        ("    formats: {case: no_such_format}\n", "systems.0.formats"),  # issue #13: peers' formats
+        ("    formats: {licence: province_case_upload}\n", "systems.0.formats"),
+        ("    formats: {case: dept_a_case_xml}\n", "systems.0.formats"),  # an inbound mapping
         ("    endpoint: ftp://x/y\n", "systems.0.endpoint"),
         ("    credentials: {api_key_sha256: nothex}\n", "systems.0.credentials.api_key_sha256"),
         ("    credentials: {password_pbkdf2: plain}\n", "systems.0.credentials.password_pbkdf2"),
