@@ -4,9 +4,9 @@ in its own case-upload format (``mappings/province_case_upload.yaml``, validated
 receipt per row, the rows it rejects kept as delivery defects with its reason code, and one
 of them corrected by its department and re-sent — which supersedes the defect.
 
-The sandbox province is started here on a port of its own, with one item code it refuses
-(E101 事项编码未在省级事项库登记), and added to the demo catalogue as ``js-case-upload``
-(``formats: {case: province_case_upload}``).
+The sandbox province is started here on a port of its own, with a maximum promise time
+set just under the longest promises of the queued cases (E105 承诺期限超过省级事项库规定),
+and added to the demo catalogue as ``js-case-upload`` (``formats: {case: province_case_upload}``).
 """
 
 from __future__ import annotations
@@ -52,23 +52,37 @@ def _add_peer(port: str) -> None:
     _systems_at.cache_clear()
 
 
-def _queued_items(engine) -> Counter[str]:
-    """The item codes of the queued cases, to pick one the province refuses."""
+def _queued_promises(engine) -> Counter[tuple[str, int]]:
+    """(item code, promised days) of the queued cases, to set one item's maximum below a few."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(delivery.c.source_system, delivery.c.record_key).where(delivery.c.peer == PEER)
         ).all()
-        items: Counter[str] = Counter()
+        got: Counter[tuple[str, int]] = Counter()
         for src, key in rows:
-            items.update(r["item_code"] for r in load_records(conn, "case", [key], src).values())
-    return items
+            got.update(
+                (r["item_code"], int(r["promise_days"]))
+                for r in load_records(conn, "case", [key], src).values()
+                if r.get("promise_days")
+            )
+    return got
 
 
-def _correct(engine, pipeline, defect: dict, good_item: str) -> str:
-    """The department sends the rejected case again with an item code the province knows."""
+def _a_maximum(promises: Counter[tuple[str, int]]) -> tuple[str, int] | None:
+    """The item whose longest promise the fewest cases make, and a maximum just under it."""
+    tops = {item: max(d for i, d in promises if i == item) for item, _ in promises}
+    candidates = [(promises[(item, top)], item, top) for item, top in tops.items() if top > 1]
+    if not candidates:
+        return None
+    _n, item, top = min(candidates)
+    return item, max((d for i, d in promises if i == item and d < top), default=top - 1)
+
+
+def _correct(engine, pipeline, defect: dict, limit: int) -> str:
+    """The department sends the rejected case again with the promise the province allows."""
     with engine.connect() as conn:
         rec = load_records(conn, "case", [defect["record_key"]], defect["source_system"])[defect["record_key"]]
-    rec.update(item_code=good_item, source_time=clock.now().replace(microsecond=0))
+    rec.update(promise_days=limit, source_time=clock.now().replace(microsecond=0))
     body = to_xml("case", [rec], message_id=f"{defect['source_system']}-upload-fix")
     pipeline.ingest(io.BytesIO(body), defect["source_system"], fmt="xml", message_id=f"{defect['source_system']}-fix")
     return str(defect["record_key"])
@@ -104,9 +118,9 @@ def run(engine, pipeline, say) -> dict:
     try:
         say("8.", "cases reported to the province in its own upload format (办件上报规范), with per-row receipts")
         queued = reporting.enqueue_changes(engine, PEER, "case", limit=LIMIT)
-        items = _queued_items(engine)
-        refused, good = min(items, key=lambda k: (items[k], k)), max(items, key=lambda k: (items[k], k))
-        province.refuse_items = {refused}
+        cap = _a_maximum(_queued_promises(engine))  # the province's item library allows less for a few
+        if cap is not None:
+            province.max_promise_days = {cap[0]: cap[1]}
         done = d.run_once(PEER)
         reporting.advance_acknowledged(engine, PEER, "case")
         defects = listing(engine, peer=PEER, status="defect", limit=1000)
@@ -119,18 +133,18 @@ def run(engine, pipeline, say) -> dict:
             f"(受理/过程/特别程序/结果/材料: {dict(Counter(r[0] for r in province.upload_rows))})"
         )
         click.echo(
-            f"   receipts   {dict(done)}; defects by the province's reason: {dict(codes)} "
+            f"   receipts   {dict(sorted(done.items()))}; defects by the province's reason: {dict(sorted(codes.items()))} "
             f"(govhub deliveries --status defect)"
         )
-        fixed = _correct(engine, pipeline, defects[-1], good) if defects else None
+        fixed = _correct(engine, pipeline, defects[-1], cap[1]) if defects and cap else None
         again = Counter()
         if fixed:
             _queue_version(engine, defects[-1])
             again = d.run_once(PEER)
             reporting.advance_acknowledged(engine, PEER, "case")
             click.echo(
-                f"   corrected  case {fixed[:12]}… re-sent by its department with a registered item code "
-                f": {dict(again)}; its defect is superseded, "
+                f"   corrected  case {fixed[:12]}… re-sent by its department promising "
+                f"{cap[1] if cap else ''} days: {dict(sorted(again.items()))}; its defect is superseded, "
                 f"{len(defects) - 1} still wait (govhub replay --status defect after a fix)"
             )
         return {

@@ -134,6 +134,7 @@ class ProvinceState:
         # UploadCases (sandbox.province_upload): registered data sources, refused item codes, what it holds
         self.data_sources: set[str] = {"100"}
         self.refuse_items: set[str] = set()
+        self.max_promise_days: dict[str, int] = {}  # item code → the longest promise it allows
         self.upload_cases: dict[str, str] = {}
         self.upload_rows: list[tuple[str, str, str]] = []
         self.upload_batches: list[str] = []

@@ -6,6 +6,7 @@ reason code:
 
 ``E101`` 事项编码未在省级事项库登记   the item code is one the province refuses (``state.refuse_items``)
 ``E102`` 办结时间早于申请时间          a result row finished before the case was applied for
+``E105`` 承诺期限超过省级事项库规定     CNQX over the item's ``state.max_promise_days[item code]``
 ``E150`` 数据来源代码未备案            the row's SJLY is not registered (``state.data_sources``)
 ``E201`` 办件不存在,不能更新或删除      an update / delete (U / D) of a case the province does not hold
 ``E202`` 办件已作废                    a row for a case the province holds as deleted
@@ -61,6 +62,7 @@ WSDL_BINDING_OP = """    <wsdl:operation name="UploadCases">
 REASONS = {
     "E101": "事项编码未在省级事项库登记",
     "E102": "办结时间早于申请时间",
+    "E105": "承诺期限超过省级事项库规定",
     "E150": "数据来源代码未备案",
     "E201": "办件不存在,不能更新或删除",
     "E202": "办件已作废",
@@ -106,6 +108,8 @@ def upload(state, doc) -> tuple[str, list[tuple[str, str, str]]]:
                 code = "E203"
             elif name == "SLXX" and _text(row, "SXBM") in state.refuse_items:
                 code = "E101"
+            elif name == "SLXX" and _over(state.max_promise_days.get(_text(row, "SXBM")), _text(row, "CNQX")):
+                code = "E105"
             elif sync in ("U", "D") and held is None:
                 code = "E201"
             elif held == "deleted" and sync != "I":
@@ -120,6 +124,10 @@ def upload(state, doc) -> tuple[str, list[tuple[str, str, str]]]:
                 state.upload_rows.append((name, case, sync))
             out.append((_text(row, "HID"), code, REASONS.get(code, "")))
     return doc.get("pch"), out
+
+
+def _over(limit: int | None, days: str) -> bool:
+    return limit is not None and days.isdigit() and int(days) > limit
 
 
 def answer(tns: str, ack: str, batch: str, results: list[tuple[str, str, str]]):

@@ -140,12 +140,12 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     assert corrected and rejected and stats["corrected"] == 1, out[-3000:]
     # step 8 (issue #13): the province's upload format, rows it rejects kept as defects, one corrected and re-sent
     receipts = re.search(
-        r"receipts +\{'acknowledged': (\d+), 'defect': (\d+)\}; defects by the province's reason: \{'E101'", out
+        r"receipts +\{'acknowledged': (\d+), 'defect': (\d+)\}; defects by the province's reason: \{'E105'", out
     )
     resent = re.search(r"corrected +case .*: \{'acknowledged': 1\}; its defect is superseded", out)
     assert receipts and int(receipts.group(1)) > 0 and int(receipts.group(2)) > 0 and resent, out[-3000:]
     defects = json.loads(govhub(env, "deliveries", "--status", "defect", "--json").stdout)["deliveries"]
-    assert len(defects) == int(receipts.group(2)) - 1 and all("E101" in d["last_error"] for d in defects)
+    assert len(defects) == int(receipts.group(2)) - 1 and all("E105" in d["last_error"] for d in defects)
 
     def read(*args: str) -> str:  # in this process: dozens of commands, seconds each as processes
         result = CliRunner().invoke(
