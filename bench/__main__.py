@@ -31,12 +31,14 @@ from hub.core.config import ROOT
 from hub.db.engine import migrate
 from synth.generator import Generator
 
-STAGES = ("copy", "xml_first", "xml_again", "rest", "orm")
+STAGES = ("copy", "xml_first", "xml_again", "rest", "rest_latency", "dlt", "orm")
 LABELS = {
     "copy": "COPY 裸表 (physical limit)",
     "xml_first": "XML 端到端 首次 (first load)",
     "xml_again": "XML 端到端 重投 (all duplicates)",
     "rest": "REST JSON 并发 (concurrent)",
+    "rest_latency": "REST 延迟 (100-record pushes)",
+    "dlt": "dlt merge (peer tool)",
     "orm": "ORM merge 逐条 (per record)",
 }
 
@@ -114,9 +116,9 @@ def _cell(s: str, width: int, left: bool = False) -> str:
     return s + pad if left else pad + s
 
 
-def _table(results: list[dict], copy_rate: float | None) -> str:
-    widths = (38, 14, 12, 14, 14, 16)
-    head = ["阶段 stage", "记录 records", "秒 seconds", "条/秒 rec/s", "对COPY ratio", "峰值内存 RSS"]
+def _table(results: list[dict], copy_rate: float | None, dlt_rate: float | None = None) -> str:
+    widths = (38, 14, 12, 14, 14, 14, 16)
+    head = ["阶段 stage", "记录 records", "秒 seconds", "条/秒 rec/s", "对COPY ratio", "对dlt ratio", "峰值内存 RSS"]
     lines = ["".join(_cell(h, w, i == 0) for i, (h, w) in enumerate(zip(head, widths))), "-" * sum(widths)]
     for r in results:
         cells = [
@@ -125,10 +127,20 @@ def _table(results: list[dict], copy_rate: float | None) -> str:
             f"{r['seconds']:.1f}",
             f"{r['rate']:,.0f}",
             f"{r['rate'] / copy_rate:.1%}" if copy_rate else "—",
+            f"{r['rate'] / dlt_rate:.2f}×" if dlt_rate else "—",
             f"{r['peak_rss_mb']:,.0f} MB",
         ]
         lines.append("".join(_cell(c, w, i == 0) for i, (c, w) in enumerate(zip(cells, widths))))
+    lines += [_latency_line(level) for r in results for level in r.get("levels", ())]
     return "\n".join(lines)
+
+
+def _latency_line(level: dict) -> str:
+    return (
+        f"  REST 延迟 latency, {level['clients']} clients × {level['push_size']} records: "
+        f"p50 {level['p50_ms']:,.0f} ms, p95 {level['p95_ms']:,.0f} ms, p99 {level['p99_ms']:,.0f} ms "
+        f"({level['pushes']:,} pushes in {level['seconds']:.0f} s, {level['errors']} failed)"
+    )
 
 
 @click.command()
@@ -209,8 +221,9 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
         else:
             drop()
     copy_rate = next((r["rate"] for r in results if r["stage"] == "copy"), None)
+    dlt_rate = next((r["rate"] for r in results if r["stage"] == "dlt"), None)
     click.echo("")
-    click.echo(_table(results, copy_rate))
+    click.echo(_table(results, copy_rate, dlt_rate))
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "n": n,
@@ -218,7 +231,14 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
         "cores": cores,
         "load_average": os.getloadavg(),
         "python": platform.python_version(),
-        "stages": [{**r, "ratio_to_copy": (r["rate"] / copy_rate if copy_rate else None)} for r in results],
+        "stages": [
+            {
+                **r,
+                "ratio_to_copy": (r["rate"] / copy_rate if copy_rate else None),
+                "ratio_to_dlt": (r["rate"] / dlt_rate if dlt_rate else None),
+            }
+            for r in results
+        ],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

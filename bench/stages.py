@@ -100,7 +100,7 @@ def orm_baseline(db: str, data: Path, limit: int) -> dict:
 
 
 @click.command()
-@click.argument("stage", type=click.Choice(["xml_first", "xml_again", "rest", "copy", "orm"]))
+@click.argument("stage", type=click.Choice(["xml_first", "xml_again", "rest", "rest_latency", "copy", "dlt", "orm"]))
 @click.option("--db", required=True)
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--orm-limit", default=20_000, show_default=True)
@@ -116,6 +116,10 @@ def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
         out = copy_baseline(db, data)
     elif stage == "orm":
         out = orm_baseline(db, data, orm_limit)
+    elif stage == "dlt":
+        from bench.dlt_stage import dlt_merge  # deferred: each stage's peak RSS counts only what it loads
+
+        out = dlt_merge(db, data)
     else:
         from bench.rest import rest_ingest  # deferred: each stage's peak RSS counts only what it loads
 
