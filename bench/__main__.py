@@ -55,7 +55,7 @@ def _data(n: int, seed: int, folder: Path) -> Path:
     return data
 
 
-def _catalogue(folder: Path, key: str) -> Path:
+def _catalogue(folder: Path, key: str, latency_key: str = "") -> Path:
     code, region = next((c, r) for name, c, r in Generator(seed=0).departments if name == DEPARTMENT)
     systems = [
         {
@@ -74,6 +74,15 @@ def _catalogue(folder: Path, key: str) -> Path:
             "dept_code": code,
             "may_push": ["case"],
             "credentials": {"api_key_sha256": sha256_hex(key)},
+        },
+        {
+            "id": "bench-latency",
+            "name": "基准测试 REST 延迟",
+            "level": "department",
+            "region_code": region,
+            "dept_code": code,
+            "may_push": ["case"],
+            "credentials": {"api_key_sha256": sha256_hex(latency_key or secrets.token_urlsafe(24))},
         },
     ]
     path = folder / "systems.yaml"
@@ -163,9 +172,28 @@ def _latency_line(level: dict) -> str:
 @click.option("--servers", default=2, show_default=True, help="REST: uvicorn server processes")
 @click.option("--clients", default=4, show_default=True, help="REST: concurrent client threads")
 @click.option("--push-size", default=1000, show_default=True, help="REST: records per push")
+@click.option(
+    "--latency-clients", default="8,50", show_default=True, help="REST latency: concurrency levels, one after another"
+)
+@click.option("--latency-seconds", default=60.0, show_default=True, help="REST latency: seconds per level")
+@click.option("--latency-push-size", default=100, show_default=True, help="REST latency: records per push")
 @click.option("--out", default=str(ROOT / "var" / "bench.json"), show_default=True, type=click.Path(path_type=Path))
 @click.option("--keep", is_flag=True, help="keep the database (its URL is printed)")
-def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, keep) -> None:
+def main(
+    n,
+    seed,
+    stages,
+    pg_url,
+    orm_limit,
+    servers,
+    clients,
+    push_size,
+    latency_clients,
+    latency_seconds,
+    latency_push_size,
+    out,
+    keep,
+) -> None:
     chosen = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STAGES]
     if unknown:
@@ -184,11 +212,14 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
         f"GOVHUB_QUALITY_BATCH={quality}"
     )
     data = _data(n, seed, folder)
-    key = secrets.token_urlsafe(24)
+    key, latency_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     env = {
         **os.environ,
-        "GOVHUB_CATALOG": str(_catalogue(folder, key)),
+        "GOVHUB_CATALOG": str(_catalogue(folder, key, latency_key)),
         "GOVHUB_BENCH_API_KEY": key,
+        "GOVHUB_BENCH_LATENCY_KEY": latency_key,
+        # the latency stage measures what a pushing system sees with the hub's default (on)
+        "GOVHUB_BENCH_LATENCY_QUALITY": os.environ.get("GOVHUB_QUALITY_BATCH") or "on",
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "GOVHUB_QUALITY_BATCH": quality,
     }
@@ -205,6 +236,12 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
             str(clients),
             "--push-size",
             str(push_size),
+            "--latency-clients",
+            latency_clients,
+            "--latency-seconds",
+            str(latency_seconds),
+            "--latency-push-size",
+            str(latency_push_size),
         ]
         for stage in [s for s in STAGES if s in chosen]:
             t0 = time.time()

@@ -107,7 +107,12 @@ def orm_baseline(db: str, data: Path, limit: int) -> dict:
 @click.option("--servers", default=2, show_default=True)
 @click.option("--clients", default=4, show_default=True)
 @click.option("--push-size", default=1000, show_default=True)
-def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
+@click.option("--latency-clients", default="8,50", show_default=True)
+@click.option("--latency-seconds", default=60.0, show_default=True)
+@click.option("--latency-push-size", default=100, show_default=True)
+def main(
+    stage, db, data, orm_limit, servers, clients, push_size, latency_clients, latency_seconds, latency_push_size
+) -> None:
     if stage == "xml_first":
         out = xml_ingest(db, data, "bench-first", "stored")
     elif stage == "xml_again":
@@ -116,6 +121,11 @@ def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
         out = copy_baseline(db, data)
     elif stage == "orm":
         out = orm_baseline(db, data, orm_limit)
+    elif stage == "rest_latency":
+        from bench.latency import rest_latency  # deferred: each stage's peak RSS counts only what it loads
+
+        levels = [int(c) for c in latency_clients.split(",") if c.strip()]
+        out = rest_latency(db, data, servers, levels, latency_seconds, latency_push_size)
     elif stage == "dlt":
         from bench.dlt_stage import dlt_merge  # deferred: each stage's peak RSS counts only what it loads
 
