@@ -31,7 +31,7 @@ class _Pushes:
 
     def __init__(self, data: Path, size: int):
         self.path, self.size, self.lock, self.no = data / "cases.jsonl", size, threading.Lock(), 0
-        self.f = open(self.path, "rb")  # noqa: SIM115 — closed by close()
+        self.f = open(self.path, "rb")  # closed by close()
 
     def next(self) -> tuple[int, bytes, int]:
         with self.lock:
