@@ -2,8 +2,9 @@
 each stage in its own process on a fresh PostgreSQL database the bench creates and
 drops: the hub's XML ingest (first load, then a re-delivery of the same records), JSON
 over the REST ingress with concurrent clients, and the two baselines — COPY into a bare
-table (the physical limit) and a session.merge per record (a hand-built job). Prints a
-table with ratios to COPY and writes the same figures to ``var/bench.json``."""
+table (the physical limit) and a session.merge per record (a hand-built job) — the peer
+tool (dlt merge, the bench extra) and the REST latency (p50/p95/p99). Prints a table with
+ratios to COPY and to dlt and writes the same figures to ``var/bench.json``."""
 
 from __future__ import annotations
 

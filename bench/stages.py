@@ -5,7 +5,8 @@ is the stage's figures as JSON, progress goes to standard error.
 Stages: ``xml_first`` / ``xml_again`` (the hub's end-to-end XML ingest, first load and a
 re-delivery of the same records under a new message id), ``rest`` (JSON pushes over the
 REST ingress, see ``bench.rest``), ``copy`` (COPY into a bare table: the physical
-limit), ``orm`` (a session.merge per record: what a hand-built job does).
+limit), ``orm`` (a session.merge per record: what a hand-built job does), ``dlt`` (the
+peer tool, ``bench.dlt_stage``) and ``rest_latency`` (response times, ``bench.latency``).
 """
 
 from __future__ import annotations
