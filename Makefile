@@ -73,7 +73,7 @@ promtool:
 	else echo "as root: apt-get install -y --no-install-recommends prometheus" >&2; exit 1; fi
 
 constraints: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	{ echo "# Resolved versions of every dependency (Python 3.11), installed with 'pip install -c constraints.txt'."; \
 	  echo "# Regenerate after changing pyproject.toml: make constraints"; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -vi '^govhub'; } > constraints.txt
@@ -90,5 +90,9 @@ bench-scale: $(STAMP)
 # N=2000000 BENCH_ARGS=--stages=xml_first is the memory check.
 N ?= 200000
 .PHONY: bench
-bench: $(STAMP)
+$(VENV)/.bench-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-stamp
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench --n $(N) $(BENCH_ARGS)

@@ -2,8 +2,9 @@
 each stage in its own process on a fresh PostgreSQL database the bench creates and
 drops: the hub's XML ingest (first load, then a re-delivery of the same records), JSON
 over the REST ingress with concurrent clients, and the two baselines — COPY into a bare
-table (the physical limit) and a session.merge per record (a hand-built job). Prints a
-table with ratios to COPY and writes the same figures to ``var/bench.json``."""
+table (the physical limit) and a session.merge per record (a hand-built job) — the peer
+tool (dlt merge, the bench extra) and the REST latency (p50/p95/p99). Prints a table with
+ratios to COPY and to dlt and writes the same figures to ``var/bench.json``."""
 
 from __future__ import annotations
 
@@ -31,12 +32,14 @@ from hub.core.config import ROOT
 from hub.db.engine import migrate
 from synth.generator import Generator
 
-STAGES = ("copy", "xml_first", "xml_again", "rest", "orm")
+STAGES = ("copy", "xml_first", "xml_again", "rest", "rest_latency", "dlt", "orm")
 LABELS = {
     "copy": "COPY 裸表 (physical limit)",
     "xml_first": "XML 端到端 首次 (first load)",
     "xml_again": "XML 端到端 重投 (all duplicates)",
     "rest": "REST JSON 并发 (concurrent)",
+    "rest_latency": "REST 延迟 (100-record pushes)",
+    "dlt": "dlt merge (peer tool)",
     "orm": "ORM merge 逐条 (per record)",
 }
 
@@ -53,7 +56,7 @@ def _data(n: int, seed: int, folder: Path) -> Path:
     return data
 
 
-def _catalogue(folder: Path, key: str) -> Path:
+def _catalogue(folder: Path, key: str, latency_key: str = "") -> Path:
     code, region = next((c, r) for name, c, r in Generator(seed=0).departments if name == DEPARTMENT)
     systems = [
         {
@@ -72,6 +75,15 @@ def _catalogue(folder: Path, key: str) -> Path:
             "dept_code": code,
             "may_push": ["case"],
             "credentials": {"api_key_sha256": sha256_hex(key)},
+        },
+        {
+            "id": "bench-latency",
+            "name": "基准测试 REST 延迟",
+            "level": "department",
+            "region_code": region,
+            "dept_code": code,
+            "may_push": ["case"],
+            "credentials": {"api_key_sha256": sha256_hex(latency_key or secrets.token_urlsafe(24))},
         },
     ]
     path = folder / "systems.yaml"
@@ -114,9 +126,9 @@ def _cell(s: str, width: int, left: bool = False) -> str:
     return s + pad if left else pad + s
 
 
-def _table(results: list[dict], copy_rate: float | None) -> str:
-    widths = (38, 14, 12, 14, 14, 16)
-    head = ["阶段 stage", "记录 records", "秒 seconds", "条/秒 rec/s", "对COPY ratio", "峰值内存 RSS"]
+def _table(results: list[dict], copy_rate: float | None, dlt_rate: float | None = None) -> str:
+    widths = (38, 14, 12, 14, 14, 14, 16)
+    head = ["阶段 stage", "记录 records", "秒 seconds", "条/秒 rec/s", "对COPY ratio", "对dlt ratio", "峰值内存 RSS"]
     lines = ["".join(_cell(h, w, i == 0) for i, (h, w) in enumerate(zip(head, widths))), "-" * sum(widths)]
     for r in results:
         cells = [
@@ -125,10 +137,20 @@ def _table(results: list[dict], copy_rate: float | None) -> str:
             f"{r['seconds']:.1f}",
             f"{r['rate']:,.0f}",
             f"{r['rate'] / copy_rate:.1%}" if copy_rate else "—",
+            f"{r['rate'] / dlt_rate:.2f}×" if dlt_rate else "—",
             f"{r['peak_rss_mb']:,.0f} MB",
         ]
         lines.append("".join(_cell(c, w, i == 0) for i, (c, w) in enumerate(zip(cells, widths))))
+    lines += [_latency_line(level) for r in results for level in r.get("levels", ())]
     return "\n".join(lines)
+
+
+def _latency_line(level: dict) -> str:
+    return (
+        f"  REST 延迟 latency, {level['clients']} clients × {level['push_size']} records: "
+        f"p50 {level['p50_ms']:,.0f} ms, p95 {level['p95_ms']:,.0f} ms, p99 {level['p99_ms']:,.0f} ms "
+        f"({level['pushes']:,} pushes in {level['seconds']:.0f} s, {level['errors']} failed)"
+    )
 
 
 @click.command()
@@ -151,9 +173,28 @@ def _table(results: list[dict], copy_rate: float | None) -> str:
 @click.option("--servers", default=2, show_default=True, help="REST: uvicorn server processes")
 @click.option("--clients", default=4, show_default=True, help="REST: concurrent client threads")
 @click.option("--push-size", default=1000, show_default=True, help="REST: records per push")
+@click.option(
+    "--latency-clients", default="8,50", show_default=True, help="REST latency: concurrency levels, one after another"
+)
+@click.option("--latency-seconds", default=60.0, show_default=True, help="REST latency: seconds per level")
+@click.option("--latency-push-size", default=100, show_default=True, help="REST latency: records per push")
 @click.option("--out", default=str(ROOT / "var" / "bench.json"), show_default=True, type=click.Path(path_type=Path))
 @click.option("--keep", is_flag=True, help="keep the database (its URL is printed)")
-def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, keep) -> None:
+def main(
+    n,
+    seed,
+    stages,
+    pg_url,
+    orm_limit,
+    servers,
+    clients,
+    push_size,
+    latency_clients,
+    latency_seconds,
+    latency_push_size,
+    out,
+    keep,
+) -> None:
     chosen = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STAGES]
     if unknown:
@@ -172,11 +213,14 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
         f"GOVHUB_QUALITY_BATCH={quality}"
     )
     data = _data(n, seed, folder)
-    key = secrets.token_urlsafe(24)
+    key, latency_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     env = {
         **os.environ,
-        "GOVHUB_CATALOG": str(_catalogue(folder, key)),
+        "GOVHUB_CATALOG": str(_catalogue(folder, key, latency_key)),
         "GOVHUB_BENCH_API_KEY": key,
+        "GOVHUB_BENCH_LATENCY_KEY": latency_key,
+        # the latency stage measures what a pushing system sees with the hub's default (on)
+        "GOVHUB_BENCH_LATENCY_QUALITY": os.environ.get("GOVHUB_QUALITY_BATCH") or "on",
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "GOVHUB_QUALITY_BATCH": quality,
     }
@@ -193,6 +237,12 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
             str(clients),
             "--push-size",
             str(push_size),
+            "--latency-clients",
+            latency_clients,
+            "--latency-seconds",
+            str(latency_seconds),
+            "--latency-push-size",
+            str(latency_push_size),
         ]
         for stage in [s for s in STAGES if s in chosen]:
             t0 = time.time()
@@ -209,8 +259,9 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
         else:
             drop()
     copy_rate = next((r["rate"] for r in results if r["stage"] == "copy"), None)
+    dlt_rate = next((r["rate"] for r in results if r["stage"] == "dlt"), None)
     click.echo("")
-    click.echo(_table(results, copy_rate))
+    click.echo(_table(results, copy_rate, dlt_rate))
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "n": n,
@@ -218,7 +269,14 @@ def main(n, seed, stages, pg_url, orm_limit, servers, clients, push_size, out, k
         "cores": cores,
         "load_average": os.getloadavg(),
         "python": platform.python_version(),
-        "stages": [{**r, "ratio_to_copy": (r["rate"] / copy_rate if copy_rate else None)} for r in results],
+        "stages": [
+            {
+                **r,
+                "ratio_to_copy": (r["rate"] / copy_rate if copy_rate else None),
+                "ratio_to_dlt": (r["rate"] / dlt_rate if dlt_rate else None),
+            }
+            for r in results
+        ],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -5,6 +5,7 @@ as the clients see it; peak RSS is the largest server process's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import socket
@@ -39,10 +40,13 @@ def _pushes(data: Path, size: int):
             yield lines
 
 
-def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int) -> dict:
-    n = count_records(data)
+@contextlib.contextmanager
+def serve(db: str, servers: int, env_extra: dict | None = None):
+    """``govhub serve``'s app under uvicorn with ``servers`` processes on a free loopback
+    port; yields (url, peak) where ``peak["rss"]`` is the largest server process's RSS
+    (sampled every 0.2 s, so a short spike can be missed). Stops the server on exit."""
     port = _free_port()
-    env = {**os.environ, "GOVHUB_DB_URL": db, "GOVHUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "GOVHUB_DB_URL": db, "GOVHUB_LOG_LEVEL": "WARNING", **(env_extra or {})}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -66,7 +70,7 @@ def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int)
     peak = {"rss": 0}
     stop = threading.Event()
 
-    def watch():  # the largest server process; sampled, so a short spike can be missed
+    def watch():
         proc = psutil.Process(server.pid)
         while not stop.is_set():
             try:
@@ -89,6 +93,16 @@ def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int)
             time.sleep(0.3)
         time.sleep(1.0 * servers)  # let every server process come up
         threading.Thread(target=watch, daemon=True).start()
+        yield url, peak
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait(30)
+
+
+def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int) -> dict:
+    n = count_records(data)
+    with serve(db, servers) as (url, peak):
         work: queue.Queue = queue.Queue(maxsize=clients * 2)  # bounded: the file is read as it is pushed
         totals = {"stored": 0, "duplicate": 0, "quarantined": 0, "received": 0}
         errors: list[str] = []
@@ -131,10 +145,6 @@ def rest_ingest(db: str, data: Path, servers: int, clients: int, push_size: int)
             for t in threads:
                 t.join()
             seconds = time.perf_counter() - t0
-    finally:
-        stop.set()
-        server.terminate()
-        server.wait(30)
     if errors:
         raise SystemExit("REST pushes failed: " + "; ".join(errors[:3]))
     if totals["stored"] != n:

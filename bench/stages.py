@@ -5,7 +5,8 @@ is the stage's figures as JSON, progress goes to standard error.
 Stages: ``xml_first`` / ``xml_again`` (the hub's end-to-end XML ingest, first load and a
 re-delivery of the same records under a new message id), ``rest`` (JSON pushes over the
 REST ingress, see ``bench.rest``), ``copy`` (COPY into a bare table: the physical
-limit), ``orm`` (a session.merge per record: what a hand-built job does).
+limit), ``orm`` (a session.merge per record: what a hand-built job does), ``dlt`` (the
+peer tool, ``bench.dlt_stage``) and ``rest_latency`` (response times, ``bench.latency``).
 """
 
 from __future__ import annotations
@@ -100,14 +101,19 @@ def orm_baseline(db: str, data: Path, limit: int) -> dict:
 
 
 @click.command()
-@click.argument("stage", type=click.Choice(["xml_first", "xml_again", "rest", "copy", "orm"]))
+@click.argument("stage", type=click.Choice(["xml_first", "xml_again", "rest", "rest_latency", "copy", "dlt", "orm"]))
 @click.option("--db", required=True)
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--orm-limit", default=20_000, show_default=True)
 @click.option("--servers", default=2, show_default=True)
 @click.option("--clients", default=4, show_default=True)
 @click.option("--push-size", default=1000, show_default=True)
-def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
+@click.option("--latency-clients", default="8,50", show_default=True)
+@click.option("--latency-seconds", default=60.0, show_default=True)
+@click.option("--latency-push-size", default=100, show_default=True)
+def main(
+    stage, db, data, orm_limit, servers, clients, push_size, latency_clients, latency_seconds, latency_push_size
+) -> None:
     if stage == "xml_first":
         out = xml_ingest(db, data, "bench-first", "stored")
     elif stage == "xml_again":
@@ -116,6 +122,15 @@ def main(stage, db, data, orm_limit, servers, clients, push_size) -> None:
         out = copy_baseline(db, data)
     elif stage == "orm":
         out = orm_baseline(db, data, orm_limit)
+    elif stage == "rest_latency":
+        from bench.latency import rest_latency  # deferred: each stage's peak RSS counts only what it loads
+
+        levels = [int(c) for c in latency_clients.split(",") if c.strip()]
+        out = rest_latency(db, data, servers, levels, latency_seconds, latency_push_size)
+    elif stage == "dlt":
+        from bench.dlt_stage import dlt_merge  # deferred: each stage's peak RSS counts only what it loads
+
+        out = dlt_merge(db, data)
     else:
         from bench.rest import rest_ingest  # deferred: each stage's peak RSS counts only what it loads
 

@@ -38,6 +38,7 @@ from hub.ingest.batching import Finish, last_marked, record_result
 from hub.ingest.batching import batches as batches
 from hub.ingest.counters import timed_batch
 from hub.ingest.decode import MessageInfo, RawRecord
+from hub.ingest.gc_tuning import throughput_gc
 from hub.ingest.results import ResultSink
 from hub.ingest.rows import content_hash, text_hash
 from hub.ingest.store import (
@@ -233,14 +234,15 @@ class Pipeline:
         summary = Summary(m.system.id, ctx.kind.kind, m.mapping.label, ctx.message_id)
         finish = partial(self._finish, m, summary)
         cut = last_marked(batches(prepared, self.batch_size), on_last=_finisher(m))
-        for batch, counts in self._stored(ctx, cut, m.seen, finish):
-            summary.counts.update(counts)
-            summary.details.update(p.detail for p in batch)
-            summary.reasons.update(p.problem.reason for p in batch if p.outcome == Outcome.QUARANTINED)
-            if results is not None:
-                results.extend(record_result(p) for p in batch)
-            if on_batch:
-                on_batch(len(batch))
+        with throughput_gc():  # decode, prepare and store allocate a lot, and free nearly all of it at once
+            for batch, counts in self._stored(ctx, cut, m.seen, finish):
+                summary.counts.update(counts)
+                summary.details.update(p.detail for p in batch)
+                summary.reasons.update(p.problem.reason for p in batch if p.outcome == Outcome.QUARANTINED)
+                if results is not None:
+                    results.extend(record_result(p) for p in batch)
+                if on_batch:
+                    on_batch(len(batch))
         if not summary.received:  # a message without records is logged all the same
             _finisher(m)()
             with self.engine.begin() as conn:

@@ -236,35 +236,79 @@ def _converter(f: Field, as_json: bool) -> Converter:
 _fromisoformat = datetime.fromisoformat
 
 
-class _Compiled(tuple[tuple[tuple[str, Converter, bool], ...], frozenset[str], dict[str, Converter], frozenset[str]]):
-    """(converters in dictionary order, known names, converter by name, required names)."""
+# A text or enum field checked inline by the fast path: (max length, min length, allowed values or None).
+_Inline = tuple[Any, int, frozenset[str] | None]
+
+
+class _Compiled(
+    tuple[
+        tuple[tuple[str, Converter, bool], ...],
+        frozenset[str],
+        dict[str, Converter],
+        frozenset[str],
+        dict[str, _Inline],
+    ]
+):
+    """(converters in dictionary order, known names, converter by name, required names,
+    the text and enum fields the fast path checks inline)."""
+
+
+def _inline(f: Field) -> _Inline | None:
+    """What ``_text_converter`` / ``_enum_converter`` check, for a str value: the same limits."""
+    if f.type == "enum":
+        return (None, 0, frozenset(f.values or ()))
+    if f.type in ("string", "text", "code"):
+        mx = int(f.max) if f.max is not None else None
+        return (mx if f.type != "text" else 20000, int(f.min) if (f.type == "code" and f.min is not None) else 0, None)
+    return None
 
 
 def _compile(fields: Iterable[Field], as_json: bool) -> _Compiled:
+    fields = tuple(fields)
     convs = tuple((f.name, _converter(f, as_json), f.required) for f in fields)
+    inline = {f.name: spec for f in fields if (spec := _inline(f)) is not None}
     return _Compiled(
         (
             convs,
             frozenset(f.name for f in fields),
             {n: c for n, c, _ in convs},
             frozenset(f.name for f in fields if f.required),
+            inline,
         )
     )
 
 
 def _run(compiled: _Compiled, record: dict[str, Any]) -> dict[str, Any]:
-    """Fast path: convert the fields the record has, in its own order. Anything unusual
-    (a defect, an unknown or null field) is handed to the ordered pass, so the defect
-    reported is always the first in dictionary order."""
-    by_name, required = compiled[2], compiled[3]
+    """Fast path: convert the fields the record has, in its own order; a text or enum
+    value (most of a record) is checked inline, without a converter call. Anything
+    unusual (a defect, an unknown or null field) is handed to the ordered pass, so the
+    defect reported is always the first in dictionary order."""
+    by_name, required, inline = compiled[2], compiled[3], compiled[4]
     out: dict[str, Any] = {}
     try:
         for name, v in record.items():
-            if v is None or (isinstance(v, str) and not v.strip()):
-                if name in required:
+            if v.__class__ is str:
+                s = v.strip()
+                if not s:
+                    if name in required:
+                        return _run_ordered(compiled, record)
+                    continue
+                spec = inline.get(name)
+                if spec is None:
+                    out[name] = by_name[name](v)
+                    continue
+                limit, least, allowed = spec
+                if allowed is not None:
+                    if s not in allowed:
+                        return _run_ordered(compiled, record)
+                elif len(s) > limit or len(s) < least or (not s.isprintable() and _CONTROL_RE.search(s)):
                     return _run_ordered(compiled, record)
-                continue
-            out[name] = by_name[name](v)
+                out[name] = s
+            elif v is None or isinstance(v, str):  # a str subclass: the ordered pass, as it was
+                if v is not None or name in required:
+                    return _run_ordered(compiled, record)
+            else:
+                out[name] = by_name[name](v)
     except (KeyError, FieldDefect, AttributeError, TypeError):
         return _run_ordered(compiled, record)
     if not required <= out.keys():

@@ -24,6 +24,7 @@ from hub.model.dictionary import kind as dictionary_kind
 from hub.model.outcomes import Outcome
 from hub.quality.checks import SuiteRun, env_for, run_suite, store_run
 from hub.quality.models import quality_run
+from hub.quality.plain import run_suite as run_plain
 from hub.quality.suites import suite
 
 log = logging.getLogger("govhub.quality")
@@ -65,13 +66,17 @@ def message_records(engine: Engine, system: str, kind: str, message_id: str, lim
     return [rows[key] for key in keys if key in rows]
 
 
-def check_message(engine: Engine, system: str, kind: str, message_id: str) -> SuiteRun | None:
+def check_message(engine: Engine, system: str, kind: str, message_id: str, plain: bool = False) -> SuiteRun | None:
     """Run ``kind``'s suite on one message and store a ``quality_run`` row (scope batch).
-    Returns None when the message left nothing in the libraries."""
+    Returns None when the message left nothing in the libraries. ``plain``: evaluate in
+    plain Python (``hub.quality.plain``, the push-time check) instead of Great Expectations."""
     records = message_records(engine, system, kind, message_id)
     if not records:
         return None
-    run = run_suite(suite(kind), records, env_for(engine))
+    if plain:
+        run = run_plain(suite(kind, with_gx=False), records, env_for(engine))
+    else:
+        run = run_suite(suite(kind), records, env_for(engine))
     store_run(engine, run, "batch", system, message_id=message_id)
     if not run.success:
         log.warning(

@@ -14,7 +14,7 @@ at most five; a helper column's failure shows the source field's value and the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from hub.quality.suites import LoadedSuite
 
 MAX_EXAMPLES = 5
 EXAMPLE_CHARS = 60
+HelperAt = Callable[[int, str], Any]  # (row, helper column) → the helper value (its reason code)
 RESULT_FORMAT = {
     "result_format": "SUMMARY",
     "partial_unexpected_count": 20,
@@ -102,7 +103,9 @@ def _show(kind, name: str, value: Any) -> str:
     return text if len(text) <= EXAMPLE_CHARS else f"{text[:EXAMPLE_CHARS]}…({len(text)}字)"
 
 
-def _examples(suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, records: Sequence[dict], df) -> list[str]:
+def _examples(
+    suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, records: Sequence[dict], helper_at: HelperAt
+) -> list[str]:
     k = dictionary_kind(suite.kind)
     scalars = {f.name for f in k.scalars}
     column = kwargs.get("column")
@@ -127,7 +130,7 @@ def _examples(suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, record
             f"{f}={_show(k, f, v)}" if len(shown) > 1 or f not in fields else _show(k, f, v) for f, v in shown
         )
         if helper is not None:
-            text = f"{text} ({df.at[row, helper]})"
+            text = f"{text} ({helper_at(row, helper)})"
         if text not in out:
             out.append(text)
         if len(out) >= MAX_EXAMPLES:
@@ -135,32 +138,57 @@ def _examples(suite: LoadedSuite, kwargs: dict, meta: dict, result: dict, record
     return out
 
 
-def run_suite(suite: LoadedSuite, records: Sequence[dict], env: CheckEnv) -> SuiteRun:
-    """Validate ``records`` (canonical, typed or lexical) with ``suite``."""
-    df = frame.build(suite, records, env)
-    res = gx.validate(suite.gx_suite(), df, RESULT_FORMAT)
-    run = SuiteRun(suite.name, suite.version, suite.kind, len(records))
-    for r in res.results:
-        cfg = r.expectation_config
-        meta, kwargs, result = dict(cfg.meta or {}), dict(cfg.kwargs), dict(r.result or {})
-        entry = {
-            "expectation": cfg.type,
-            "rule": meta.get("rule", ""),
-            "column": _column_of(kwargs, meta),
-            "success": bool(r.success),
-            "unexpected_count": int(result.get("unexpected_count") or 0),
-            "element_count": int(result.get("element_count", len(records))),
-            "examples": [] if r.success else _examples(suite, kwargs, meta, result, records, df),
-            "label_zh": meta.get("label_zh", ""),
-        }
-        if "observed_value" in result:
-            entry["observed_value"] = _plain(result["observed_value"])
-        error = _exception_message(r.exception_info)
-        if error and not r.success:
-            entry["error"] = mask_text(error)[:300]
-        run.results.append(entry)
+def entry(
+    suite: LoadedSuite,
+    type_: str,
+    kwargs: dict,
+    meta: dict,
+    success: bool,
+    result: dict,
+    records: Sequence[dict],
+    helper_at: HelperAt,
+    error: str | None = None,
+) -> dict:
+    """One ``results`` entry from an expectation's outcome (GE's ``SUMMARY`` result shape;
+    ``hub.quality.expectations`` returns the same)."""
+    out = {
+        "expectation": type_,
+        "rule": meta.get("rule", ""),
+        "column": _column_of(kwargs, meta),
+        "success": bool(success),
+        "unexpected_count": int(result.get("unexpected_count") or 0),
+        "element_count": int(result.get("element_count", len(records))),
+        "examples": [] if success else _examples(suite, kwargs, meta, result, records, helper_at),
+        "label_zh": meta.get("label_zh", ""),
+    }
+    if "observed_value" in result:
+        out["observed_value"] = _plain(result["observed_value"])
+    if error and not success:
+        out["error"] = mask_text(error)[:300]
+    return out
+
+
+def finish(suite: LoadedSuite, records: Sequence[dict], entries: list[dict]) -> SuiteRun:
+    run = SuiteRun(suite.name, suite.version, suite.kind, len(records), entries)
     run.results.sort(key=lambda e: (e["success"], e["rule"]))  # failures first: what a reader wants
     return run
+
+
+def run_suite(suite: LoadedSuite, records: Sequence[dict], env: CheckEnv) -> SuiteRun:
+    """Validate ``records`` (canonical, typed or lexical) with ``suite`` in Great Expectations
+    (the daily check, ``govhub quality batch``, Data Docs; the push-time check is
+    ``hub.quality.plain.run_suite``)."""
+    df = frame.build(suite, records, env)
+    res = gx.validate(suite.gx_suite(), df, RESULT_FORMAT)
+    entries = []
+    for r in res.results:
+        cfg = r.expectation_config
+        kwargs, meta = dict(cfg.kwargs), dict(cfg.meta or {})
+        error = _exception_message(r.exception_info)
+        result = dict(r.result or {})
+        at = lambda row, col: df.at[row, col]  # noqa: E731
+        entries.append(entry(suite, cfg.type, kwargs, meta, r.success, result, records, at, error))
+    return finish(suite, records, entries)
 
 
 def _plain(v: Any) -> Any:

@@ -39,6 +39,7 @@ from hub.core.config import SCHEMAS_DIR
 from hub.core.errors import ConfigError
 from hub.model.dictionary import DictionaryError
 from hub.model.dictionary import kind as dictionary_kind
+from hub.quality import expectations as plain_expectations
 from hub.quality.derived import CHECKS
 
 SUITES_DIR = SCHEMAS_DIR / "expectations"
@@ -186,7 +187,11 @@ def _columns(kwargs: dict) -> list[str]:
     return cols
 
 
-def load_suite(path: Path) -> LoadedSuite:
+def load_suite(path: Path, with_gx: bool = True) -> LoadedSuite:
+    """Load and check one suite file. ``with_gx=False`` skips asking Great Expectations
+    whether it accepts each expectation (importing GE takes seconds and ~170 MB: the
+    push-time check in ``hub.quality.plain`` never needs it); every expectation must have a
+    plain-Python form (``hub.quality.expectations``) either way."""
     raw = path.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -240,27 +245,33 @@ def load_suite(path: Path) -> LoadedSuite:
                 f"(checks: {', '.join(sorted(CHECKS))})"
             )
         try:
+            plain_expectations.check(e.type, e.kwargs)
+        except plain_expectations.Unsupported as exc:
+            raise SuiteError(f"{where}: {exc}") from None
+        if not with_gx:
+            continue
+        try:
             _gx_expectation(e)
         except Exception as exc:  # noqa: BLE001 — GE raises several types for a bad configuration
             raise SuiteError(f"{where}: Great Expectations rejects it: {exc}") from None
     return LoadedSuite(path, spec, hashlib.sha256(raw).hexdigest())
 
 
-@lru_cache(maxsize=4)
-def _load_dir(directory: str) -> dict[str, LoadedSuite]:
+@lru_cache(maxsize=8)
+def _load_dir(directory: str, with_gx: bool = True) -> dict[str, LoadedSuite]:
     paths = sorted(Path(directory).glob("*.json"))
     if not paths:
         raise SuiteError(f"{directory}: no expectation suites (*.json)")
-    return {p.stem: load_suite(p) for p in paths}
+    return {p.stem: load_suite(p, with_gx) for p in paths}
 
 
-def suites(directory: Path | None = None) -> dict[str, LoadedSuite]:
-    """Every suite, by kind (loaded and checked once per process)."""
-    return _load_dir(str(directory or SUITES_DIR))
+def suites(directory: Path | None = None, with_gx: bool = True) -> dict[str, LoadedSuite]:
+    """Every suite, by kind (loaded and checked once per process; ``with_gx``: see ``load_suite``)."""
+    return _load_dir(str(directory or SUITES_DIR), with_gx)
 
 
-def suite(kind: str, directory: Path | None = None) -> LoadedSuite:
-    all_suites = suites(directory)
+def suite(kind: str, directory: Path | None = None, with_gx: bool = True) -> LoadedSuite:
+    all_suites = suites(directory, with_gx)
     if kind not in all_suites:
         raise SuiteError(f"no expectation suite for {kind!r}; suites: {', '.join(sorted(all_suites))}")
     return all_suites[kind]
