@@ -7,6 +7,7 @@ and re-encoded copy (the worker, and the amqp:// adapter for department brokers)
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -114,6 +115,24 @@ def test_gbk_document_published_with_pika_is_stored_from_its_bytes(hub_env, vhos
     assert Worker(settings, engine).run(idle_exit=1.5) == Counter(stored=20)
     assert outcomes(engine) == {"stored": 20}
     assert quarantine_rows(engine) == []
+
+
+def _readme_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The bus contract", 1)[1]
+    return re.search(r"^```python\n(.*?)^```", section, re.S | re.M).group(1)
+
+
+def test_the_readme_pika_example_publishes_what_the_worker_stores(hub_env, vhost_url, tmp_path, monkeypatch):
+    _init(hub_env)
+    (tmp_path / "cases-gbk.xml").write_bytes(_gbk_document(5, "cs-20261120-0001"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GOVHUB_BROKER_URL", vhost_url)
+    exec(compile(_readme_example(), "README.md", "exec"), {})
+    settings = load_settings(hub_env)
+    engine = engine_for(settings.db_url)
+    assert Worker(settings, engine).run(idle_exit=1.5) == Counter(stored=5)
+    assert outcomes(engine, "cs-approval") == {"stored": 5}
 
 
 def test_amqp_adapter_reads_a_gbk_body_as_sent(vhost_url):
