@@ -54,7 +54,10 @@ def fail_adapter(
 
 
 def safe_url(url: str) -> str:
-    """A database or broker URL without its password."""
+    """A database or broker URL without its password; a multi-host broker URL
+    (``amqp://u:p@h1//;amqp://u:p@h2//``, kombu's failover list) without any host's."""
+    if ";" in url:
+        return ";".join(safe_url(part) for part in url.split(";"))
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 — not an SQLAlchemy URL (amqp://...): keep the host part

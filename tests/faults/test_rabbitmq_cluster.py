@@ -60,7 +60,8 @@ def _init(env: dict) -> None:
         [sys.executable, "-m", "hub.cli", "init"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180
     )
     assert proc.returncode == 0, proc.stderr
-    assert "guest:guest" not in proc.stdout + proc.stderr  # every host's password masked
+    shown = proc.stdout + proc.stderr
+    assert "guest:guest" not in shown and "%3A" not in shown and shown.count("guest:***@") == 3, shown  # every host
 
 
 def test_cluster_node_lost_mid_stream(cluster, pg_database, tmp_path, workers):
