@@ -26,7 +26,7 @@ from hub.wiring import standard_pipeline
 from sandbox import province_soap, sharing_rest
 from sandbox.server import run_in_thread
 from synth.generator import Generator
-from tests.engines.airflow_stack import AirflowStack, airflow_env, free_port
+from tests.engines.airflow_stack import AirflowStack, airflow_env, free_port, wait_for
 from tests.helpers import xml_doc
 
 DAGS = ["item_catalog_sync", "case_report_upward", "reconcile"]
@@ -106,8 +106,12 @@ def test_dags_run_under_the_real_scheduler(executor, request, airflow_meta_db, p
         assert not failed, (failed, stack.logs(stack.procs))
         tasks = sum(len(stack.task_states(d, r)) for d, r in runs.items())
         if stack.celery:  # the tasks really went through the broker to the Celery worker
-            worker_log = (home / "celery-worker.log").read_text("utf-8", "replace")
-            assert len(re.findall(r"Task execute_workload\[[-\w]+\] succeeded", worker_log)) == tasks
+
+            def worker_done() -> bool:  # Celery logs a task's end just after the task reported it
+                log = (home / "celery-worker.log").read_text("utf-8", "replace")
+                return len(re.findall(r"Task execute_workload\[[-\w]+\] succeeded", log)) == tasks
+
+            wait_for(f"the Celery worker to log {tasks} tasks succeeded", worker_done, 30, every=0.5)
     finally:
         leftover = stack.stop()
     assert leftover == [], f"process groups still alive after stop: {leftover}"
