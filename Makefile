@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "govhub needs Python 3.11 (set PYTHON=/path/to/python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,airflow-celery]'
 	# The development checkout's own packages (demo, synth, sandbox, bench) are not in the
 	# wheel; a .pth puts the checkout on the venv's path so `govhub demo` finds them.
 	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/govhub-checkout.pth"
@@ -73,7 +73,7 @@ promtool:
 	else echo "as root: apt-get install -y --no-install-recommends prometheus" >&2; exit 1; fi
 
 constraints: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,airflow-celery]'
 	{ echo "# Resolved versions of every dependency (Python 3.11), installed with 'pip install -c constraints.txt'."; \
 	  echo "# Regenerate after changing pyproject.toml: make constraints"; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -vi '^govhub'; } > constraints.txt

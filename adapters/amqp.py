@@ -48,6 +48,7 @@ from kombu.exceptions import OperationalError
 
 from adapters.base import Adapter, Capabilities, Envelope, Receipt
 from adapters.errors import AdapterError, AuthError, ConfigError, TransientError
+from hub.core.wire import original_bytes, raw_channel
 
 OPTIONS = frozenset({"queue", "exchange", "routing_key", "password_env", "timeout"})
 ENVELOPE_HEADERS = ("system", "kind", "format", "filename")
@@ -121,7 +122,7 @@ class AmqpAdapter(Adapter):
 
     def _channel(self, which: str):
         if getattr(self, which) is None:
-            setattr(self, which, self._connection().channel())
+            setattr(self, which, raw_channel(self._connection().channel()))  # bodies stay bytes
         return getattr(self, which)
 
     def _discard(self, which: str) -> None:
@@ -213,7 +214,7 @@ class AmqpAdapter(Adapter):
 
     @staticmethod
     def _envelope(message) -> Envelope:
-        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+        body = original_bytes(message)  # a GBK body stays GBK: digest and parsing see the sent bytes
         headers = dict(message.headers or {})
         fields = {k: headers[k] for k in ENVELOPE_HEADERS if isinstance(headers.get(k), str)}
         message_id = message.properties.get("message_id") or body_message_id(body)

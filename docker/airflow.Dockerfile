@@ -16,5 +16,7 @@ COPY --chown=airflow:0 catalog /opt/govhub/catalog
 COPY --chown=airflow:0 dags /opt/airflow/dags
 USER airflow
 # Editable, so the hub finds schemas/, mappings/ and catalog/ beside its code.
-# Keep the image's Airflow exactly at the version the hub is tested with.
-RUN pip install --no-cache-dir "apache-airflow==3.3.2" -c /opt/govhub/constraints.txt -e /opt/govhub
+# Keep the image's Airflow exactly at the version the hub is tested with, and the Celery
+# provider and celery at the set tests/engines runs (the airflow-celery extra: celery 5.7.0
+# with provider 3.26.0 crashes at start).
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -c /opt/govhub/constraints.txt -e "/opt/govhub[airflow-celery]"

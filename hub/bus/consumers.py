@@ -27,6 +27,7 @@ from kombu import Connection, Consumer, Queue
 from kombu.message import Message
 
 from hub.bus import topology as bus
+from hub.core.wire import raw_channel
 
 log = logging.getLogger("govhub.worker")
 
@@ -71,7 +72,7 @@ class PartitionConsumers:
             Consumer(self._roster, queues=[bus.WORKERS_QUEUE], on_message=lambda m: m.ack(), prefetch_count=1).consume()
 
     def _subscribe(self, queue: Queue) -> None:
-        channel = self.conn.channel()
+        channel = raw_channel(self.conn.channel())  # bodies as sent (a GBK document stays GBK)
         consumer = Consumer(
             channel,
             queues=[queue],

@@ -1,6 +1,6 @@
 """Setting the hub up: ``govhub init``, ``govhub hash-secret`` and ``govhub schemas build|check``.
 
-govhub init                              create or upgrade the database
+govhub init                              create or upgrade the database; declare the bus topology
 govhub hash-secret [--api-key]           hash a secret for the catalogue's credentials
 govhub schemas build|check               regenerate the XSD / JSON Schema files
 """
@@ -15,10 +15,35 @@ from hub.db.engine import current_revision
 
 @click.command()
 def init() -> None:
-    """Create the database or bring it to the latest schema."""
+    """Create the database or bring it to the latest schema, and declare the bus topology
+    (exchanges, inbound partition queues, dead-letter exchange) on RabbitMQ, so that
+    department systems can publish to ``govhub.inbound`` before any worker has run."""
     s = settings()
     open_engine()
     click.echo(f"database ready at revision {current_revision(s.db_url)}: {safe_url(s.db_url)}")
+    if not s.embedded_broker:
+        _declare_bus(s)
+
+
+def _declare_bus(s) -> None:
+    from kombu.exceptions import OperationalError  # kombu wraps a refused connect in it
+
+    from hub.bus import topology as bus  # deferred: kombu and amqp, not needed for `govhub --help`
+
+    with bus.connect(s) as conn:
+        try:
+            conn.ensure_connection(max_retries=3, interval_start=1, interval_step=1)
+            bus.declare(conn)
+        except (OperationalError, *conn.connection_errors, *conn.channel_errors, OSError) as exc:
+            fail(
+                f"the database is ready but the broker at {safe_url(s.broker_url)} was not: {exc}; "
+                "start RabbitMQ (or fix GOVHUB_BROKER_URL) and run `govhub init` again"
+            )
+        n = bus.partitions(conn)
+    click.echo(
+        f"bus ready: exchanges govhub.inbound, govhub.events, govhub.dlx; queues govhub.inbound.0..{n - 1}, "
+        f"govhub.dead: {safe_url(s.broker_url)}"
+    )
 
 
 @click.command("hash-secret")

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.errors import AdapterError
 from hub.core.config import Settings, load_settings
-from hub.db.engine import engine_for, migrate
+from hub.db.engine import engine_for, ensure_schema
 from hub.model.masking import mask_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,9 +30,10 @@ def settings() -> Settings:
 
 
 def open_engine() -> Engine:
-    """The configured database, created or migrated to the latest schema first."""
+    """The configured database, created or migrated to the latest schema first (under a
+    lock, and only when it is behind)."""
     s = settings()
-    migrate(s.db_url)
+    ensure_schema(s.db_url)
     return engine_for(s.db_url)
 
 
@@ -53,7 +54,10 @@ def fail_adapter(
 
 
 def safe_url(url: str) -> str:
-    """A database or broker URL without its password."""
+    """A database or broker URL without its password; a multi-host broker URL
+    (``amqp://u:p@h1//;amqp://u:p@h2//``, kombu's failover list) without any host's."""
+    if ";" in url:
+        return ";".join(safe_url(part) for part in url.split(";"))
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 — not an SQLAlchemy URL (amqp://...): keep the host part

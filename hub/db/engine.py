@@ -51,15 +51,41 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# The key of the PostgreSQL advisory lock every migration takes (any constant bigint; this
+# one is "govhub" in ASCII), so processes starting at once migrate one after another.
+MIGRATION_LOCK = 0x676F76687562
+
+
 def migrate(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (idempotent)."""
+    """Bring the database at ``url`` to ``revision`` (idempotent).
+
+    On PostgreSQL the upgrade runs under a transaction-scoped advisory lock: processes
+    starting at once on an empty database (two Airflow tasks, a worker and the API) take
+    turns, and the later ones find the schema current instead of failing on a duplicate
+    ``alembic_version`` row. SQLite serialises writers by itself."""
     from alembic import command  # deferred: only when migrating
 
     engine = engine_for(url)
     cfg = alembic_config(url)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def head_revision(url: str) -> str | None:
+    """The newest revision of the hub's migrations."""
+    from alembic.script import ScriptDirectory  # deferred: only when migrating
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def ensure_schema(url: str) -> None:
+    """Migrate only when the schema is behind: a process that finds it current (the
+    usual case once ``govhub init`` has run) does not touch ``alembic_version`` at all."""
+    if current_revision(url) != head_revision(url):
+        migrate(url)
 
 
 def current_revision(url: str) -> str | None:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from hub.catalog.systems import get_system, systems
 from hub.core import clock
 from hub.core.config import load_settings
-from hub.db.engine import engine_for, migrate
+from hub.db.engine import engine_for, ensure_schema
 from hub.ops.jobs import record
 from hub.ops.logs import install_masking
 
@@ -109,10 +109,11 @@ def task_id(system_id: str) -> str:
 
 
 def engine():
-    """The hub database, for use inside a task (migrated on first use)."""
+    """The hub database, for use inside a task (migrated only when behind: ``govhub init``
+    migrates it before the DAGs run; tasks starting at once take turns under a lock)."""
     install_masking()  # the task log is Airflow's: mask what reaches it
     settings = load_settings()
-    migrate(settings.db_url)
+    ensure_schema(settings.db_url)
     return engine_for(settings.db_url)
 
 

@@ -37,6 +37,7 @@ from hub.core.config import Settings
 from hub.core.errors import InputError
 from hub.core.faults import pause_point
 from hub.core.message_id import fit_message_id, message_id_problem
+from hub.core.wire import original_bytes
 from hub.ingest.partitions import PartUnreadable, ingest_part, is_part
 from hub.ingest.pipeline import Pipeline
 from hub.ingest.rows import (  # quarantine_message: also imported from here (devices.gateway, tests)
@@ -107,7 +108,7 @@ class Worker:
 
     def on_message(self, body, message) -> None:
         headers = dict(message.headers or {})
-        raw = message.body if isinstance(message.body, bytes) else bytes(message.body or "", "utf-8")
+        raw = original_bytes(message)  # the bytes as published, whatever content_encoding says
         deliveries = int(headers.get("x-delivery-count") or 0) + 1
         try:
             self.handle(raw, headers, message.content_type)
