@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -177,3 +178,38 @@ def test_archive_refuses_a_broken_log_and_prunes_nothing(engine, catalog, hub_en
     assert refused.exit_code == 2 and "breaks at seq 1" in refused.output and "nothing archived" in refused.output
     with engine.connect() as conn:
         assert sorted(conn.execute(select(exchange_log.c.seq)).scalars()) == [1, 2]
+
+
+def test_checkpoints_every_interval_and_at_shutdown_on_the_injected_clock(engine, catalog, hub_env, clock):
+    from datetime import timedelta
+
+    from hub.audit.schedule import Checkpointer
+
+    _ingest(engine, 1)
+    cp = Checkpointer(engine, checkpoint.Sealer.from_env(), 900, now=clock.now)
+    assert cp.tick() is not None  # none yet: due at once
+    clock.advance(seconds=899)
+    assert cp.tick() is None
+    clock.advance(seconds=1)
+    assert cp.tick() is not None
+    assert cp.final() is not None  # shutdown: always
+    with engine.connect() as conn:
+        assert len(checkpoint.in_range(conn, 1, None)) == 3
+    clock.advance(timedelta(minutes=20))
+    scraped = render(registry(engine, None)).decode()
+    age = re.search(r"^govhub_exchange_log_checkpoint_age_seconds (\S+)$", scraped, re.M)
+    assert age and 1200 <= float(age.group(1)) < 1230, scraped
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_worker_signs_a_checkpoint_when_it_stops_and_runs_on_without_a_key(engine, catalog, hub_env, tmp_path):
+    _ingest(engine, 1)
+    env = {**hub_env, "GOVHUB_BROKER_URL": f"govhub+sqlite:///{tmp_path / 'bus.db'}"}
+    done = govhub(env, "worker", "--idle-exit", "0.2")
+    assert done.exit_code == 0, done.output
+    with engine.connect() as conn:
+        assert [c["seq"] for c in checkpoint.in_range(conn, 1, None)] == [1]
+    keyless = {**env, "GOVHUB_AUDIT_KEY_FILE": None, "GOVHUB_AUDIT_CERT_FILE": None}
+    assert govhub(keyless, "worker", "--idle-exit", "0.2").exit_code == 0
+    with engine.connect() as conn:
+        assert len(checkpoint.in_range(conn, 1, None)) == 1
