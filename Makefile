@@ -86,6 +86,11 @@ clean:
 bench-scale: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/scaleout.py
 
+# What the exchange log (存证) costs the XML first load, with vs without it (docs/exchange-log.md)
+.PHONY: bench-audit
+bench-audit: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/audit_cost.py --n $(or $(AUDIT_N),20000)
+
 # Ingest throughput and memory against COPY and an ORM baseline (docs/bench.md);
 # N=2000000 BENCH_ARGS=--stages=xml_first is the memory check.
 N ?= 200000

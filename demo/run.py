@@ -21,6 +21,7 @@ import time
 import click
 from kombu import Consumer
 
+from demo import audit as demo_audit
 from demo import outbound as demo_outbound
 from demo import protocols as demo_protocols
 from demo import quarantine as demo_quarantine
@@ -200,6 +201,7 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     protocols = demo_protocols.run(settings, engine, pipeline, _say)
     worked = demo_quarantine.run(engine, _say)
     demo_outbound.run(engine, pipeline, _say)
+    demo_audit.run(engine, settings.home, _say)  # 存证: checkpoint, export, the offline verifier
 
     data = stats.counts(engine)
     click.echo()

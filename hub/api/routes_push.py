@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from hub.api.auth import caller
 from hub.api.body import BodyTooLarge, read_body
+from hub.audit import refused as audit_refused
 from hub.catalog.access import AccessDenied, authorise_push
 from hub.catalog.systems import System
 from hub.core.message_id import MAX_MESSAGE_ID, MessageIdInvalid, check_message_id
@@ -137,8 +138,14 @@ def _push_route(kind: str):
             raise HTTPException(413, f"the body is larger than {exc.mib} MiB; split the batch") from None
         if not body.strip():
             raise HTTPException(400, "the body is empty; send a batch of records")
-        doc = _read_document(body, fmt)
         pipeline: Pipeline = request.app.state.pipeline
+        try:
+            doc = _read_document(body, fmt)
+        except HTTPException as exc:  # refused whole: in the exchange log all the same
+            await run_in_threadpool(
+                audit_refused.refused, pipeline.engine, "rest", system.id, header_id, body, 400, str(exc.detail)[:200]
+            )
+            raise
         message_id = header_id or f"sha256:{hashlib.sha256(body).hexdigest()[:40]}"
         digest = body_digest(body)
         results = RecordResults()

@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from hub.audit import checkpoint, sealcheck
 from hub.audit.chain import FIELDS, GENESIS, entry_hash, length, utc_stamp
 from hub.audit.objects import ObjectStore
-from hub.db.tables import exchange_log
+from hub.db.tables import exchange_log, exchange_log_archive
 
 PAGE = 1000
 
@@ -33,6 +34,7 @@ class Result:
     last_at: str | None = None
     objects_checked: int = 0
     objects_pruned: int = 0
+    checkpoints_checked: int = 0
     break_seq: int | None = None
     problem: str | None = None
 
@@ -51,20 +53,25 @@ def verify(
     objects: ObjectStore | None = None,
     retention_days: int = 365,
     progress: Callable[[int], None] | None = None,
+    pins: sealcheck.Pins | None = None,
 ) -> Result:
     """Check the entries whose ``at`` falls on ``start`` … ``end`` (UTC days, both included;
-    all when omitted). The first entry's ``prev`` is checked against the entry before it."""
+    all when omitted), and each checkpoint at its seq among them. The first entry's ``prev``
+    is checked against the entry before it (or the last archived one)."""
     store = objects or ObjectStore()
     horizon = utc_stamp() if retention_days <= 0 else _days_ago(retention_days)
     res = Result()
     with engine.connect() as conn:
         prev_hash, expected_seq = _before(conn, start)
+        seals = _by_seq(checkpoint.in_range(conn, expected_seq or 1, None))
         for row in _entries(conn, start, end):
             res.first_seq = res.first_seq or row["seq"]
             res.first_at = res.first_at or row["at"]
             problem = _check_entry(row, prev_hash, expected_seq)
             if problem is None:
                 problem = _check_object(row, store, horizon, res)
+            if problem is None:
+                problem = _check_seals(seals.pop(row["seq"], []), row["hash"], pins or sealcheck.Pins(), res)
             if problem is not None:
                 gap = expected_seq is not None and row["seq"] != expected_seq
                 res.break_seq, res.problem = (expected_seq if gap else row["seq"]), problem
@@ -79,7 +86,28 @@ def verify(
             if head > (res.last_seq or 0) and res.checked:
                 res.break_seq = (res.last_seq or 0) + 1
                 res.problem = f"entries {res.break_seq}–{head} are missing (the head is at {head})"
+            beyond = [cp for seq, cps in seals.items() if seq > (res.last_seq or 0) for cp in cps]
+            if res.holds and beyond:  # a checkpoint over entries the log does not hold
+                cp = beyond[0]
+                res.break_seq = cp["seq"]
+                res.problem = f"checkpoint #{cp['id']} names seq {cp['seq']}, past the last entry (a forged checkpoint, or entries removed)"
     return res
+
+
+def _check_seals(cps: list[dict[str, Any]], head_hash: str, pins: sealcheck.Pins, res: Result) -> str | None:
+    for cp in cps:
+        problem = sealcheck.check(cp, head_hash, pins)
+        if problem is not None:
+            return problem
+        res.checkpoints_checked += 1
+    return None
+
+
+def _by_seq(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(int(row["seq"]), []).append(row)
+    return out
 
 
 def _days_ago(days: int) -> str:
@@ -90,7 +118,12 @@ def _before(conn: Connection, start: date | None) -> tuple[str | None, int | Non
     """The hash and the next seq expected before the first entry checked: the chain's start,
     or (from a date) the entry just before it, taken as it stands."""
     if start is None:
-        return GENESIS, 1
+        archived = conn.execute(
+            select(exchange_log_archive.c.last_seq, exchange_log_archive.c.last_hash)
+            .order_by(exchange_log_archive.c.last_seq.desc())
+            .limit(1)
+        ).first()
+        return (str(archived[1]), int(archived[0]) + 1) if archived else (GENESIS, 1)
     row = conn.execute(
         select(exchange_log.c.seq, exchange_log.c.hash)
         .where(exchange_log.c.at < start.isoformat())

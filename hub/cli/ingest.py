@@ -204,6 +204,7 @@ def poll(system_id, url, limit) -> None:
 )
 def worker(idle_exit, metrics_port, metrics_host) -> None:
     """Consume the inbound queue: ingest, commit, then acknowledge; relay events."""
+    from hub.audit.schedule import running as checkpoints_running  # deferred: cryptography, the TSA client
     from hub.worker.process import Worker  # deferred: kombu and the pipeline (psycopg, lxml...)
 
     s = settings()
@@ -220,7 +221,8 @@ def worker(idle_exit, metrics_port, metrics_host) -> None:
         f"database {safe_url(s.db_url)}",
         err=True,
     )
-    handled = Worker(s, engine).run(idle_exit=idle_exit)
+    with checkpoints_running(engine):  # the exchange log's signed checkpoints, and one at shutdown
+        handled = Worker(s, engine).run(idle_exit=idle_exit)
     click.echo(f"worker stopped: {dict(handled)}", err=True)
 
 
@@ -232,16 +234,19 @@ def serve(host, port, workers) -> None:
     """Serve the REST and SOAP ingress on one port (OpenAPI at /openapi.json, WSDL at /soap/push?wsdl)."""
     import uvicorn  # deferred: the ASGI server, only for `govhub serve`
 
-    open_engine()  # migrate once, before the server processes start
+    from hub.audit.schedule import running as checkpoints_running  # deferred: cryptography, the TSA client
+
+    engine = open_engine()  # migrate once, before the server processes start
     click.echo(
         f"govhub listening on http://{host}:{port} — REST /api/v1, SOAP /soap/push?wsdl, /openapi.json", err=True
     )
-    uvicorn.run(
-        "hub.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        proxy_headers=True,
-    )
+    with checkpoints_running(engine):  # the exchange log's signed checkpoints, and one at shutdown
+        uvicorn.run(
+            "hub.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=True,
+        )

@@ -28,6 +28,7 @@ govhub calendar add-workdays|is-workday|show   the official working-day calendar
 govhub devices serve|check|stats         hall devices: HTTP + line listener, queue statistics
 govhub quality suites|check|batch|docs   data-quality suites, day and batch checks, Data Docs
 govhub audit verify [--from D --to D]    re-check the exchange log's chain and stored bytes
+govhub audit checkpoint|export|archive   sign its head; one message's evidence package; archive and prune
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@
 | ``GOVHUB_CALENDAR_OVERRIDES`` | ``catalog/calendar/overrides.yaml`` | working-day calendar overrides (``hub.model.calendar``) |
 | ``GOVHUB_MAPPINGS`` | ``mappings/`` | the folder of mapping files (``hub.model.mapping``) |
 | ``GOVHUB_DATA_SOURCE_CODE`` | ``100`` | the hub's 3-digit data-source code (数据来源代码) on every row of a peer format that asks for it (``$data_source``, docs/outbound-formats.md) |
-| ``GOVHUB_AUDIT_RETENTION_DAYS`` | ``365`` | days the exchange log's message bytes (``$GOVHUB_HOME/objects``) are kept; ``govhub audit verify`` takes an older missing object as pruned (read by ``hub.audit.objects``; pruning itself is not automatic yet) |
+| ``GOVHUB_AUDIT_RETENTION_DAYS`` | ``365`` | days the exchange log's message bytes (``$GOVHUB_HOME/objects``) are kept; ``govhub audit verify`` takes an older missing object as pruned (read by ``hub.audit.objects``; ``govhub audit archive`` packages and prunes older sealed segments) |
 | ``GOVHUB_CLOCK`` | unset (the wall clock) | test/ops hook: the hub's time (naive CST, ISO 8601) when the process starts, ticking on from there, e.g. ``2026-11-22T10:00:00``; ``TIME@UNIX_SECONDS`` reads TIME at that instant (read by ``hub.core.clock``, not by ``load_settings``) |
 
 The catalogue files are read by ``hub.core.catalogfile``. Test-only hooks stay where they

@@ -310,3 +310,45 @@ exchange_log_head = Table(
     Column("hash", String(64), nullable=False),
     comment="the exchange log's head (one row): serialises appends",
 )
+
+# Signed checkpoints of the exchange log (hub.audit.checkpoint): the chain's head at a seq,
+# signed with the hub's key and, with a TSA configured, time-stamped (RFC 3161).
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger(), nullable=False, comment="the head entry's seq when it was taken"),
+    Column("head", String(64), nullable=False, comment="that entry's hash"),
+    Column("at", String(40), nullable=False, comment="ISO 8601 UTC with Z, as signed"),
+    Column("taken_at", DateTime(), nullable=False, comment="hub time (CST), for the checkpoint's age"),
+    Column(
+        "signed",
+        JSON(),
+        nullable=False,
+        comment="the checkpoint as signed: seq, head, at, hub, algorithm, signature, timestamp",
+    ),
+    Column("certificate", Text(), nullable=False, comment="the hub's certificate (PEM) it was signed under"),
+    Column("tsa_certificate", Text(), nullable=True, comment="the TSA's certificate (PEM), when time-stamped"),
+    Column("stamp_error", Text(), nullable=True, comment="why a configured TSA gave no time-stamp"),
+    Index("ix_audit_checkpoint_seq", "seq"),
+    comment="signed chain heads of the exchange log",
+)
+
+# Archived segments of the exchange log (govhub audit archive): verified, packaged to a zip,
+# and only then pruned from exchange_log; verification continues from last_seq / last_hash.
+exchange_log_archive = Table(
+    "exchange_log_archive",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("first_seq", BigInteger(), nullable=False),
+    Column("last_seq", BigInteger(), nullable=False, comment="a checkpoint's seq: the segment ends sealed"),
+    Column("last_hash", String(64), nullable=False, comment="the last entry's hash: the next entry's prev"),
+    Column("first_at", String(40), nullable=False),
+    Column("last_at", String(40), nullable=False),
+    Column("entries", BigInteger(), nullable=False),
+    Column("objects", BigInteger(), nullable=False, comment="message bytes packaged (and pruned from the store)"),
+    Column("path", Text(), nullable=False, comment="the archive zip"),
+    Column("digest", String(71), nullable=False, comment="sha256:<hex> of the archive zip"),
+    Column("archived_at", DateTime(), nullable=False),
+    comment="segments of the exchange log archived and pruned",
+)

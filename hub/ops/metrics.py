@@ -12,6 +12,7 @@ hub keeps them, so every API process and worker reports the same numbers:
 | ``govhub_delivery_oldest_pending_age_seconds`` | peer | ``delivery`` (age of the oldest pending record) |
 | ``govhub_job_last_success_timestamp_seconds``, ``govhub_job_seconds_since_success`` | job | ``job_run`` (hub.ops.jobs) |
 | ``govhub_exchange_log_entries`` | | ``exchange_log_head`` (the chain's length, hub.audit) |
+| ``govhub_exchange_log_checkpoint_age_seconds`` | | ``audit_checkpoint`` (age of the last signed checkpoint; absent before the first) |
 | ``govhub_exchange_log_verify_failures_total`` | | ``job_run`` of ``audit.verify`` (each ``govhub audit verify`` that found a break) |
 | ``govhub_collector_up`` | part | 1 when that part (database, bus) could be read |
 
@@ -45,7 +46,7 @@ from hub.audit import chain
 from hub.bus import topology as bus
 from hub.core import clock
 from hub.core.config import Settings, load_settings
-from hub.db.tables import delivery
+from hub.db.tables import audit_checkpoint, delivery
 from hub.ingest.counters import BATCH_SECONDS, timed_batch  # noqa: F401  (process-local instruments, default registry)
 from hub.model.outcomes import RECORD_OUTCOMES, DeliveryStatus
 from hub.ops import stats
@@ -99,9 +100,16 @@ class HubCollector:
             jobs = conn.execute(select(job_run.c.job, job_run.c.last_success_at)).all()
             entries = chain.length(conn)
             failures = conn.execute(select(job_run.c.failures).where(job_run.c.job == VERIFY_JOB)).scalar()
+            sealed = conn.execute(select(func.max(audit_checkpoint.c.taken_at))).scalar()
         yield from _delivery_families(rows, now)
         yield from _job_families(jobs, now)
         yield GaugeMetricFamily("govhub_exchange_log_entries", "Entries in the exchange log (its head seq)", entries)
+        age = GaugeMetricFamily(
+            "govhub_exchange_log_checkpoint_age_seconds", "Seconds since the exchange log's last signed checkpoint"
+        )
+        if sealed is not None:
+            age.add_metric([], max(0.0, (now - sealed).total_seconds()))
+        yield age
         yield CounterMetricFamily(
             "govhub_exchange_log_verify_failures",
             "govhub audit verify runs that found a break in the exchange log",

@@ -43,6 +43,7 @@ from dataclasses import field as dc_field
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub.audit import refused as audit_refused
 from hub.core import clock
 from hub.db.tables import lineage, quarantine
 from hub.ingest.pipeline import prepare
@@ -289,6 +290,7 @@ def _store(engine: Engine, ctx: BatchContext, p: Prepared, trace: dict, row: dic
                     )
                 store_batch(conn, ctx, [p], observers=(enqueue_reports,))  # report_to peers, as any ingest
                 add_counts(conn, row["source_system"], row["kind"], Counter({"quarantined": -1}))
+                audit_refused.retried(conn, row, trace, p.outcome)  # the exchange log (存证)
                 lineage_id = conn.execute(
                     select(lineage.c.id).where(lineage.c.correction_of == qid).order_by(lineage.c.id.desc()).limit(1)
                 ).scalar_one()

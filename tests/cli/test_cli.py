@@ -131,6 +131,9 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     verified = govhub(env, "audit", "verify", "--json")
     chain = json.loads(verified.stdout)
     assert verified.returncode == 0 and chain["checked"] > 0 and chain["objects_checked"] > 0, verified.stdout
+    # step 9: a time-stamped checkpoint seals it, and one exported package is accepted offline
+    assert chain["checkpoints_checked"] == 1 and "time-stamped by the sandbox TSA" in out, out[-3000:]
+    assert re.search(r"python -m govhub_verify .*: => the package holds", out), out[-3000:]
     with open(page.group(1), encoding="utf-8") as f:
         banner = f.read()
     assert 'class="banner ok" id="consistency"' in banner and 'class="banner warn"' not in banner
@@ -173,7 +176,7 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
         (logs / f"history-{qid}.txt").write_text(read("quarantine", "history", str(qid)), encoding="utf-8")
 
     # the exchange log's objects (like the database) are the messages as exchanged: evidence, kept whole
-    skip = [*(f"demo/{d}" for d in DEMO_INPUTS), "demo/objects"]
+    skip = [*(f"demo/{d}" for d in DEMO_INPUTS), "demo/objects", "demo/evidence"]
     read, found = scan_tree(tmp_path, skip_dirs=skip, skip_suffixes=DATABASE_SUFFIXES)
     assert logs / "demo.stderr.log" in read and home / "systems.yaml" in read
     assert not found, f"unmasked personal data in the demo's logs and reports: {[str(x) for x in found[:20]]}"

@@ -93,6 +93,7 @@ from hub.api.soap.envelope import (
 )
 from hub.api.soap.wsdl import batch_elements, build_wsdl, kind_xsd
 from hub.api.soap.wssec import authenticate
+from hub.audit import refused as audit_refused
 from hub.audit.chain import LogUnavailable
 from hub.catalog.access import AccessDenied, authorise_push
 from hub.catalog.systems import System
@@ -196,6 +197,10 @@ def handle_call(body: bytes, pipeline, version: SoapVersion = SOAP11, client: st
         return fault_response(version, SoapFault.denied(exc))
     except SoapFault as fault:
         log.warning("SOAP push from %s refused: %s (%s)", system_id, fault.code, fault.reason)
+        if system_id != "-":  # an authenticated system's push refused whole: in the exchange log all the same
+            audit_refused.refused(
+                getattr(pipeline, "engine", None), "soap", system_id, None, body, fault.code, fault.reason
+            )
         return fault_response(version, fault)
     except LogUnavailable as exc:  # nothing is accepted without evidence: a Server fault, send again
         log.error("SOAP push from %s not logged: %s", system_id, exc.message)
