@@ -121,13 +121,14 @@ def _hall(conn: Connection, days: Sequence[date], hall_regions: dict[str, str]) 
     queue = and_(ev.kind == "queue", _in_days(ev.occurred_at, days))
     called = device_event.alias("called")
     wait = _seconds(conn, called.c.occurred_at, ev.occurred_at)
+    window = _c(called.c.window_no)
     q = (
         select(
             d,
             region,
             literal(""),
             literal(""),
-            _c(called.c.window_no),
+            window,
             literal(""),
             func.count(),
             func.coalesce(func.sum(wait), 0),
@@ -146,13 +147,14 @@ def _hall(conn: Connection, days: Sequence[date], hall_regions: dict[str, str]) 
             )
         )
         .where(queue, ev.action == "issued")
-        .group_by(d, region, _c(called.c.window_no))
+        .group_by(d, region, window)
     )
     _upsert(conn, q, ("tickets", "wait_sum_s", "wait_n"))
+    window = _c(ev.window_no)
     q = (
-        select(d, region, literal(""), literal(""), _c(ev.window_no), literal(""), func.count())
+        select(d, region, literal(""), literal(""), window, literal(""), func.count())
         .where(queue, ev.action == "served")
-        .group_by(d, region, _c(ev.window_no))
+        .group_by(d, region, window)
     )
     _upsert(conn, q, ("served",))
 

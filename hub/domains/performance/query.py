@@ -137,7 +137,7 @@ def figures(
             p = period_key(_as_date(m["day"]), every)
             for key in ((p, *(m[c] for c in cols)), ("*",), (p, "*")):
                 for name in MEASURES:
-                    sums[key][name] += m[name] or 0
+                    sums[key][name] += float(m[name] or 0)
         pc = perf_case.c
         case_cols = [pc[c] if c in pc else None for c in cols]
         q2 = select(pc.finish_day, pc.working_days, *(c for c in case_cols if c is not None)).where(
