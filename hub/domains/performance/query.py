@@ -99,7 +99,7 @@ def _row(key: dict[str, Any], sums: dict[str, float], durations: list[int], comp
     out.update({m: int(sums.get(m, 0)) for m in MEASURES})
     for c in compiled:
         v = c.value(sums, quantiles)
-        out[c.name] = None if v is None else round(v, 4)
+        out[c.name] = None if v is None else int(v) if c.indicator.unit == "count" and v == int(v) else round(v, 4)
     return out
 
 
