@@ -12,9 +12,9 @@ import pytest
 from lxml import html as lxml_html
 
 from hub.db.engine import engine_for
+from synth.perf_cases import DEPTS, evaluation_row, put, random_cases
 from tests.cli.test_cli import env, govhub
 from tests.cli.test_quality_report_browser import chromium, png_facts, run_chromium
-from tests.perf_data import DEPTS, evaluation_row, put, random_cases
 
 NOW = datetime(2026, 11, 22, 10, 0)
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from hub.api.app import create_app
 from hub.core.config import load_settings
 from hub.domains.performance import refresh
+from synth.perf_cases import case_row, put
 from tests.integration.conftest import department
-from tests.perf_data import case_row, put
 
 NOW = datetime(2026, 11, 22, 10, 0)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from hub.db.tables import LIBRARY
 from hub.domains.performance import query, refresh
 from hub.domains.performance.tables import MEASURES, perf_case, perf_day
-from tests.perf_data import DEPTS, evaluation_row, put, random_cases, supervision_row
+from synth.perf_cases import DEPTS, evaluation_row, put, random_cases, supervision_row
 
 FIRST = date(2026, 9, 25)  # across 国庆/中秋 2026 and its swapped working days
 NOW = datetime(2026, 11, 22, 10, 0)
@@ -109,7 +109,7 @@ def test_incremental_equals_from_scratch_and_plain_sql(engine):
     later = NOW + timedelta(hours=1)
     _correct(engine, rng, later)
     second = refresh.refresh(engine, now=later)
-    # the 30 + 10 corrected and 50 new, and those changed within refresh.GRACE of the watermark
+    # the 30 + 10 corrected and 50 new, and those changed within refresh.GRACE before the first run
     assert 90 <= second["cases"] <= 90 + refresh.GRACE.seconds // 60
     incremental = _snapshot(engine)
     refresh.reset(engine)
@@ -143,7 +143,7 @@ def test_incremental_equals_from_scratch_and_plain_sql(engine):
 
 
 def test_a_late_correction_moves_the_figures_between_days(engine):
-    from tests.perf_data import case_row
+    from synth.perf_cases import case_row
 
     apply = datetime(2026, 10, 9, 9, 0)  # a Friday after 国庆
     with engine.begin() as conn:

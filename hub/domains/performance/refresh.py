@@ -6,7 +6,7 @@
 | evaluations, supervision | the days of the rows changed since their watermarks |
 | hall | the days of the device events after the ``hall`` watermark (append-only, by id) |
 | days | the affected days are aggregated again, set-based (``aggregate.rebuild_days``) |
-| watermarks | advance to the latest change read; each run reads again the last ``GRACE`` before it, so a transaction that committed late is not missed (recomputing is idempotent) |
+| watermarks | advance to the latest change read, but never past ``now - GRACE``: a transaction that stamped its rows earlier and committed late is read by a later run (rows within the grace are read again, which is idempotent) |
 
 Everything happens in one transaction: a failed run leaves the figures and watermarks as they were.
 """
@@ -44,7 +44,7 @@ def _set_watermark(conn: Connection, source: str, read_at: datetime | None, read
 
 
 def _since(col: Any, mark: Any) -> Any:
-    return True if mark is None or mark.read_at is None else col > mark.read_at - GRACE
+    return True if mark is None or mark.read_at is None else col > mark.read_at
 
 
 def _refresh_cases(conn: Connection, mark: Any, calendar: OfficialCalendar, now: datetime, batch: int) -> tuple:
@@ -126,9 +126,9 @@ def refresh(
         h_days, h_id = _hall_days(conn, marks.get("hall"))
         affected = days | e_days | s_days | h_days
         rebuild_days(conn, affected, hall_regions())
-        _set_watermark(conn, "case", case_at, None, now)
-        _set_watermark(conn, "evaluation", e_at, None, now)
-        _set_watermark(conn, "supervision", s_at, None, now)
+        horizon = now - GRACE
+        for source, at in (("case", case_at), ("evaluation", e_at), ("supervision", s_at)):
+            _set_watermark(conn, source, min(at, horizon) if at is not None else None, None, now)
         _set_watermark(conn, "hall", None, h_id, now)
     return {"cases": cases, "days": sorted(d.isoformat() for d in affected)}
 

@@ -1,5 +1,5 @@
-"""Library rows for the performance-statistics tests, bench and checks: cases, evaluations
-and supervision records written straight into the libraries (as the store leaves them),
+"""Library rows for the performance statistics (tests, bench): cases, evaluations and
+supervision records written straight into the libraries (as the store leaves them),
 so a test controls every time, status and limit."""
 
 from __future__ import annotations
