@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text, update
 
 from hub.db.tables import LIBRARY
@@ -198,3 +199,43 @@ def test_figures_by_department_month_and_scope(engine):
     scoped = query.figures(engine, FIRST, FIRST + timedelta(days=40), region_prefix="320582")
     assert {r["dept_code"] for r in scoped["rows"]} == {DEPTS[1]}
     assert scoped["totals"]["received"] < total["received"]
+
+
+def test_hall_tickets_waits_and_window_service(engine):
+    from devices.store import device_event
+
+    def ev(n: int, action: str, at: datetime, ticket: str, window: str | None = None) -> dict:
+        return {
+            "event_id": f"ev-{n}",
+            "hall": "cs-hall",
+            "kind": "queue",
+            "action": action,
+            "vendor": "v",
+            "device_id": "q1",
+            "ticket_no": ticket,
+            "item_code": "ITEM001",
+            "window_no": window,
+            "occurred_at": at,
+            "received_at": at,
+            "body": {},
+        }
+
+    t0 = datetime(2026, 11, 20, 9, 0)
+    events = [
+        ev(1, "issued", t0, "A001"),
+        ev(2, "called", t0 + timedelta(minutes=4), "A001", "W1"),
+        ev(3, "served", t0 + timedelta(minutes=15), "A001", "W1"),
+        ev(4, "issued", t0 + timedelta(minutes=1), "A002"),
+        ev(5, "called", t0 + timedelta(minutes=11), "A002", "W1"),
+        ev(6, "issued", t0 + timedelta(minutes=2), "A003"),  # never called
+    ]
+    with engine.begin() as conn:
+        conn.execute(device_event.insert(), events)
+    refresh.refresh(engine, now=NOW)
+    out = query.figures(engine, date(2026, 11, 20), date(2026, 11, 20), every="day", by=["window"])
+    t = out["totals"]
+    assert (t["tickets"], t["wait_n"], t["served"]) == (3, 2, 1)
+    assert t["avg_wait_seconds"] == pytest.approx(420.0, abs=1)  # (4 + 10) minutes / 2
+    assert {r["window_no"]: r["served"] for r in out["rows"]} == {"W1": 1, "": 0}
+    scoped = query.figures(engine, date(2026, 11, 20), date(2026, 11, 20), region_prefix="320581")
+    assert scoped["totals"]["tickets"] == 3  # cs-hall is 常熟 (catalog/halls.yaml)
