@@ -239,3 +239,25 @@ def test_hall_tickets_waits_and_window_service(engine):
     assert {r["window_no"]: r["served"] for r in out["rows"]} == {"W1": 1, "": 0}
     scoped = query.figures(engine, date(2026, 11, 20), date(2026, 11, 20), region_prefix="320581")
     assert scoped["totals"]["tickets"] == 3  # cs-hall is 常熟 (catalog/halls.yaml)
+
+
+def test_bad_reviews_followed_up_in_time(engine):
+    from hub.domains.evaluations import close_follow_up, open_follow_ups
+
+    opened = datetime(2026, 11, 16, 9, 0)  # a Monday: due at the end of the 5th working day after
+    with engine.begin() as conn:
+        put(
+            conn,
+            "evaluation",
+            [evaluation_row(i, DEPTS[0], opened - timedelta(hours=1), "1", opened) for i in range(3)],
+        )
+    assert open_follow_ups(engine, now=opened)["opened"] == 3
+    refresh.refresh(engine, now=opened + timedelta(hours=1))
+    assert _sum(engine, "follow_ups") == {(DEPTS[0], "2026-11-16"): 3}
+    assert _sum(engine, "followed_in_time") == {}
+    close_follow_up(engine, "E000000000", "admin", "回访完成", now=opened + timedelta(days=2))
+    close_follow_up(engine, "E000000001", "admin", "回访完成", now=opened + timedelta(days=30))  # too late
+    refresh.refresh(engine, now=opened + timedelta(days=31))
+    assert _sum(engine, "followed_in_time") == {(DEPTS[0], "2026-11-16"): 1}
+    totals = query.figures(engine, opened.date(), opened.date())["totals"]
+    assert totals["bad_followed_in_time_rate"] == pytest.approx(1 / 3, abs=1e-4)

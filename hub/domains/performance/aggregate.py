@@ -7,6 +7,7 @@ statements whatever the number of cases in it, and nothing outside the days is r
 | ``perf_case`` (application) | ``apply_day`` | region, dept, item, handler | received, accepted, not_accepted, immediate, online, express |
 | ``perf_case`` (finish) | ``finish_day`` | region, dept, item, handler | finished … bundles |
 | ``lib_evaluation`` | ``eval_time`` | region, dept, item, window, staff | evaluations, satisfied (4, 5), bad (1, 2) |
+| ``evaluation_follow_up`` | ``opened_at`` | region, dept, window, staff | follow_ups, followed_in_time (closed by ``due_at``) |
 | ``lib_supervision`` | ``raised_time`` / ``end_time`` | region, dept, item | yellow (黄牌), red (红牌, 超法定期限), supervised / supervised_closed (已办结) |
 | ``device_event`` (queue) | ``occurred_at`` | hall's region, window | tickets (issued), wait (issued → called, same hall, ticket and day), served |
 """
@@ -85,6 +86,21 @@ def _evaluations(conn: Connection, days: Sequence[date]) -> None:
         .group_by(d, *dims)
     )
     _upsert(conn, q, ("evaluations", "satisfied", "bad"))
+
+
+def _follow_ups(conn: Connection, days: Sequence[date]) -> None:
+    from hub.domains.evaluations import evaluation_follow_up as fu  # the 差评 follow-ups' table
+
+    c = fu.c
+    d = day_of(conn, c.opened_at)
+    dims = [_c(c.region_code), _c(c.dept_code), literal(""), _c(c.window_no), _c(c.staff_id)]
+    in_time = case((and_(c.closed_at.is_not(None), c.closed_at <= c.due_at), 1), else_=0)
+    q = (
+        select(d, *dims, func.count(), func.sum(in_time))
+        .where(_in_days(c.opened_at, days))
+        .group_by(d, dims[0], dims[1], dims[3], dims[4])
+    )
+    _upsert(conn, q, ("follow_ups", "followed_in_time"))
 
 
 def _supervision(conn: Connection, days: Sequence[date]) -> None:
@@ -168,6 +184,7 @@ def rebuild_days(conn: Connection, days: Iterable[date], hall_regions: dict[str,
         _cases(conn, part, perf_case.c.apply_day, APPLY_MEASURES)
         _cases(conn, part, perf_case.c.finish_day, FINISH_MEASURES)
         _evaluations(conn, part)
+        _follow_ups(conn, part)
         _supervision(conn, part)
         _hall(conn, part, hall_regions)
     return len(todo)

@@ -3,7 +3,7 @@
 | step | what |
 |---|---|
 | cases | the library cases changed since the ``case`` watermark (``updated_at``, index ``ix_lib_case_updated``), in keyset batches: their facts (``facts.case_facts``) replace their ``perf_case`` rows; the days of the old row and of the new one are *affected* — a late correction that moves a case's finish from one day to another re-aggregates both |
-| evaluations, supervision | the days of the rows changed since their watermarks |
+| evaluations, supervision, 差评 follow-ups | the days of the rows changed (follow-ups: opened or closed) since their watermarks |
 | hall | the days of the device events after the ``hall`` watermark (append-only, by id) |
 | days | the affected days are aggregated again, set-based (``aggregate.rebuild_days``) |
 | watermarks | advance to the latest change read, but never past ``now - GRACE``: a transaction that stamped its rows earlier and committed late is read by a later run (rows within the grace are read again, which is idempotent) |
@@ -87,6 +87,21 @@ def _changed_days(conn: Connection, kind: str, mark: Any, time_cols: Iterable[st
     return days, latest or (mark.read_at if mark is not None else None)
 
 
+def _follow_up_days(conn: Connection, mark: Any) -> tuple[set[date], Any]:
+    """Days of the 差评 follow-ups opened or closed since the watermark (they carry no updated_at)."""
+    from hub.domains.evaluations import evaluation_follow_up as fu  # the 差评 follow-ups' table
+
+    c = fu.c
+    since = (
+        True if mark is None or mark.read_at is None else or_(c.opened_at > mark.read_at, c.closed_at > mark.read_at)
+    )
+    d = day_of(conn, c.opened_at)
+    days = {_as_date(v) for (v,) in conn.execute(select(d).where(since).distinct())}
+    opened, closed = conn.execute(select(func.max(c.opened_at), func.max(c.closed_at)).where(since)).one()
+    latest = max((t for t in (opened, closed) if t is not None), default=None)
+    return days, latest or (mark.read_at if mark is not None else None)
+
+
 def _as_date(v: Any) -> date:
     return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
 
@@ -123,11 +138,12 @@ def refresh(
         cases, days, case_at = _refresh_cases(conn, marks.get("case"), calendar, now, batch)
         e_days, e_at = _changed_days(conn, "evaluation", marks.get("evaluation"), ("eval_time",))
         s_days, s_at = _changed_days(conn, "supervision", marks.get("supervision"), ("raised_time", "end_time"))
+        f_days, f_at = _follow_up_days(conn, marks.get("follow_up"))
         h_days, h_id = _hall_days(conn, marks.get("hall"))
-        affected = days | e_days | s_days | h_days
+        affected = days | e_days | s_days | f_days | h_days
         rebuild_days(conn, affected, hall_regions())
         horizon = now - GRACE
-        for source, at in (("case", case_at), ("evaluation", e_at), ("supervision", s_at)):
+        for source, at in (("case", case_at), ("evaluation", e_at), ("supervision", s_at), ("follow_up", f_at)):
             _set_watermark(conn, source, min(at, horizon) if at is not None else None, None, now)
         _set_watermark(conn, "hall", None, h_id, now)
     return {"cases": cases, "days": sorted(d.isoformat() for d in affected)}

@@ -39,7 +39,7 @@ FINISH_MEASURES = (
     "special",
     "bundles",
 )
-EVALUATION_MEASURES = ("evaluations", "satisfied", "bad")
+EVALUATION_MEASURES = ("evaluations", "satisfied", "bad", "follow_ups", "followed_in_time")
 SUPERVISION_MEASURES = ("yellow", "red", "supervised", "supervised_closed")
 HALL_MEASURES = ("tickets", "wait_sum_s", "wait_n", "served")
 MEASURES = APPLY_MEASURES + FINISH_MEASURES + EVALUATION_MEASURES + SUPERVISION_MEASURES + HALL_MEASURES

@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # Frozen here (a migration never follows later code): hub.domains.performance.tables at 0015.
-MEASURES = ('received', 'accepted', 'not_accepted', 'immediate', 'online', 'express', 'finished', 'withdrawn', 'limited', 'on_time', 'overdue', 'past_legal', 'early', 'wd_sum', 'wd_n', 'speed_n', 'promised_sum', 'legal_sum', 'actual_sum', 'steps', 'special', 'bundles', 'evaluations', 'satisfied', 'bad', 'yellow', 'red', 'supervised', 'supervised_closed', 'tickets', 'wait_sum_s', 'wait_n', 'served')
+MEASURES = ('received', 'accepted', 'not_accepted', 'immediate', 'online', 'express', 'finished', 'withdrawn', 'limited', 'on_time', 'overdue', 'past_legal', 'early', 'wd_sum', 'wd_n', 'speed_n', 'promised_sum', 'legal_sum', 'actual_sum', 'steps', 'special', 'bundles', 'evaluations', 'satisfied', 'bad', 'follow_ups', 'followed_in_time', 'yellow', 'red', 'supervised', 'supervised_closed', 'tickets', 'wait_sum_s', 'wait_n', 'served')
 CASE_MEASURES = ('received', 'accepted', 'not_accepted', 'immediate', 'online', 'express', 'finished', 'withdrawn', 'limited', 'on_time', 'overdue', 'past_legal', 'early', 'wd_sum', 'wd_n', 'speed_n', 'promised_sum', 'legal_sum', 'actual_sum', 'steps', 'special', 'bundles')
 
 revision = '0015'
