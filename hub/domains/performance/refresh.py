@@ -93,7 +93,7 @@ def _follow_up_days(conn: Connection, mark: Any) -> tuple[set[date], Any]:
 
     c = fu.c
     since = (
-        True if mark is None or mark.read_at is None else or_(c.opened_at > mark.read_at, c.closed_at > mark.read_at)
+        true() if mark is None or mark.read_at is None else or_(c.opened_at > mark.read_at, c.closed_at > mark.read_at)
     )
     d = day_of(conn, c.opened_at)
     days = {_as_date(v) for (v,) in conn.execute(select(d).where(since).distinct())}
