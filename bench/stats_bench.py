@@ -2,7 +2,8 @@
 DAG) takes for one day's changes, at two library sizes side by side, on a fresh
 PostgreSQL database per size (created and dropped here).
 
-For each size: the library is filled with N cases spread over a year (``synth.perf_cases``),
+For each size: the library is filled with N cases, about 260 a day of history (a bigger
+library is a longer history, ``synth.perf_cases``),
 the first refresh computes everything (timed, for reference), then one day's worth of
 changes lands — D cases applied that day plus D/100 late corrections to earlier cases — and
 the incremental refresh is timed, with the process's peak memory. The day's cost must
@@ -30,14 +31,16 @@ from hub.domains.performance import refresh
 from hub.domains.performance.tables import perf_day
 from synth.perf_cases import put, random_cases
 
-FIRST = date(2025, 11, 1)
 DAY = date(2026, 11, 20)
+PER_DAY = 260  # library cases per day of history: a bigger library is a longer history
 NOW = datetime(2026, 11, 21, 1, 0)
 
 
 def _fill(engine, n: int, rng: random.Random) -> None:
+    days = max(1, n // PER_DAY)
+    first = DAY - timedelta(days=days + 15)
     for start in range(0, n, 5000):
-        rows = random_cases(rng, FIRST, 380, min(5000, n - start), NOW - timedelta(days=2), start_no=start)
+        rows = random_cases(rng, first, days, min(5000, n - start), NOW - timedelta(days=2), start_no=start)
         with engine.begin() as conn:
             put(conn, "case", rows)
 
