@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from hub.domains.performance.query import DIMENSION_COLUMNS
-from hub.quality.charts import FAIR, GOOD, LINE, POOR, hbars, percent, rate_colour
+from hub.quality.charts import DUPLICATE, FAIR, GOOD, LINE, POOR, hbars, percent
 
 DIM_LABELS = {
     "region_code": "行政区划",
@@ -49,6 +49,13 @@ td.num,th.num{text-align:right;white-space:nowrap}.two{display:grid;grid-templat
 svg.chart{display:block;max-width:100%;height:auto}.empty{background:#f5f7f9;border:1px dashed #c4ccd5;padding:14px;color:#5d6b7a}
 footer{margin-top:30px;border-top:1px solid #dde2e8;padding-top:10px;color:#5d6b7a;font-size:12px}
 """
+
+
+def rate_colour(rate: float | None) -> str:
+    """Service rates: green from 95%, amber from 85%, red below (the quality report's 98/95 is for data)."""
+    if rate is None:
+        return DUPLICATE
+    return GOOD if rate >= 0.95 else FAIR if rate >= 0.85 else POOR
 
 
 def format_value(v: Any, unit: str) -> str:
