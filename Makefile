@@ -91,6 +91,11 @@ bench-scale: $(STAMP)
 bench-audit: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/audit_cost.py --n $(or $(AUDIT_N),20000)
 
+# Performance statistics (绩效统计): one day's incremental refresh at two library sizes (bench/stats_bench.py)
+.PHONY: bench-stats
+bench-stats: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench.stats_bench $(BENCH_STATS_ARGS)
+
 # Ingest throughput and memory against COPY and an ORM baseline (docs/bench.md);
 # N=2000000 BENCH_ARGS=--stages=xml_first is the memory check.
 N ?= 200000

@@ -25,6 +25,7 @@ from demo import audit as demo_audit
 from demo import outbound as demo_outbound
 from demo import protocols as demo_protocols
 from demo import quarantine as demo_quarantine
+from demo import stats as demo_stats
 from hub.bus import topology as bus
 from hub.catalog.systems import get_system
 from hub.core import clock
@@ -221,4 +222,5 @@ def run(records: int = 2000, keep: bool = False, seed: int = 20261121) -> dict:
     )
     html, js = quality_report.write_daily(engine, quality_report.daily_dir(home), clock.now().date())
     click.echo(click.style("数据质量报告 quality report: ", bold=True) + f"{html}  (JSON: {js.name} next to it)")
+    demo_stats.run(engine, home)  # 绩效统计: the performance figures and report (demo/stats.py)
     return {"stats": data, "events": len(seen), "quality_report": str(html), **protocols, "quarantine": worked}

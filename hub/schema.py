@@ -8,6 +8,7 @@ import hub.domains.evaluations
 import hub.domains.libraries.merge
 import hub.domains.licences
 import hub.domains.notifications
+import hub.domains.performance.tables
 import hub.domains.supervision.scan
 import hub.ops.jobs
 import hub.outbound.reconcile

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.api import routes_pull, routes_push, routes_quarantine, routes_reports
+from hub.api import routes_pull, routes_push, routes_quarantine, routes_reports, routes_stats
 from hub.api.cursor import BadCursor
 from hub.api.lockout import LockedOut
 from hub.api.metrics_auth import metrics_reader
@@ -128,6 +128,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 def _add_routes(app: FastAPI, settings: Settings, engine: Engine) -> None:
     """The API's routers, the correlation middleware, metrics and SOAP, in this order."""
     app.include_router(routes_push.router)
+    app.include_router(routes_stats.router)  # before routes_pull: /api/v1/stats/… is not a kind
     app.include_router(routes_pull.router)
     app.include_router(routes_reports.router)
     app.add_middleware(CorrelationMiddleware)

@@ -3,6 +3,7 @@
 govhub report run PEER                   report upward (融通上报) by watermark
 govhub report backfill PEER --from --to  re-send a date range
 govhub report quality [--html P --json P]   the data-quality report (数据质量报告)
+govhub report performance [--from --to --every --by]   the performance report (绩效统计报告)
 govhub reconcile PEER [--day D]          per item and day, what we sent vs what the peer holds (对账)
 """
 
@@ -16,6 +17,7 @@ import click
 
 from adapters.errors import AdapterError
 from hub.cli.common import counts_line, fail_adapter, open_engine, settings
+from hub.cli.performance import report_performance
 from hub.core import clock
 from hub.quality import report as quality_report
 from hub.quality.charts import percent
@@ -114,3 +116,6 @@ def reconcile(peer, day) -> None:
     except AdapterError as exc:
         fail_adapter(exc)
     click.echo(f"{the_day}: " + counts_line(counts))
+
+
+report.add_command(report_performance)  # govhub report performance (hub/cli/performance.py)

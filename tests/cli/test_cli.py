@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -120,11 +121,19 @@ def test_demo_runs_and_leaks_no_personal_data(tmp_path):
     assert stats["total"] == {"received": received, "stored": stored, "duplicate": dup, "quarantined": quar}
     assert "xml_forbidden" in out
     # it ends by writing the day's quality report and printing where
-    page = re.search(r"quality report: (\S+\.html)", out.strip().splitlines()[-1])
+    page = re.search(r"quality report: (\S+\.html)", out)
     assert page and os.path.exists(page.group(1))
     with open(page.group(1)[:-5] + ".json", encoding="utf-8") as f:
         report = json.load(f)
     assert {k: report["totals"][k] for k in stats["total"]} == stats["total"]
+    # issue #14: it prints its headline figures and writes the performance report, whose
+    # received equals the cases in the library (every stored case was applied in the period)
+    perf = re.search(r"performance report: (\S+\.html)", out)
+    assert perf and os.path.exists(perf.group(1)) and "绩效统计 performance " in out
+    with open(perf.group(1)[:-5] + ".json", encoding="utf-8") as f:
+        figures = json.load(f)
+    with sqlite3.connect(home / "govhub.db") as db:
+        assert figures["totals"]["received"] == db.execute("SELECT count(*) FROM lib_case").fetchone()[0] > 0
     # weakness 12: a fresh demo's books agree (the correction supersedes its quarantined lineage row)
     assert report["consistency"] == {"ok": True, "mismatches": []}, report["consistency"]
     # issue #21: the exchange log holds over everything the demo exchanged, bytes included
